@@ -1,0 +1,27 @@
+"""refjax: a readable, fully typed reference implementation of JAX's core."""
+
+from __future__ import annotations
+
+from refjax import backends as backends
+from refjax import dtypes as dtypes
+from refjax import errors as errors
+from refjax import lax as lax
+from refjax import numpy as numpy
+from refjax import tree_util as tree_util
+from refjax.api import ShapeDtypeStruct, make_jaxpr
+from refjax.backends.base import block_until_ready, default_backend, device_put, devices
+from refjax.config import config
+from refjax.interp.core import Array
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Array",
+    "ShapeDtypeStruct",
+    "block_until_ready",
+    "config",
+    "default_backend",
+    "device_put",
+    "devices",
+    "make_jaxpr",
+]

@@ -1,0 +1,225 @@
+"""Backends: where arrays live and primitives run.
+
+A :class:`Backend` owns device buffers, computes single primitives eagerly (``execute``) and, in
+later layers, compiles jaxprs. :class:`ArrayImpl` is the concrete ``refjax.Array``: an aval, a
+buffer and the backend that owns it. ``REFJAX_BACKEND=numpy|opencl|cuda`` picks the default.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+
+from refjax.interp.core import (
+    Array,
+    ArrayLike,
+    Literal,
+    NDArray,
+    Params,
+    Primitive,
+    ShapedArray,
+    Tracer,
+    abstract_eval,
+    get_aval,
+)
+
+Buffer = Any  # a backend's own array type: numpy.ndarray, a pyopencl or cupy array
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """One device of a backend (``refjax.devices()``)."""
+
+    platform: str
+    id: int = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(platform={self.platform!r}, id={self.id})"
+
+
+class Backend(abc.ABC):
+    """A place that holds buffers and computes primitives on them."""
+
+    name: str
+
+    @abc.abstractmethod
+    def from_numpy(self, value: NDArray) -> Buffer:
+        """Copy a host array (already of the target dtype) into a buffer."""
+
+    @abc.abstractmethod
+    def to_numpy(self, buffer: Buffer) -> NDArray:
+        """Copy a buffer back to the host."""
+
+    @abc.abstractmethod
+    def execute(
+        self,
+        prim: Primitive,
+        buffers: Sequence[Buffer],
+        params: Params,
+        out_avals: Sequence[ShapedArray],
+    ) -> list[Buffer]:
+        """Compute one primitive on buffers; results have exactly ``out_avals``."""
+
+    def devices(self) -> list[Device]:
+        """This backend's devices."""
+        return [Device(self.name)]
+
+    def block_until_ready(self, buffer: Buffer) -> None:
+        """Wait until ``buffer`` has been computed."""
+
+
+class ArrayImpl(Array):
+    """A concrete array: an aval, a buffer and the backend that owns the buffer."""
+
+    __slots__ = ("_aval", "buffer", "backend")
+
+    def __init__(self, aval: ShapedArray, buffer: Buffer, backend: Backend) -> None:
+        self._aval = aval
+        self.buffer = buffer
+        self.backend = backend
+
+    @property
+    def aval(self) -> ShapedArray:
+        """The abstract value."""
+        return self._aval
+
+    def _concrete_value(self) -> NDArray:
+        return self.backend.to_numpy(self.buffer)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> NDArray:
+        value = self._concrete_value()
+        return value if dtype is None else value.astype(dtype)
+
+    def block_until_ready(self) -> ArrayImpl:
+        """Wait for the computation of this array; returns the array."""
+        self.backend.block_until_ready(self.buffer)
+        return self
+
+    def devices(self) -> set[Device]:
+        """The devices holding this array."""
+        return set(self.backend.devices()[:1])
+
+    @property
+    def device(self) -> Device:
+        """The device holding this array."""
+        return self.backend.devices()[0]
+
+    def __repr__(self) -> str:
+        value = self._concrete_value()
+        body = np.array2string(value, separator=", ", prefix="Array(")
+        weak = ", weak_type=True" if self._aval.weak_type else ""
+        return f"Array({body}, dtype={self._aval.dtype.name}{weak})"
+
+    def __str__(self) -> str:
+        return str(self._concrete_value())
+
+    def __format__(self, spec: str) -> str:
+        value = self._concrete_value()
+        return format(value.item() if value.ndim == 0 else value, spec)
+
+    def __reduce__(self) -> tuple[Callable[..., Array], tuple[NDArray]]:
+        return (device_put, (self._concrete_value(),))
+
+    def copy(self) -> ArrayImpl:
+        """A copy of this array."""
+        return ArrayImpl(self._aval, self.backend.from_numpy(self._concrete_value()), self.backend)
+
+
+# ---------------------------------------------------------------------------------------------
+# The backend registry and default selection
+
+_FACTORIES: dict[str, Callable[[], Backend]] = {}
+_INSTANCES: dict[str, Backend] = {}  # a cache: each backend is created once, on first use
+BACKEND_ENV: Final = "REFJAX_BACKEND"
+
+
+def register_backend(name: str, factory: Callable[[], Backend]) -> None:
+    """Make backend ``name`` available; ``factory`` builds it on first use."""
+    _FACTORIES[name] = factory
+
+
+def get_backend(name: str | None = None) -> Backend:
+    """The backend called ``name``, or the default one (``REFJAX_BACKEND``, else numpy)."""
+    name = name or os.environ.get(BACKEND_ENV) or "numpy"
+    backend = _INSTANCES.get(name)
+    if backend is None:
+        if name not in _FACTORIES:
+            known = ", ".join(sorted(_FACTORIES))
+            raise RuntimeError(f"Unknown backend {name!r}; available backends: {known}")
+        backend = _INSTANCES[name] = _FACTORIES[name]()
+    return backend
+
+
+def default_backend() -> str:
+    """The name of the default backend."""
+    return get_backend().name
+
+
+def devices(backend: str | None = None) -> list[Device]:
+    """The devices of ``backend`` (the default one if None)."""
+    return get_backend(backend).devices()
+
+
+def _device_backend(device: Device | str | None) -> Backend:
+    if isinstance(device, Device):
+        return get_backend(device.platform)
+    return get_backend(device)
+
+
+def device_put(x: ArrayLike, device: Device | str | None = None) -> ArrayImpl:
+    """``x`` as a concrete array on ``device`` (the default backend if None)."""
+    backend = _device_backend(device)
+    if isinstance(x, Tracer):
+        raise TypeError("device_put of a traced value: device_put needs a concrete array")
+    aval = get_aval(x)
+    if isinstance(x, ArrayImpl) and x.backend is backend:
+        return x
+    return ArrayImpl(aval, backend.from_numpy(_host_value(x, aval)), backend)
+
+
+def _host_value(x: ArrayLike | Literal, aval: ShapedArray) -> NDArray:
+    """A value as a host numpy array of exactly ``aval.dtype``."""
+    if isinstance(x, Literal):
+        x = x.val
+    value = np.asarray(x)
+    return value if value.dtype == aval.dtype else value.astype(aval.dtype)
+
+
+def to_buffer(x: ArrayLike, aval: ShapedArray, backend: Backend) -> Buffer:
+    """An operand as a buffer of ``backend`` (transferring through the host if needed)."""
+    if isinstance(x, ArrayImpl) and x.backend is backend:
+        return x.buffer
+    return backend.from_numpy(_host_value(x, aval))
+
+
+def _pick_backend(args: Sequence[ArrayLike]) -> Backend:
+    """The backend of the first concrete array among ``args``, else the default."""
+    for arg in args:
+        if isinstance(arg, ArrayImpl):
+            return arg.backend
+    return get_backend()
+
+
+def apply_primitive(prim: Primitive, args: Sequence[ArrayLike], params: Params) -> list[Array]:
+    """Eager evaluation of one primitive: check it abstractly, then compute it on a backend."""
+    avals = [get_aval(a) for a in args]
+    out_avals = abstract_eval(prim, avals, params)
+    backend = _pick_backend(args)
+    buffers = [to_buffer(a, av, backend) for a, av in zip(args, avals)]
+    outs = backend.execute(prim, buffers, params, out_avals)
+    return [ArrayImpl(av, b, backend) for av, b in zip(out_avals, outs)]
+
+
+def block_until_ready(x: Any) -> Any:
+    """Wait for every array in the pytree ``x``; returns ``x``."""
+    from refjax.tree_util import tree_leaves
+
+    for leaf in tree_leaves(x):
+        if isinstance(leaf, ArrayImpl):
+            leaf.block_until_ready()
+    return x

@@ -1,0 +1,11 @@
+"""Numpy implementations of every primitive, one module per primitive family."""
+
+from __future__ import annotations
+
+from refjax.backends.numpy_impls import (  # noqa: F401  # imported to register implementations
+    elementwise,
+    shape,
+)
+from refjax.backends.numpy_impls.table import NumpyImpl, impls, register
+
+__all__ = ["NumpyImpl", "impls", "register"]

@@ -1,0 +1,55 @@
+"""Configuration flags, mirroring ``jax.config``: ``refjax.config.update("jax_enable_x64", True)``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Final
+
+_FLAG_DEFAULTS: Final[dict[str, bool]] = {
+    "jax_enable_x64": False,
+    "jax_threefry_partitionable": True,
+    "jax_disable_jit": False,
+}
+
+
+def _env_default(name: str, default: bool) -> bool:
+    raw = os.environ.get(name.upper())
+    if raw is None:
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(slots=True)
+class Config:
+    """The process-wide flags; read them as attributes, change them with ``update``."""
+
+    _values: dict[str, bool] = field(
+        default_factory=lambda: {k: _env_default(k, v) for k, v in _FLAG_DEFAULTS.items()}
+    )
+
+    def update(self, name: str, value: bool) -> None:
+        """Set flag ``name`` to ``value`` (JAX's ``config.update``)."""
+        if name not in self._values:
+            raise AttributeError(f"Unrecognized config option: {name}")
+        self._values[name] = bool(value)
+
+    def read(self, name: str) -> bool:
+        """The current value of flag ``name``."""
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"Unrecognized config option: {name}") from None
+
+    @property
+    def jax_enable_x64(self) -> bool:
+        """Whether 64-bit dtypes are kept (otherwise canonicalised to 32 bits)."""
+        return self._values["jax_enable_x64"]
+
+    @property
+    def x64_enabled(self) -> bool:
+        """Alias of ``jax_enable_x64``, as ``jax.config.x64_enabled``."""
+        return self._values["jax_enable_x64"]
+
+
+config: Final = Config()

@@ -1,0 +1,1027 @@
+"""The interpreter core: abstract values, primitives, traces and tracers, jaxprs.
+
+Data flows one way. A user function calls ``refjax.numpy``/``refjax.lax``, which call
+``Primitive.bind``; ``bind`` hands the primitive to the *current trace* (held in a ``ContextVar``).
+The root trace is the :class:`EvalTrace`, which asks a backend to compute. Every transformation
+(jvp, vmap, staging to a jaxpr) is a :class:`Trace` subclass whose tracers carry an abstract value;
+a trace runs its rules with its parent as the current trace, so transformations nest.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextvars
+import enum
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from refjax import dtypes
+from refjax.dtypes import DType
+from refjax.errors import (
+    ConcretizationTypeError,
+    TracerArrayConversionError,
+    TracerBoolConversionError,
+    TracerIntegerConversionError,
+    UnexpectedTracerError,
+    escaped_tracer_message,
+    missing_rule_message,
+)
+
+if TYPE_CHECKING:
+    from refjax.numpy.indexing import IndexUpdateHelper
+
+# Static parameters of primitives are heterogeneous (axes tuples, dtypes, jaxprs, enums); each
+# rule states the precise types of the params it reads in its own signature.
+ParamValue: TypeAlias = Any
+Params: TypeAlias = Mapping[str, ParamValue]
+NDArray: TypeAlias = npt.NDArray[Any]
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+def safe_zip(xs: Sequence[T], ys: Sequence[U]) -> list[tuple[T, U]]:
+    """``zip`` that fails on a length mismatch instead of truncating."""
+    if len(xs) != len(ys):
+        raise ValueError(f"safe_zip: length mismatch {len(xs)} != {len(ys)}")
+    return list(zip(xs, ys))
+
+
+def safe_map(f: Callable[[T, U], Any], xs: Sequence[T], ys: Sequence[U]) -> list[Any]:
+    """``map`` over two sequences that fails on a length mismatch."""
+    return [f(x, y) for x, y in safe_zip(xs, ys)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Abstract values
+
+
+@dataclass(frozen=True, slots=True)
+class ShapedArray:
+    """The abstract value of an array: its shape, dtype and whether its dtype is weak."""
+
+    shape: tuple[int, ...]
+    dtype: DType
+    weak_type: bool = False
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def str_short(self) -> str:
+        """JAX's short form, e.g. ``f32[3,4]``."""
+        return f"{dtypes.short_name(self.dtype)}[{','.join(map(str, self.shape))}]"
+
+    def update(
+        self,
+        shape: tuple[int, ...] | None = None,
+        dtype: DType | None = None,
+        weak_type: bool | None = None,
+    ) -> ShapedArray:
+        """A copy with some fields replaced."""
+        return ShapedArray(
+            self.shape if shape is None else shape,
+            self.dtype if dtype is None else dtype,
+            self.weak_type if weak_type is None else weak_type,
+        )
+
+    def strip_weak_type(self) -> ShapedArray:
+        """The same aval, strongly typed."""
+        return self if not self.weak_type else ShapedArray(self.shape, self.dtype, False)
+
+    def __repr__(self) -> str:
+        weak = ", weak_type=True" if self.weak_type else ""
+        return f"ShapedArray({self.dtype.name}[{','.join(map(str, self.shape))}]{weak})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Arrays: the common type of concrete arrays and tracers, with numpy-style operators.
+
+
+class Array(abc.ABC):
+    """``refjax.Array``: a concrete array or a tracer. Operators forward to ``refjax.numpy``."""
+
+    __slots__ = ()
+    __array_priority__ = 100
+    __hash__ = None  # type: ignore[assignment]  # arrays are unhashable, as in JAX and numpy
+
+    @property
+    @abc.abstractmethod
+    def aval(self) -> ShapedArray:
+        """The abstract value: shape, dtype, weak type."""
+
+    @abc.abstractmethod
+    def _concrete_value(self) -> NDArray | None:
+        """The value as a numpy array if it is known now, else None."""
+
+    def _error_repr(self) -> str:
+        return f"traced array with shape {self.aval.str_short()}"
+
+    def _origin_msg(self) -> str:
+        return ""
+
+    # -- metadata ------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape."""
+        return self.aval.shape
+
+    @property
+    def dtype(self) -> DType:
+        """The dtype."""
+        return self.aval.dtype
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return self.aval.ndim
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return self.aval.size
+
+    @property
+    def weak_type(self) -> bool:
+        """Whether the dtype is weak (came from a Python scalar)."""
+        return self.aval.weak_type
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Array]:
+        if not self.shape:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.shape[0]))
+
+    # -- conversions to Python and numpy ---------------------------------------------------
+    def __array__(self, dtype: DType | None = None, copy: bool | None = None) -> NDArray:
+        value = self._concrete_value()
+        if value is None:
+            raise TracerArrayConversionError(self)
+        return value if dtype is None else value.astype(dtype)
+
+    def _scalar(self, kind: str) -> NDArray:
+        value = self._concrete_value()
+        if value is None:
+            raise ConcretizationTypeError(self, f"The problem arose with the `{kind}` function. ")
+        return value
+
+    def __bool__(self) -> bool:
+        value = self._concrete_value()
+        if value is None:
+            raise TracerBoolConversionError(self)
+        return bool(value)
+
+    def __index__(self) -> int:
+        value = self._concrete_value()
+        if value is None:
+            raise TracerIntegerConversionError(self)
+        if not dtypes.is_integer(self.dtype):
+            raise TypeError(f"only integer scalar arrays can be converted to a scalar index")
+        return int(value)
+
+    def __int__(self) -> int:
+        return int(self._scalar("int"))
+
+    def __float__(self) -> float:
+        return float(self._scalar("float"))
+
+    def __complex__(self) -> complex:
+        return complex(self._scalar("complex"))
+
+    def item(self) -> bool | int | float | complex:
+        """The single element as a Python scalar."""
+        value: bool | int | float | complex = self._scalar("item").item()
+        return value
+
+    def tolist(self) -> Any:
+        """The value as nested Python lists."""
+        return self._scalar("tolist").tolist()
+
+    # -- arithmetic ------------------------------------------------------------------------
+    def __neg__(self) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.negative(self)
+
+    def __pos__(self) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.positive(self)
+
+    def __abs__(self) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.abs(self)
+
+    def __invert__(self) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.invert(self)
+
+    def __add__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.add(self, other)
+
+    def __radd__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.add(other, self)
+
+    def __sub__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.subtract(self, other)
+
+    def __rsub__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.subtract(other, self)
+
+    def __mul__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.multiply(self, other)
+
+    def __rmul__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.multiply(other, self)
+
+    def __truediv__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.true_divide(self, other)
+
+    def __rtruediv__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.true_divide(other, self)
+
+    def __floordiv__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.floor_divide(other, self)
+
+    def __mod__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.remainder(self, other)
+
+    def __rmod__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.remainder(other, self)
+
+    def __divmod__(self, other: ArrayLike) -> tuple[Array, Array]:
+        from refjax import numpy as jnp
+
+        return jnp.floor_divide(self, other), jnp.remainder(self, other)
+
+    def __pow__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.power(self, other)
+
+    def __rpow__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.power(other, self)
+
+    def __matmul__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.matmul(self, other)
+
+    def __rmatmul__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.matmul(other, self)
+
+    def __and__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.bitwise_and(self, other)
+
+    def __rand__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.bitwise_and(other, self)
+
+    def __or__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.bitwise_or(self, other)
+
+    def __ror__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.bitwise_or(other, self)
+
+    def __xor__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.bitwise_xor(self, other)
+
+    def __rxor__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.bitwise_xor(other, self)
+
+    def __lshift__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.left_shift(self, other)
+
+    def __rlshift__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.left_shift(other, self)
+
+    def __rshift__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.right_shift(self, other)
+
+    def __rrshift__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.right_shift(other, self)
+
+    # -- comparisons -----------------------------------------------------------------------
+    def __eq__(self, other: object) -> Array:  # type: ignore[override]  # elementwise, as numpy
+        from refjax import numpy as jnp
+
+        return jnp.equal(self, _as_operand(other))
+
+    def __ne__(self, other: object) -> Array:  # type: ignore[override]  # elementwise, as numpy
+        from refjax import numpy as jnp
+
+        return jnp.not_equal(self, _as_operand(other))
+
+    def __lt__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.less(self, other)
+
+    def __le__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.less_equal(self, other)
+
+    def __gt__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.greater(self, other)
+
+    def __ge__(self, other: ArrayLike) -> Array:
+        from refjax import numpy as jnp
+
+        return jnp.greater_equal(self, other)
+
+    # -- indexing --------------------------------------------------------------------------
+    def __getitem__(self, idx: Any) -> Array:
+        from refjax.numpy import indexing
+
+        return indexing.getitem(self, idx)
+
+    @property
+    def at(self) -> IndexUpdateHelper:
+        """Functional index updates: ``x.at[idx].set(v)``, ``.add``, ``.mul``, ``.get`` ..."""
+        from refjax.numpy import indexing
+
+        return indexing.IndexUpdateHelper(self)
+
+    # -- methods ---------------------------------------------------------------------------
+    @property
+    def T(self) -> Array:  # noqa: N802  # numpy's name
+        """The transpose (axes reversed)."""
+        from refjax import numpy as jnp
+
+        return jnp.transpose(self)
+
+    @property
+    def mT(self) -> Array:  # noqa: N802  # numpy's name
+        """The matrix transpose (last two axes swapped)."""
+        from refjax import numpy as jnp
+
+        return jnp.swapaxes(self, -1, -2)
+
+    @property
+    def real(self) -> Array:
+        """The real part."""
+        from refjax import numpy as jnp
+
+        return jnp.real(self)
+
+    @property
+    def imag(self) -> Array:
+        """The imaginary part."""
+        from refjax import numpy as jnp
+
+        return jnp.imag(self)
+
+    def conj(self) -> Array:
+        """The complex conjugate."""
+        from refjax import numpy as jnp
+
+        return jnp.conjugate(self)
+
+    def astype(self, dtype: dtypes.DTypeLike) -> Array:
+        """This array converted to ``dtype``."""
+        from refjax import numpy as jnp
+
+        return jnp.astype(self, dtype)
+
+    def reshape(self, *shape: Any, order: str = "C") -> Array:
+        """This array with a new shape (``x.reshape(2, 3)`` or ``x.reshape((2, 3))``)."""
+        from refjax import numpy as jnp
+
+        new_shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        return jnp.reshape(self, new_shape, order=order)
+
+    def transpose(self, *axes: Any) -> Array:
+        """This array with its axes permuted (reversed by default)."""
+        from refjax import numpy as jnp
+
+        perm = axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes
+        return jnp.transpose(self, perm or None)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Array:
+        """This array with two axes swapped."""
+        from refjax import numpy as jnp
+
+        return jnp.swapaxes(self, axis1, axis2)
+
+    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Array:
+        """This array without its size-1 axes."""
+        from refjax import numpy as jnp
+
+        return jnp.squeeze(self, axis)
+
+    def ravel(self, order: str = "C") -> Array:
+        """This array flattened to 1-D."""
+        from refjax import numpy as jnp
+
+        return jnp.ravel(self, order=order)
+
+    def flatten(self, order: str = "C") -> Array:
+        """This array flattened to 1-D."""
+        return self.ravel(order)
+
+    def sum(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Array:
+        """Sum over ``axis``."""
+        from refjax import numpy as jnp
+
+        return jnp.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def prod(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Array:
+        """Product over ``axis``."""
+        from refjax import numpy as jnp
+
+        return jnp.prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Array:
+        """Mean over ``axis``."""
+        from refjax import numpy as jnp
+
+        return jnp.mean(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def var(self, axis: Any = None, dtype: Any = None, ddof: int = 0, keepdims: bool = False) -> Array:
+        """Variance over ``axis``."""
+        from refjax import numpy as jnp
+
+        return jnp.var(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis: Any = None, dtype: Any = None, ddof: int = 0, keepdims: bool = False) -> Array:
+        """Standard deviation over ``axis``."""
+        from refjax import numpy as jnp
+
+        return jnp.std(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Array:
+        """Maximum over ``axis``."""
+        from refjax import numpy as jnp
+
+        return jnp.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Array:
+        """Minimum over ``axis``."""
+        from refjax import numpy as jnp
+
+        return jnp.min(self, axis=axis, keepdims=keepdims)
+
+    def any(self, axis: Any = None, keepdims: bool = False) -> Array:
+        """Whether any element is true over ``axis``."""
+        from refjax import numpy as jnp
+
+        return jnp.any(self, axis=axis, keepdims=keepdims)
+
+    def all(self, axis: Any = None, keepdims: bool = False) -> Array:
+        """Whether all elements are true over ``axis``."""
+        from refjax import numpy as jnp
+
+        return jnp.all(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Array:
+        """Index of the maximum over ``axis``."""
+        from refjax import numpy as jnp
+
+        return jnp.argmax(self, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Array:
+        """Index of the minimum over ``axis``."""
+        from refjax import numpy as jnp
+
+        return jnp.argmin(self, axis=axis, keepdims=keepdims)
+
+    def cumsum(self, axis: int | None = None, dtype: Any = None) -> Array:
+        """Cumulative sum along ``axis``."""
+        from refjax import numpy as jnp
+
+        return jnp.cumsum(self, axis=axis, dtype=dtype)
+
+    def cumprod(self, axis: int | None = None, dtype: Any = None) -> Array:
+        """Cumulative product along ``axis``."""
+        from refjax import numpy as jnp
+
+        return jnp.cumprod(self, axis=axis, dtype=dtype)
+
+    def clip(self, min: ArrayLike | None = None, max: ArrayLike | None = None) -> Array:  # noqa: A002
+        """Values limited to ``[min, max]``."""
+        from refjax import numpy as jnp
+
+        return jnp.clip(self, min, max)
+
+    def round(self, decimals: int = 0) -> Array:
+        """Values rounded half to even."""
+        from refjax import numpy as jnp
+
+        return jnp.round(self, decimals)
+
+    def dot(self, other: ArrayLike) -> Array:
+        """The dot product with ``other``."""
+        from refjax import numpy as jnp
+
+        return jnp.dot(self, other)
+
+    def sort(self, axis: int = -1) -> Array:
+        """Values sorted along ``axis``."""
+        from refjax import numpy as jnp
+
+        return jnp.sort(self, axis=axis)
+
+    def argsort(self, axis: int = -1) -> Array:
+        """Indices that sort along ``axis``."""
+        from refjax import numpy as jnp
+
+        return jnp.argsort(self, axis=axis)
+
+    def take(self, indices: ArrayLike, axis: int | None = None) -> Array:
+        """Elements at ``indices`` along ``axis``."""
+        from refjax import numpy as jnp
+
+        return jnp.take(self, indices, axis=axis)
+
+    def repeat(self, repeats: int, axis: int | None = None) -> Array:
+        """Each element repeated ``repeats`` times."""
+        from refjax import numpy as jnp
+
+        return jnp.repeat(self, repeats, axis=axis)
+
+
+ArrayLike: TypeAlias = Array | NDArray | np.generic | bool | int | float | complex
+_SCALAR_TYPES: Final = (bool, int, float, complex, np.generic)
+
+
+def _as_operand(x: object) -> ArrayLike:
+    if isinstance(x, (Array, np.ndarray, *_SCALAR_TYPES)):
+        return x
+    raise TypeError(f"unsupported operand type {type(x).__name__!r} for an array comparison")
+
+
+def get_aval(x: object) -> ShapedArray:
+    """The abstract value of an array-like: a refjax Array, a numpy array, or a Python scalar."""
+    if isinstance(x, Array):
+        return x.aval
+    if isinstance(x, (np.ndarray, *_SCALAR_TYPES)):
+        dtype, weak = dtypes.dtype_and_weak_type(x)
+        return ShapedArray(np.shape(x), dtype, weak)
+    if isinstance(x, Literal):
+        return x.aval
+    raise TypeError(f"Value {x!r} with type {type(x)} is not a valid JAX type")
+
+
+def is_concrete(x: object) -> bool:
+    """Whether ``x`` has a value known now (it is not an abstract tracer)."""
+    return not isinstance(x, Array) or x._concrete_value() is not None
+
+
+def concrete_or_error(x: ArrayLike, context: str = "") -> NDArray:
+    """``x`` as a numpy array, or a ConcretizationTypeError saying why it must be concrete."""
+    if isinstance(x, Array):
+        value = x._concrete_value()
+        if value is None:
+            raise ConcretizationTypeError(x, context)
+        return value
+    return np.asarray(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# Primitives and the abstract-evaluation table
+
+AbstractEvalRule: TypeAlias = Callable[..., "ShapedArray | Sequence[ShapedArray]"]
+
+
+class Primitive:
+    """A named operation with static params; what it means lives in its rule tables."""
+
+    __slots__ = ("name", "multiple_results")
+
+    def __init__(self, name: str, multiple_results: bool = False) -> None:
+        self.name = name
+        self.multiple_results = multiple_results
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def bind(self, *args: ArrayLike, **params: ParamValue) -> Array:
+        """Apply this single-result primitive in the current trace."""
+        assert not self.multiple_results, f"{self.name} has several results: use bind_all"
+        return current_trace().process_primitive(self, args, params)[0]
+
+    def bind_all(self, *args: ArrayLike, **params: ParamValue) -> list[Array]:
+        """Apply this primitive in the current trace; a list of its results."""
+        return current_trace().process_primitive(self, args, params)
+
+
+abstract_eval_rules: dict[Primitive, AbstractEvalRule] = {}
+
+
+def abstract_eval(prim: Primitive, avals: Sequence[ShapedArray], params: Params) -> list[ShapedArray]:
+    """The output avals of ``prim`` on ``avals``: its shape/dtype/weak-type rule."""
+    try:
+        rule = abstract_eval_rules[prim]
+    except KeyError:
+        raise NotImplementedError(missing_rule_message(prim.name, "abstract_eval")) from None
+    out = rule(*avals, **params)
+    if prim.multiple_results:
+        assert not isinstance(out, ShapedArray)
+        return list(out)
+    assert isinstance(out, ShapedArray)
+    return [out]
+
+
+# ---------------------------------------------------------------------------------------------
+# Traces, tracers and the current trace
+
+
+class Trace(abc.ABC):
+    """An interpreter for primitives. ``level`` grows with nesting; dead traces reject use."""
+
+    __slots__ = ("parent", "level", "alive")
+
+    def __init__(self, parent: Trace | None) -> None:
+        self.parent = parent
+        self.level: int = 0 if parent is None else parent.level + 1
+        self.alive = True
+
+    @abc.abstractmethod
+    def process_primitive(
+        self, prim: Primitive, args: Sequence[ArrayLike], params: Params
+    ) -> list[Array]:
+        """Interpret ``prim`` applied to ``args``."""
+
+    def check_foreign(self, tracer: Tracer) -> None:
+        """Accept a tracer of an enclosing live trace (a constant here); reject a leaked one."""
+        owner = tracer._trace
+        if owner.alive and owner.level < self.level:
+            return
+        raise UnexpectedTracerError(
+            escaped_tracer_message(tracer.aval.str_short(), type(tracer).__name__, owner.describe())
+        )
+
+    def describe(self) -> str:
+        """What this trace is tracing, for error messages."""
+        return ""
+
+    def origin_msg(self, tracer: Tracer) -> str:
+        """Which function and argument made ``tracer`` abstract (for tracer errors)."""
+        return ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(level={self.level})"
+
+
+class Tracer(Array):
+    """A value being traced by a transformation; its trace interprets primitives applied to it."""
+
+    __slots__ = ("_trace",)
+
+    def __init__(self, trace: Trace) -> None:
+        self._trace = trace
+
+    def _concrete_value(self) -> NDArray | None:
+        return None
+
+    def _origin_msg(self) -> str:
+        return self._trace.origin_msg(self)
+
+    def __repr__(self) -> str:
+        return f"Traced<{self.aval.str_short()}>with<{type(self._trace).__name__}>"
+
+
+_current_trace: contextvars.ContextVar[Trace | None] = contextvars.ContextVar(
+    "refjax_current_trace", default=None
+)
+
+
+class EvalTrace(Trace):
+    """The root trace: primitives are computed by a backend on concrete arrays."""
+
+    __slots__ = ()
+
+    def process_primitive(
+        self, prim: Primitive, args: Sequence[ArrayLike], params: Params
+    ) -> list[Array]:
+        for arg in args:
+            if isinstance(arg, Tracer):
+                self.check_foreign(arg)
+        from refjax.backends.base import apply_primitive
+
+        return apply_primitive(prim, args, params)
+
+
+EVAL_TRACE: Final = EvalTrace(None)
+
+
+def current_trace() -> Trace:
+    """The trace that ``bind`` hands primitives to now."""
+    trace = _current_trace.get()
+    return EVAL_TRACE if trace is None else trace
+
+
+class set_current_trace:  # noqa: N801  # a context manager, named as a function like JAX's
+    """``with set_current_trace(t):`` makes ``t`` the current trace for the block."""
+
+    __slots__ = ("trace", "token")
+
+    def __init__(self, trace: Trace) -> None:
+        self.trace = trace
+
+    def __enter__(self) -> Trace:
+        self.token = _current_trace.set(self.trace)
+        return self.trace
+
+    def __exit__(self, *exc: object) -> None:
+        _current_trace.reset(self.token)
+
+
+class new_trace(set_current_trace):  # noqa: N801
+    """Like ``set_current_trace`` and, on exit, ends the trace: its tracers can no longer be used."""
+
+    __slots__ = ()
+
+    def __exit__(self, *exc: object) -> None:
+        self.trace.alive = False
+        super().__exit__(*exc)
+
+
+# ---------------------------------------------------------------------------------------------
+# Jaxprs
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Var:
+    """A variable of a jaxpr; compared by identity."""
+
+    aval: ShapedArray
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Literal:
+    """A scalar constant written inline in a jaxpr (``2.0:f32[]``)."""
+
+    val: ArrayLike
+    aval: ShapedArray
+
+    def __repr__(self) -> str:
+        return f"{literal_text(self)}:{self.aval.str_short()}"
+
+
+Atom: TypeAlias = Var | Literal
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class JaxprEqn:
+    """One equation: ``outvars = primitive[params] invars``."""
+
+    primitive: Primitive
+    invars: tuple[Atom, ...]
+    outvars: tuple[Var, ...]
+    params: Params
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Jaxpr:
+    """A typed first-order program: constvars and invars in, equations, outvars out."""
+
+    constvars: tuple[Var, ...]
+    invars: tuple[Var, ...]
+    outvars: tuple[Atom, ...]
+    eqns: tuple[JaxprEqn, ...]
+
+    @property
+    def in_avals(self) -> list[ShapedArray]:
+        """The avals of the invars."""
+        return [v.aval for v in self.invars]
+
+    @property
+    def out_avals(self) -> list[ShapedArray]:
+        """The avals of the outvars."""
+        return [v.aval for v in self.outvars]
+
+    def __str__(self) -> str:
+        return pp_jaxpr(self)
+
+    __repr__ = __str__
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ClosedJaxpr:
+    """A jaxpr together with the values of its constvars."""
+
+    jaxpr: Jaxpr
+    consts: tuple[ArrayLike, ...]
+
+    @property
+    def in_avals(self) -> list[ShapedArray]:
+        """The avals of the (non-const) inputs."""
+        return self.jaxpr.in_avals
+
+    @property
+    def out_avals(self) -> list[ShapedArray]:
+        """The avals of the outputs."""
+        return self.jaxpr.out_avals
+
+    @property
+    def eqns(self) -> tuple[JaxprEqn, ...]:
+        """The equations of the jaxpr."""
+        return self.jaxpr.eqns
+
+    def __str__(self) -> str:
+        return str(self.jaxpr)
+
+    __repr__ = __str__
+
+
+def literal_text(lit: Literal) -> str:
+    """A literal's value as JAX prints it (the Python scalar's repr: ``0.10000000149011612``)."""
+    value = np.asarray(lit.val).item()
+    return repr(value)
+
+
+def eval_jaxpr(jaxpr: Jaxpr, consts: Sequence[ArrayLike], *args: ArrayLike) -> list[Array]:
+    """Run ``jaxpr`` by binding each equation in the current trace."""
+    env: dict[Var, ArrayLike] = {}
+
+    def read(atom: Atom) -> ArrayLike:
+        return atom.val if isinstance(atom, Literal) else env[atom]
+
+    for var, val in safe_zip(jaxpr.constvars, consts):
+        env[var] = val
+    for var, val in safe_zip(jaxpr.invars, args):
+        env[var] = val
+    for eqn in jaxpr.eqns:
+        outs = eqn.primitive.bind_all(*map(read, eqn.invars), **eqn.params)
+        for var, out in safe_zip(eqn.outvars, outs):
+            env[var] = out
+    return [_as_array(read(v)) for v in jaxpr.outvars]
+
+
+def _as_array(x: ArrayLike) -> Array:
+    """Outputs that are constants become concrete arrays on the default backend."""
+    if isinstance(x, Array):
+        return x
+    from refjax.backends.base import device_put
+
+    return device_put(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# The printer: JAX's text form, ``{ lambda ; a:f32[3]. let b:f32[3] = sin a in (b,) }``
+
+LINE_WIDTH: Final = 80
+
+
+class _VarNames:
+    """Names variables a, b, ..., z, ba, bb, ... in order of first appearance (shared by nesting)."""
+
+    __slots__ = ("names",)
+
+    def __init__(self) -> None:
+        self.names: dict[Var, str] = {}
+
+    def name(self, var: Var) -> str:
+        if var not in self.names:
+            self.names[var] = _alphabetic(len(self.names))
+        return self.names[var]
+
+    def binder(self, var: Var) -> str:
+        return f"{self.name(var)}:{var.aval.str_short()}"
+
+    def atom(self, atom: Atom) -> str:
+        return repr(atom) if isinstance(atom, Literal) else self.name(atom)
+
+
+def _alphabetic(n: int) -> str:
+    """0 -> a, 25 -> z, 26 -> ba: JAX's variable names."""
+    text = ""
+    while not text or n:
+        n, digit = divmod(n, 26)
+        text = chr(ord("a") + digit) + text
+    return text
+
+
+def pp_jaxpr(jaxpr: Jaxpr | ClosedJaxpr, indent: int = 0, names: _VarNames | None = None) -> str:
+    """``jaxpr`` in JAX's text form; lines after the first are indented by ``indent``."""
+    if isinstance(jaxpr, ClosedJaxpr):
+        jaxpr = jaxpr.jaxpr
+    names = _VarNames() if names is None else names
+    consts = " ".join(names.binder(v) for v in jaxpr.constvars)
+    args = " ".join(names.binder(v) for v in jaxpr.invars)
+    head = f"{{ lambda {consts}; {args}. let"
+    eqns = [_pp_eqn(e, names, indent + 4) for e in jaxpr.eqns]
+    outs = _pp_tuple([names.atom(v) for v in jaxpr.outvars])
+    one_line = f"{head} {'; '.join(eqns)} in {outs} }}"
+    if "\n" not in one_line and indent + len(one_line) <= LINE_WIDTH:
+        return one_line
+    pad = " " * indent
+    body = "".join(f"\n{pad}    {e}" for e in eqns)
+    return f"{head}{body}\n{pad}  in {outs} }}"
+
+
+def _pp_tuple(items: Sequence[str]) -> str:
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+
+
+def _pp_eqn(eqn: JaxprEqn, names: _VarNames, indent: int) -> str:
+    lhs = " ".join(names.binder(v) for v in eqn.outvars)
+    rhs = " ".join(names.atom(a) for a in eqn.invars)
+    name = eqn.primitive.name
+    if not eqn.params:
+        return f"{lhs} = {name} {rhs}"
+    items = sorted(eqn.params.items())
+    flat = " ".join(f"{k}={pp_param(v, names, indent)}" for k, v in items)
+    line = f"{lhs} = {name}[{flat}] {rhs}"
+    if "\n" not in line and indent + len(line) <= LINE_WIDTH:
+        return line
+    pad = " " * indent
+    params = "".join(f"\n{pad}  {k}={pp_param(v, names, indent + 2)}" for k, v in items)
+    return f"{lhs} = {name}[{params}\n{pad}] {rhs}"
+
+
+def pp_param(value: ParamValue, names: _VarNames, indent: int) -> str:
+    """A param's text: jaxprs nested, dtypes by name, tuples and records recursively."""
+    if isinstance(value, (Jaxpr, ClosedJaxpr)):
+        return pp_jaxpr(value, indent, names)
+    if isinstance(value, np.dtype):
+        return dtypes.short_name(value) if value == dtypes.float0 else value.name
+    if isinstance(value, tuple) and value and all(
+        isinstance(v, (Jaxpr, ClosedJaxpr)) for v in value
+    ):
+        pad = " " * indent
+        inner = "".join(f"\n{pad}  {pp_jaxpr(v, indent + 2, names)}" for v in value)
+        return f"({inner}\n{pad})"
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        fields = ", ".join(
+            f"{f}={pp_param(getattr(value, f), names, indent)}" for f in value._fields
+        )
+        return f"{type(value).__name__}({fields})"
+    if isinstance(value, (tuple, list)):
+        parts = [pp_param(v, names, indent) for v in value]
+        if isinstance(value, list):
+            return f"[{', '.join(parts)}]"
+        return _pp_tuple(parts) if parts else "()"
+    if isinstance(value, enum.Enum):
+        return f"{type(value).__name__}.{value.name}"
+    return str(value)

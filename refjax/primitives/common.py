@@ -1,0 +1,181 @@
+"""Building blocks shared by the primitive families: dtype checks and shape rules.
+
+The error messages here are JAX's (``lax.add requires arguments to have the same dtypes ...``), so
+code written against JAX sees the same text from refjax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Final, TypeAlias
+
+import numpy as np
+
+from refjax import dtypes
+from refjax.dtypes import DType
+from refjax.interp.core import AbstractEvalRule, Primitive, ShapedArray, abstract_eval_rules
+
+ScalarKind: TypeAlias = type[np.generic]
+
+FLOATING: Final[tuple[ScalarKind, ...]] = (np.floating,)
+INEXACT: Final[tuple[ScalarKind, ...]] = (np.floating, np.complexfloating)
+INTEGER: Final[tuple[ScalarKind, ...]] = (np.integer,)
+BOOL_OR_INT: Final[tuple[ScalarKind, ...]] = (np.bool_, np.integer)
+NUMBER: Final[tuple[ScalarKind, ...]] = (np.number,)
+ANY: Final[tuple[ScalarKind, ...]] = (np.bool_, np.number)
+SIGNED_OR_FLOAT: Final[tuple[ScalarKind, ...]] = (np.signedinteger, np.floating, np.complexfloating)
+
+# jnp functions suggested when a lax function meets mixed dtypes (JAX's tip).
+_JNP_EQUIVALENTS: Final[dict[str, str]] = {
+    "add": "add",
+    "sub": "subtract",
+    "mul": "multiply",
+    "div": "divide",
+    "rem": "remainder",
+    "max": "maximum",
+    "min": "minimum",
+    "pow": "float_power",
+    "atan2": "arctan2",
+    "nextafter": "nextafter",
+    "and": "bitwise_and",
+    "or": "bitwise_or",
+    "xor": "bitwise_xor",
+    "eq": "equal",
+    "ne": "not_equal",
+    "lt": "less",
+    "le": "less_equal",
+    "gt": "greater",
+    "ge": "greater_equal",
+    "clamp": "clip",
+    "select_n": "where",
+    "shift_left": "left_shift",
+    "shift_right_arithmetic": "right_shift",
+    "shift_right_logical": "right_shift",
+}
+
+
+def standard_primitive(name: str, rule: AbstractEvalRule, multiple_results: bool = False) -> Primitive:
+    """A new primitive with its abstract-evaluation rule registered."""
+    prim = Primitive(name, multiple_results)
+    abstract_eval_rules[prim] = rule
+    return prim
+
+
+def _typenames(kinds: Sequence[ScalarKind]) -> str:
+    return ", ".join(k.__name__ for k in kinds)
+
+
+def _float0_message(name: str, where: str = "") -> str:
+    return (
+        f"Called {name} with a float0 array{where}. float0s do not support any operations by "
+        "design, because they are not compatible with non-trivial vector spaces. No implicit "
+        "dtype conversion is done. You can use np.zeros_like(arr, dtype=np.float) to cast a "
+        "float0 array to a regular zeros array. \nIf you didn't expect to get a float0 you might "
+        "have accidentally taken a gradient with respect to an integer argument."
+    )
+
+
+def check_dtype(name: str, aval: ShapedArray, accepted: Sequence[ScalarKind]) -> None:
+    """Raise JAX's TypeError unless ``aval``'s dtype is a subtype of one of ``accepted``."""
+    if aval.dtype == dtypes.float0:
+        raise TypeError(_float0_message(name))
+    if not any(np.issubdtype(aval.dtype, k) for k in accepted):
+        raise TypeError(
+            f"{name} does not accept dtype {aval.dtype.name}. "
+            f"Accepted dtypes are subtypes of {_typenames(accepted)}."
+        )
+
+
+def check_dtype_at(name: str, aval: ShapedArray, i: int, accepted: Sequence[ScalarKind]) -> None:
+    """Like :func:`check_dtype` for operand ``i`` of an n-ary operation."""
+    if aval.dtype == dtypes.float0:
+        raise TypeError(_float0_message(name, f" at position {i}"))
+    if not any(np.issubdtype(aval.dtype, k) for k in accepted):
+        raise TypeError(
+            f"{name} does not accept dtype {aval.dtype.name} at position {i}. "
+            f"Accepted dtypes at position {i} are subtypes of {_typenames(accepted)}."
+        )
+
+
+def check_same_dtypes(name: str, *avals: ShapedArray) -> None:
+    """Raise JAX's TypeError when operands of a lax operation have different dtypes."""
+    if len({a.dtype for a in avals}) <= 1:
+        return
+    msg = f"lax.{name} requires arguments to have the same dtypes, got "
+    msg += ", ".join(a.dtype.name for a in avals) + "."
+    if name in _JNP_EQUIVALENTS:
+        msg += (
+            f" (Tip: jnp.{_JNP_EQUIVALENTS[name]} is a similar function that does automatic "
+            "type promotion on inputs)."
+        )
+    raise TypeError(msg)
+
+
+def broadcast_shapes(name: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """lax's n-ary shape rule: rank-0 operands broadcast; others have equal rank, 1s stretch."""
+    ranked = [s for s in shapes if s]
+    if not ranked:
+        return ()
+    if len({len(s) for s in ranked}) != 1:
+        ranks = {len(s) for s in ranked}
+        raise TypeError(f"{name}: arrays must have the same number of dimensions, got {ranks}")
+    out = []
+    for sizes in zip(*ranked):
+        non_ones = {d for d in sizes if d != 1}
+        if len(non_ones) > 1:
+            listed = ", ".join(str(tuple(s)) for s in ranked)
+            raise TypeError(f"{name} got incompatible shapes for broadcasting: {listed}.")
+        out.append(non_ones.pop() if non_ones else 1)
+    return tuple(out)
+
+
+def unop_rule(name: str, accepted: Sequence[ScalarKind]) -> AbstractEvalRule:
+    """Abstract eval of an elementwise unary op that keeps shape, dtype and weak type."""
+
+    def rule(x: ShapedArray) -> ShapedArray:
+        check_dtype(name, x, accepted)
+        return x
+
+    return rule
+
+
+def naryop_rule(
+    name: str,
+    accepted: Sequence[Sequence[ScalarKind]],
+    result_dtype: Callable[[DType], DType] | None = None,
+    require_same_dtypes: bool = True,
+) -> AbstractEvalRule:
+    """Abstract eval of an elementwise n-ary op: checked dtypes, broadcast shapes, weak if all weak."""
+
+    def rule(*avals: ShapedArray) -> ShapedArray:
+        if len(avals) != len(accepted):
+            raise TypeError(f"{name} takes {len(accepted)} arguments, got {len(avals)}")
+        for i, (aval, kinds) in enumerate(zip(avals, accepted)):
+            check_dtype_at(name, aval, i, kinds)
+        if require_same_dtypes:
+            check_same_dtypes(name, *avals)
+        shape = broadcast_shapes(name, *(a.shape for a in avals))
+        dtype = avals[0].dtype if result_dtype is None else result_dtype(avals[0].dtype)
+        weak = all(a.weak_type for a in avals) and dtype != dtypes.bool_
+        return ShapedArray(shape, dtype, weak)
+
+    return rule
+
+
+def normalize_axis(axis: int, ndim: int, name: str = "axis") -> int:
+    """``axis`` in ``range(ndim)`` (negative counts from the end), else ValueError."""
+    if not -ndim <= axis < max(ndim, 1) or (ndim == 0 and axis not in (0, -1)):
+        raise ValueError(f"{name} {axis} is out of bounds for array of dimension {ndim}")
+    return axis % ndim if ndim else 0
+
+
+def check_shape(name: str, shape: Sequence[int], arg: str = "shape") -> tuple[int, ...]:
+    """``shape`` as a tuple of non-negative Python ints, else JAX's TypeError/ValueError."""
+    if not isinstance(shape, (tuple, list, np.ndarray)):
+        raise TypeError(f"{name} {arg} must be of type tuple/list/ndarray, got {type(shape)}.")
+    dims = tuple(shape)
+    if not all(isinstance(d, (int, np.integer)) for d in dims):
+        raise TypeError(f"{name} {arg} must have every element be an integer type, got {dims}.")
+    if any(d < 0 for d in dims):
+        raise TypeError(f"{name} {arg} must have every element be nonnegative, got {dims}.")
+    return tuple(int(d) for d in dims)
