@@ -1,4 +1,4 @@
-"""Configuration flags, mirroring ``jax.config``: ``refjax.config.update("jax_enable_x64", True)``."""
+"""Configuration flags, mirroring ``jax.config``: ``config.update("jax_enable_x64", True)``."""
 
 from __future__ import annotations
 

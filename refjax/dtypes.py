@@ -17,7 +17,8 @@ import numpy as np
 from refjax.config import config
 
 DType: TypeAlias = np.dtype[Any]
-DTypeLike: TypeAlias = Any  # anything np.dtype() accepts, plus the Python types int/float/complex/bool
+# Anything np.dtype() accepts, plus the Python types int/float/complex/bool.
+DTypeLike: TypeAlias = Any
 
 bool_: Final[DType] = np.dtype(np.bool_)
 int8: Final[DType] = np.dtype(np.int8)
@@ -245,7 +246,7 @@ def result_type(*args: object, return_weak_type_flag: bool = False) -> Any:
 
 
 def _lattice_result_type(*args: object) -> tuple[DType, bool]:
-    """Promotion of values: weak operands join as their kind; the result is weak if a weak node wins."""
+    """Promotion of values: weak operands join as their kind; weak if a weak node wins."""
     if not args:
         raise ValueError("at least one array or dtype is required")
     pairs = [dtype_and_weak_type(a) for a in args]

@@ -1,33 +1,14 @@
-"""``refjax.lax``: one wrapper per primitive, mirroring ``jax.lax`` (strict dtypes, no promotion)."""
+"""``refjax.lax``: one wrapper per primitive, mirroring ``jax.lax`` (strict dtypes, no promotion).
+
+The wrappers live next to their primitives in ``refjax.primitives``; each family module's
+``__all__`` lists what it contributes here.
+"""
 
 from __future__ import annotations
 
-from refjax.primitives.elementwise import (
-    abs,
-    add,
-    convert_element_type,
-    cos,
-    div,
-    exp,
-    log,
-    mul,
-    neg,
-    sign,
-    sin,
-    sub,
-)
-
-__all__ = [
-    "abs",
-    "add",
-    "convert_element_type",
-    "cos",
-    "div",
-    "exp",
-    "log",
-    "mul",
-    "neg",
-    "sign",
-    "sin",
-    "sub",
-]
+from refjax.primitives.elementwise import *  # noqa: F403
+from refjax.primitives.indexing import *  # noqa: F403
+from refjax.primitives.linalg import *  # noqa: F403
+from refjax.primitives.reductions import *  # noqa: F403
+from refjax.primitives.shape import *  # noqa: F403
+from refjax.primitives.transcendental import *  # noqa: F403

@@ -69,7 +69,7 @@ class Backend(abc.ABC):
         """This backend's devices."""
         return [Device(self.name)]
 
-    def block_until_ready(self, buffer: Buffer) -> None:
+    def block_until_ready(self, buffer: Buffer) -> None:  # noqa: B027  # synchronous by default
         """Wait until ``buffer`` has been computed."""
 
 
@@ -210,9 +210,9 @@ def apply_primitive(prim: Primitive, args: Sequence[ArrayLike], params: Params) 
     avals = [get_aval(a) for a in args]
     out_avals = abstract_eval(prim, avals, params)
     backend = _pick_backend(args)
-    buffers = [to_buffer(a, av, backend) for a, av in zip(args, avals)]
+    buffers = [to_buffer(a, av, backend) for a, av in zip(args, avals, strict=True)]
     outs = backend.execute(prim, buffers, params, out_avals)
-    return [ArrayImpl(av, b, backend) for av, b in zip(out_avals, outs)]
+    return [ArrayImpl(av, b, backend) for av, b in zip(out_avals, outs, strict=True)]
 
 
 def block_until_ready(x: Any) -> Any:

@@ -46,9 +46,7 @@ U = TypeVar("U")
 
 def safe_zip(xs: Sequence[T], ys: Sequence[U]) -> list[tuple[T, U]]:
     """``zip`` that fails on a length mismatch instead of truncating."""
-    if len(xs) != len(ys):
-        raise ValueError(f"safe_zip: length mismatch {len(xs)} != {len(ys)}")
-    return list(zip(xs, ys))
+    return list(zip(xs, ys, strict=True))
 
 
 def safe_map(f: Callable[[T, U], Any], xs: Sequence[T], ys: Sequence[U]) -> list[Any]:
@@ -190,7 +188,7 @@ class Array(abc.ABC):
         if value is None:
             raise TracerIntegerConversionError(self)
         if not dtypes.is_integer(self.dtype):
-            raise TypeError(f"only integer scalar arrays can be converted to a scalar index")
+            raise TypeError("only integer scalar arrays can be converted to a scalar index")
         return int(value)
 
     def __int__(self) -> int:
@@ -506,13 +504,17 @@ class Array(abc.ABC):
 
         return jnp.mean(self, axis=axis, dtype=dtype, keepdims=keepdims)
 
-    def var(self, axis: Any = None, dtype: Any = None, ddof: int = 0, keepdims: bool = False) -> Array:
+    def var(
+        self, axis: Any = None, dtype: Any = None, ddof: int = 0, keepdims: bool = False
+    ) -> Array:
         """Variance over ``axis``."""
         from refjax import numpy as jnp
 
         return jnp.var(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
 
-    def std(self, axis: Any = None, dtype: Any = None, ddof: int = 0, keepdims: bool = False) -> Array:
+    def std(
+        self, axis: Any = None, dtype: Any = None, ddof: int = 0, keepdims: bool = False
+    ) -> Array:
         """Standard deviation over ``axis``."""
         from refjax import numpy as jnp
 
@@ -677,7 +679,9 @@ class Primitive:
 abstract_eval_rules: dict[Primitive, AbstractEvalRule] = {}
 
 
-def abstract_eval(prim: Primitive, avals: Sequence[ShapedArray], params: Params) -> list[ShapedArray]:
+def abstract_eval(
+    prim: Primitive, avals: Sequence[ShapedArray], params: Params
+) -> list[ShapedArray]:
     """The output avals of ``prim`` on ``avals``: its shape/dtype/weak-type rule."""
     try:
         rule = abstract_eval_rules[prim]
@@ -797,7 +801,7 @@ class set_current_trace:  # noqa: N801  # a context manager, named as a function
 
 
 class new_trace(set_current_trace):  # noqa: N801
-    """Like ``set_current_trace`` and, on exit, ends the trace: its tracers can no longer be used."""
+    """Like ``set_current_trace``; on exit the trace ends and its tracers can no longer be used."""
 
     __slots__ = ()
 
@@ -934,7 +938,7 @@ LINE_WIDTH: Final = 80
 
 
 class _VarNames:
-    """Names variables a, b, ..., z, ba, bb, ... in order of first appearance (shared by nesting)."""
+    """Names variables a, b, ..., z, ba, bb, ... in order of first appearance."""
 
     __slots__ = ("names",)
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from refjax import lax
 from refjax.interp.core import Array, ArrayLike
-from refjax.numpy._util import check_arraylike, promote_dtypes, promote_dtypes_inexact, promote_shapes
+from refjax.numpy._util import (
+    check_arraylike,
+    promote_dtypes,
+    promote_dtypes_inexact,
+    promote_shapes,
+)
 
 
 def _binary(name: str, x: ArrayLike, y: ArrayLike) -> tuple[ArrayLike, ArrayLike]:

@@ -20,7 +20,8 @@ def check_arraylike(fun_name: str, *args: object) -> None:
     for pos, arg in enumerate(args):
         if not isinstance(arg, _ARRAY_TYPES):
             raise TypeError(
-                f"{fun_name} requires ndarray or scalar arguments, got {type(arg)} at position {pos}."
+                f"{fun_name} requires ndarray or scalar arguments, "
+                f"got {type(arg)} at position {pos}."
             )
 
 
@@ -68,7 +69,7 @@ def promote_shapes(fun_name: str, *args: ArrayLike) -> list[ArrayLike]:
     ranks = [len(s) for s in shapes]
     top = max(ranks, default=0)
     out: list[ArrayLike] = []
-    for arg, shape in zip(args, shapes):
+    for arg, shape in zip(args, shapes, strict=True):
         if len(shape) == top or not shape:
             out.append(arg)
             continue

@@ -54,7 +54,9 @@ _JNP_EQUIVALENTS: Final[dict[str, str]] = {
 }
 
 
-def standard_primitive(name: str, rule: AbstractEvalRule, multiple_results: bool = False) -> Primitive:
+def standard_primitive(
+    name: str, rule: AbstractEvalRule, multiple_results: bool = False
+) -> Primitive:
     """A new primitive with its abstract-evaluation rule registered."""
     prim = Primitive(name, multiple_results)
     abstract_eval_rules[prim] = rule
@@ -120,7 +122,7 @@ def broadcast_shapes(name: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
         ranks = {len(s) for s in ranked}
         raise TypeError(f"{name}: arrays must have the same number of dimensions, got {ranks}")
     out = []
-    for sizes in zip(*ranked):
+    for sizes in zip(*ranked, strict=True):
         non_ones = {d for d in sizes if d != 1}
         if len(non_ones) > 1:
             listed = ", ".join(str(tuple(s)) for s in ranked)
@@ -145,12 +147,12 @@ def naryop_rule(
     result_dtype: Callable[[DType], DType] | None = None,
     require_same_dtypes: bool = True,
 ) -> AbstractEvalRule:
-    """Abstract eval of an elementwise n-ary op: checked dtypes, broadcast shapes, weak if all weak."""
+    """Abstract eval of an elementwise n-ary op: dtypes checked, shapes broadcast."""
 
     def rule(*avals: ShapedArray) -> ShapedArray:
         if len(avals) != len(accepted):
             raise TypeError(f"{name} takes {len(accepted)} arguments, got {len(avals)}")
-        for i, (aval, kinds) in enumerate(zip(avals, accepted)):
+        for i, (aval, kinds) in enumerate(zip(avals, accepted, strict=True)):
             check_dtype_at(name, aval, i, kinds)
         if require_same_dtypes:
             check_same_dtypes(name, *avals)

@@ -6,14 +6,23 @@ definition, then its ``refjax.lax`` wrapper. Later layers register their rules r
 
 from __future__ import annotations
 
-import numpy as np
-
 from refjax import dtypes
 from refjax.dtypes import DTypeLike
 from refjax.interp.core import Array, ArrayLike, ShapedArray
+
+__all__ = [
+    "abs",
+    "add",
+    "convert_element_type",
+    "div",
+    "mul",
+    "neg",
+    "sign",
+    "sub",
+]
+
 from refjax.primitives.common import (
     ANY,
-    INEXACT,
     NUMBER,
     SIGNED_OR_FLOAT,
     check_dtype,
@@ -41,36 +50,8 @@ def sign(x: ArrayLike) -> Array:
     return sign_p.bind(x)
 
 
-sin_p = standard_primitive("sin", unop_rule("sin", INEXACT))
 
 
-def sin(x: ArrayLike) -> Array:
-    """Elementwise sine."""
-    return sin_p.bind(x)
-
-
-cos_p = standard_primitive("cos", unop_rule("cos", INEXACT))
-
-
-def cos(x: ArrayLike) -> Array:
-    """Elementwise cosine."""
-    return cos_p.bind(x)
-
-
-exp_p = standard_primitive("exp", unop_rule("exp", INEXACT))
-
-
-def exp(x: ArrayLike) -> Array:
-    """Elementwise natural exponential."""
-    return exp_p.bind(x)
-
-
-log_p = standard_primitive("log", unop_rule("log", INEXACT))
-
-
-def log(x: ArrayLike) -> Array:
-    """Elementwise natural logarithm."""
-    return log_p.bind(x)
 
 
 abs_p = standard_primitive("abs", unop_rule("abs", SIGNED_OR_FLOAT))
@@ -136,4 +117,3 @@ def convert_element_type(operand: ArrayLike, new_dtype: DTypeLike) -> Array:
     return convert_element_type_p.bind(operand, new_dtype=dtype, weak_type=False)
 
 
-_ = np  # numpy is used by later rules in this module

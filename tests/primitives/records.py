@@ -61,10 +61,15 @@ def unit_values(rng: np.random.Generator, shape: Shape, dtype: np.dtype[Any]) ->
     return rng.uniform(-0.9, 0.9, shape).astype(dtype)
 
 
-def same_maker(values: Callable[[np.random.Generator, Shape, np.dtype[Any]], np.ndarray]) -> ArgsMaker:
+ValuesFn = Callable[[np.random.Generator, Shape, np.dtype[Any]], np.ndarray]
+
+
+def same_maker(values: ValuesFn) -> ArgsMaker:
     """An args maker drawing every operand from ``values`` with the record's dtype."""
 
-    def make(rng: np.random.Generator, shapes: Sequence[Shape], dtype: np.dtype[Any]) -> list[np.ndarray]:
+    def make(
+        rng: np.random.Generator, shapes: Sequence[Shape], dtype: np.dtype[Any]
+    ) -> list[np.ndarray]:
         return [values(rng, s, dtype) for s in shapes]
 
     return make

@@ -73,7 +73,7 @@ def test_eval_matches_numpy(rec: OpRecord, shapes: Sequence[Shape], dtype: np.dt
         outs = _flat(rec.op(lax, *args))
         refs = _flat(rec.ref(*args))
         assert len(outs) == len(refs)
-        for out, ref in zip(outs, refs):
+        for out, ref in zip(outs, refs, strict=True):
             assert isinstance(out, refjax.Array)
             assert_close(out, ref, rec.tolerance(dtype))
 
@@ -87,7 +87,7 @@ def test_abstract_eval_matches_result(
         outs = _flat(rec.op(lax, *args))
         jaxpr = refjax.make_jaxpr(lambda *a: rec.op(lax, *a))(*args)
         assert len(jaxpr.out_avals) == len(outs)
-        for aval, out in zip(jaxpr.out_avals, outs):
+        for aval, out in zip(jaxpr.out_avals, outs, strict=True):
             assert (aval.shape, aval.dtype, aval.weak_type) == (out.shape, out.dtype, out.weak_type)
 
 
@@ -101,7 +101,7 @@ def test_matches_real_jax(rec: OpRecord, shapes: Sequence[Shape], dtype: np.dtyp
         outs = _flat(rec.op(lax, *args))
         expected = _flat(rec.op(jax.lax, *args))
         assert len(outs) == len(expected)
-        for out, exp in zip(outs, expected):
+        for out, exp in zip(outs, expected, strict=True):
             assert out.dtype == exp.dtype, (out.dtype, exp.dtype)
             assert out.weak_type == exp.weak_type
             tol = max(rec.tolerance(dtype) * 10, 0.0)

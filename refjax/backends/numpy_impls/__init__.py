@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from refjax.backends.numpy_impls import (  # noqa: F401  # imported to register implementations
     elementwise,
+    indexing,
+    linalg,
+    reductions,
     shape,
+    transcendental,
 )
 from refjax.backends.numpy_impls.table import NumpyImpl, impls, register
 

@@ -18,6 +18,6 @@ def _broadcast_in_dim(
     sharding: None = None,
 ) -> NDArray:
     expanded = [1] * len(shape)
-    for size, dim in zip(x.shape, broadcast_dimensions):
+    for size, dim in zip(x.shape, broadcast_dimensions, strict=True):
         expanded[dim] = size
     return np.broadcast_to(x.reshape(expanded), shape)

@@ -1,0 +1,3 @@
+"""Numpy implementations of the indexing primitives."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Numpy implementations of the linalg primitives."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Numpy implementations of the reductions primitives."""
+
+from __future__ import annotations

@@ -1,0 +1,5 @@
+"""Linalg primitives (to be filled in)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
