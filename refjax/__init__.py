@@ -8,7 +8,19 @@ from refjax import errors as errors
 from refjax import lax as lax
 from refjax import numpy as numpy
 from refjax import tree_util as tree_util
-from refjax.api import ShapeDtypeStruct, make_jaxpr
+from refjax.api import (
+    ShapeDtypeStruct,
+    grad,
+    hessian,
+    jacfwd,
+    jacrev,
+    jvp,
+    linearize,
+    make_jaxpr,
+    value_and_grad,
+    vjp,
+    vmap,
+)
 from refjax.backends.base import block_until_ready, default_backend, device_put, devices
 from refjax.config import config
 from refjax.interp.core import Array
@@ -23,5 +35,14 @@ __all__ = [
     "default_backend",
     "device_put",
     "devices",
+    "grad",
+    "hessian",
+    "jacfwd",
+    "jacrev",
+    "jvp",
+    "linearize",
     "make_jaxpr",
+    "value_and_grad",
+    "vjp",
+    "vmap",
 ]

@@ -11,8 +11,10 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from refjax import tree_util
-from refjax.interp.core import ArrayLike, ShapedArray, get_aval
+import numpy as np
+
+from refjax import dtypes, tree_util
+from refjax.interp.core import Array, ArrayLike, ShapedArray, get_aval
 from refjax.interp.staging import debug_info, trace_to_jaxpr
 
 
@@ -86,8 +88,6 @@ class ShapeDtypeStruct:
     __slots__ = ("shape", "dtype", "weak_type")
 
     def __init__(self, shape: Sequence[int], dtype: Any, weak_type: bool = False) -> None:
-        import numpy as np
-
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         self.weak_type = weak_type
@@ -111,3 +111,554 @@ class ShapeDtypeStruct:
     def __hash__(self) -> int:
         return hash((self.shape, self.dtype, self.weak_type))
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Automatic differentiation: jvp, linearize, vjp, grad and friends
+
+
+_SCALARS = (bool, int, float, complex, np.generic, np.ndarray)
+
+
+def _dtype_of(x: object) -> Any:
+    return get_aval(x).dtype
+
+
+def _check_jvp_args(primals: Sequence[Any], tangents: Sequence[Any]) -> None:
+    from refjax.interp.jvp import tangent_aval
+
+    for p, t in zip(primals, tangents, strict=True):
+        p_aval, t_aval = get_aval(p), get_aval(t)
+        expected = tangent_aval(p_aval).dtype
+        if t_aval.dtype != expected:
+            raise TypeError(
+                "primal and tangent arguments to jax.jvp do not match; dtypes must be equal, "
+                "or in case of int/bool primal dtype the tangent dtype must be float0."
+                f"Got primal dtype {p_aval.dtype} and so expected tangent dtype {expected}, "
+                f"but got tangent dtype {t_aval.dtype} instead."
+            )
+        if p_aval.shape != t_aval.shape:
+            raise ValueError(
+                "jvp called with different primal and tangent shapes;"
+                f"Got primal shape {p_aval.shape} and tangent shape as {t_aval.shape}"
+            )
+
+
+def jvp(
+    fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False
+) -> Any:
+    """``(fun(*primals), d fun(primals)[tangents])``: forward-mode derivative along ``tangents``."""
+    from refjax.interp.core import current_trace, new_trace
+    from refjax.interp.jvp import JVPTrace, JVPTracer, Zero, instantiate
+
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError(
+            "primal and tangent arguments to jax.jvp must be tuples or lists; "
+            f"found {type(primals).__name__} and {type(tangents).__name__}."
+        )
+    flat_p, p_tree = tree_util.tree_flatten(tuple(primals))
+    flat_t, t_tree = tree_util.tree_flatten(tuple(tangents))
+    if p_tree != t_tree:
+        raise TypeError(
+            "primal and tangent arguments to jax.jvp must have the same tree structure; "
+            f"primals have tree structure {p_tree} whereas tangents have tree structure {t_tree}."
+        )
+    _check_jvp_args(flat_p, flat_t)
+    trace = JVPTrace(current_trace())
+    with new_trace(trace):
+        ins = [
+            JVPTracer(trace, p, Zero.from_primal(p) if _dtype_of(t) == dtypes.float0 else t)
+            for p, t in zip(flat_p, flat_t, strict=True)
+        ]
+        out = fun(*tree_util.tree_unflatten(p_tree, ins))
+        if has_aux:
+            out, aux = out
+        out_flat, out_tree = tree_util.tree_flatten(out)
+        pairs = [trace.lift(o) for o in out_flat]
+    primals_out = tree_util.tree_unflatten(out_tree, [_as_array(p) for p, _ in pairs])
+    tangents_out = tree_util.tree_unflatten(out_tree, [instantiate(t) for _, t in pairs])
+    if has_aux:
+        return primals_out, tangents_out, aux
+    return primals_out, tangents_out
+
+
+def _as_array(x: ArrayLike) -> Any:
+    from refjax.interp.core import _as_array as as_array
+
+    return as_array(x)
+
+
+class _Flattened:
+    """``fun`` on flat lists of arrays, remembering its output tree (and aux output)."""
+
+    def __init__(self, fun: Callable[..., Any], in_tree: tree_util.PyTreeDef, has_aux: bool):
+        self.fun, self.in_tree, self.has_aux = fun, in_tree, has_aux
+        self.out_tree: tree_util.PyTreeDef | None = None
+        self.aux_tree: tree_util.PyTreeDef | None = None
+        self.num_out = 0
+
+    def __call__(self, *flat_args: ArrayLike) -> list[ArrayLike]:
+        args = tree_util.tree_unflatten(self.in_tree, list(flat_args))
+        out = self.fun(*args)
+        aux_flat: list[Any] = []
+        if self.has_aux:
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise TypeError(
+                    "has_aux=True requires the function to return a pair (output, aux), "
+                    f"got {type(out).__name__}"
+                )
+            out, aux = out
+            aux_flat, self.aux_tree = tree_util.tree_flatten(aux)
+        out_flat, self.out_tree = tree_util.tree_flatten(out)
+        self.num_out = len(out_flat)
+        return list(out_flat) + list(aux_flat)
+
+
+def _linearize(
+    fun: Callable[..., Any], primals: Sequence[Any], has_aux: bool, traced_for: str
+) -> tuple[_Flattened, list[Any], Any, list[ShapedArray]]:
+    from refjax.interp.jvp import tangent_aval
+    from refjax.interp.partial_eval import linearize_flat
+
+    flat, in_tree = tree_util.tree_flatten(tuple(primals))
+    flat_fun = _Flattened(fun, in_tree, has_aux)
+    in_avals = [tangent_aval(get_aval(x)) for x in flat]
+    debug = debug_info(fun, traced_for, arg_names(fun, primals))
+    outs, jaxpr, _ = linearize_flat(flat_fun, flat, in_avals, debug)
+    return flat_fun, outs, jaxpr, in_avals
+
+
+def linearize(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
+    """``(fun(*primals), f_jvp)`` where ``f_jvp`` evaluates the staged linear JVP jaxpr."""
+    from refjax.interp.core import eval_jaxpr
+
+    flat_fun, outs, jaxpr, _ = _linearize(fun, primals, has_aux, "linearize")
+    assert flat_fun.out_tree is not None
+    out_tree, n = flat_fun.out_tree, flat_fun.num_out
+    in_tree = tree_util.tree_structure(tuple(primals))
+
+    def f_jvp(*tangents: Any) -> Any:
+        flat_t, t_tree = tree_util.tree_flatten(tuple(tangents))
+        if t_tree != in_tree:
+            raise ValueError(
+                f"linearized function called on tangent values inconsistent with the original "
+                f"primal values: got tangent tree {t_tree} for primal tree {in_tree}"
+            )
+        tangents_out = eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, *flat_t)
+        return tree_util.tree_unflatten(out_tree, tangents_out[:n])
+
+    primals_out = tree_util.tree_unflatten(out_tree, outs[:n])
+    if has_aux:
+        assert flat_fun.aux_tree is not None
+        return primals_out, f_jvp, tree_util.tree_unflatten(flat_fun.aux_tree, outs[n:])
+    return primals_out, f_jvp
+
+
+def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
+    """``(fun(*primals), f_vjp)``: ``f_vjp(ct)`` pulls a cotangent back to the inputs."""
+    from refjax.interp.jvp import Zero, instantiate, tangent_aval
+    from refjax.interp.transpose import UndefinedPrimal, backward_pass
+
+    flat_fun, outs, jaxpr, in_avals = _linearize(fun, primals, has_aux, "vjp")
+    assert flat_fun.out_tree is not None
+    out_tree, n = flat_fun.out_tree, flat_fun.num_out
+    in_tree = tree_util.tree_structure(tuple(primals))
+    out_avals = [tangent_aval(get_aval(o)) for o in outs[:n]]
+
+    def f_vjp(cotangent: Any) -> tuple[Any, ...]:
+        flat_ct, ct_tree = tree_util.tree_flatten(cotangent)
+        if ct_tree != out_tree:
+            raise TypeError(
+                f"Tree structure of cotangent input {ct_tree}, does not match structure of "
+                f"primal output {out_tree}."
+            )
+        for ct, aval in zip(flat_ct, out_avals, strict=True):
+            ct_aval = get_aval(ct)
+            if ct_aval.shape != aval.shape or ct_aval.dtype != aval.dtype:
+                raise ValueError(
+                    f"Type of cotangent input to vjp pullback function ({ct_aval.str_short()}) "
+                    f"is not the expected tangent type ({aval.str_short()}) of corresponding "
+                    "primal output."
+                )
+        cts_out = list(flat_ct) + [Zero(a) for a in jaxpr.out_avals[n:]]
+        undefined = [UndefinedPrimal(a) for a in in_avals]
+        cts_in = backward_pass(jaxpr.jaxpr, jaxpr.consts, undefined, cts_out)
+        return tuple(tree_util.tree_unflatten(in_tree, [instantiate(c) for c in cts_in]))
+
+    primals_out = tree_util.tree_unflatten(out_tree, outs[:n])
+    if has_aux:
+        assert flat_fun.aux_tree is not None
+        return primals_out, f_vjp, tree_util.tree_unflatten(flat_fun.aux_tree, outs[n:])
+    return primals_out, f_vjp
+
+
+def _check_grad_input(x: Any, allow_int: bool) -> None:
+    dtype = get_aval(x).dtype
+    if dtypes.is_float(dtype):
+        return
+    if not allow_int:
+        raise TypeError(
+            "grad requires real- or complex-valued inputs (input dtype that is a sub-dtype of "
+            f"np.inexact), but got {dtype.name}. If you want to use Boolean- or integer-valued "
+            "inputs, use vjp or set allow_int to True."
+        )
+
+
+def _check_grad_output(out: Any) -> None:
+    if not isinstance(out, (Array, *_SCALARS)):
+        raise TypeError(f"Gradient only defined for scalar-output functions. Output was {out}.")
+    aval = get_aval(out)
+    if aval.shape != ():
+        raise TypeError(
+            f"Gradient only defined for scalar-output functions. Output had shape: {aval.shape}."
+        )
+    if aval.dtype.kind == "c":
+        raise TypeError(
+            "grad requires real-valued outputs (output dtype that is a sub-dtype of np.floating), "
+            f"but got {aval.dtype.name}. For holomorphic differentiation, pass holomorphic=True. "
+            "For differentiation of non-holomorphic functions involving complex outputs, use "
+            "jax.vjp directly."
+        )
+    if not dtypes.is_float(aval.dtype):
+        raise TypeError(
+            "grad requires real-valued outputs (output dtype that is a sub-dtype of np.floating), "
+            f"but got {aval.dtype.name}. For differentiation of functions with integer outputs, "
+            "use jax.vjp directly."
+        )
+
+
+def value_and_grad(
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    allow_int: bool = False,
+) -> Callable[..., Any]:
+    """A function computing ``fun``'s value and its gradient with respect to ``argnums``."""
+
+    @functools.wraps(fun)
+    def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
+        nums = _normalize_argnums(argnums, len(args), "argnums")
+        dyn = [args[i] for i in nums]
+        for leaf in tree_util.tree_leaves(dyn):
+            _check_grad_input(leaf, allow_int)
+
+        def partial_fun(*dyn_args: Any) -> Any:
+            full = list(args)
+            for i, a in zip(nums, dyn_args, strict=True):
+                full[i] = a
+            return fun(*full, **kwargs)
+
+        if has_aux:
+            out, f_vjp, aux = vjp(partial_fun, *dyn, has_aux=True)
+        else:
+            out, f_vjp = vjp(partial_fun, *dyn)
+        _check_grad_output(out)
+        from refjax.numpy._util import constant
+
+        aval = get_aval(out)
+        grads = f_vjp(constant(np.ones((), aval.dtype), aval.dtype, aval.weak_type))
+        g = grads[0] if isinstance(argnums, int) else tuple(grads)
+        return ((out, aux), g) if has_aux else (out, g)
+
+    return value_and_grad_f
+
+
+def grad(
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    allow_int: bool = False,
+) -> Callable[..., Any]:
+    """The gradient of scalar-valued ``fun`` with respect to ``argnums`` (reverse mode)."""
+    vg = value_and_grad(fun, argnums, has_aux, allow_int)
+
+    @functools.wraps(fun)
+    def grad_f(*args: Any, **kwargs: Any) -> Any:
+        out, g = vg(*args, **kwargs)
+        return (g, out[1]) if has_aux else g
+
+    return grad_f
+
+
+# ---------------------------------------------------------------------------------------------
+# vmap
+
+
+def _check_axes_spec(name: str, axes: Any) -> None:
+    leaves = tree_util.tree_leaves(axes, is_leaf=lambda x: x is None)
+    if not all(leaf is None or type(leaf) is int for leaf in leaves):
+        raise TypeError(
+            f"vmap {name} must be an int, None, or (nested) container with those types as "
+            f"leaves, but got {axes}."
+        )
+
+
+def _flatten_axes(what: str, tree: Any, axes: Any) -> list[int | None]:
+    """``axes`` (a prefix of ``tree``) broadcast to one entry per leaf of ``tree``."""
+    try:
+        return tree_util.broadcast_prefix(axes, tree, is_leaf=lambda x: x is None)
+    except ValueError:
+        raise ValueError(
+            f"{what} specification must be a tree prefix of the corresponding value, got "
+            f"specification {axes} for value tree {tree_util.tree_structure(tree)}."
+        ) from None
+
+
+def _mapped_size(
+    fun: Callable[..., Any], args: Any, flat: Sequence[Any], dims: Sequence[int | None],
+    axis_size: int | None,
+) -> int:
+    """The common size of the mapped axes, or JAX's ValueError listing each argument's size."""
+    sizes: list[int | None] = []
+    for x, d in zip(flat, dims, strict=True):
+        if d is None:
+            sizes.append(None)
+            continue
+        shape = get_aval(x).shape
+        if not -len(shape) <= d < len(shape):
+            min_rank = d + 1 if d >= 0 else -d
+            raise ValueError(
+                f"vmap was requested to map its argument along axis {d}, which implies that its "
+                f"rank should be at least {min_rank}, but is only {len(shape)} "
+                f"(its shape is {shape})"
+            )
+        sizes.append(shape[d])
+    distinct = {s for s in sizes if s is not None}
+    if axis_size is not None:
+        distinct.add(axis_size)
+    if len(distinct) == 1:
+        return distinct.pop()
+    if not distinct:
+        if not flat:
+            raise ValueError(
+                "vmap wrapped function must be passed at least one argument containing an array "
+                f"or axis_size must be specified, got empty *args={args[0]} and **kwargs={args[1]}"
+            )
+        raise ValueError(
+            "vmap must have at least one non-None value in in_axes or axis_size must be specified"
+        )
+    raise ValueError(_inconsistent_sizes_message(fun, args, flat, dims, sizes, axis_size))
+
+
+def _inconsistent_sizes_message(
+    fun: Callable[..., Any], args: Any, flat: Sequence[Any], dims: Sequence[int | None],
+    sizes: Sequence[int | None], axis_size: int | None,
+) -> str:
+    names = _leaf_descriptions(fun, args, flat)
+    counts: dict[int, list[int]] = {}
+    for i, s in enumerate(sizes):
+        if s is not None:
+            counts.setdefault(s, []).append(i)
+    ordered = sorted(counts.items(), key=lambda kv: (-len(kv[1]), kv[1][0]))
+    lines = ["vmap got inconsistent sizes for array axes to be mapped:\n"]
+    if axis_size is not None:
+        lines.append(f"  * the `axis_size` argument was {axis_size};\n")
+    for rank, (size, where) in enumerate(ordered):
+        i = where[0]
+        if len(where) == 1:
+            lines.append(f"  * one axis had size {size}: axis {dims[i]} of {names[i]};\n")
+        else:
+            lead = "most axes" if rank == 0 else "some axes"
+            lines.append(
+                f"  * {lead} ({len(where)} of them) had size {size}, e.g. axis {dims[i]} of "
+                f"{names[i]};\n"
+            )
+    return "".join(lines)
+
+
+def _leaf_descriptions(fun: Callable[..., Any], args: Any, flat: Sequence[Any]) -> list[str]:
+    """'argument x of type f32[3]' for each flat leaf of ``(args, kwargs)``."""
+    try:
+        params = list(inspect.signature(fun).parameters)
+    except (TypeError, ValueError):
+        params = []
+    out: list[str] = []
+    for path, leaf in tree_util.tree_flatten_with_path(args)[0]:
+        first = path[0]
+        rest = tree_util.keystr(tuple(path[1:]))
+        kind = f"of type {get_aval(leaf).str_short()}"
+        if getattr(first, "idx", None) == 0:  # positional args
+            i = getattr(path[1], "idx", 0)
+            name = f"argument {params[i]}" if i < len(params) else f"args[{i}]"
+            out.append(f"{name}{tree_util.keystr(tuple(path[2:]))} {kind}")
+        else:
+            out.append(f"kwargs{rest} {kind}")
+    return out
+
+
+def vmap(
+    fun: Callable[..., Any],
+    in_axes: Any = 0,
+    out_axes: Any = 0,
+    axis_name: Any = None,
+    axis_size: int | None = None,
+) -> Callable[..., Any]:
+    """``fun`` mapped over axes of its arguments (``in_axes``), stacking results at ``out_axes``."""
+    from refjax.interp.batching import BatchTrace, BatchTracer, bdim_at
+    from refjax.interp.core import current_trace, new_trace
+
+    if isinstance(in_axes, list):
+        in_axes = tuple(in_axes)
+    if not (in_axes is None or type(in_axes) in (int, tuple, dict)):
+        raise TypeError(
+            "vmap in_axes must be an int, None, or a tuple of entries corresponding to the "
+            f"positional arguments passed to the function, but got {in_axes}."
+        )
+    _check_axes_spec("in_axes", in_axes)
+    _check_axes_spec("out_axes", out_axes)
+
+    @functools.wraps(fun)
+    def vmap_f(*args: Any, **kwargs: Any) -> Any:
+        if isinstance(in_axes, tuple) and len(in_axes) != len(args):
+            raise ValueError(
+                "vmap in_axes must be an int, None, or a tuple of entries corresponding to the "
+                "positional arguments passed to the function, "
+                f"but got len(in_axes)={len(in_axes)}, len(args)={len(args)}"
+            )
+        tree = (args, kwargs)
+        flat, in_tree = tree_util.tree_flatten(tree)
+        dims = _flatten_axes("vmap in_axes", tree, (in_axes, 0))
+        size = _mapped_size(fun, tree, flat, dims, axis_size)
+        trace = BatchTrace(current_trace(), size, axis_name)
+        with new_trace(trace):
+            ins = [
+                x if d is None else BatchTracer(trace, x, d % get_aval(x).ndim)
+                for x, d in zip(flat, dims, strict=True)
+            ]
+            a, kw = tree_util.tree_unflatten(in_tree, ins)
+            out = fun(*a, **kw)
+            out_flat, out_tree = tree_util.tree_flatten(out)
+            o_dims = _flatten_axes("vmap out_axes", out, out_axes)
+            pairs = [trace.lift(o) for o in out_flat]
+        results = []
+        for (val, d), od in zip(pairs, o_dims, strict=True):
+            if od is None:
+                if d is not None:
+                    raise ValueError(
+                        "vmap has mapped output but out_axes is None"
+                    )
+                results.append(_as_array(val))
+            else:
+                results.append(bdim_at(val, d, size, od))
+        return tree_util.tree_unflatten(out_tree, results)
+
+    return vmap_f
+
+
+# ---------------------------------------------------------------------------------------------
+# Jacobians and Hessians, built from vmap as in JAX
+
+
+def _std_basis(flat: Sequence[Any]) -> Any:
+    """Rows of the identity matrix over the concatenated flat inputs, split per input."""
+    from refjax.numpy import eye, reshape
+
+    sizes = [get_aval(x).size for x in flat]
+    total = sum(sizes)
+    dtype = dtypes.result_type(*flat) if flat else np.float32
+    basis = eye(total, dtype=dtype)
+    parts, start = [], 0
+    for x, n in zip(flat, sizes, strict=True):
+        parts.append(reshape(basis[:, start : start + n], (total, *get_aval(x).shape)))
+        start += n
+    return parts
+
+
+def jacfwd(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
+    """The Jacobian of ``fun`` by forward mode: ``vmap`` of ``jvp`` over a standard basis."""
+    from refjax.numpy import reshape
+
+    def jac(*args: Any, **kwargs: Any) -> Any:
+        nums = _normalize_argnums(argnums, len(args), "argnums")
+        dyn = tuple(args[i] for i in nums)
+        flat, tree = tree_util.tree_flatten(dyn)
+
+        def partial_fun(*dyn_args: Any) -> Any:
+            full = list(args)
+            for i, a in zip(nums, dyn_args, strict=True):
+                full[i] = a
+            return fun(*full, **kwargs)
+
+        def push(*tangent_flat: Any) -> Any:
+            tangents = tree_util.tree_unflatten(tree, list(tangent_flat))
+            res = jvp(partial_fun, dyn, tangents, has_aux=has_aux)
+            return (res[1], res[2]) if has_aux else res[1]
+
+        basis = _std_basis(flat)
+        pushed = vmap(push, out_axes=-1)(*basis)
+        if has_aux:
+            pushed, aux = pushed
+            aux = tree_util.tree_map(lambda a: a[0], aux)
+        sizes = [get_aval(x).shape for x in flat]
+
+        def split(y: Any) -> Any:
+            parts, start = [], 0
+            for shape in sizes:
+                n = int(np.prod(shape, dtype=np.int64))
+                piece = y[..., start : start + n]
+                parts.append(reshape(piece, (*y.shape[:-1], *shape)))
+                start += n
+            per_arg = tree_util.tree_unflatten(tree, parts)
+            return per_arg[0] if isinstance(argnums, int) else per_arg
+
+        out = tree_util.tree_map(split, pushed)
+        return (out, aux) if has_aux else out
+
+    return jac
+
+
+def jacrev(
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    allow_int: bool = False,
+) -> Callable[..., Any]:
+    """The Jacobian of ``fun`` by reverse mode: ``vmap`` of ``vjp`` over a standard basis."""
+    from refjax.numpy import reshape
+
+    def jac(*args: Any, **kwargs: Any) -> Any:
+        nums = _normalize_argnums(argnums, len(args), "argnums")
+        dyn = tuple(args[i] for i in nums)
+
+        def partial_fun(*dyn_args: Any) -> Any:
+            full = list(args)
+            for i, a in zip(nums, dyn_args, strict=True):
+                full[i] = a
+            return fun(*full, **kwargs)
+
+        res = vjp(partial_fun, *dyn, has_aux=has_aux)
+        out, f_vjp = res[0], res[1]
+        out_flat, out_tree = tree_util.tree_flatten(out)
+        basis = _std_basis(out_flat)
+        cts = vmap(lambda *ct: f_vjp(tree_util.tree_unflatten(out_tree, list(ct))))(*basis)
+        # cts: per input, leading axis = concatenated output size; split it per output leaf.
+        out_shapes = [get_aval(o).shape for o in out_flat]
+
+        def per_output(g: Any) -> Any:
+            parts, start = [], 0
+            for shape in out_shapes:
+                n = int(np.prod(shape, dtype=np.int64))
+                parts.append(reshape(g[start : start + n], (*shape, *g.shape[1:])))
+                start += n
+            return tree_util.tree_unflatten(out_tree, parts)
+
+        grads = cts[0] if isinstance(argnums, int) else tuple(cts)
+        result = _transpose_tree(tree_util.tree_map(per_output, grads), grads, out_tree)
+        return (result, res[2]) if has_aux else result
+
+    return jac
+
+
+def _transpose_tree(jac: Any, inner: Any, out_tree: tree_util.PyTreeDef) -> Any:
+    """Make the output tree the outer structure, the input tree the inner one (as JAX)."""
+    inner_tree = tree_util.tree_structure(inner)
+    return tree_util.tree_transpose(inner_tree, out_tree, jac)
+
+
+def hessian(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
+    """The Hessian of scalar ``fun``: ``jacfwd(jacrev(fun))``, as in JAX."""
+    return jacfwd(jacrev(fun, argnums, has_aux=has_aux), argnums, has_aux=has_aux)

@@ -1,0 +1,216 @@
+"""Batching (``vmap``): the batch trace and the batching rule table.
+
+A :class:`BatchTracer` holds a value with one extra axis, the batch axis, at position
+``batch_dim`` (or ``not_mapped``: the value is the same for every batch element). A primitive
+applied to batch tracers runs its batching rule, which computes the whole batch at once and says
+where the batch axis of each output is. Rules keep the batch axis where it is when they can.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Final, TypeAlias
+
+from refjax.errors import missing_rule_message
+from refjax.interp.core import (
+    Array,
+    ArrayLike,
+    NDArray,
+    Params,
+    ParamValue,
+    Primitive,
+    ShapedArray,
+    Trace,
+    Tracer,
+    get_aval,
+    set_current_trace,
+)
+
+BatchDim: TypeAlias = int | None
+not_mapped: Final = None
+
+# rule(args, dims, **params) -> (outs, out_dims): lists for multiple-result primitives.
+BatchingRule: TypeAlias = Callable[..., tuple[object, object]]
+batching_rules: dict[Primitive, BatchingRule] = {}
+
+
+def batching_rule(prim: Primitive) -> BatchingRule:
+    """The batching rule of ``prim``, or JAX's NotImplementedError naming it."""
+    try:
+        return batching_rules[prim]
+    except KeyError:
+        raise NotImplementedError(missing_rule_message(prim.name, "batching")) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Moving batch axes
+
+
+def moveaxis(x: ArrayLike, src: int, dst: int) -> Array:
+    """``x`` with axis ``src`` moved to position ``dst`` (a transpose, or nothing)."""
+    from refjax.primitives.shape import transpose
+
+    ndim = get_aval(x).ndim
+    src, dst = src % ndim, dst % ndim
+    if src == dst:
+        return _as_array(x)
+    perm = [i for i in range(ndim) if i != src]
+    perm.insert(dst, src)
+    return transpose(x, tuple(perm))
+
+
+def broadcast_batch(x: ArrayLike, size: int, dim: int) -> Array:
+    """An unbatched value given a batch axis of ``size`` at position ``dim``."""
+    from refjax.primitives.shape import broadcast_in_dim
+
+    aval = get_aval(x)
+    shape = list(aval.shape)
+    shape.insert(dim, size)
+    kept = tuple(i for i in range(len(shape)) if i != dim)
+    return broadcast_in_dim(x, tuple(shape), kept)
+
+
+def bdim_at(x: ArrayLike, dim: BatchDim, size: int, dst: int = 0) -> Array:
+    """``x`` with its batch axis at ``dst`` (broadcast there if it was not mapped)."""
+    if dim is None:
+        return broadcast_batch(x, size, dst % (get_aval(x).ndim + 1))
+    return moveaxis(x, dim, dst)
+
+
+def _as_array(x: ArrayLike) -> Array:
+    from refjax.interp.core import _as_array as as_array
+
+    return as_array(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rule builders for families of primitives
+
+
+def defvectorized(prim: Primitive) -> None:
+    """Batching for elementwise unary primitives: apply as is; the batch axis stays put."""
+
+    def rule(
+        args: Sequence[ArrayLike], dims: Sequence[BatchDim], **params: ParamValue
+    ) -> tuple[object, object]:
+        (x,), (d,) = args, dims
+        return prim.bind(x, **params), d
+
+    batching_rules[prim] = rule
+
+
+def defbroadcasting(prim: Primitive) -> None:
+    """Batching for n-ary elementwise primitives with lax broadcasting (rank-0 and size-1 axes)."""
+
+    def rule(
+        args: Sequence[ArrayLike], dims: Sequence[BatchDim], **params: ParamValue
+    ) -> tuple[object, object]:
+        operands, out_dim = broadcast_batched_operands(args, dims)
+        return prim.bind(*operands, **params), out_dim
+
+    batching_rules[prim] = rule
+
+
+def broadcast_batched_operands(
+    args: Sequence[ArrayLike], dims: Sequence[BatchDim]
+) -> tuple[list[ArrayLike], int]:
+    """Operands of an elementwise op aligned so lax broadcasting applies; the output batch axis.
+
+    If every batched operand has its batch axis at the same place and the same rank, and the
+    unbatched ones are scalars, nothing moves. Otherwise batch axes go to the front and every
+    operand of lower rank gains size-1 axes.
+    """
+    avals = [get_aval(a) for a in args]
+    batched = [(av, d) for av, d in zip(avals, dims, strict=True) if d is not None]
+    first_aval, first_dim = batched[0]
+    if all(
+        (d is None and av.ndim == 0) or (d == first_dim and av.ndim == first_aval.ndim)
+        for av, d in zip(avals, dims, strict=True)
+    ):
+        return list(args), first_dim
+    rank = max(av.ndim - (d is not None) for av, d in zip(avals, dims, strict=True)) + 1
+    return [_align(a, av, d, rank) for a, av, d in zip(args, avals, dims, strict=True)], 0
+
+
+def _align(x: ArrayLike, aval: ShapedArray, dim: BatchDim, rank: int) -> ArrayLike:
+    """Batch axis to the front, then size-1 axes so the operand has ``rank`` dims."""
+    from refjax.primitives.shape import broadcast_in_dim
+
+    if dim is None:
+        if aval.ndim == 0:
+            return x
+        return broadcast_in_dim(x, (1, *aval.shape), tuple(range(1, aval.ndim + 1)))
+    moved = moveaxis(x, dim, 0)
+    if aval.ndim == rank:
+        return moved
+    size, rest = aval.shape[dim], [s for i, s in enumerate(aval.shape) if i != dim]
+    shape = (size, *([1] * (rank - aval.ndim)), *rest)
+    keep = (0, *range(rank - len(rest), rank))
+    return broadcast_in_dim(moved, shape, keep)
+
+
+# ---------------------------------------------------------------------------------------------
+# The trace
+
+
+class BatchTracer(Tracer):
+    """A value with a batch axis at ``batch_dim``; its aval is that of one batch element."""
+
+    __slots__ = ("val", "batch_dim")
+
+    def __init__(self, trace: BatchTrace, val: ArrayLike, batch_dim: int) -> None:
+        super().__init__(trace)
+        self.val = val
+        self.batch_dim = batch_dim
+
+    @property
+    def aval(self) -> ShapedArray:
+        """The aval of one batch element."""
+        aval = get_aval(self.val)
+        shape = aval.shape[: self.batch_dim] + aval.shape[self.batch_dim + 1 :]
+        return aval.update(shape=shape)
+
+    def _concrete_value(self) -> NDArray | None:
+        return None
+
+
+class BatchTrace(Trace):
+    """Batching: every primitive runs its batching rule on whole batches."""
+
+    __slots__ = ("axis_size", "axis_name")
+
+    def __init__(self, parent: Trace | None, axis_size: int, axis_name: object = None) -> None:
+        super().__init__(parent)
+        self.axis_size = axis_size
+        self.axis_name = axis_name
+
+    def lift(self, x: ArrayLike) -> tuple[ArrayLike, BatchDim]:
+        """(value, batch dim) of ``x``: a constant here is not mapped."""
+        if isinstance(x, BatchTracer) and x._trace is self:
+            return x.val, x.batch_dim
+        if isinstance(x, Tracer):
+            self.check_foreign(x)
+        return x, not_mapped
+
+    def process_primitive(
+        self, prim: Primitive, args: Sequence[ArrayLike], params: Params
+    ) -> list[Array]:
+        pairs = [self.lift(a) for a in args]
+        vals = [v for v, _ in pairs]
+        dims = [d for _, d in pairs]
+        with set_current_trace(self.parent or self):
+            if all(d is None for d in dims):
+                return prim.bind_all(*vals, **params)
+            outs, out_dims = batching_rule(prim)(vals, dims, **params)
+        if prim.multiple_results:
+            assert isinstance(outs, (list, tuple)) and isinstance(out_dims, (list, tuple))
+            return [self.wrap(o, d) for o, d in zip(outs, out_dims, strict=True)]
+        assert out_dims is None or isinstance(out_dims, int)
+        return [self.wrap(outs, out_dims)]
+
+    def wrap(self, val: object, dim: BatchDim) -> Array:
+        """A batch tracer for ``val``; an unmapped value is left as a constant."""
+        assert isinstance(val, Array), val
+        if dim is None:
+            return val
+        return BatchTracer(self, val, dim % get_aval(val).ndim)

@@ -1,0 +1,233 @@
+"""Forward-mode differentiation: the JVP trace and the JVP rule table.
+
+A :class:`JVPTracer` carries a primal value and its tangent. Applying a primitive to such tracers
+runs the primitive's JVP rule, with the parent trace current, producing the output primal and
+tangent together. Tangents may be *symbolic zeros* (:class:`Zero`): a rule whose tangents are all
+zero is skipped entirely, and integer or boolean values get ``float0`` zero tangents, as in JAX.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeAlias
+
+import numpy as np
+
+from refjax import dtypes
+from refjax.errors import missing_rule_message
+from refjax.interp.core import (
+    Array,
+    ArrayLike,
+    NDArray,
+    Params,
+    ParamValue,
+    Primitive,
+    ShapedArray,
+    Trace,
+    Tracer,
+    get_aval,
+    set_current_trace,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Tangents
+
+
+@dataclass(frozen=True, slots=True)
+class Zero:
+    """A symbolic zero tangent of a given aval: never materialised unless a rule needs it."""
+
+    aval: ShapedArray
+
+    @staticmethod
+    def from_primal(x: ArrayLike) -> Zero:
+        """The zero tangent for primal value ``x``."""
+        return Zero(tangent_aval(get_aval(x)))
+
+
+Tangent: TypeAlias = Array | Zero
+
+
+def tangent_aval(aval: ShapedArray) -> ShapedArray:
+    """The aval of tangents of ``aval``: same shape; ``float0`` for integer and bool primals."""
+    if dtypes.is_float(aval.dtype):
+        return aval
+    return ShapedArray(aval.shape, dtypes.float0, False)
+
+
+def zeros_like_aval(aval: ShapedArray) -> Array:
+    """A concrete array of zeros of ``aval`` (``float0`` zeros included)."""
+    from refjax.backends.base import device_put
+
+    if aval.dtype == dtypes.float0:
+        return device_put(np.zeros(aval.shape, dtypes.float0))
+    from refjax.numpy._util import constant
+
+    return constant(np.zeros(aval.shape, aval.dtype), aval.dtype, aval.weak_type)
+
+
+def instantiate(t: Tangent) -> Array:
+    """A tangent as an array: symbolic zeros become broadcast zeros."""
+    if not isinstance(t, Zero):
+        return t
+    if t.aval.dtype == dtypes.float0:
+        return zeros_like_aval(t.aval)
+    from refjax.primitives.shape import broadcast_in_dim
+
+    scalar = zeros_like_aval(t.aval.update(shape=()))
+    return broadcast_in_dim(scalar, t.aval.shape, ()) if t.aval.shape else scalar
+
+
+def add_tangents(x: Tangent, y: Tangent) -> Tangent:
+    """Sum of two tangents of the same aval, skipping symbolic zeros."""
+    if isinstance(x, Zero):
+        return y
+    if isinstance(y, Zero):
+        return x
+    from refjax.primitives.elementwise import add
+
+    return add(x, y)
+
+
+# ---------------------------------------------------------------------------------------------
+# The rule table and the helpers that build rules for families of primitives
+
+# rule(primals, tangents, **params) -> (primal_out, tangent_out); lists for multiple results.
+JvpRule: TypeAlias = Callable[..., tuple[object, object]]
+jvp_rules: dict[Primitive, JvpRule] = {}
+
+# fn(tangent_i, *primals, **params) -> the output tangent's contribution from input i
+TangentFn: TypeAlias = Callable[..., Array]
+
+
+def defjvp(prim: Primitive, *fns: TangentFn | None) -> None:
+    """JVP as a sum over inputs of ``fns[i](t_i, *primals)``; None: not differentiable there."""
+
+    def rule(
+        primals: Sequence[ArrayLike], tangents: Sequence[Tangent], **params: ParamValue
+    ) -> tuple[Array, Tangent]:
+        out = prim.bind(*primals, **params)
+        total: Tangent = Zero.from_primal(out)
+        for fn, t in zip(fns, tangents, strict=True):
+            if fn is not None and not isinstance(t, Zero):
+                total = add_tangents(total, fn(t, *primals, **params))
+        return out, total
+
+    jvp_rules[prim] = rule
+
+
+def defjvp2(prim: Primitive, *fns: TangentFn | None) -> None:
+    """Like :func:`defjvp`, but each ``fns[i](t_i, ans, *primals)`` also sees the output."""
+
+    def rule(
+        primals: Sequence[ArrayLike], tangents: Sequence[Tangent], **params: ParamValue
+    ) -> tuple[Array, Tangent]:
+        out = prim.bind(*primals, **params)
+        total: Tangent = Zero.from_primal(out)
+        for fn, t in zip(fns, tangents, strict=True):
+            if fn is not None and not isinstance(t, Zero):
+                total = add_tangents(total, fn(t, out, *primals, **params))
+        return out, total
+
+    jvp_rules[prim] = rule
+
+
+def defjvp_zero(prim: Primitive) -> None:
+    """A primitive with zero derivative everywhere (comparisons, floor, argmax, bitwise ops)."""
+
+    def rule(
+        primals: Sequence[ArrayLike], tangents: Sequence[Tangent], **params: ParamValue
+    ) -> tuple[object, object]:
+        outs = prim.bind_all(*primals, **params)
+        zeros = [Zero.from_primal(o) for o in outs]
+        if prim.multiple_results:
+            return outs, zeros
+        return outs[0], zeros[0]
+
+    jvp_rules[prim] = rule
+
+
+def deflinear(prim: Primitive) -> None:
+    """JVP of a primitive linear in all its operands: apply it to the tangents."""
+
+    def rule(
+        primals: Sequence[ArrayLike], tangents: Sequence[Tangent], **params: ParamValue
+    ) -> tuple[object, object]:
+        outs = prim.bind_all(*primals, **params)
+        touts = prim.bind_all(*[instantiate(t) for t in tangents], **params)
+        if prim.multiple_results:
+            return outs, touts
+        return outs[0], touts[0]
+
+    jvp_rules[prim] = rule
+
+
+def jvp_rule(prim: Primitive) -> JvpRule:
+    """The JVP rule of ``prim``, or JAX's NotImplementedError naming it."""
+    try:
+        return jvp_rules[prim]
+    except KeyError:
+        raise NotImplementedError(missing_rule_message(prim.name, "jvp")) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# The trace
+
+
+class JVPTracer(Tracer):
+    """A primal value with its tangent, both values of the parent trace."""
+
+    __slots__ = ("primal", "tangent")
+
+    def __init__(self, trace: JVPTrace, primal: ArrayLike, tangent: Tangent) -> None:
+        super().__init__(trace)
+        self.primal = primal
+        self.tangent = tangent
+
+    @property
+    def aval(self) -> ShapedArray:
+        """The primal's aval."""
+        return get_aval(self.primal)
+
+    def _concrete_value(self) -> NDArray | None:
+        if isinstance(self.primal, Array):
+            return self.primal._concrete_value()
+        return np.asarray(self.primal)
+
+
+class JVPTrace(Trace):
+    """Forward-mode differentiation: every primitive runs its JVP rule."""
+
+    __slots__ = ()
+
+    def lift(self, x: ArrayLike) -> tuple[ArrayLike, Tangent]:
+        """(primal, tangent) of ``x``: a constant here has a zero tangent."""
+        if isinstance(x, JVPTracer) and x._trace is self:
+            return x.primal, x.tangent
+        if isinstance(x, Tracer):
+            self.check_foreign(x)
+        return x, Zero.from_primal(x)
+
+    def process_primitive(
+        self, prim: Primitive, args: Sequence[ArrayLike], params: Params
+    ) -> list[Array]:
+        pairs = [self.lift(a) for a in args]
+        primals = [p for p, _ in pairs]
+        tangents = [t for _, t in pairs]
+        with set_current_trace(self.parent or self):
+            if all(isinstance(t, Zero) for t in tangents):
+                return prim.bind_all(*primals, **params)
+            out, tout = jvp_rule(prim)(primals, tangents, **params)
+        if prim.multiple_results:
+            assert isinstance(out, (list, tuple)) and isinstance(tout, (list, tuple))
+            return [self.wrap(p, t) for p, t in zip(out, tout, strict=True)]
+        return [self.wrap(out, tout)]
+
+    def wrap(self, primal: object, tangent: object) -> Array:
+        """A tracer for (primal, tangent); a zero tangent leaves the primal as a constant."""
+        assert isinstance(primal, Array), primal
+        if isinstance(tangent, Zero):
+            return primal
+        assert isinstance(tangent, Array), tangent
+        return JVPTracer(self, primal, tangent)

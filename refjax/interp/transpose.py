@@ -1,0 +1,144 @@
+"""Transposition: the backward pass over a linear jaxpr, and the transpose rule table.
+
+A linear jaxpr maps tangents to tangents. Its transpose maps output cotangents to input
+cotangents: walk the equations backwards, and for each equation call its primitive's transpose
+rule with the equation's output cotangents and its inputs, where each linear input is an
+:class:`UndefinedPrimal` marker and each other input is its (known) value. ``vjp`` is
+``linearize`` followed by this pass, as in JAX.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from refjax.errors import missing_rule_message
+from refjax.interp.core import (
+    Array,
+    ArrayLike,
+    Atom,
+    Jaxpr,
+    JaxprEqn,
+    Literal,
+    ParamValue,
+    Primitive,
+    ShapedArray,
+    Var,
+    safe_zip,
+)
+from refjax.interp.jvp import Tangent, Zero, add_tangents, instantiate
+
+
+@dataclass(frozen=True, slots=True)
+class UndefinedPrimal:
+    """Marks a linear input of an equation being transposed: its value is not known."""
+
+    aval: ShapedArray
+
+
+def is_undefined_primal(x: object) -> bool:
+    """Whether ``x`` is an :class:`UndefinedPrimal` marker."""
+    return isinstance(x, UndefinedPrimal)
+
+
+Cotangent: TypeAlias = Tangent
+# rule(cotangent(s), *operands, **params) -> one cotangent (or None) per operand
+TransposeRule: TypeAlias = Callable[..., Sequence["Cotangent | None"]]
+transpose_rules: dict[Primitive, TransposeRule] = {}
+
+
+def deflinear2(prim: Primitive, fn: Callable[..., Sequence[Cotangent | None]]) -> None:
+    """Register ``fn(ct, *operands, **params)`` as the transpose of ``prim``, skipping zero cts."""
+
+    def rule(
+        ct: Cotangent, *operands: ArrayLike | UndefinedPrimal, **params: ParamValue
+    ) -> Sequence[Cotangent | None]:
+        if isinstance(ct, Zero):
+            return [_zero_ct(x) for x in operands]
+        return fn(ct, *operands, **params)
+
+    transpose_rules[prim] = rule
+
+
+def _zero_ct(x: ArrayLike | UndefinedPrimal) -> Cotangent | None:
+    return Zero(x.aval) if isinstance(x, UndefinedPrimal) else None
+
+
+def transpose_rule(prim: Primitive) -> TransposeRule:
+    """The transpose rule of ``prim``, or JAX's NotImplementedError naming it."""
+    try:
+        return transpose_rules[prim]
+    except KeyError:
+        raise NotImplementedError(missing_rule_message(prim.name, "transpose")) from None
+
+
+def backward_pass(
+    jaxpr: Jaxpr,
+    consts: Sequence[ArrayLike],
+    args: Sequence[ArrayLike | UndefinedPrimal],
+    cotangents_out: Sequence[Cotangent],
+) -> list[Cotangent]:
+    """Cotangents of the undefined inputs of ``jaxpr`` (Zero where none flows back)."""
+    known: dict[Var, ArrayLike] = {}
+    for var, val in safe_zip(jaxpr.constvars, consts):
+        known[var] = val
+    linear: set[Var] = set()
+    for var, arg in safe_zip(jaxpr.invars, args):
+        if isinstance(arg, UndefinedPrimal):
+            linear.add(var)
+        else:
+            known[var] = arg
+    linear_eqns = _forward_known(jaxpr, known, linear)
+
+    cts: dict[Var, Cotangent] = {}
+    for var, ct in safe_zip(list(jaxpr.outvars), list(cotangents_out)):
+        if isinstance(var, Var) and var in linear:
+            cts[var] = add_tangents(cts.get(var, Zero(var.aval)), ct)
+    for eqn in reversed(linear_eqns):
+        cts_out = [cts.pop(v, Zero(v.aval)) for v in eqn.outvars]
+        if all(isinstance(c, Zero) for c in cts_out):
+            continue
+        operands = [_operand(a, known, linear) for a in eqn.invars]
+        ct_arg: object = cts_out if eqn.primitive.multiple_results else cts_out[0]
+        cts_in = transpose_rule(eqn.primitive)(ct_arg, *operands, **eqn.params)
+        for atom, ct_in in safe_zip(list(eqn.invars), list(cts_in)):
+            if isinstance(atom, Var) and atom in linear and ct_in is not None:
+                cts[atom] = add_tangents(cts.get(atom, Zero(atom.aval)), ct_in)
+    return [
+        cts.get(v, Zero(v.aval))
+        for v, a in zip(jaxpr.invars, args, strict=True)
+        if isinstance(a, UndefinedPrimal)
+    ]
+
+
+def _operand(
+    atom: Atom, known: dict[Var, ArrayLike], linear: set[Var]
+) -> ArrayLike | UndefinedPrimal:
+    if isinstance(atom, Literal):
+        return atom.val
+    if atom in linear:
+        return UndefinedPrimal(atom.aval)
+    return known[atom]
+
+
+def _forward_known(
+    jaxpr: Jaxpr, known: dict[Var, ArrayLike], linear: set[Var]
+) -> list[JaxprEqn]:
+    """Evaluate the equations that don't depend on linear inputs; return the linear ones."""
+    linear_eqns: list[JaxprEqn] = []
+    for eqn in jaxpr.eqns:
+        if any(isinstance(a, Var) and a in linear for a in eqn.invars):
+            linear.update(eqn.outvars)
+            linear_eqns.append(eqn)
+            continue
+        vals = [a.val if isinstance(a, Literal) else known[a] for a in eqn.invars]
+        outs = eqn.primitive.bind_all(*vals, **eqn.params)
+        for var, out in safe_zip(list(eqn.outvars), outs):
+            known[var] = out
+    return linear_eqns
+
+
+def materialize(ct: Cotangent) -> Array:
+    """A cotangent as an array (symbolic zeros become zeros)."""
+    return instantiate(ct)
