@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from refjax import dtypes, tree_util
-from refjax.interp.core import Array, ArrayLike, ShapedArray, get_aval
+from refjax.interp.core import Array, ArrayLike, ShapedArray, as_array, get_aval
 from refjax.interp.staging import debug_info, trace_to_jaxpr
 
 
@@ -175,17 +175,11 @@ def jvp(
             out, aux = out
         out_flat, out_tree = tree_util.tree_flatten(out)
         pairs = [trace.lift(o) for o in out_flat]
-    primals_out = tree_util.tree_unflatten(out_tree, [_as_array(p) for p, _ in pairs])
+    primals_out = tree_util.tree_unflatten(out_tree, [as_array(p) for p, _ in pairs])
     tangents_out = tree_util.tree_unflatten(out_tree, [instantiate(t) for _, t in pairs])
     if has_aux:
         return primals_out, tangents_out, aux
     return primals_out, tangents_out
-
-
-def _as_array(x: ArrayLike) -> Any:
-    from refjax.interp.core import _as_array as as_array
-
-    return as_array(x)
 
 
 class _Flattened:
@@ -537,7 +531,7 @@ def vmap(
                     raise ValueError(
                         "vmap has mapped output but out_axes is None"
                     )
-                results.append(_as_array(val))
+                results.append(as_array(val))
             else:
                 results.append(bdim_at(val, d, size, od))
         return tree_util.tree_unflatten(out_tree, results)
@@ -662,3 +656,146 @@ def hessian(
 ) -> Callable[..., Any]:
     """The Hessian of scalar ``fun``: ``jacfwd(jacrev(fun))``, as in JAX."""
     return jacfwd(jacrev(fun, argnums, has_aux=has_aux), argnums, has_aux=has_aux)
+
+
+# ---------------------------------------------------------------------------------------------
+# jit
+
+
+class _JitEntry:
+    """One traced signature of a jitted function: its jaxpr, constants and output tree."""
+
+    __slots__ = ("closed", "hoisted", "consts", "out_tree", "executables")
+
+    def __init__(self, closed: Any, out_tree: tree_util.PyTreeDef) -> None:
+        from refjax.primitives.calls import hoist_consts
+
+        self.closed = closed
+        self.hoisted, self.consts = hoist_consts(closed)
+        self.out_tree = out_tree
+        self.executables: dict[str, Any] = {}
+
+
+def _check_static(statics: tuple[Any, ...]) -> None:
+    for _, value in statics:
+        try:
+            hash(value)
+        except TypeError as err:
+            raise ValueError(
+                "Non-hashable static arguments are not supported. An error occurred while trying "
+                f"to hash an object of type {type(value)}, {value}. The error was:\n{err}\n"
+            ) from None
+
+
+def _check_jit_arg(fun_name: str, x: Any, name: str) -> ShapedArray:
+    if not isinstance(x, (Array, *_SCALARS)):
+        raise TypeError(
+            f"Error interpreting argument to {fun_name} as an abstract array. The problematic "
+            f"value is of type {type(x)} and was passed to the function at path {name}.\n"
+            "This typically means that a jit-wrapped function was called with a non-array "
+            "argument, and this argument was not marked as static using the static_argnums or "
+            "static_argnames parameters of jax.jit."
+        )
+    return get_aval(x)
+
+
+def jit(
+    fun: Callable[..., Any],
+    static_argnums: int | Sequence[int] = (),
+    static_argnames: str | Sequence[str] = (),
+    donate_argnums: int | Sequence[int] = (),
+) -> Callable[..., Any]:
+    """``fun`` traced once per signature to a jaxpr and run by the backend's compiler.
+
+    The cache key is the input pytree structure, each input's aval (shape, dtype, weak type),
+    the static arguments' values and the backend. ``donate_argnums`` is accepted and ignored:
+    refjax never reuses input buffers.
+    """
+    from refjax.backends.base import ArrayImpl, get_backend, to_buffer
+    from refjax.config import config
+    from refjax.interp.core import EVAL_TRACE, current_trace
+    from refjax.primitives.calls import jit_p
+
+    static_names = (
+        (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+    )
+    cache: dict[Any, _JitEntry] = {}
+    name = getattr(fun, "__name__", "fun")
+
+    def trace(in_tree: Any, avals: Sequence[ShapedArray], args: Any, kwargs: Any,
+              static_pos: tuple[int, ...], names: list[str]) -> _JitEntry:
+        out_trees: list[tree_util.PyTreeDef] = []
+
+        def flat_fun(*flat_args: ArrayLike) -> list[ArrayLike]:
+            dyn_args, dyn_kwargs = tree_util.tree_unflatten(in_tree, list(flat_args))
+            it = iter(dyn_args)
+            full = [a if i in static_pos else next(it) for i, a in enumerate(args)]
+            full_kwargs = {
+                k: (v if k in static_names else dyn_kwargs[k]) for k, v in kwargs.items()
+            }
+            out_flat, out_tree = tree_util.tree_flatten(fun(*full, **full_kwargs))
+            out_trees.append(out_tree)
+            return out_flat
+
+        closed = trace_to_jaxpr(flat_fun, avals, debug_info(fun, "jit", names))
+        return _JitEntry(closed, out_trees[0])
+
+    @functools.wraps(fun)
+    def jitted(*args: Any, **kwargs: Any) -> Any:
+        if config.read("jax_disable_jit"):
+            return fun(*args, **kwargs)
+        static_pos = _normalize_argnums(static_argnums, len(args), "static_argnums") if args else ()
+        statics = tuple((i, args[i]) for i in static_pos) + tuple(
+            (k, kwargs[k]) for k in sorted(kwargs) if k in static_names
+        )
+        _check_static(statics)
+        dyn_args = [a for i, a in enumerate(args) if i not in static_pos]
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in static_names}
+        flat, in_tree = tree_util.tree_flatten((dyn_args, dyn_kwargs))
+        backend = get_backend()
+        names = arg_names(fun, dyn_args) + [f"{k}" for k in dyn_kwargs]
+        avals = tuple(
+            _check_jit_arg(name, x, names[i] if i < len(names) else f"args[{i}]")
+            for i, x in enumerate(flat)
+        )
+        key = (in_tree, avals, statics, backend.name, config.x64_enabled)
+        entry = cache.get(key)
+        if entry is None:
+            entry = cache[key] = trace(in_tree, avals, args, kwargs, static_pos, names)
+        if current_trace() is EVAL_TRACE:
+            exe = entry.executables.get(backend.name)
+            if exe is None:
+                exe = entry.executables[backend.name] = backend.compile(entry.closed)
+            bufs = [to_buffer(x, av, backend) for x, av in zip(flat, avals, strict=True)]
+            outs: list[Any] = [
+                ArrayImpl(av, b, backend)
+                for av, b in zip(entry.closed.out_avals, exe.run(bufs), strict=True)
+            ]
+        else:
+            outs = jit_p.bind_all(*entry.consts, *flat, jaxpr=entry.hoisted, name=name)
+        return tree_util.tree_unflatten(entry.out_tree, outs)
+
+    jitted._cache_size = lambda: len(cache)  # type: ignore[attr-defined]  # JAX's debug hook
+    return jitted
+
+
+def eval_shape(fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """The output shapes and dtypes of ``fun`` on ``args``, without computing it."""
+    flat, in_tree = tree_util.tree_flatten((args, kwargs))
+    out_trees: list[tree_util.PyTreeDef] = []
+
+    def flat_fun(*flat_args: ArrayLike) -> list[ArrayLike]:
+        a, kw = tree_util.tree_unflatten(in_tree, list(flat_args))
+        out_flat, out_tree = tree_util.tree_flatten(fun(*a, **kw))
+        out_trees.append(out_tree)
+        return out_flat
+
+    avals = [
+        ShapedArray(tuple(x.shape), np.dtype(x.dtype), getattr(x, "weak_type", False))
+        if isinstance(x, ShapeDtypeStruct)
+        else get_aval(x)
+        for x in flat
+    ]
+    closed = trace_to_jaxpr(flat_fun, avals, debug_info(fun, "eval_shape", []))
+    shapes = [ShapeDtypeStruct(a.shape, a.dtype, a.weak_type) for a in closed.out_avals]
+    return tree_util.tree_unflatten(out_trees[0], shapes)

@@ -18,12 +18,14 @@ import numpy as np
 from refjax.interp.core import (
     Array,
     ArrayLike,
+    ClosedJaxpr,
     Literal,
     NDArray,
     Params,
     Primitive,
     ShapedArray,
     Tracer,
+    Var,
     abstract_eval,
     get_aval,
 )
@@ -68,6 +70,32 @@ class Backend(abc.ABC):
     def devices(self) -> list[Device]:
         """This backend's devices."""
         return [Device(self.name)]
+
+    def prepare(
+        self, prim: Primitive, params: Params, out_avals: Sequence[ShapedArray]
+    ) -> Callable[..., list[Buffer]]:
+        """A function computing ``prim`` with fixed params on buffers (a compiled step)."""
+
+        def step(*buffers: Buffer) -> list[Buffer]:
+            return self.execute(prim, buffers, params, out_avals)
+
+        return step
+
+    def compile(self, closed: ClosedJaxpr) -> Executable:
+        """An executable for ``closed`` (cached per jaxpr object)."""
+        cache: dict[int, tuple[ClosedJaxpr, Executable]] = self.__dict__.setdefault(
+            "_executables", {}
+        )
+        hit = cache.get(id(closed))
+        if hit is not None and hit[0] is closed:
+            return hit[1]
+        exe = self.build_executable(closed)
+        cache[id(closed)] = (closed, exe)
+        return exe
+
+    def build_executable(self, closed: ClosedJaxpr) -> Executable:
+        """Prepare ``closed`` for running: by default, one prepared step per equation."""
+        return StepExecutable(self, closed)
 
     def block_until_ready(self, buffer: Buffer) -> None:  # noqa: B027  # synchronous by default
         """Wait until ``buffer`` has been computed."""
@@ -223,3 +251,54 @@ def block_until_ready(x: Any) -> Any:
         if isinstance(leaf, ArrayImpl):
             leaf.block_until_ready()
     return x
+
+
+# ---------------------------------------------------------------------------------------------
+# Executables: a compiled jaxpr
+
+
+class Executable(abc.ABC):
+    """A closed jaxpr prepared by a backend: ``run`` maps input buffers to output buffers."""
+
+    @abc.abstractmethod
+    def run(self, buffers: Sequence[Buffer]) -> list[Buffer]:
+        """Compute the outputs from input buffers (constants are already inside)."""
+
+
+class StepExecutable(Executable):
+    """A jaxpr as a flat list of prepared steps over numbered slots: no interpretation at run."""
+
+    __slots__ = ("initial", "in_slots", "out_slots", "steps")
+
+    def __init__(self, backend: Backend, closed: ClosedJaxpr) -> None:
+        jaxpr = closed.jaxpr
+        slots: dict[Var, int] = {}
+        self.initial: list[Buffer] = []
+
+        def slot_of(atom: Var | Literal) -> int:
+            if isinstance(atom, Literal):
+                self.initial.append(to_buffer(atom.val, atom.aval, backend))
+                return len(self.initial) - 1
+            if atom not in slots:
+                slots[atom] = len(self.initial)
+                self.initial.append(None)
+            return slots[atom]
+
+        for var, const in zip(jaxpr.constvars, closed.consts, strict=True):
+            self.initial[slot_of(var)] = to_buffer(const, var.aval, backend)
+        self.in_slots = [slot_of(v) for v in jaxpr.invars]
+        self.steps: list[tuple[Callable[..., list[Buffer]], list[int], list[int]]] = []
+        for eqn in jaxpr.eqns:
+            fn = backend.prepare(eqn.primitive, eqn.params, [v.aval for v in eqn.outvars])
+            ins = [slot_of(a) for a in eqn.invars]
+            self.steps.append((fn, ins, [slot_of(v) for v in eqn.outvars]))
+        self.out_slots = [slot_of(v) for v in jaxpr.outvars]
+
+    def run(self, buffers: Sequence[Buffer]) -> list[Buffer]:
+        env = list(self.initial)
+        for i, buf in zip(self.in_slots, buffers, strict=True):
+            env[i] = buf
+        for fn, ins, outs in self.steps:
+            for o, r in zip(outs, fn(*[env[i] for i in ins]), strict=True):
+                env[o] = r
+        return [env[i] for i in self.out_slots]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import cast
 
 import numpy as np
@@ -32,13 +32,24 @@ class NumpyBackend(Backend):
         params: Params,
         out_avals: Sequence[ShapedArray],
     ) -> list[Buffer]:
+        return self.prepare(prim, params, out_avals)(*buffers)
+
+    def prepare(
+        self, prim: Primitive, params: Params, out_avals: Sequence[ShapedArray]
+    ) -> Callable[..., list[Buffer]]:
         try:
             impl = impls[prim]
         except KeyError:
             raise NotImplementedError(missing_rule_message(prim.name, "numpy backend")) from None
-        result = impl(*buffers, **params)
-        results = list(result) if prim.multiple_results else [cast(NDArray, result)]
-        return [_exactly(r, aval, prim) for r, aval in zip(results, out_avals, strict=True)]
+        avals = list(out_avals)
+        multiple = prim.multiple_results
+
+        def step(*buffers: NDArray) -> list[NDArray]:
+            result = impl(*buffers, **params)
+            results = list(result) if multiple else [cast(NDArray, result)]
+            return [_exactly(r, aval, prim) for r, aval in zip(results, avals, strict=True)]
+
+        return step
 
 
 def _exactly(value: NDArray, aval: ShapedArray, prim: Primitive) -> NDArray:

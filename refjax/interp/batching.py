@@ -22,6 +22,7 @@ from refjax.interp.core import (
     ShapedArray,
     Trace,
     Tracer,
+    as_array,
     get_aval,
     set_current_trace,
 )
@@ -53,7 +54,7 @@ def moveaxis(x: ArrayLike, src: int, dst: int) -> Array:
     ndim = get_aval(x).ndim
     src, dst = src % ndim, dst % ndim
     if src == dst:
-        return _as_array(x)
+        return as_array(x)
     perm = [i for i in range(ndim) if i != src]
     perm.insert(dst, src)
     return transpose(x, tuple(perm))
@@ -75,12 +76,6 @@ def bdim_at(x: ArrayLike, dim: BatchDim, size: int, dst: int = 0) -> Array:
     if dim is None:
         return broadcast_batch(x, size, dst % (get_aval(x).ndim + 1))
     return moveaxis(x, dim, dst)
-
-
-def _as_array(x: ArrayLike) -> Array:
-    from refjax.interp.core import _as_array as as_array
-
-    return as_array(x)
 
 
 # ---------------------------------------------------------------------------------------------

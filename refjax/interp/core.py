@@ -919,11 +919,11 @@ def eval_jaxpr(jaxpr: Jaxpr, consts: Sequence[ArrayLike], *args: ArrayLike) -> l
         outs = eqn.primitive.bind_all(*map(read, eqn.invars), **eqn.params)
         for var, out in safe_zip(eqn.outvars, outs):
             env[var] = out
-    return [_as_array(read(v)) for v in jaxpr.outvars]
+    return [as_array(read(v)) for v in jaxpr.outvars]
 
 
-def _as_array(x: ArrayLike) -> Array:
-    """Outputs that are constants become concrete arrays on the default backend."""
+def as_array(x: ArrayLike) -> Array:
+    """``x`` if it is an Array; constants become concrete arrays on the default backend."""
     if isinstance(x, Array):
         return x
     from refjax.backends.base import device_put

@@ -18,6 +18,7 @@ from refjax.interp.core import (
     Params,
     Primitive,
     ShapedArray,
+    as_array,
     current_trace,
     new_trace,
     set_current_trace,
@@ -88,6 +89,4 @@ def _known(x: ArrayLike, pe: PartialEvalTrace) -> Array:
             "linearize: a primal output depends on tangents; a higher-order primitive is missing "
             "its partial-evaluation rule"
         )
-    from refjax.interp.core import _as_array
-
-    return _as_array(x)
+    return as_array(x)

@@ -92,9 +92,9 @@ def backward_pass(
     linear_eqns = _forward_known(jaxpr, known, linear)
 
     cts: dict[Var, Cotangent] = {}
-    for var, ct in safe_zip(list(jaxpr.outvars), list(cotangents_out)):
-        if isinstance(var, Var) and var in linear:
-            cts[var] = add_tangents(cts.get(var, Zero(var.aval)), ct)
+    for out, ct in safe_zip(list(jaxpr.outvars), list(cotangents_out)):
+        if isinstance(out, Var) and out in linear:
+            cts[out] = add_tangents(cts.get(out, Zero(out.aval)), ct)
     for eqn in reversed(linear_eqns):
         cts_out = [cts.pop(v, Zero(v.aval)) for v in eqn.outvars]
         if all(isinstance(c, Zero) for c in cts_out):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from refjax.backends.numpy_impls import (  # noqa: F401  # imported to register implementations
+    calls,
     elementwise,
     indexing,
     linalg,

@@ -1,0 +1,589 @@
+"""Reading jaxprs back from JAX's text form: the inverse of :func:`refjax.interp.core.pp_jaxpr`.
+
+``parse_jaxpr(str(closed), closed.consts)`` rebuilds a :class:`ClosedJaxpr` that prints the same
+text and computes the same values. The grammar is the printer's::
+
+    jaxpr  := "{" "lambda" binder* ";" binder* "." "let" eqn* "in" "(" atoms ")" "}"
+    binder := name ":" type                          a:f32[3,4]   (``_`` drops the value)
+    eqn    := binder* "=" primitive params? atom*    one a line, or separated by ";"
+    params := "[" (key "=" value)* "]"               space- or newline-separated
+    atom   := name | value ":" type                  b, 2.0:f32[], True:bool[], -inf:f32[]
+
+Param values: ints, floats, ``None``/``True``/``False``, dtype names (``float32`` becomes an
+``np.dtype``), other bare words (strings, ``name=sin``), tuples, lists (read as tuples: params are
+hashable, and printers that show lists, like JAX's for ``dot_general``, print tuples that way),
+records and enums of registered param types (``GatherDimensionNumbers(offset_dims=(0,), ...)``,
+``GatherScatterMode.FILL_OR_DROP``), ``np.int64(1)``, and nested jaxprs ``{ lambda ... }``, alone
+or as a tuple printed one per line.
+
+What the text does not show is inferred:
+
+- Weak types. A literal is weakly typed iff its dtype is the default one of its kind under the
+  current x64 setting (``f32``/``i32``/``c64`` without x64, ``f64``/``i64``/``c128`` with it), as
+  a Python scalar would give; a weak literal keeps the printed Python scalar as its value, so it
+  prints back the same text. Inputs are strongly typed, constvars take the weak type of their
+  const, and an equation's outputs take the weak type its abstract evaluation gives.
+- Params a printer hides (JAX hides ``broadcast_in_dim``'s ``shape``, implied by the binder type):
+  a primitive registers a filler with :func:`register_hidden_params`.
+
+Types are not checked beyond what is needed to build the jaxpr: run ``typecheck_jaxpr`` for that.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import importlib
+import pkgutil
+import re
+from collections.abc import Callable, Sequence
+from typing import Final, TypeAlias
+
+import numpy as np
+
+from refjax import dtypes
+from refjax.dtypes import DType
+from refjax.interp.core import (
+    ArrayLike,
+    Atom,
+    ClosedJaxpr,
+    Jaxpr,
+    JaxprEqn,
+    Literal,
+    ParamValue,
+    Primitive,
+    ShapedArray,
+    Var,
+    abstract_eval,
+    abstract_eval_rules,
+    get_aval,
+)
+
+__all__ = [
+    "JaxprParseError",
+    "parse_jaxpr",
+    "register_hidden_params",
+    "register_open_jaxpr_param",
+    "register_param_type",
+]
+
+
+class JaxprParseError(ValueError):
+    """Text that is not a jaxpr: says where (line and column) and what was expected."""
+
+    def __init__(self, message: str, text: str, pos: int) -> None:
+        self.line = text.count("\n", 0, pos) + 1
+        self.column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        source = text.splitlines()[self.line - 1] if text.strip() else ""
+        caret = " " * (self.column - 1) + "^"
+        super().__init__(
+            f"line {self.line}, column {self.column}: {message}\n  {source}\n  {caret}"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Registries: param types, jaxpr-valued params that hold open jaxprs, hidden params
+
+ParamType: TypeAlias = type
+HiddenParamsFiller: TypeAlias = Callable[[dict[str, ParamValue], Sequence[ShapedArray]], None]
+
+_PARAM_TYPES: dict[str, ParamType] = {}
+_OPEN_JAXPR_PARAMS: set[tuple[str, str]] = set()
+_HIDDEN_PARAMS: dict[str, HiddenParamsFiller] = {}
+# Modules whose NamedTuples and Enums are param types, registered on first use.
+_PARAM_TYPE_PACKAGE: Final = "refjax.primitives"
+
+
+def register_param_type(cls: ParamType) -> ParamType:
+    """Let the parser read ``cls``: a NamedTuple or dataclass (``Name(k=v, ...)``) or an Enum."""
+    _PARAM_TYPES[cls.__name__] = cls
+    return cls
+
+
+def register_open_jaxpr_param(primitive: str, param: str) -> None:
+    """Read ``primitive``'s jaxpr-valued ``param`` as an open ``Jaxpr`` (default: ClosedJaxpr)."""
+    _OPEN_JAXPR_PARAMS.add((primitive, param))
+
+
+def register_hidden_params(primitive: str, fill: HiddenParamsFiller) -> None:
+    """``fill(params, out_avals)`` adds the params a printer leaves out of ``primitive``'s eqns."""
+    _HIDDEN_PARAMS[primitive] = fill
+
+
+def _is_param_type(cls: object) -> bool:
+    return isinstance(cls, type) and (
+        issubclass(cls, enum.Enum)
+        or (issubclass(cls, tuple) and hasattr(cls, "_fields"))
+        or dataclasses.is_dataclass(cls)
+    )
+
+
+@functools.cache
+def _discover_param_types() -> None:
+    """Register the NamedTuples, dataclasses and Enums defined in every primitive family."""
+    package = importlib.import_module(_PARAM_TYPE_PACKAGE)
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{_PARAM_TYPE_PACKAGE}.{info.name}")
+        for value in vars(module).values():
+            if _is_param_type(value) and value.__module__ == module.__name__:
+                _PARAM_TYPES.setdefault(value.__name__, value)
+
+
+def _param_type(name: str) -> ParamType | None:
+    if name not in _PARAM_TYPES:
+        _discover_param_types()
+    return _PARAM_TYPES.get(name)
+
+
+def _primitives_by_name() -> dict[str, Primitive]:
+    return {prim.name: prim for prim in abstract_eval_rules}
+
+
+_DTYPE_NAMES: Final[dict[str, DType]] = {
+    **{dt.name: dt for dt in dtypes.ALL_DTYPES},
+    "float0": dtypes.float0,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Scalars: literal values and bare words
+
+_INT_RE: Final = re.compile(r"[-+]?\d+")
+_FLOAT_RE: Final = re.compile(r"[-+]?(\d+\.\d*(e[-+]?\d+)?|\d+e[-+]?\d+|inf|nan)")
+_COMPLEX_RE: Final = re.compile(r"\(?[-+]?[\d.e+\-infaj]*j\)?")
+_IDENT_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WORD_RE: Final = re.compile(r"[^\s\[\](){},;=]+")
+_KEYWORD_IN_RE: Final = re.compile(r"in\s*\(")
+_SHAPE_RE: Final = re.compile(r"\[\s*(\d+(\s*,\s*\d+)*)?\s*\]")
+_LITERAL_RE: Final = re.compile(r"\([^\s:)]*\)|[^\s:;,(){}\[\]]+")
+
+Scalar: TypeAlias = bool | int | float | complex
+
+
+def _scalar(word: str) -> Scalar | None:
+    """A Python scalar written as Python prints it, or None if ``word`` is not one."""
+    if word in ("True", "False"):
+        return word == "True"
+    if _INT_RE.fullmatch(word):
+        return int(word)
+    if _FLOAT_RE.fullmatch(word):
+        return float(word)
+    if _COMPLEX_RE.fullmatch(word):
+        try:
+            return complex(word)
+        except ValueError:
+            return None
+    return None
+
+
+def _word_value(word: str) -> ParamValue:
+    """A bare word as a param: None, a scalar, a dtype, an enum member, or else a string."""
+    if word == "None":
+        return None
+    scalar = _scalar(word)
+    if scalar is not None:
+        return scalar
+    if word in _DTYPE_NAMES:
+        return _DTYPE_NAMES[word]
+    owner, _, member = word.rpartition(".")
+    cls = _param_type(owner) if owner else None
+    if cls is not None and issubclass(cls, enum.Enum) and member in cls.__members__:
+        return cls[member]
+    return word
+
+
+def _default_dtypes() -> set[DType]:
+    """The dtypes a Python bool/int/float/complex scalar gets now: weak literals have these."""
+    return {
+        dtypes.canonicalize_dtype(dtypes.int64),
+        dtypes.canonicalize_dtype(dtypes.float64),
+        dtypes.canonicalize_dtype(dtypes.complex128),
+    }
+
+
+def _literal_value(value: Scalar, dtype: DType) -> Scalar | None:
+    """``value`` as the Python scalar kind of ``dtype``, or None if it does not fit that kind."""
+    if dtype == dtypes.bool_:
+        return value if isinstance(value, bool) else None
+    if isinstance(value, bool):
+        return None
+    if dtypes.is_integer(dtype):
+        return value if isinstance(value, int) else None
+    if dtype.kind == "f":
+        return float(value) if isinstance(value, (int, float)) else None
+    return complex(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# The parser: a cursor over the text, one method per grammar rule
+
+Scope: TypeAlias = dict[str, Var]
+
+
+class _Parser:
+    __slots__ = ("text", "pos")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    # -- the cursor ------------------------------------------------------------------------
+    def error(self, message: str, pos: int | None = None) -> JaxprParseError:
+        return JaxprParseError(message, self.text, self.pos if pos is None else pos)
+
+    def skip(self, newlines: bool = True) -> None:
+        chars = " \t\r\n" if newlines else " \t\r"
+        while self.pos < len(self.text) and self.text[self.pos] in chars:
+            self.pos += 1
+
+    def at(self, token: str) -> bool:
+        return self.text.startswith(token, self.pos)
+
+    def peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def expect(self, token: str, what: str | None = None) -> None:
+        self.skip()
+        if not self.at(token):
+            raise self.error(f"expected {what or repr(token)}, found {self._found()}")
+        self.pos += len(token)
+
+    def _found(self) -> str:
+        if self.pos >= len(self.text):
+            return "end of text"
+        match = _WORD_RE.match(self.text, self.pos)
+        return repr(match.group() if match else self.text[self.pos])
+
+    def match(self, pattern: re.Pattern[str], what: str) -> str:
+        found = pattern.match(self.text, self.pos)
+        if found is None or not found.group():
+            raise self.error(f"expected {what}, found {self._found()}")
+        self.pos = found.end()
+        return found.group()
+
+    def at_keyword_in(self) -> bool:
+        """At ``in (``: the end of the equations (a variable may itself be called ``in``)."""
+        return _KEYWORD_IN_RE.match(self.text, self.pos) is not None
+
+    # -- jaxprs ----------------------------------------------------------------------------
+    def jaxpr(self, consts: Sequence[ArrayLike] | None) -> Jaxpr:
+        """``{ lambda consts ; args . let eqns in (outs) }`` with a scope of its own."""
+        scope: Scope = {}
+        self.expect("{")
+        self.expect("lambda", "'lambda'")
+        constvars = self.binders(scope, ";")
+        constvars = self.with_const_avals(constvars, consts, scope)
+        self.expect(";")
+        invars = self.binders(scope, ".")
+        self.expect(".")
+        self.expect("let", "'let'")
+        eqns = self.eqns(scope)
+        self.expect("in", "'in'")
+        outvars = self.out_atoms(scope)
+        self.expect("}", "'}' closing the jaxpr")
+        return Jaxpr(tuple(constvars), tuple(invars), tuple(outvars), tuple(eqns))
+
+    def binders(self, scope: Scope, end: str) -> list[Var]:
+        out: list[Var] = []
+        self.skip()
+        while not self.at(end):
+            name, aval = self.binder()
+            out.append(self.bind(scope, name, Var(aval)))
+            self.skip()
+        return out
+
+    def binder(self) -> tuple[str, ShapedArray]:
+        self.skip()
+        name = self.match(_IDENT_RE, "a variable binder like 'a:f32[3]'")
+        if not self.at(":"):
+            raise self.error(f"expected ':' and a type after binder {name!r}")
+        self.pos += 1
+        return name, self.aval()
+
+    def bind(self, scope: Scope, name: str, var: Var, pos: int | None = None) -> Var:
+        if name == "_":
+            return var
+        if name in scope:
+            raise self.error(f"variable {name!r} is bound twice", pos)
+        scope[name] = var
+        return var
+
+    def aval(self) -> ShapedArray:
+        """A type ``f32[3,4]``; weak types are not printed, so it is strong."""
+        start = self.pos
+        name = self.match(_IDENT_RE, "a dtype like 'f32'")
+        try:
+            dtype = dtypes.from_short_name(name)
+        except ValueError:
+            msg = f"unknown dtype {name!r} (expected e.g. f32, i32, bool)"
+            raise self.error(msg, start) from None
+        shape = self.match(_SHAPE_RE, f"a shape like [3,4] or [] after dtype {name!r}")
+        dims = shape.strip("[] ").split(",")
+        return ShapedArray(tuple(int(d) for d in dims if d.strip()), dtype)
+
+    def with_const_avals(
+        self, constvars: list[Var], consts: Sequence[ArrayLike] | None, scope: Scope
+    ) -> list[Var]:
+        """Constvars typed by their consts (weak types included); the consts must fit."""
+        if consts is None:
+            if constvars:
+                raise self.error("a nested jaxpr with constvars: the text carries no const values")
+            return constvars
+        if len(consts) != len(constvars):
+            raise self.error(f"the jaxpr has {len(constvars)} constvars but {len(consts)} consts")
+        names = {var: name for name, var in scope.items()}
+        typed = []
+        for var, const in zip(constvars, consts, strict=True):
+            aval = get_aval(const)
+            if (aval.shape, aval.dtype) != (var.aval.shape, var.aval.dtype):
+                raise self.error(
+                    f"const for {names[var]}:{var.aval.str_short()} has type {aval.str_short()}"
+                )
+            new = Var(aval)
+            scope[names[var]] = new
+            typed.append(new)
+        return typed
+
+    def eqns(self, scope: Scope) -> list[JaxprEqn]:
+        out: list[JaxprEqn] = []
+        while True:
+            self.skip()
+            if self.at_keyword_in() or not self.peek():
+                return out
+            out.append(self.eqn(scope))
+            self.skip(newlines=False)
+            if self.at(";"):
+                self.pos += 1
+            elif self.peek() not in ("\n", "") and not self.at_keyword_in():
+                found = self._found()
+                raise self.error(f"expected ';', a new line or 'in' after an equation, not {found}")
+
+    def eqn(self, scope: Scope) -> JaxprEqn:
+        """``b:f32[] c:f32[] = prim[params] a 1.0:f32[]``."""
+        binders: list[tuple[str, ShapedArray, int]] = []
+        self.skip()
+        while not self.at("="):
+            pos = self.pos
+            name, aval = self.binder()
+            binders.append((name, aval, pos))
+            self.skip()
+        self.pos += 1
+        self.skip()
+        prim_pos = self.pos
+        name = self.match(_IDENT_RE, "a primitive name")
+        prim = _primitives_by_name().get(name)
+        if prim is None:
+            raise self.error(f"unknown primitive {name!r}", prim_pos)
+        params = self.params(name) if self.at("[") else {}
+        atoms = self.eqn_atoms(scope)
+        printed = [aval for _, aval, _ in binders]
+        if name in _HIDDEN_PARAMS:
+            _HIDDEN_PARAMS[name](params, printed)
+        out_avals = _out_avals(prim, [a.aval for a in atoms], params, printed)
+        outvars = tuple(
+            self.bind(scope, n, Var(aval), pos)
+            for (n, _, pos), aval in zip(binders, out_avals, strict=True)
+        )
+        return JaxprEqn(prim, tuple(atoms), outvars, params)
+
+    def eqn_atoms(self, scope: Scope) -> list[Atom]:
+        """Operands: on the rest of the line, up to ``;``, ``in (`` or ``}``."""
+        atoms: list[Atom] = []
+        while True:
+            self.skip(newlines=False)
+            if self.peek() in ("\n", ";", "}", "") or self.at_keyword_in():
+                return atoms
+            atoms.append(self.atom(scope))
+
+    def atom(self, scope: Scope) -> Atom:
+        start = self.pos
+        token = self.match(_LITERAL_RE, "a variable or a literal like 2.0:f32[]")
+        if self.at(":"):
+            self.pos += 1
+            return self.literal(token, start)
+        if token not in scope:
+            raise self.error(f"unbound variable {token!r}", start)
+        return scope[token]
+
+    def literal(self, token: str, start: int) -> Literal:
+        aval = self.aval()
+        value = _scalar(token)
+        fitted = None if value is None else _literal_value(value, aval.dtype)
+        if fitted is None or aval.shape:
+            raise self.error(f"{token}:{aval.str_short()} is not a scalar literal", start)
+        weak = aval.dtype in _default_dtypes()
+        val: ArrayLike = fitted if weak else np.asarray(fitted, dtype=aval.dtype)
+        return Literal(val, aval.update(weak_type=weak))
+
+    def out_atoms(self, scope: Scope) -> list[Atom]:
+        """``(a,)``, ``(a, b)`` or ``()``."""
+        self.expect("(", "'(' starting the outputs")
+        atoms: list[Atom] = []
+        self.skip()
+        while not self.at(")"):
+            atoms.append(self.atom(scope))
+            self.skip()
+            if self.at(","):
+                self.pos += 1
+                self.skip()
+            elif not self.at(")"):
+                raise self.error(f"expected ',' or ')' in the outputs, found {self._found()}")
+        self.pos += 1
+        return atoms
+
+    # -- params ----------------------------------------------------------------------------
+    def params(self, prim: str) -> dict[str, ParamValue]:
+        """``[k=v k=v]``: keys and values separated by spaces or new lines."""
+        self.pos += 1
+        params: dict[str, ParamValue] = {}
+        while True:
+            self.skip()
+            if self.at("]"):
+                self.pos += 1
+                return params
+            key_pos = self.pos
+            key = self.match(_IDENT_RE, "a param name or ']'")
+            if key in params:
+                raise self.error(f"param {key!r} given twice", key_pos)
+            self.expect("=", f"'=' after param name {key!r}")
+            self.skip()
+            params[key] = self.value((prim, key))
+
+    def value(self, where: tuple[str, str]) -> ParamValue:
+        if self.at("{"):
+            return self.nested_jaxpr(where)
+        if self.at("("):
+            return self.paren(where)
+        if self.at("["):
+            return self.sequence("[", "]", where)
+        start = self.pos
+        word = self.match(_WORD_RE, "a param value")
+        if self.at("("):
+            return self.call(word, start, where)
+        return _word_value(word)
+
+    def nested_jaxpr(self, where: tuple[str, str]) -> Jaxpr | ClosedJaxpr:
+        jaxpr = self.jaxpr(None)
+        return jaxpr if where in _OPEN_JAXPR_PARAMS else ClosedJaxpr(jaxpr, ())
+
+    def paren(self, where: tuple[str, str]) -> ParamValue:
+        """A tuple, a parenthesised value such as ``(1+2j)``, or jaxprs one per line."""
+        self.pos += 1
+        self.skip()
+        if self.at(")"):
+            self.pos += 1
+            return ()
+        first = self.value(where)
+        self.skip()
+        if isinstance(first, (Jaxpr, ClosedJaxpr)) and not self.at(","):
+            jaxprs = [first]
+            while not self.at(")"):
+                if not self.at("{"):
+                    raise self.error(f"expected a jaxpr or ')', found {self._found()}")
+                jaxprs.append(self.nested_jaxpr(where))
+                self.skip()
+            self.pos += 1
+            return tuple(jaxprs)
+        if self.at(")"):
+            self.pos += 1
+            return first
+        rest = self.items(")", where)
+        return (first, *rest)
+
+    def sequence(self, open_: str, close: str, where: tuple[str, str]) -> tuple[ParamValue, ...]:
+        """``[a, b]`` (read as a tuple) after ``open_``."""
+        self.pos += len(open_)
+        self.skip()
+        if self.at(close):
+            self.pos += len(close)
+            return ()
+        first = self.value(where)
+        self.skip()
+        return (first, *self.items(close, where))
+
+    def items(self, close: str, where: tuple[str, str]) -> list[ParamValue]:
+        """The items after a first one: ``, b, c`` (trailing comma allowed) then ``close``."""
+        out: list[ParamValue] = []
+        while True:
+            self.skip()
+            if self.at(close):
+                self.pos += len(close)
+                return out
+            self.expect(",", f"',' or {close!r}")
+            self.skip()
+            if self.at(close):
+                continue
+            out.append(self.value(where))
+
+    def call(self, word: str, start: int, where: tuple[str, str]) -> ParamValue:
+        """``Record(k=v, ...)``, ``np.int64(1)`` or ``frozenset({...})``."""
+        if word == "frozenset":
+            return self.frozenset_(where)
+        if word.startswith("np.") and word[3:] in _DTYPE_NAMES:
+            self.pos += 1
+            self.skip()
+            arg = self.value(where)
+            self.expect(")")
+            return _DTYPE_NAMES[word[3:]].type(arg)
+        cls = _param_type(word)
+        if cls is None or issubclass(cls, enum.Enum):
+            raise self.error(
+                f"unknown param type {word!r}: register it with register_param_type", start
+            )
+        self.pos += 1
+        fields: dict[str, ParamValue] = {}
+        self.skip()
+        while not self.at(")"):
+            key = self.match(_IDENT_RE, f"a field of {word}")
+            self.expect("=", f"'=' after field {key!r}")
+            self.skip()
+            fields[key] = self.value(where)
+            self.skip()
+            if self.at(","):
+                self.pos += 1
+                self.skip()
+        self.pos += 1
+        try:
+            return cls(**fields)
+        except TypeError as err:
+            raise self.error(f"cannot build {word}: {err}", start) from None
+
+    def frozenset_(self, where: tuple[str, str]) -> frozenset[ParamValue]:
+        self.pos += 1
+        self.skip()
+        if self.at(")"):
+            self.pos += 1
+            return frozenset()
+        items = self.sequence("{", "}", where)
+        self.expect(")")
+        return frozenset(items)
+
+
+def _out_avals(
+    prim: Primitive,
+    in_avals: Sequence[ShapedArray],
+    params: dict[str, ParamValue],
+    printed: Sequence[ShapedArray],
+) -> list[ShapedArray]:
+    """The printed output types, with the weak types abstract evaluation gives when it agrees."""
+    try:
+        inferred = abstract_eval(prim, in_avals, params)
+    except (TypeError, ValueError, NotImplementedError):
+        return list(printed)  # ill-typed: typecheck_jaxpr reports it
+    if len(inferred) != len(printed):
+        return list(printed)
+    return [
+        inf if (inf.shape, inf.dtype) == (out.shape, out.dtype) else out
+        for inf, out in zip(inferred, printed, strict=True)
+    ]
+
+
+def parse_jaxpr(text: str, consts: Sequence[ArrayLike] = ()) -> ClosedJaxpr:
+    """The ClosedJaxpr that ``text`` (JAX's jaxpr text form) describes, closed over ``consts``."""
+    parser = _Parser(text)
+    jaxpr = parser.jaxpr(tuple(consts))
+    parser.skip()
+    if parser.pos != len(text):
+        raise parser.error(f"unexpected text after the jaxpr: {parser._found()}")
+    return ClosedJaxpr(jaxpr, tuple(consts))
