@@ -668,7 +668,7 @@ class _JitEntry:
     __slots__ = ("closed", "hoisted", "consts", "out_tree", "executables")
 
     def __init__(self, closed: Any, out_tree: tree_util.PyTreeDef) -> None:
-        from refjax.primitives.calls import hoist_consts
+        from refjax.interp.staging import hoist_consts
 
         self.closed = closed
         self.hoisted, self.consts = hoist_consts(closed)

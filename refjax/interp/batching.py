@@ -8,6 +8,7 @@ where the batch axis of each output is. Rules keep the batch axis where it is wh
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Final, TypeAlias
 
@@ -15,6 +16,7 @@ from refjax.errors import missing_rule_message
 from refjax.interp.core import (
     Array,
     ArrayLike,
+    ClosedJaxpr,
     NDArray,
     Params,
     ParamValue,
@@ -23,9 +25,13 @@ from refjax.interp.core import (
     Trace,
     Tracer,
     as_array,
+    call_jaxpr,
+    current_trace,
     get_aval,
+    new_trace,
     set_current_trace,
 )
+from refjax.interp.staging import trace_to_jaxpr
 
 BatchDim: TypeAlias = int | None
 not_mapped: Final = None
@@ -209,3 +215,30 @@ class BatchTrace(Trace):
         if dim is None:
             return val
         return BatchTracer(self, val, dim % get_aval(val).ndim)
+
+
+# ---------------------------------------------------------------------------------------------
+# Transforming whole jaxprs (used by the rules of higher-order primitives)
+
+
+@functools.lru_cache(maxsize=1024)
+def batch_jaxpr(closed: ClosedJaxpr, dims: tuple[BatchDim, ...], size: int) -> ClosedJaxpr:
+    """``closed`` batched along ``dims`` (batch axes at the front of every output)."""
+    avals = []
+    for aval, d in zip(closed.in_avals, dims, strict=True):
+        shape = list(aval.shape)
+        if d is not None:
+            shape.insert(d, size)
+        avals.append(aval.update(shape=tuple(shape)))
+
+    def fn(*vals: ArrayLike) -> list[ArrayLike]:
+        trace = BatchTrace(current_trace(), size)
+        with new_trace(trace):
+            ins = [
+                v if d is None else BatchTracer(trace, v, d)
+                for v, d in zip(vals, dims, strict=True)
+            ]
+            pairs = [trace.lift(o) for o in call_jaxpr(closed, ins)]
+        return [bdim_at(v, d, size, 0) for v, d in pairs]
+
+    return trace_to_jaxpr(fn, avals)

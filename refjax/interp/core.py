@@ -898,6 +898,11 @@ class ClosedJaxpr:
     __repr__ = __str__
 
 
+def call_jaxpr(closed: ClosedJaxpr, args: Sequence[ArrayLike]) -> list[Array]:
+    """Evaluate a closed jaxpr on ``args`` in the current trace (an inlined call)."""
+    return eval_jaxpr(closed.jaxpr, closed.consts, *args)
+
+
 def literal_text(lit: Literal) -> str:
     """A literal's value as JAX prints it (the Python scalar's repr: ``0.10000000149011612``)."""
     value = np.asarray(lit.val).item()

@@ -8,6 +8,7 @@ zero is skipped entirely, and integer or boolean values get ``float0`` zero tang
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -19,6 +20,7 @@ from refjax.errors import missing_rule_message
 from refjax.interp.core import (
     Array,
     ArrayLike,
+    ClosedJaxpr,
     NDArray,
     Params,
     ParamValue,
@@ -26,9 +28,14 @@ from refjax.interp.core import (
     ShapedArray,
     Trace,
     Tracer,
+    as_array,
+    call_jaxpr,
+    current_trace,
     get_aval,
+    new_trace,
     set_current_trace,
 )
+from refjax.interp.staging import trace_to_jaxpr
 
 # ---------------------------------------------------------------------------------------------
 # Tangents
@@ -231,3 +238,27 @@ class JVPTrace(Trace):
             return primal
         assert isinstance(tangent, Array), tangent
         return JVPTracer(self, primal, tangent)
+
+
+# ---------------------------------------------------------------------------------------------
+# Transforming whole jaxprs (used by the rules of higher-order primitives)
+
+
+@functools.lru_cache(maxsize=1024)
+def jvp_jaxpr(closed: ClosedJaxpr, nonzeros: tuple[bool, ...]) -> ClosedJaxpr:
+    """The JVP of ``closed`` taking primals then the tangents marked nonzero."""
+    n = len(nonzeros)
+    tangent_avals = [a for a, nz in zip(closed.in_avals, nonzeros, strict=True) if nz]
+
+    def fn(*args: ArrayLike) -> list[ArrayLike]:
+        primals, tangents = args[:n], iter(args[n:])
+        trace = JVPTrace(current_trace())
+        with new_trace(trace):
+            ins = [
+                JVPTracer(trace, p, as_array(next(tangents))) if nz else p
+                for p, nz in zip(primals, nonzeros, strict=True)
+            ]
+            pairs = [trace.lift(o) for o in call_jaxpr(closed, ins)]
+        return [p for p, _ in pairs] + [instantiate(t) for _, t in pairs]
+
+    return trace_to_jaxpr(fn, [*closed.in_avals, *tangent_avals])

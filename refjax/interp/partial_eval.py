@@ -9,6 +9,7 @@ linear jaxpr whose constants are the residuals it needs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 from refjax.interp.core import (
@@ -19,12 +20,13 @@ from refjax.interp.core import (
     Primitive,
     ShapedArray,
     as_array,
+    call_jaxpr,
     current_trace,
     new_trace,
     set_current_trace,
 )
 from refjax.interp.jvp import JVPTrace, JVPTracer, Tangent, Zero, instantiate
-from refjax.interp.staging import DebugInfo, StagingTrace, StagingTracer
+from refjax.interp.staging import DebugInfo, StagingTrace, StagingTracer, hoist_consts
 
 # rule(trace, args, **params) -> outputs, for higher-order primitives that can split their body.
 PartialEvalRule = Callable[..., list[Array]]
@@ -90,3 +92,42 @@ def _known(x: ArrayLike, pe: PartialEvalTrace) -> Array:
             "its partial-evaluation rule"
         )
     return as_array(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# Transforming whole jaxprs (used by the rules of higher-order primitives)
+
+
+def partial_eval_jaxpr(
+    closed: ClosedJaxpr, unknowns: Sequence[bool]
+) -> tuple[ClosedJaxpr, ClosedJaxpr, list[bool], int]:
+    """Split ``closed`` into a known jaxpr (known inputs -> known outputs + residuals) and an
+    unknown jaxpr (residuals + unknown inputs -> unknown outputs).
+
+    Returns both, which outputs are unknown, and the number of residuals.
+    """
+    return _partial_eval_jaxpr(closed, tuple(unknowns))
+
+
+@functools.lru_cache(maxsize=1024)
+def _partial_eval_jaxpr(
+    closed: ClosedJaxpr, unknowns: tuple[bool, ...]
+) -> tuple[ClosedJaxpr, ClosedJaxpr, list[bool], int]:
+    known_avals = [a for a, u in zip(closed.in_avals, unknowns, strict=True) if not u]
+    unknown_avals = [a for a, u in zip(closed.in_avals, unknowns, strict=True) if u]
+    stage = StagingTrace(current_trace())
+    with new_trace(stage):
+        known_args = iter([stage.new_arg(a) for a in known_avals])
+        pe = PartialEvalTrace(stage)
+        with new_trace(pe):
+            unknown_args = iter([pe.new_arg(a) for a in unknown_avals])
+            ins = [next(unknown_args) if u else next(known_args) for u in unknowns]
+            outs = call_jaxpr(closed, ins)
+            out_unknowns = [pe.is_unknown(o) for o in outs]
+            unknown_outs = [o for o, u in zip(outs, out_unknowns, strict=True) if u]
+            unknown_jaxpr = pe.to_closed_jaxpr(unknown_outs)
+        residuals = list(unknown_jaxpr.consts)
+        known_outs = [o for o, u in zip(outs, out_unknowns, strict=True) if not u]
+        known_jaxpr = stage.to_closed_jaxpr([*known_outs, *residuals])
+    staged_unknown, _ = hoist_consts(unknown_jaxpr)
+    return known_jaxpr, staged_unknown, out_unknowns, len(residuals)

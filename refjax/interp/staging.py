@@ -154,3 +154,9 @@ def trace_to_jaxpr(
         outs = fn(*args)
         return trace.to_closed_jaxpr(list(outs))
 
+
+def hoist_consts(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, list[ArrayLike]]:
+    """The same computation with its constants as leading inputs, and those constants."""
+    jaxpr = closed.jaxpr
+    hoisted = Jaxpr((), jaxpr.constvars + jaxpr.invars, jaxpr.outvars, jaxpr.eqns)
+    return ClosedJaxpr(hoisted, ()), list(closed.consts)

@@ -9,6 +9,7 @@ rule with the equation's output cotangents and its inputs, where each linear inp
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -18,6 +19,7 @@ from refjax.interp.core import (
     Array,
     ArrayLike,
     Atom,
+    ClosedJaxpr,
     Jaxpr,
     JaxprEqn,
     Literal,
@@ -25,9 +27,11 @@ from refjax.interp.core import (
     Primitive,
     ShapedArray,
     Var,
+    as_array,
     safe_zip,
 )
 from refjax.interp.jvp import Tangent, Zero, add_tangents, instantiate
+from refjax.interp.staging import trace_to_jaxpr
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,3 +146,25 @@ def _forward_known(
 def materialize(ct: Cotangent) -> Array:
     """A cotangent as an array (symbolic zeros become zeros)."""
     return instantiate(ct)
+
+
+# ---------------------------------------------------------------------------------------------
+# Transforming whole jaxprs (used by the rules of higher-order primitives)
+
+
+@functools.lru_cache(maxsize=1024)
+def transpose_jaxpr(closed: ClosedJaxpr, undefined: tuple[bool, ...]) -> ClosedJaxpr:
+    """Maps (defined inputs, output cotangents) to the cotangents of the undefined inputs."""
+    defined_avals = [a for a, u in zip(closed.in_avals, undefined, strict=True) if not u]
+    n_defined = len(defined_avals)
+
+    def fn(*args: ArrayLike) -> list[ArrayLike]:
+        defined, cts = iter(args[:n_defined]), list(args[n_defined:])
+        operands = [
+            UndefinedPrimal(a) if u else next(defined)
+            for a, u in zip(closed.in_avals, undefined, strict=True)
+        ]
+        cts_in = backward_pass(closed.jaxpr, closed.consts, operands, [as_array(c) for c in cts])
+        return [instantiate(c) for c in cts_in]
+
+    return trace_to_jaxpr(fn, [*defined_avals, *closed.out_avals])
