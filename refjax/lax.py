@@ -6,6 +6,7 @@ The wrappers live next to their primitives in ``refjax.primitives``; each family
 
 from __future__ import annotations
 
+from refjax.primitives.control_flow import *  # noqa: F403
 from refjax.primitives.elementwise import *  # noqa: F403
 from refjax.primitives.indexing import *  # noqa: F403
 from refjax.primitives.linalg import *  # noqa: F403

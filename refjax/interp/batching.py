@@ -221,9 +221,21 @@ class BatchTrace(Trace):
 # Transforming whole jaxprs (used by the rules of higher-order primitives)
 
 
-@functools.lru_cache(maxsize=1024)
 def batch_jaxpr(closed: ClosedJaxpr, dims: tuple[BatchDim, ...], size: int) -> ClosedJaxpr:
     """``closed`` batched along ``dims`` (batch axes at the front of every output)."""
+    jaxpr, _ = batch_jaxpr_dims(closed, dims, size, (True,) * len(closed.out_avals))
+    return jaxpr
+
+
+@functools.lru_cache(maxsize=1024)
+def batch_jaxpr_dims(
+    closed: ClosedJaxpr, dims: tuple[BatchDim, ...], size: int, force: tuple[bool, ...]
+) -> tuple[ClosedJaxpr, list[BatchDim]]:
+    """``closed`` batched along ``dims``; outputs batched at 0, or unbatched (None) if not forced.
+
+    Returns the jaxpr and each output's batch dim.
+    """
+    out_dims: list[BatchDim] = []
     avals = []
     for aval, d in zip(closed.in_avals, dims, strict=True):
         shape = list(aval.shape)
@@ -239,6 +251,13 @@ def batch_jaxpr(closed: ClosedJaxpr, dims: tuple[BatchDim, ...], size: int) -> C
                 for v, d in zip(vals, dims, strict=True)
             ]
             pairs = [trace.lift(o) for o in call_jaxpr(closed, ins)]
-        return [bdim_at(v, d, size, 0) for v, d in pairs]
+        out_dims.extend(
+            None if d is None and not f else 0 for (_, d), f in zip(pairs, force, strict=True)
+        )
+        return [
+            v if od is None else bdim_at(v, d, size, 0)
+            for (v, d), od in zip(pairs, out_dims, strict=True)
+        ]
 
-    return trace_to_jaxpr(fn, avals)
+    jaxpr = trace_to_jaxpr(fn, avals)
+    return jaxpr, out_dims

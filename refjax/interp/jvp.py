@@ -74,6 +74,11 @@ def zeros_like_aval(aval: ShapedArray) -> Array:
     return constant(np.zeros(aval.shape, aval.dtype), aval.dtype, aval.weak_type)
 
 
+def instantiate_tangent(t: Tangent) -> Array:
+    """Alias of :func:`instantiate` (reads better where ``instantiate`` is a parameter)."""
+    return instantiate(t)
+
+
 def instantiate(t: Tangent) -> Array:
     """A tangent as an array: symbolic zeros become broadcast zeros."""
     if not isinstance(t, Zero):
@@ -244,11 +249,24 @@ class JVPTrace(Trace):
 # Transforming whole jaxprs (used by the rules of higher-order primitives)
 
 
-@functools.lru_cache(maxsize=1024)
 def jvp_jaxpr(closed: ClosedJaxpr, nonzeros: tuple[bool, ...]) -> ClosedJaxpr:
-    """The JVP of ``closed`` taking primals then the tangents marked nonzero."""
+    """The JVP of ``closed``: primals then nonzero tangents in; primals then all tangents out."""
+    jaxpr, _ = jvp_jaxpr_nonzeros(closed, nonzeros, (True,) * len(closed.out_avals))
+    return jaxpr
+
+
+@functools.lru_cache(maxsize=1024)
+def jvp_jaxpr_nonzeros(
+    closed: ClosedJaxpr, nonzeros: tuple[bool, ...], instantiate: tuple[bool, ...]
+) -> tuple[ClosedJaxpr, list[bool]]:
+    """The JVP of ``closed`` and which output tangents it returns (nonzero or instantiated).
+
+    Inputs: primals, then the tangents marked in ``nonzeros``. Outputs: primals, then the
+    tangents that are nonzero or forced by ``instantiate``.
+    """
     n = len(nonzeros)
-    tangent_avals = [a for a, nz in zip(closed.in_avals, nonzeros, strict=True) if nz]
+    tangent_avals = [tangent_aval(a) for a, nz in zip(closed.in_avals, nonzeros, strict=True) if nz]
+    out_nonzeros: list[bool] = []
 
     def fn(*args: ArrayLike) -> list[ArrayLike]:
         primals, tangents = args[:n], iter(args[n:])
@@ -259,6 +277,10 @@ def jvp_jaxpr(closed: ClosedJaxpr, nonzeros: tuple[bool, ...]) -> ClosedJaxpr:
                 for p, nz in zip(primals, nonzeros, strict=True)
             ]
             pairs = [trace.lift(o) for o in call_jaxpr(closed, ins)]
-        return [p for p, _ in pairs] + [instantiate(t) for _, t in pairs]
+        keep = [not isinstance(t, Zero) or f for (_, t), f in zip(pairs, instantiate, strict=True)]
+        out_nonzeros.extend(keep)
+        tangents_out = [instantiate_tangent(t) for (_, t), k in zip(pairs, keep, strict=True) if k]
+        return [p for p, _ in pairs] + tangents_out
 
-    return trace_to_jaxpr(fn, [*closed.in_avals, *tangent_avals])
+    jaxpr = trace_to_jaxpr(fn, [*closed.in_avals, *tangent_avals])
+    return jaxpr, out_nonzeros

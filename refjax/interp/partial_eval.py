@@ -99,19 +99,23 @@ def _known(x: ArrayLike, pe: PartialEvalTrace) -> Array:
 
 
 def partial_eval_jaxpr(
-    closed: ClosedJaxpr, unknowns: Sequence[bool]
+    closed: ClosedJaxpr, unknowns: Sequence[bool], instantiate: Sequence[bool] | bool = False
 ) -> tuple[ClosedJaxpr, ClosedJaxpr, list[bool], int]:
     """Split ``closed`` into a known jaxpr (known inputs -> known outputs + residuals) and an
     unknown jaxpr (residuals + unknown inputs -> unknown outputs).
 
-    Returns both, which outputs are unknown, and the number of residuals.
+    Outputs marked in ``instantiate`` are made unknown even when they could be known (their
+    value then travels as a residual). Returns both jaxprs, which outputs are unknown, and the
+    number of residuals.
     """
-    return _partial_eval_jaxpr(closed, tuple(unknowns))
+    if isinstance(instantiate, bool):
+        instantiate = [instantiate] * len(closed.out_avals)
+    return _partial_eval_jaxpr(closed, tuple(unknowns), tuple(instantiate))
 
 
 @functools.lru_cache(maxsize=1024)
 def _partial_eval_jaxpr(
-    closed: ClosedJaxpr, unknowns: tuple[bool, ...]
+    closed: ClosedJaxpr, unknowns: tuple[bool, ...], instantiate: tuple[bool, ...]
 ) -> tuple[ClosedJaxpr, ClosedJaxpr, list[bool], int]:
     known_avals = [a for a, u in zip(closed.in_avals, unknowns, strict=True) if not u]
     unknown_avals = [a for a, u in zip(closed.in_avals, unknowns, strict=True) if u]
@@ -123,7 +127,9 @@ def _partial_eval_jaxpr(
             unknown_args = iter([pe.new_arg(a) for a in unknown_avals])
             ins = [next(unknown_args) if u else next(known_args) for u in unknowns]
             outs = call_jaxpr(closed, ins)
-            out_unknowns = [pe.is_unknown(o) for o in outs]
+            out_unknowns = [
+                pe.is_unknown(o) or f for o, f in zip(outs, instantiate, strict=True)
+            ]
             unknown_outs = [o for o, u in zip(outs, out_unknowns, strict=True) if u]
             unknown_jaxpr = pe.to_closed_jaxpr(unknown_outs)
         residuals = list(unknown_jaxpr.consts)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from refjax.backends.numpy_impls import (  # noqa: F401  # imported to register implementations
     calls,
+    control_flow,
     elementwise,
     indexing,
     linalg,
+    prng,
     reductions,
     shape,
     transcendental,

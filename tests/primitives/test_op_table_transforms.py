@@ -1,0 +1,161 @@
+"""Table-driven transformation checks over every primitive record.
+
+- JVP and VJP against central finite differences in float64, to second order (check_grads);
+- the transposition identity for linear primitives;
+- JVP and VJP against real JAX on the same inputs;
+- vmap against a Python loop for every placement of the batch axis on every operand (and
+  unbatched operands), with batch sizes 0, 1 and 3.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+
+import refjax
+from refjax import lax
+from refjax.test_util import check_grads
+from tests.primitives.records import OpRecord, Shape, all_records
+from tests.primitives.test_op_table import _args, _flat, assert_close, x64_for
+
+RECORDS = all_records()
+F64 = np.dtype(np.float64)
+
+
+def _first_case(rec: OpRecord, prefer: np.dtype[Any]) -> tuple[Sequence[Shape], np.dtype[Any]]:
+    cases = rec.cases()
+    for shapes, dtype in cases:
+        if dtype == prefer and all(len(s) > 0 and 0 not in s for s in shapes[:1]):
+            return shapes, dtype
+    return cases[0]
+
+
+def _float_positions(args: Sequence[np.ndarray]) -> list[int]:
+    return [i for i, a in enumerate(args) if a.dtype.kind == "f"]
+
+
+def _closed_over(
+    rec: OpRecord, args: Sequence[np.ndarray], diff: Sequence[int]
+) -> Callable[..., Any]:
+    """The record's op as a function of the differentiable operands only."""
+
+    def f(*xs: Any) -> Any:
+        full: list[Any] = list(args)
+        for i, x in zip(diff, xs, strict=True):
+            full[i] = x
+        out = rec.op(lax, *full)
+        return tuple(out) if isinstance(out, (list, tuple)) else out
+
+    return f
+
+
+GRAD_RECORDS = [
+    pytest.param(rec, id=rec.name) for rec in RECORDS if rec.differentiable and F64 in rec.dtypes
+]
+
+
+@pytest.mark.parametrize("rec", GRAD_RECORDS)
+def test_check_grads_float64(rec: OpRecord) -> None:
+    shapes, _ = _first_case(rec, F64)
+    with x64_for(F64):
+        args = _args(rec, shapes, F64)
+        diff = _float_positions(args)
+        f = _closed_over(rec, args, diff)
+        check_grads(f, [args[i] for i in diff], order=2, modes=("fwd", "rev"), eps=1e-6)
+
+
+@pytest.mark.parametrize("rec", GRAD_RECORDS)
+def test_jvp_and_vjp_match_jax(rec: OpRecord) -> None:
+    jax = pytest.importorskip("jax")
+    if not rec.compare_jax:
+        pytest.skip(rec.notes)
+    shapes, _ = _first_case(rec, F64)
+    with x64_for(F64):
+        args = _args(rec, shapes, F64)
+        diff = _float_positions(args)
+        rng = np.random.default_rng(1)
+        tangents = [rng.standard_normal(args[i].shape) for i in diff]
+        f = _closed_over(rec, args, diff)
+
+        def jf(*xs: Any) -> Any:
+            full: list[Any] = list(args)
+            for i, x in zip(diff, xs, strict=True):
+                full[i] = x
+            out = rec.op(jax.lax, *full)
+            return tuple(out) if isinstance(out, (list, tuple)) else out
+
+        primals = [args[i] for i in diff]
+        _, t_out = refjax.jvp(f, primals, tangents)
+        _, t_exp = jax.jvp(jf, primals, tangents)
+        for a, e in zip(_flat(t_out), _flat(t_exp), strict=True):
+            assert_close(a, np.asarray(e), 1e-10)
+        out, pullback = refjax.vjp(f, *primals)
+        _, j_pullback = jax.vjp(jf, *primals)
+        ct = refjax.tree_util.tree_map(lambda o: rng.standard_normal(np.shape(o)), out)
+        for a, e in zip(_flat(pullback(ct)), _flat(j_pullback(ct)), strict=True):
+            assert_close(a, np.asarray(e), 1e-10)
+
+
+def _batch_placements(ndims: Sequence[int]) -> list[tuple[int | None, ...]]:
+    """Every batch-axis placement per operand (None = unbatched), not all None.
+
+    With more than two operands, every operand batched alone at each placement, and all
+    operands batched at the front and at the back.
+    """
+    options = [[None, *range(n + 1)] for n in ndims]
+    if len(ndims) <= 2:
+        combos = [c for c in itertools.product(*options) if any(d is not None for d in c)]
+        return [tuple(c) for c in combos]
+    out: list[tuple[int | None, ...]] = []
+    for i, n in enumerate(ndims):
+        for d in range(n + 1):
+            out.append(tuple(d if j == i else None for j in range(len(ndims))))
+    out.append(tuple(0 for _ in ndims))
+    out.append(tuple(n for n in ndims))
+    return out
+
+
+VMAP_CASES = [
+    pytest.param(rec, dims, id=f"{rec.name}-{dims}")
+    for rec in RECORDS
+    for dims in _batch_placements([len(s) for s in _first_case(rec, np.dtype(np.float32))[0]])
+]
+
+
+@pytest.mark.parametrize("rec,dims", VMAP_CASES)
+def test_vmap_matches_loop(rec: OpRecord, dims: tuple[int | None, ...]) -> None:
+    shapes, dtype = _first_case(rec, np.dtype(np.float32))
+    with x64_for(dtype):
+        for size in (3, 1, 0):
+            batched_args = []
+            for k, (shape, d) in enumerate(zip(shapes, dims, strict=True)):
+                if d is None:
+                    batched_args.append(_args(rec, shapes, dtype)[k])
+                    continue
+                per_example = [_args(rec, shapes, dtype)[k] for _ in range(max(size, 1))]
+                rng = np.random.default_rng(size * 7 + k)
+                if per_example[0].dtype.kind == "f":
+                    per_example = [p + rng.standard_normal(p.shape).astype(p.dtype) * 0.01
+                                   for p in per_example]
+                stacked = np.stack(per_example[:size] if size else per_example[:0], axis=0)
+                if size == 0:
+                    stacked = np.zeros((0, *shape), per_example[0].dtype)
+                batched_args.append(np.moveaxis(stacked, 0, d))
+            out = refjax.vmap(lambda *a: rec.op(lax, *a), in_axes=dims, out_axes=0)(*batched_args)
+            slices = [
+                [
+                    a if d is None else np.take(a, i, axis=d)
+                    for a, d in zip(batched_args, dims, strict=True)
+                ]
+                for i in range(size)
+            ]
+            looped = [_flat(rec.op(lax, *s)) for s in slices]
+            for j, o in enumerate(_flat(out)):
+                assert o.shape[0] == size
+                if size:
+                    expected = np.stack([np.asarray(row[j]) for row in looped])
+                    assert_close(o, expected, rec.tolerance(dtype))
