@@ -1,4 +1,4 @@
-"""Numpy implementation of the ``jit`` call primitive: run the body's compiled executable."""
+"""Numpy implementations of call primitives (jit, custom_jvp/vjp calls): run their bodies."""
 
 from __future__ import annotations
 
@@ -6,8 +6,24 @@ from refjax.backends.base import get_backend
 from refjax.backends.numpy_impls.table import register
 from refjax.interp.core import ClosedJaxpr, NDArray
 from refjax.primitives.calls import jit_p
+from refjax.primitives.custom_derivatives import custom_jvp_call_p, custom_lin_p, custom_vjp_call_p
 
 
 @register(jit_p)
 def _jit(*args: NDArray, jaxpr: ClosedJaxpr, name: str) -> list[NDArray]:
     return get_backend("numpy").compile(jaxpr).run(args)
+
+
+@register(custom_jvp_call_p)
+def _custom_jvp_call(*args: NDArray, call_jaxpr: ClosedJaxpr, **params: object) -> list[NDArray]:
+    return get_backend("numpy").compile(call_jaxpr).run(args)
+
+
+@register(custom_vjp_call_p)
+def _custom_vjp_call(*args: NDArray, call_jaxpr: ClosedJaxpr, **params: object) -> list[NDArray]:
+    return get_backend("numpy").compile(call_jaxpr).run(args)
+
+
+@register(custom_lin_p)
+def _custom_lin(*args: NDArray, **params: object) -> list[NDArray]:
+    raise TypeError("can't apply forward-mode autodiff (jvp) to a custom_vjp function.")

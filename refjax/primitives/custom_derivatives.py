@@ -1,0 +1,518 @@
+"""User-defined derivatives: ``custom_jvp`` and ``custom_vjp``, as primitives holding jaxprs.
+
+``custom_jvp_call`` carries the traced function and a thunk that traces the user's JVP rule
+for a given pattern of nonzero tangents; its JVP rule inlines that traced rule, every other
+transformation sees an ordinary call. ``custom_vjp_call`` carries the function, a thunk for the
+user's forward pass and the user's backward function; its JVP runs the forward pass and emits a
+``custom_lin`` equation, linear in the tangents, whose transpose calls the backward function.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from refjax import tree_util
+from refjax.interp.batching import BatchDim, batch_jaxpr, batching_rules, bdim_at
+from refjax.interp.core import (
+    Array,
+    ArrayLike,
+    ClosedJaxpr,
+    ShapedArray,
+    as_array,
+    get_aval,
+)
+from refjax.interp.core import (
+    call_jaxpr as eval_closed,  # the params below are named call_jaxpr, as JAX's
+)
+from refjax.interp.jvp import Tangent, Zero, instantiate, jvp_rules, tangent_aval
+from refjax.interp.staging import debug_info, hoist_consts, trace_to_jaxpr
+from refjax.interp.transpose import Cotangent, UndefinedPrimal, transpose_rules
+from refjax.primitives.common import standard_primitive
+from refjax.tree_util import PyTreeDef
+
+__all__: list[str] = []
+
+
+def _resolve_kwargs(
+    fun: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Any, ...]:
+    """Keyword arguments moved into their positions, as JAX's custom derivatives require."""
+    if not kwargs:
+        return args
+    bound = inspect.signature(fun).bind(*args, **kwargs)
+    bound.apply_defaults()
+    if bound.kwargs:
+        raise TypeError("keyword arguments could not be resolved to positions")
+    return tuple(bound.args)
+
+
+def _split_nondiff(args: Sequence[Any], nondiff: Sequence[int]) -> tuple[list[Any], list[Any]]:
+    static = [args[i] for i in nondiff]
+    dyn = [a for i, a in enumerate(args) if i not in nondiff]
+    return static, dyn
+
+
+def _merge(static: Sequence[Any], dyn: Sequence[Any], nondiff: Sequence[int]) -> list[Any]:
+    s, d = iter(static), iter(dyn)
+    return [next(s) if i in nondiff else next(d) for i in range(len(static) + len(dyn))]
+
+
+def _trace_flat(
+    fn: Callable[..., Any], in_tree: PyTreeDef, avals: Sequence[ShapedArray], what: str
+) -> tuple[ClosedJaxpr, list[ArrayLike], PyTreeDef]:
+    out_trees: list[PyTreeDef] = []
+
+    def flat_fn(*flat: ArrayLike) -> list[ArrayLike]:
+        out_flat, tree = tree_util.tree_flatten(fn(*tree_util.tree_unflatten(in_tree, list(flat))))
+        out_trees.append(tree)
+        return out_flat
+
+    closed = trace_to_jaxpr(flat_fn, avals, debug_info(fn, what, []))
+    hoisted, consts = hoist_consts(closed)
+    return hoisted, consts, out_trees[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# custom_jvp
+
+
+class JvpThunk:
+    """Traces the user's JVP rule to a jaxpr for one pattern of nonzero tangents (memoised).
+
+    The jaxpr takes (consts, primals, nonzero tangents) and returns (primals out, tangents out).
+    """
+
+    def __init__(self, make: Callable[[tuple[bool, ...]], ClosedJaxpr], name: str) -> None:
+        self.make = functools.lru_cache(maxsize=64)(make)
+        self.name = name
+
+    def __call__(self, nonzeros: tuple[bool, ...]) -> ClosedJaxpr:
+        return self.make(nonzeros)
+
+    def __repr__(self) -> str:
+        return f"jvp({self.name})"
+
+
+def _custom_jvp_call_abstract_eval(
+    *avals: ShapedArray,
+    call_jaxpr: ClosedJaxpr,
+    jvp_jaxpr_fun: JvpThunk,
+    num_consts: int,
+    symbolic_zeros: bool,
+) -> list[ShapedArray]:
+    return call_jaxpr.out_avals
+
+
+custom_jvp_call_p = standard_primitive(
+    "custom_jvp_call", _custom_jvp_call_abstract_eval, multiple_results=True
+)
+
+
+def _custom_jvp_call_jvp(
+    primals: Sequence[ArrayLike],
+    tangents: Sequence[Tangent],
+    *,
+    call_jaxpr: ClosedJaxpr,
+    jvp_jaxpr_fun: JvpThunk,
+    num_consts: int,
+    symbolic_zeros: bool,
+) -> tuple[list[Array], list[Tangent]]:
+    if any(not isinstance(t, Zero) for t in tangents[:num_consts]):
+        raise TypeError(
+            "Detected differentiation of a custom_jvp function with respect to a closed-over "
+            "value. That isn't supported because the custom JVP rule only specifies how to "
+            "differentiate the custom_jvp function with respect to explicit input parameters. "
+            "Try passing the closed-over value into the custom_jvp function as an argument, and "
+            "adapting the custom_jvp rule."
+        )
+    nonzeros = tuple(not isinstance(t, Zero) for t in tangents[num_consts:])
+    jvp_closed = jvp_jaxpr_fun(nonzeros)
+    nz_tangents = [t for t in tangents[num_consts:] if not isinstance(t, Zero)]
+    outs = eval_closed(jvp_closed, [*primals, *nz_tangents])
+    n = len(call_jaxpr.out_avals)
+    return outs[:n], list(outs[n:])
+
+
+jvp_rules[custom_jvp_call_p] = _custom_jvp_call_jvp
+
+
+def _custom_jvp_call_batch(
+    args: Sequence[ArrayLike],
+    dims: Sequence[BatchDim],
+    *,
+    call_jaxpr: ClosedJaxpr,
+    jvp_jaxpr_fun: JvpThunk,
+    num_consts: int,
+    symbolic_zeros: bool,
+) -> tuple[list[Array], list[BatchDim]]:
+    size = next(get_aval(a).shape[d] for a, d in zip(args, dims, strict=True) if d is not None)
+    dims_t = tuple(dims)
+    batched_call = batch_jaxpr(call_jaxpr, dims_t, size)
+
+    def make(nonzeros: tuple[bool, ...]) -> ClosedJaxpr:
+        inner = jvp_jaxpr_fun(nonzeros)
+        arg_dims = dims_t[num_consts:]
+        t_dims = tuple(d for d, nz in zip(arg_dims, nonzeros, strict=True) if nz)
+        return batch_jaxpr(inner, (*dims_t, *t_dims), size)
+
+    outs = custom_jvp_call_p.bind_all(
+        *args,
+        call_jaxpr=batched_call,
+        jvp_jaxpr_fun=JvpThunk(make, jvp_jaxpr_fun.name),
+        num_consts=num_consts,
+        symbolic_zeros=symbolic_zeros,
+    )
+    return outs, [0] * len(outs)
+
+
+batching_rules[custom_jvp_call_p] = _custom_jvp_call_batch
+
+
+class custom_jvp:  # noqa: N801  # JAX's name
+    """A function with a user-defined JVP rule (``jax.custom_jvp``)."""
+
+    def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()) -> None:
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.jvp: Callable[..., Any] | None = None
+        self.symbolic_zeros = False
+
+    def defjvp(self, jvp: Callable[..., Any], symbolic_zeros: bool = False) -> Callable[..., Any]:
+        """Set the JVP rule ``jvp(primals, tangents) -> (primal_out, tangent_out)``."""
+        self.jvp = jvp
+        self.symbolic_zeros = symbolic_zeros
+        return jvp
+
+    def defjvps(self, *jvps: Callable[..., Any] | None) -> None:
+        """Set the JVP as a sum of per-argument rules ``jvp_i(t_i, primal_out, *primals)``."""
+        if self.nondiff_argnums:
+            raise TypeError("Can't use ``defjvps`` with ``nondiff_argnums``.")
+
+        def jvp(primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> tuple[Any, Any]:
+            out = self.fun(*primals)
+            total = None
+            for rule, t in zip(jvps, tangents, strict=True):
+                if rule is None:
+                    continue
+                term = rule(t, out, *primals)
+                total = term if total is None else tree_util.tree_map(_add, total, term)
+            if total is None:
+                total = tree_util.tree_map(lambda o: np.zeros_like(np.asarray(o)), out)
+            return out, total
+
+        self.defjvp(jvp)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        name = getattr(self.fun, "__name__", "fun")
+        if self.jvp is None:
+            raise AttributeError(f"No JVP defined for custom_jvp function {name} using defjvp.")
+        args = _resolve_kwargs(self.fun, args, kwargs)
+        static, dyn = _split_nondiff(args, self.nondiff_argnums)
+        flat, in_tree = tree_util.tree_flatten(tuple(dyn))
+        avals = [get_aval(x) for x in flat]
+        fun = functools.partial(_call_with_static, self.fun, static, self.nondiff_argnums)
+        closed, consts, out_tree = _trace_flat(fun, in_tree, avals, "custom_jvp")
+        out_avals = closed.out_avals
+        jvp_rule = self.jvp
+
+        def make(nonzeros: tuple[bool, ...]) -> ClosedJaxpr:
+            const_avals = [get_aval(c) for c in consts]
+            t_avals = [tangent_aval(a) for a, nz in zip(avals, nonzeros, strict=True) if nz]
+
+            def rule(*a: ArrayLike) -> list[ArrayLike]:
+                n_c, n_p = len(const_avals), len(avals)
+                primals, t_iter = list(a[n_c : n_c + n_p]), iter(a[n_c + n_p :])
+                tangents = [
+                    next(t_iter) if nz else instantiate(Zero(tangent_aval(av)))
+                    for av, nz in zip(avals, nonzeros, strict=True)
+                ]
+                p_args = tuple(tree_util.tree_unflatten(in_tree, primals))
+                t_args = tuple(tree_util.tree_unflatten(in_tree, tangents))
+                # JAX's convention: jvp(*nondiff_args, primals, tangents)
+                primal_out, tangent_out = jvp_rule(*static, p_args, t_args)
+                p_flat, p_out_tree = tree_util.tree_flatten(primal_out)
+                t_flat, t_out_tree = tree_util.tree_flatten(tangent_out)
+                _check_jvp_outputs(
+                    name, out_tree, out_avals, p_out_tree, p_flat, t_out_tree, t_flat
+                )
+                return [*p_flat, *t_flat]
+
+            return trace_to_jaxpr(rule, [*const_avals, *avals, *t_avals])
+
+        outs = custom_jvp_call_p.bind_all(
+            *consts,
+            *flat,
+            call_jaxpr=closed,
+            jvp_jaxpr_fun=JvpThunk(make, name),
+            num_consts=len(consts),
+            symbolic_zeros=self.symbolic_zeros,
+        )
+        return tree_util.tree_unflatten(out_tree, outs)
+
+
+def _add(x: Any, y: Any) -> Any:
+    from refjax.numpy import add
+
+    return add(x, y)
+
+
+def _call_with_static(
+    fun: Callable[..., Any], static: Sequence[Any], nondiff: Sequence[int], *dyn: Any
+) -> Any:
+    return fun(*_merge(static, list(dyn), nondiff))
+
+
+def _check_jvp_outputs(
+    name: str,
+    out_tree: PyTreeDef,
+    out_avals: Sequence[ShapedArray],
+    p_tree: PyTreeDef,
+    p_flat: Sequence[Any],
+    t_tree: PyTreeDef,
+    t_flat: Sequence[Any],
+) -> None:
+    if p_tree != out_tree:
+        raise TypeError(
+            "Custom JVP rule must produce a pair (list or tuple of length two) where the first "
+            "element represents the primal output (equal in value to the output of the "
+            f"custom_jvp-decorated function {name}, and in particular of the same container/"
+            f"pytree structure), but instead the JVP rule output's first element had container/"
+            f"pytree structure:\n    {p_tree}\nwhile the custom_jvp-decorated function {name} "
+            f"had output container/pytree structure:\n    {out_tree}."
+        )
+    if p_tree != t_tree:
+        raise TypeError(
+            "Custom JVP rule must produce primal and tangent outputs with equal container "
+            f"(pytree) structures, but got {p_tree} and {t_tree} respectively."
+        )
+    for p, t in zip(p_flat, t_flat, strict=True):
+        pa, ta = get_aval(p), get_aval(t)
+        expected = tangent_aval(pa)
+        if ta.shape != pa.shape or ta.dtype != expected.dtype:
+            raise TypeError(
+                "Custom JVP rule must produce primal and tangent outputs with corresponding "
+                f"shapes and dtypes. Expected {expected.str_short()} (tangent type of "
+                f"{pa.str_short()}) but got {ta.str_short()}."
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# custom_vjp
+
+
+class VjpFunctions:
+    """The user's forward thunk and backward function of one ``custom_vjp`` call site."""
+
+    def __init__(
+        self,
+        fwd: Callable[[], tuple[ClosedJaxpr, int]],
+        bwd: Callable[..., list[ArrayLike]],
+        name: str,
+    ) -> None:
+        self._fwd = functools.lru_cache(maxsize=1)(fwd)
+        self.bwd = bwd
+        self.name = name
+
+    def fwd(self) -> tuple[ClosedJaxpr, int]:
+        """The forward jaxpr (consts, primals) -> (outputs, residuals), and #residuals."""
+        return self._fwd()
+
+    def __repr__(self) -> str:
+        return f"custom_vjp({self.name})"
+
+
+def _custom_vjp_call_abstract_eval(
+    *avals: ShapedArray, call_jaxpr: ClosedJaxpr, vjp: VjpFunctions, num_consts: int
+) -> list[ShapedArray]:
+    return call_jaxpr.out_avals
+
+
+custom_vjp_call_p = standard_primitive(
+    "custom_vjp_call", _custom_vjp_call_abstract_eval, multiple_results=True
+)
+
+
+def _custom_lin_abstract_eval(
+    *avals: ShapedArray, num_res: int, vjp: VjpFunctions, out_avals: tuple[ShapedArray, ...]
+) -> list[ShapedArray]:
+    return [tangent_aval(a) for a in out_avals]
+
+
+custom_lin_p = standard_primitive("custom_lin", _custom_lin_abstract_eval, multiple_results=True)
+
+
+def _custom_vjp_call_jvp(
+    primals: Sequence[ArrayLike],
+    tangents: Sequence[Tangent],
+    *,
+    call_jaxpr: ClosedJaxpr,
+    vjp: VjpFunctions,
+    num_consts: int,
+) -> tuple[list[Array], list[Tangent]]:
+    if any(not isinstance(t, Zero) for t in tangents[:num_consts]):
+        raise TypeError(
+            "Detected differentiation of a custom_vjp function with respect to a closed-over "
+            "value. That isn't supported because the custom VJP rule only specifies how to "
+            "differentiate the custom_vjp function with respect to explicit input parameters."
+        )
+    fwd_jaxpr, num_res = vjp.fwd()
+    outs = eval_closed(fwd_jaxpr, primals)
+    n_out = len(outs) - num_res
+    primal_out, residuals = outs[:n_out], outs[n_out:]
+    arg_tangents = [instantiate(t) for t in tangents[num_consts:]]
+    tangent_out = custom_lin_p.bind_all(
+        *residuals,
+        *arg_tangents,
+        num_res=num_res,
+        vjp=vjp,
+        out_avals=tuple(get_aval(o) for o in primal_out),
+    )
+    return primal_out, list(tangent_out)
+
+
+jvp_rules[custom_vjp_call_p] = _custom_vjp_call_jvp
+
+
+def _custom_lin_transpose(
+    cts: Sequence[Cotangent],
+    *args: ArrayLike | UndefinedPrimal,
+    num_res: int,
+    vjp: VjpFunctions,
+    out_avals: tuple[ShapedArray, ...],
+) -> list[Cotangent | None]:
+    residuals = [r for r in args[:num_res] if not isinstance(r, UndefinedPrimal)]
+    cts_in = vjp.bwd(residuals, [instantiate(c) for c in cts])
+    result: list[Cotangent | None] = [None] * num_res
+    return result + [as_array(c) for c in cts_in]
+
+
+transpose_rules[custom_lin_p] = _custom_lin_transpose
+
+
+def _custom_vjp_call_batch(
+    args: Sequence[ArrayLike],
+    dims: Sequence[BatchDim],
+    *,
+    call_jaxpr: ClosedJaxpr,
+    vjp: VjpFunctions,
+    num_consts: int,
+) -> tuple[list[Array], list[BatchDim]]:
+    from refjax.api import vmap
+
+    size = next(get_aval(a).shape[d] for a, d in zip(args, dims, strict=True) if d is not None)
+    args0 = [bdim_at(a, d, size, 0) for a, d in zip(args, dims, strict=True)]
+    zeros = (0,) * len(args0)
+    batched_call = batch_jaxpr(call_jaxpr, zeros, size)
+
+    def fwd() -> tuple[ClosedJaxpr, int]:
+        inner, num_res = vjp.fwd()
+        return batch_jaxpr(inner, zeros, size), num_res
+
+    def bwd(res: list[ArrayLike], cts: list[ArrayLike]) -> list[ArrayLike]:
+        out: list[ArrayLike] = vmap(lambda r, c: vjp.bwd(list(r), list(c)))(res, cts)
+        return out
+
+    outs = custom_vjp_call_p.bind_all(
+        *args0,
+        call_jaxpr=batched_call,
+        vjp=VjpFunctions(fwd, bwd, vjp.name),
+        num_consts=num_consts,
+    )
+    return outs, [0] * len(outs)
+
+
+batching_rules[custom_vjp_call_p] = _custom_vjp_call_batch
+
+
+class custom_vjp:  # noqa: N801  # JAX's name
+    """A function with a user-defined VJP: ``fwd`` saves residuals, ``bwd`` maps cotangents."""
+
+    def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()) -> None:
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.fwd: Callable[..., Any] | None = None
+        self.bwd: Callable[..., Any] | None = None
+
+    def defvjp(
+        self, fwd: Callable[..., Any], bwd: Callable[..., Any], symbolic_zeros: bool = False
+    ) -> None:
+        """Set ``fwd(*args) -> (out, residuals)`` and ``bwd(residuals, ct_out) -> ct_args``."""
+        self.fwd, self.bwd = fwd, bwd
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        name = getattr(self.fun, "__name__", "fun")
+        if self.fwd is None or self.bwd is None:
+            raise AttributeError(f"No VJP defined for custom_vjp function {name} using defvjp.")
+        args = _resolve_kwargs(self.fun, args, kwargs)
+        nondiff = self.nondiff_argnums
+        static, dyn = _split_nondiff(args, nondiff)
+        flat, in_tree = tree_util.tree_flatten(tuple(dyn))
+        avals = [get_aval(x) for x in flat]
+        fun = functools.partial(_call_with_static, self.fun, static, nondiff)
+        closed, consts, out_tree = _trace_flat(fun, in_tree, avals, "custom_vjp")
+        user_fwd, user_bwd = self.fwd, self.bwd
+        res_trees: list[PyTreeDef] = []
+
+        def fwd() -> tuple[ClosedJaxpr, int]:
+            def run(*a: ArrayLike) -> list[ArrayLike]:
+                primals = tree_util.tree_unflatten(in_tree, list(a[len(consts) :]))
+                out, res = user_fwd(*_merge(static, list(primals), nondiff))
+                out_flat, tree = tree_util.tree_flatten(out)
+                if tree != out_tree:
+                    raise TypeError(
+                        "Custom VJP fwd rule must produce a pair (list or tuple of length two) "
+                        "where the first element represents the primal output (equal to the "
+                        f"output of the custom_vjp-decorated function {name}) and the second "
+                        "element represents residuals (i.e. values stored from the forward pass "
+                        "for use on the backward pass), but instead the fwd rule output's first "
+                        f"element had container/pytree structure:\n    {tree}\nwhile the "
+                        f"custom_vjp-decorated function {name} had output container/pytree "
+                        f"structure:\n    {out_tree}."
+                    )
+                res_flat, res_tree = tree_util.tree_flatten(res)
+                res_trees.append(res_tree)
+                return [*out_flat, *res_flat]
+
+            fwd_closed = trace_to_jaxpr(run, [*(get_aval(c) for c in consts), *avals])
+            return fwd_closed, len(fwd_closed.out_avals) - len(closed.out_avals)
+
+        def bwd(res: list[ArrayLike], cts: list[ArrayLike]) -> list[ArrayLike]:
+            residuals = tree_util.tree_unflatten(res_trees[-1], res)
+            ct_tree = tree_util.tree_unflatten(out_tree, cts)
+            extra = [static[i] for i in range(len(static))]
+            cts_in = user_bwd(*extra, residuals, ct_tree)
+            if not isinstance(cts_in, (tuple, list)):
+                raise TypeError(
+                    f"Custom VJP bwd rule must produce a tuple, got {type(cts_in).__name__}."
+                )
+            if len(cts_in) != len(dyn):
+                raise TypeError(
+                    f"Custom VJP bwd rule {name} must produce a tuple of length equal to the "
+                    f"number of primal inputs ({len(dyn)}), got {len(cts_in)}."
+                )
+            flat_cts = tree_util.tree_leaves(
+                [_zero_if_none(c, d) for c, d in zip(cts_in, dyn, strict=True)]
+            )
+            return flat_cts
+
+        outs = custom_vjp_call_p.bind_all(
+            *consts,
+            *flat,
+            call_jaxpr=closed,
+            vjp=VjpFunctions(fwd, bwd, name),
+            num_consts=len(consts),
+        )
+        return tree_util.tree_unflatten(out_tree, outs)
+
+
+def _zero_if_none(ct: Any, primal: Any) -> Any:
+    if ct is None:
+        return tree_util.tree_map(lambda p: instantiate(Zero(tangent_aval(get_aval(p)))), primal)
+    return ct
