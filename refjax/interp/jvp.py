@@ -97,9 +97,9 @@ def add_tangents(x: Tangent, y: Tangent) -> Tangent:
         return y
     if isinstance(y, Zero):
         return x
-    from refjax.primitives.elementwise import add
+    from refjax.primitives.ad_util import add_any
 
-    return add(x, y)
+    return add_any(x, y)
 
 
 # ---------------------------------------------------------------------------------------------

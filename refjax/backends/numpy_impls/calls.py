@@ -1,10 +1,13 @@
-"""Numpy implementations of call primitives (jit, custom_jvp/vjp calls): run their bodies."""
+"""Numpy implementations of call primitives (jit, custom_jvp/vjp calls) and add_any."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from refjax.backends.base import get_backend
-from refjax.backends.numpy_impls.table import register
+from refjax.backends.numpy_impls.table import impls, register
 from refjax.interp.core import ClosedJaxpr, NDArray
+from refjax.primitives.ad_util import add_any_p
 from refjax.primitives.calls import jit_p
 from refjax.primitives.custom_derivatives import custom_jvp_call_p, custom_lin_p, custom_vjp_call_p
 
@@ -27,3 +30,6 @@ def _custom_vjp_call(*args: NDArray, call_jaxpr: ClosedJaxpr, **params: object) 
 @register(custom_lin_p)
 def _custom_lin(*args: NDArray, **params: object) -> list[NDArray]:
     raise TypeError("can't apply forward-mode autodiff (jvp) to a custom_vjp function.")
+
+
+impls[add_any_p] = np.add
