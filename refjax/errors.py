@@ -104,7 +104,7 @@ def escaped_tracer_message(aval_str: str, tracer_type: str, origin: str) -> str:
 
 def origin_message(func: str, traced_for: str, arg_names: list[str]) -> str:
     """The sentence naming the traced function and the arguments a value depends on."""
-    origin = f"The error occurred while tracing the function {func} for {traced_for}. "
+    origin = f"\nThe error occurred while tracing the function {func} for {traced_for}. "
     if not arg_names:
         return origin
     if len(arg_names) == 1:
@@ -117,6 +117,14 @@ def origin_message(func: str, traced_for: str, arg_names: list[str]) -> str:
     return origin + (
         "This concrete value was not available in Python because it depends on the "
         f"value{plural} of {args}."
+    )
+
+
+def conversion_context(fname: str) -> str:
+    """The hint JAX gives when ``int``/``float``/``complex`` meets a tracer."""
+    return (
+        f"The problem arose with the `{fname}` function. If trying to convert the data type of "
+        f"a value, try using `x.astype({fname})` or `jnp.array(x, {fname})` instead."
     )
 
 

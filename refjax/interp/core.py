@@ -27,6 +27,7 @@ from refjax.errors import (
     TracerBoolConversionError,
     TracerIntegerConversionError,
     UnexpectedTracerError,
+    conversion_context,
     escaped_tracer_message,
     missing_rule_message,
 )
@@ -76,9 +77,10 @@ class ShapedArray:
         """Number of elements."""
         return int(np.prod(self.shape, dtype=np.int64))
 
-    def str_short(self) -> str:
-        """JAX's short form, e.g. ``f32[3,4]``."""
-        return f"{dtypes.short_name(self.dtype)}[{','.join(map(str, self.shape))}]"
+    def str_short(self, short_dtypes: bool = False) -> str:
+        """JAX's short form: ``float32[3,4]``, or ``f32[3,4]`` with short dtype names."""
+        name = dtypes.short_name(self.dtype) if short_dtypes else _dtype_name(self.dtype)
+        return f"{name}[{','.join(map(str, self.shape))}]"
 
     def update(
         self,
@@ -100,6 +102,10 @@ class ShapedArray:
     def __repr__(self) -> str:
         weak = ", weak_type=True" if self.weak_type else ""
         return f"ShapedArray({self.dtype.name}[{','.join(map(str, self.shape))}]{weak})"
+
+
+def _dtype_name(dtype: DType) -> str:
+    return "float0" if dtype == dtypes.float0 else dtype.name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,7 +180,7 @@ class Array(abc.ABC):
     def _scalar(self, kind: str) -> NDArray:
         value = self._concrete_value()
         if value is None:
-            raise ConcretizationTypeError(self, f"The problem arose with the `{kind}` function. ")
+            raise ConcretizationTypeError(self, conversion_context(kind))
         return value
 
     def __bool__(self) -> bool:
@@ -829,7 +835,7 @@ class Literal:
     aval: ShapedArray
 
     def __repr__(self) -> str:
-        return f"{literal_text(self)}:{self.aval.str_short()}"
+        return f"{literal_text(self)}:{self.aval.str_short(short_dtypes=True)}"
 
 
 Atom: TypeAlias = Var | Literal
@@ -956,7 +962,7 @@ class _VarNames:
         return self.names[var]
 
     def binder(self, var: Var) -> str:
-        return f"{self.name(var)}:{var.aval.str_short()}"
+        return f"{self.name(var)}:{var.aval.str_short(short_dtypes=True)}"
 
     def atom(self, atom: Atom) -> str:
         return repr(atom) if isinstance(atom, Literal) else self.name(atom)
