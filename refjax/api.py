@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from refjax import dtypes, tree_util
+from refjax.backends.base import ArrayImpl
 from refjax.interp.core import Array, ArrayLike, ShapedArray, as_array, get_aval
 from refjax.interp.staging import debug_info, trace_to_jaxpr
 
@@ -676,6 +677,15 @@ class _JitEntry:
         self.executables: dict[str, Any] = {}
 
 
+_FAST_LEAVES: tuple[type, ...] = (ArrayImpl, np.ndarray, float, int, bool, np.float32, np.float64)
+
+
+@functools.cache
+def _flat_args_tree(n: int) -> tree_util.PyTreeDef:
+    """The tree of ``(args, {})`` for ``n`` array arguments."""
+    return tree_util.tree_structure(([0] * n, {}))
+
+
 def _check_static(statics: tuple[Any, ...]) -> None:
     for _, value in statics:
         try:
@@ -720,6 +730,7 @@ def jit(
         (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
     )
     cache: dict[Any, _JitEntry] = {}
+    static_positions: dict[int, tuple[int, ...]] = {}
     name = getattr(fun, "__name__", "fun")
 
     def trace(in_tree: Any, avals: Sequence[ShapedArray], args: Any, kwargs: Any,
@@ -744,23 +755,33 @@ def jit(
     def jitted(*args: Any, **kwargs: Any) -> Any:
         if config.read("jax_disable_jit"):
             return fun(*args, **kwargs)
-        static_pos = _normalize_argnums(static_argnums, len(args), "static_argnums") if args else ()
+        static_pos = static_positions.get(len(args))
+        if static_pos is None:
+            static_pos = static_positions[len(args)] = (
+                _normalize_argnums(static_argnums, len(args), "static_argnums") if args else ()
+            )
         statics = tuple((i, args[i]) for i in static_pos) + tuple(
             (k, kwargs[k]) for k in sorted(kwargs) if k in static_names
         )
         _check_static(statics)
         dyn_args = [a for i, a in enumerate(args) if i not in static_pos]
         dyn_kwargs = {k: v for k, v in kwargs.items() if k not in static_names}
-        flat, in_tree = tree_util.tree_flatten((dyn_args, dyn_kwargs))
+        if not dyn_kwargs and all(type(a) in _FAST_LEAVES for a in dyn_args):
+            flat, in_tree = dyn_args, _flat_args_tree(len(dyn_args))  # the common case, quickly
+        else:
+            flat, in_tree = tree_util.tree_flatten((dyn_args, dyn_kwargs))
         backend = get_backend()
-        names = arg_names(fun, dyn_args) + [f"{k}" for k in dyn_kwargs]
-        avals = tuple(
-            _check_jit_arg(name, x, names[i] if i < len(names) else f"args[{i}]")
-            for i, x in enumerate(flat)
-        )
+        try:
+            avals = tuple(x.aval if isinstance(x, Array) else get_aval(x) for x in flat)
+        except TypeError:
+            names = arg_names(fun, dyn_args) + list(dyn_kwargs)
+            for i, x in enumerate(flat):
+                _check_jit_arg(name, x, names[i] if i < len(names) else f"args[{i}]")
+            raise
         key = (in_tree, avals, statics, backend.name, config.x64_enabled)
         entry = cache.get(key)
         if entry is None:
+            names = arg_names(fun, dyn_args) + list(dyn_kwargs)
             entry = cache[key] = trace(in_tree, avals, args, kwargs, static_pos, names)
         if current_trace() is EVAL_TRACE:
             exe = entry.executables.get(backend.name)

@@ -249,7 +249,12 @@ def _lattice_result_type(*args: object) -> tuple[DType, bool]:
     """Promotion of values: weak operands join as their kind; weak if a weak node wins."""
     if not args:
         raise ValueError("at least one array or dtype is required")
-    pairs = [dtype_and_weak_type(a) for a in args]
+    return _join(tuple(dtype_and_weak_type(a) for a in args), config.x64_enabled)
+
+
+@functools.lru_cache(maxsize=4096)
+def _join(pairs: tuple[tuple[DType, bool], ...], x64: bool) -> tuple[DType, bool]:
+    """The lattice join of (dtype, weak) pairs (memoised; ``x64`` is part of the key)."""
     dtypes = [d for d, _ in pairs]
     if len(pairs) == 1:
         out, weak = pairs[0]

@@ -112,21 +112,25 @@ def _dtype_name(dtype: DType) -> str:
 # Arrays: the common type of concrete arrays and tracers, with numpy-style operators.
 
 
-class Array(abc.ABC):
-    """``refjax.Array``: a concrete array or a tracer. Operators forward to ``refjax.numpy``."""
+class Array:
+    """``refjax.Array``: a concrete array or a tracer. Operators forward to ``refjax.numpy``.
+
+    Subclasses define ``aval`` and ``_concrete_value``. (A plain class rather than an ABC:
+    ``isinstance`` checks against it run on every primitive application.)
+    """
 
     __slots__ = ()
     __array_priority__ = 100
     __hash__ = None  # type: ignore[assignment]  # arrays are unhashable, as in JAX and numpy
 
     @property
-    @abc.abstractmethod
     def aval(self) -> ShapedArray:
         """The abstract value: shape, dtype, weak type."""
+        raise NotImplementedError(f"{type(self).__name__} must define aval")
 
-    @abc.abstractmethod
     def _concrete_value(self) -> NDArray | None:
         """The value as a numpy array if it is known now, else None."""
+        raise NotImplementedError(f"{type(self).__name__} must define _concrete_value")
 
     def _error_repr(self) -> str:
         return f"traced array with shape {self.aval.str_short()}"

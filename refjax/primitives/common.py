@@ -6,6 +6,7 @@ code written against JAX sees the same text from refjax.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Final, TypeAlias
 
@@ -77,11 +78,17 @@ def _float0_message(name: str, where: str = "") -> str:
     )
 
 
+@functools.cache
+def accepts(dtype: DType, kinds: tuple[ScalarKind, ...]) -> bool:
+    """Whether ``dtype`` is a subtype of one of ``kinds`` (memoised: it is on every bind)."""
+    return any(np.issubdtype(dtype, k) for k in kinds)
+
+
 def check_dtype(name: str, aval: ShapedArray, accepted: Sequence[ScalarKind]) -> None:
     """Raise JAX's TypeError unless ``aval``'s dtype is a subtype of one of ``accepted``."""
     if aval.dtype == dtypes.float0:
         raise TypeError(_float0_message(name))
-    if not any(np.issubdtype(aval.dtype, k) for k in accepted):
+    if not accepts(aval.dtype, tuple(accepted)):
         raise TypeError(
             f"{name} does not accept dtype {aval.dtype.name}. "
             f"Accepted dtypes are subtypes of {_typenames(accepted)}."
@@ -92,7 +99,7 @@ def check_dtype_at(name: str, aval: ShapedArray, i: int, accepted: Sequence[Scal
     """Like :func:`check_dtype` for operand ``i`` of an n-ary operation."""
     if aval.dtype == dtypes.float0:
         raise TypeError(_float0_message(name, f" at position {i}"))
-    if not any(np.issubdtype(aval.dtype, k) for k in accepted):
+    if not accepts(aval.dtype, tuple(accepted)):
         raise TypeError(
             f"{name} does not accept dtype {aval.dtype.name} at position {i}. "
             f"Accepted dtypes at position {i} are subtypes of {_typenames(accepted)}."
