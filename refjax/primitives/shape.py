@@ -1,18 +1,62 @@
 """Shape primitives: broadcasting, reshaping, permuting, padding and joining arrays.
 
 None of them computes new values: each moves elements, so their JVPs and transposes are the
-same operation (or its inverse) applied to tangents and cotangents.
+same operation (or its inverse) applied to tangents and cotangents. ``iota`` is here too: it makes
+an array from its shape alone.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
+import operator
 from collections.abc import Sequence
 
-from refjax.interp.core import Array, ArrayLike, ShapedArray
-from refjax.primitives.common import check_shape, standard_primitive
+import numpy as np
 
-__all__ = ["broadcast_in_dim"]
+from refjax import dtypes
+from refjax.dtypes import DType, DTypeLike
+from refjax.interp.core import Array, ArrayLike, ShapedArray, get_aval
+from refjax.primitives.common import (
+    check_dtype,
+    check_same_dtypes,
+    check_shape,
+    standard_primitive,
+)
+
+__all__ = [
+    "broadcast",
+    "broadcast_in_dim",
+    "broadcasted_iota",
+    "collapse",
+    "concatenate",
+    "expand_dims",
+    "iota",
+    "pad",
+    "reshape",
+    "rev",
+    "squeeze",
+    "transpose",
+]
+
+
+def _canonicalize_axis(axis: int, ndim: int) -> int:
+    """``axis`` in ``[-ndim, ndim)`` as a non-negative index, else JAX's ValueError."""
+    axis = operator.index(axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} is out of bounds for array of dimension {ndim}")
+    return axis % ndim
+
+
+def _ints(values: Sequence[int]) -> tuple[int, ...]:
+    """A static integer tuple param (``operator.index`` rejects floats and tracers)."""
+    return tuple(operator.index(v) for v in values)
+
+
+def _keeps_layout(operand: Array, shape: Sequence[int], dims: Sequence[int]) -> bool:
+    """Whether ``operand`` already has ``shape`` with its axes at ``dims`` (an identity op)."""
+    return tuple(shape) == operand.shape and tuple(dims) == tuple(range(operand.ndim))
+
 
 # ---------------------------------------------------------------------------------------------
 # broadcast_in_dim
@@ -62,12 +106,332 @@ broadcast_in_dim_p = standard_primitive("broadcast_in_dim", _broadcast_in_dim_ru
 
 
 def broadcast_in_dim(
-    operand: ArrayLike, shape: Sequence[int], broadcast_dimensions: Sequence[int]
+    operand: ArrayLike,
+    shape: Sequence[int],
+    broadcast_dimensions: Sequence[int],
+    *,
+    out_sharding: None = None,
 ) -> Array:
     """``operand`` broadcast to ``shape``; its axis i becomes axis ``broadcast_dimensions[i]``."""
+    if isinstance(operand, Array) and _keeps_layout(operand, shape, broadcast_dimensions):
+        return operand  # JAX's wrapper skips the bind (or its staging forwards the operand)
     return broadcast_in_dim_p.bind(
         operand,
         shape=tuple(int(d) for d in shape),
         broadcast_dimensions=tuple(int(d) for d in broadcast_dimensions),
         sharding=None,
     )
+
+
+def broadcast(operand: ArrayLike, sizes: Sequence[int], *, out_sharding: None = None) -> Array:
+    """``operand`` with new leading axes of sizes ``sizes``: shape ``(*sizes, *operand.shape)``."""
+    shape = get_aval(operand).shape
+    dims = tuple(range(len(sizes), len(sizes) + len(shape)))
+    return broadcast_in_dim(operand, (*_ints(sizes), *shape), dims)
+
+
+def expand_dims(array: ArrayLike, dimensions: Sequence[int]) -> Array:
+    """``array`` with size-1 axes inserted at ``dimensions`` (of the result).
+
+    JAX has no ``expand_dims`` primitive: like ``jax.lax.expand_dims``, this binds
+    ``broadcast_in_dim``.
+    """
+    if len(set(dimensions)) != len(dimensions):
+        raise ValueError(f"repeated axis in lax.expand_dims: {dimensions}")
+    shape = get_aval(array).shape
+    ndim_out = len(shape) + len(dimensions)
+    dims = [_canonicalize_axis(d, ndim_out) for d in dimensions]
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"repeated axis in lax.expand_dims: {dims}")
+    kept = [i for i in range(ndim_out) if i not in dims]
+    out_shape = [1] * ndim_out
+    for i, size in zip(kept, shape, strict=True):
+        out_shape[i] = size
+    return broadcast_in_dim(array, out_shape, kept)
+
+
+# ---------------------------------------------------------------------------------------------
+# reshape
+
+
+def _reshape_rule(
+    operand: ShapedArray,
+    *,
+    new_sizes: tuple[int, ...],
+    dimensions: tuple[int, ...] | None,
+    sharding: None = None,
+) -> ShapedArray:
+    if not all(d >= 0 for d in new_sizes):
+        raise TypeError(f"reshape new_sizes must all be positive, got {new_sizes}.")
+    if math.prod(new_sizes) != operand.size:
+        raise TypeError(
+            f"reshape total size must be unchanged, got new_sizes {new_sizes} "
+            f"for shape {operand.shape}."
+        )
+    if dimensions is not None and set(dimensions) != set(range(operand.ndim)):
+        raise TypeError(
+            "reshape dimensions must be a permutation of operand dimensions, "
+            f"got dimensions {dimensions} for shape {operand.shape}."
+        )
+    return ShapedArray(tuple(new_sizes), operand.dtype, operand.weak_type)
+
+
+reshape_p = standard_primitive("reshape", _reshape_rule)
+
+
+def reshape(
+    operand: ArrayLike,
+    new_sizes: Sequence[int],
+    dimensions: Sequence[int] | None = None,
+    *,
+    out_sharding: None = None,
+) -> Array:
+    """``operand``'s elements in row-major order (after permuting by ``dimensions``), reshaped."""
+    sizes = _ints(new_sizes)
+    shape = get_aval(operand).shape
+    dims = None if dimensions is None else _ints(dimensions)
+    same_dims = dims is None or dims == tuple(range(len(shape)))
+    if shape and sizes == shape and same_dims and isinstance(operand, Array):
+        return operand
+    return reshape_p.bind(
+        operand, new_sizes=sizes, dimensions=None if same_dims else dims, sharding=None
+    )
+
+
+def collapse(operand: ArrayLike, start_dimension: int, stop_dimension: int | None = None) -> Array:
+    """``operand`` with axes ``[start_dimension, stop_dimension)`` merged into one (row-major)."""
+    shape = get_aval(operand).shape
+    lo, hi, _ = slice(start_dimension, stop_dimension).indices(len(shape))
+    if hi < lo:
+        where = f"{shape}[{start_dimension}:{stop_dimension}]"
+        raise ValueError(f"Invalid dimension range passed to collapse: {where}")
+    return reshape(operand, (*shape[:lo], math.prod(shape[lo:hi]), *shape[hi:]))
+
+
+# ---------------------------------------------------------------------------------------------
+# squeeze
+
+
+def _squeeze_rule(operand: ShapedArray, *, dimensions: tuple[int, ...]) -> ShapedArray:
+    shape = operand.shape
+    if len(set(dimensions)) != len(dimensions):
+        raise ValueError(f"dimensions are not unique: {dimensions}")
+    if not all(0 <= d < len(shape) for d in dimensions):
+        raise ValueError(f"dimensions outside range [0, ndim): {dimensions}")
+    if any(shape[d] != 1 for d in dimensions):
+        raise ValueError(
+            "cannot select an axis to squeeze out which has size not equal to one, "
+            f"got shape={shape} and dimensions={dimensions}"
+        )
+    kept = tuple(s for i, s in enumerate(shape) if i not in dimensions)
+    return ShapedArray(kept, operand.dtype, operand.weak_type)
+
+
+squeeze_p = standard_primitive("squeeze", _squeeze_rule)
+
+
+def squeeze(array: ArrayLike, dimensions: Sequence[int]) -> Array:
+    """``array`` without its size-1 axes ``dimensions`` (negative axes count from the end)."""
+    ndim = get_aval(array).ndim
+    dims = tuple(sorted(_canonicalize_axis(d, ndim) for d in dimensions))
+    if not dims and isinstance(array, Array):
+        return array
+    return squeeze_p.bind(array, dimensions=dims)
+
+
+# ---------------------------------------------------------------------------------------------
+# transpose and rev
+
+
+def _transpose_rule(operand: ShapedArray, *, permutation: tuple[int, ...]) -> ShapedArray:
+    if not isinstance(permutation, (tuple, list, np.ndarray)):
+        raise TypeError(
+            f"transpose permutation must be a tuple/list/ndarray, got {type(permutation)}."
+        )
+    if tuple(sorted(permutation)) != tuple(range(operand.ndim)):
+        raise TypeError(
+            "transpose permutation isn't a permutation of operand dimensions, "
+            f"got permutation {permutation} for operand shape {operand.shape}."
+        )
+    shape = tuple(operand.shape[i] for i in permutation)
+    return ShapedArray(shape, operand.dtype, operand.weak_type)
+
+
+transpose_p = standard_primitive("transpose", _transpose_rule)
+
+
+def transpose(operand: ArrayLike, permutation: Sequence[int]) -> Array:
+    """``operand`` with axes permuted: result axis i is operand axis ``permutation[i]``."""
+    perm = _ints(permutation)
+    if perm == tuple(range(get_aval(operand).ndim)) and isinstance(operand, Array):
+        return operand
+    return transpose_p.bind(operand, permutation=perm)
+
+
+def _rev_rule(operand: ShapedArray, *, dimensions: tuple[int, ...]) -> ShapedArray:
+    check_shape("rev", dimensions, "dimensions")
+    if len(set(dimensions)) != len(dimensions):
+        raise TypeError(f"rev dimensions must be unique, got {dimensions}.")
+    if dimensions and not max(dimensions) < operand.ndim:
+        raise TypeError(
+            "rev dimensions must all be less than operand ndim, got dimensions "
+            f"{dimensions} for operand ndim {operand.ndim}."
+        )
+    return operand
+
+
+rev_p = standard_primitive("rev", _rev_rule)
+
+
+def rev(operand: ArrayLike, dimensions: Sequence[int]) -> Array:
+    """``operand`` with the order of elements reversed along each axis in ``dimensions``."""
+    return rev_p.bind(operand, dimensions=_ints(dimensions))
+
+
+# ---------------------------------------------------------------------------------------------
+# concatenate
+
+
+def _shapes_text(avals: Sequence[ShapedArray]) -> str:
+    return ", ".join(str(a.shape) for a in avals)
+
+
+def _concatenate_rule(*operands: ShapedArray, dimension: int) -> ShapedArray:
+    if not operands:
+        raise TypeError("concatenate expects at least one operand, got 0.")
+    if len({o.ndim for o in operands}) != 1:
+        raise TypeError(
+            "Cannot concatenate arrays with different numbers of dimensions: "
+            f"got {_shapes_text(operands)}."
+        )
+    if not 0 <= dimension < operands[0].ndim:
+        raise TypeError(
+            f"concatenate dimension out of bounds: dimension {dimension} "
+            f"for shapes {_shapes_text(operands)}."
+        )
+    others = {o.shape[:dimension] + o.shape[dimension + 1 :] for o in operands}
+    if len(others) != 1:
+        raise TypeError(
+            "Cannot concatenate arrays with shapes that differ in dimensions other than the one "
+            f"being concatenated: concatenating along dimension {dimension} "
+            f"for shapes {_shapes_text(operands)}."
+        )
+    check_same_dtypes("concatenate", *operands)
+    first = operands[0].shape
+    size = sum(o.shape[dimension] for o in operands)
+    shape = (*first[:dimension], size, *first[dimension + 1 :])
+    weak = all(o.weak_type for o in operands)
+    return ShapedArray(shape, operands[0].dtype, weak)
+
+
+concatenate_p = standard_primitive("concatenate", _concatenate_rule)
+
+
+def concatenate(operands: Sequence[ArrayLike], dimension: int) -> Array:
+    """The ``operands`` joined along axis ``dimension``; other axes must match."""
+    if len(operands) == 0:
+        raise ValueError("concatenate requires a non-empty sequences of arrays")
+    if len(operands) == 1 and isinstance(operands[0], Array):
+        return operands[0]
+    return concatenate_p.bind(*operands, dimension=operator.index(dimension))
+
+
+# ---------------------------------------------------------------------------------------------
+# pad
+
+PaddingConfig = tuple[tuple[int, int, int], ...]
+
+
+def dilate_dim(size: int, interior: int) -> int:
+    """Size of an axis of ``size`` elements with ``interior`` values inserted between each pair."""
+    return 0 if size == 0 else 1 + (interior + 1) * (size - 1)
+
+
+def _pad_rule(
+    operand: ShapedArray, padding_value: ShapedArray, *, padding_config: PaddingConfig
+) -> ShapedArray:
+    if padding_value.ndim != 0:
+        raise ValueError(
+            f"padding_value must be a scalar; got np.shape(padding_value)={padding_value.shape}"
+        )
+    if len(padding_config) != operand.ndim:
+        raise ValueError(
+            "length of padding_config must equal the number of axes of operand, "
+            f"got padding_config {padding_config} for operand shape {operand.shape}"
+        )
+    if not all(i >= 0 for _, _, i in padding_config):
+        raise ValueError(
+            "interior padding in padding_config must be nonnegative, "
+            f"got padding_config {padding_config}"
+        )
+    shape = tuple(
+        lo + hi + dilate_dim(d, i)
+        for (lo, hi, i), d in zip(padding_config, operand.shape, strict=True)
+    )
+    if not all(d >= 0 for d in shape):
+        raise ValueError(
+            f"Dimension size after padding is not at least 0, got result shape {shape}, "
+            f"for padding_config {padding_config} and operand shape {operand.shape}"
+        )
+    if operand.dtype != padding_value.dtype:
+        raise TypeError(
+            "pad operand and padding_value must be same dtype: "
+            f"got {operand.dtype.name} and {padding_value.dtype.name}."
+        )
+    weak = operand.weak_type and padding_value.weak_type
+    return ShapedArray(shape, operand.dtype, weak)
+
+
+pad_p = standard_primitive("pad", _pad_rule)
+
+
+def pad(
+    operand: ArrayLike,
+    padding_value: ArrayLike,
+    padding_config: Sequence[tuple[int, int, int]],
+) -> Array:
+    """``operand`` padded per axis by ``(low, high, interior)`` copies of ``padding_value``.
+
+    Negative ``low``/``high`` remove elements from that edge instead.
+    """
+    config = tuple((int(lo), int(hi), int(i)) for lo, hi, i in padding_config)
+    return pad_p.bind(operand, padding_value, padding_config=config)
+
+
+# ---------------------------------------------------------------------------------------------
+# iota
+
+_IOTA_KINDS = (np.integer, np.floating, np.complexfloating)
+
+
+def _iota_rule(
+    *, dtype: DType, shape: tuple[int, ...], dimension: int, sharding: None = None
+) -> ShapedArray:
+    check_shape("iota", shape)
+    check_dtype("iota", ShapedArray((), dtype), _IOTA_KINDS)
+    if not 0 <= dimension < len(shape):
+        raise ValueError(
+            "iota dimension must be between 0 and len(shape), "
+            f"got dimension={dimension} for shape={shape}"
+        )
+    return ShapedArray(tuple(shape), dtype, False)
+
+
+iota_p = standard_primitive("iota", _iota_rule)
+
+
+def broadcasted_iota(
+    dtype: DTypeLike, shape: Sequence[int], dimension: int, *, out_sharding: None = None
+) -> Array:
+    """An array of ``shape`` holding each element's index along axis ``dimension``."""
+    return iota_p.bind(
+        dtype=dtypes.canonicalize_dtype(dtype),
+        shape=_ints(shape),
+        dimension=operator.index(dimension),
+        sharding=None,
+    )
+
+
+def iota(dtype: DTypeLike, size: int) -> Array:
+    """``[0, 1, ..., size - 1]`` as ``dtype``."""
+    return broadcasted_iota(dtype, (size,), 0)

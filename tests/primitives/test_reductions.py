@@ -1,0 +1,488 @@
+"""Reduction primitives: errors (class and text as JAX's), params as JAX names them, identities,
+NaN and tie semantics, wraparound, numerical stability, and hypothesis properties against numpy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import refjax
+from refjax import lax
+
+jax = pytest.importorskip("jax")
+
+X = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+BOOLS = np.array([True, False, True])
+
+
+@dataclass(frozen=True)
+class ErrorCase:
+    """A call that must fail: with JAX's class, a key phrase, and (if ``same``) JAX's exact text."""
+
+    label: str
+    call: Callable[[Any], Any]  # call(lax_module)
+    error: type[Exception]
+    phrase: str
+    same: bool = True  # real JAX raises the same text (False: JAX fails elsewhere or differently)
+
+
+ERRORS = [
+    ErrorCase(
+        "sum bool",
+        lambda m: m.reduce_sum(BOOLS, (0,)),
+        TypeError,
+        "reduce_sum does not accept dtype bool. Accepted dtypes are subtypes of number.",
+    ),
+    ErrorCase(
+        "prod bool",
+        lambda m: m.reduce_prod(BOOLS, (0,)),
+        TypeError,
+        "reduce_prod does not accept dtype bool.",
+    ),
+    ErrorCase(
+        "sum repeated axes",
+        lambda m: m.reduce_sum(X, (0, 0)),
+        ValueError,
+        "duplicate value in 'axes' of reduction: (0, 0)",
+    ),
+    ErrorCase(
+        "sum axis out of range",
+        lambda m: m.reduce_sum(X, (3,)),
+        ValueError,
+        "reduction axes (3,) contains out-of-bounds indices for float32[2,3,4].",
+    ),
+    ErrorCase(
+        "max negative axis",
+        lambda m: m.reduce_max(X, (-1,)),
+        ValueError,
+        "reduction axes (-1,) contains out-of-bounds indices for float32[2,3,4].",
+    ),
+    ErrorCase(
+        "min weak operand",
+        lambda m: m.reduce_min(m.broadcast(1.0, (2,)), (1,)),
+        ValueError,
+        "contains out-of-bounds indices for ~float32[2].",
+    ),
+    ErrorCase(
+        "and float",
+        lambda m: m.reduce_and(X, (0,)),
+        TypeError,
+        "logical reduction requires operand dtype bool or int, got float32.",
+    ),
+    ErrorCase(
+        "xor float",
+        lambda m: m.reduce_xor(X, (0,)),
+        TypeError,
+        "logical reduction requires operand dtype bool or int",
+    ),
+    # JAX checks no axes for logical reductions: it fails later, in lowering or numpy.
+    ErrorCase(
+        "or repeated axes",
+        lambda m: m.reduce_or(BOOLS, (0, 0)),
+        ValueError,
+        "duplicate value in 'axes' of reduction: (0, 0)",
+        same=False,
+    ),
+    ErrorCase(
+        "argmax empty axis",
+        lambda m: m.argmax(np.zeros((0, 3)), 0, np.int32),
+        ValueError,
+        "argmin and argmax require non-empty reduced dimension. operand.shape=(0, 3) axis=0",
+    ),
+    ErrorCase(
+        "argmin axis out of range",
+        lambda m: m.argmin(X, 3, np.int32),
+        ValueError,
+        "Invalid axis 3 for operand shape (2, 3, 4)",
+    ),
+    ErrorCase(
+        "argmax negative axis",
+        lambda m: m.argmax(X, -1, np.int32),
+        ValueError,
+        "Invalid axis -1 for operand shape (2, 3, 4)",
+    ),
+    ErrorCase(
+        "argmax scalar",
+        lambda m: m.argmax(np.float32(1), 0, np.int32),
+        ValueError,
+        "Invalid axis 0 for operand shape ()",
+    ),
+    ErrorCase(
+        "argmax float index",
+        lambda m: m.argmax(X, 0, np.float32),
+        TypeError,
+        "index_dtype must be an integer type, but got float32",
+    ),
+    ErrorCase(
+        "cumsum bool",
+        lambda m: m.cumsum(BOOLS),
+        TypeError,
+        "cumsum does not accept dtype bool. Accepted dtypes are subtypes of number.",
+    ),
+    ErrorCase(
+        "cummax negative axis",
+        lambda m: m.cummax(X, -1),
+        ValueError,
+        "XLA operations do not allow negative axes",
+    ),
+    ErrorCase(
+        "cumprod axis out of range",
+        lambda m: m.cumprod(X, 3),
+        ValueError,
+        "axis 3 is out of bounds for array of shape (2, 3, 4)",
+    ),
+    ErrorCase(
+        "cummin scalar",
+        lambda m: m.cummin(np.float32(1), 0),
+        ValueError,
+        "axis 0 is out of bounds for array of shape ()",
+    ),
+    # JAX accepts integer operands here, then fails while lowering (OverflowError).
+    ErrorCase(
+        "cumlogsumexp int",
+        lambda m: m.cumlogsumexp(np.arange(3, dtype=np.int32)),
+        TypeError,
+        "cumlogsumexp does not accept dtype int32",
+        same=False,
+    ),
+]
+
+
+def _raised(call: Callable[[Any], Any], module: Any) -> BaseException:
+    with pytest.raises(Exception) as info:
+        call(module)
+    return info.value
+
+
+@pytest.mark.parametrize("case", ERRORS, ids=lambda c: c.label)
+def test_error_class_and_text(case: ErrorCase) -> None:
+    ours = _raised(case.call, lax)
+    assert isinstance(ours, case.error), repr(ours)
+    assert case.phrase in str(ours)
+    if case.same:
+        theirs = _raised(case.call, jax.lax)
+        assert isinstance(theirs, case.error), repr(theirs)
+        assert str(ours) == str(theirs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Params are named and valued exactly as JAX's
+
+XI = X.astype(np.int32)
+PARAM_CASES: list[tuple[str, Callable[..., Any], np.ndarray]] = [
+    ("reduce_sum", lambda m, x: m.reduce_sum(x, (0,)), X),
+    ("reduce_sum none", lambda m, x: m.reduce_sum(x, ()), X),
+    ("reduce_prod", lambda m, x: m.reduce_prod(x, (0, 2)), X),
+    ("reduce_max", lambda m, x: m.reduce_max(x, (1,)), X),
+    ("reduce_min", lambda m, x: m.reduce_min(x, (2, 0)), X),
+    ("reduce_and", lambda m, x: m.reduce_and(x, (1,)), XI),
+    ("reduce_or", lambda m, x: m.reduce_or(x, (1,)), XI),
+    ("reduce_xor", lambda m, x: m.reduce_xor(x, (1,)), XI),
+    ("argmax", lambda m, x: m.argmax(x, 1, np.int32), X),
+    ("argmin", lambda m, x: m.argmin(x, 0, np.int8), X),
+    ("cumsum", lambda m, x: m.cumsum(x, 1), X),
+    ("cumprod", lambda m, x: m.cumprod(x, 1, reverse=True), X),
+    ("cummax", lambda m, x: m.cummax(x, 2), XI),
+    ("cummin", lambda m, x: m.cummin(x), X),
+    ("cumlogsumexp", lambda m, x: m.cumlogsumexp(x, 0, True), X),
+]
+
+
+def _eqn_of(jaxpr: Any, name: str) -> Any:
+    eqns = jaxpr.eqns if hasattr(jaxpr, "eqns") else jaxpr.jaxpr.eqns
+    (eqn,) = [e for e in eqns if e.primitive.name == name]
+    return eqn
+
+
+@pytest.mark.parametrize("name,fn,arg", PARAM_CASES, ids=[c[0] for c in PARAM_CASES])
+def test_params_match_jax(name: str, fn: Callable[..., Any], arg: np.ndarray) -> None:
+    prim = name.split()[0]
+    ours = _eqn_of(refjax.make_jaxpr(lambda x: fn(lax, x))(arg), prim)
+    theirs = _eqn_of(jax.make_jaxpr(lambda x: fn(jax.lax, x))(arg), prim)
+    assert dict(ours.params) == dict(theirs.params)
+    ours_out, theirs_out = ours.outvars[0].aval, theirs.outvars[0].aval
+    assert (ours_out.shape, ours_out.dtype) == (theirs_out.shape, theirs_out.dtype)
+
+
+def test_printed_equations() -> None:
+    text = str(refjax.make_jaxpr(lambda x: lax.reduce_sum(x, (0,)))(X))
+    assert "reduce_sum[axes=(0,) out_sharding=None] a" in text
+    text = str(refjax.make_jaxpr(lambda x: lax.argmax(x, 1, np.int32))(X))
+    assert "i32[2,4] = argmax[axes=(1,) index_dtype=int32] a" in text
+    text = str(refjax.make_jaxpr(lambda x: lax.cumsum(x, 1))(X))
+    assert "cumsum[axis=1 reverse=False] a" in text
+    text = str(refjax.make_jaxpr(lambda x: lax.reduce_max(x, (1,)))(X))
+    assert "f32[2,4] = reduce_max[axes=(1,)] a" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# Edge semantics, each checked against real JAX (and against the value JAX documents)
+
+
+def _same_as_jax(fn: Callable[[Any], Any], expected: Any = None) -> None:
+    ours, theirs = fn(lax), fn(jax.lax)
+    assert ours.dtype == theirs.dtype
+    assert ours.weak_type == theirs.weak_type
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+    if expected is not None:
+        np.testing.assert_array_equal(np.asarray(ours), expected)
+
+
+@pytest.mark.parametrize(
+    "fn,expected",
+    [
+        (lambda m: m.reduce_max(np.zeros(0, np.float32), (0,)), -np.inf),
+        (lambda m: m.reduce_min(np.zeros(0, np.float32), (0,)), np.inf),
+        (lambda m: m.reduce_max(np.zeros(0, np.int32), (0,)), np.iinfo(np.int32).min),
+        (lambda m: m.reduce_min(np.zeros(0, np.uint32), (0,)), np.iinfo(np.uint32).max),
+        (lambda m: m.reduce_max(np.zeros(0, np.uint8), (0,)), 0),
+        (lambda m: m.reduce_max(np.zeros(0, bool), (0,)), False),
+        (lambda m: m.reduce_min(np.zeros(0, bool), (0,)), True),
+        (lambda m: m.reduce_sum(np.zeros((0, 2), np.int32), (0,)), [0, 0]),
+        (lambda m: m.reduce_prod(np.zeros((0, 2), np.float32), (0,)), [1, 1]),
+        (lambda m: m.reduce_and(np.zeros(0, np.int32), (0,)), -1),
+        (lambda m: m.reduce_and(np.zeros(0, np.uint8), (0,)), 255),
+        (lambda m: m.reduce_and(np.zeros(0, bool), (0,)), True),
+        (lambda m: m.reduce_or(np.zeros(0, bool), (0,)), False),
+        (lambda m: m.reduce_xor(np.zeros(0, np.int32), (0,)), 0),
+        (lambda m: m.cumsum(np.zeros((0, 3), np.float32), 0), np.zeros((0, 3))),
+    ],
+)
+def test_empty_reductions_give_the_identity(fn: Callable[[Any], Any], expected: Any) -> None:
+    _same_as_jax(fn, expected)
+
+
+@pytest.mark.parametrize(
+    "fn,expected",
+    [
+        (lambda m: m.reduce_max(np.array([1, np.nan, 3], np.float32), (0,)), np.nan),
+        (lambda m: m.reduce_min(np.array([1, np.nan, 3], np.float32), (0,)), np.nan),
+        (lambda m: m.argmax(np.array([1, np.nan, 3, np.nan], np.float32), 0, np.int32), 1),
+        (lambda m: m.argmin(np.array([1, np.nan, -3, np.nan], np.float32), 0, np.int32), 1),
+        (lambda m: m.argmax(np.array([1, 3, 3], np.float32), 0, np.int32), 1),
+        (lambda m: m.argmin(np.array([2, 0, 5, 0], np.int32), 0, np.int32), 1),
+        (lambda m: m.argmax(np.array([False, True, True]), 0, np.int32), 1),
+        (lambda m: m.argmax(np.array([-0.0, 0.0], np.float32), 0, np.int32), 0),
+        (lambda m: m.argmax(np.array([-np.inf, -np.inf], np.float32), 0, np.int32), 0),
+        (lambda m: m.argmin(np.array([np.inf, np.inf], np.float32), 0, np.int32), 0),
+        (lambda m: m.argmax(X, 0, np.int8), np.ones((3, 4), np.int8)),
+        (lambda m: m.cummax(np.array([1, np.nan, 3], np.float32)), [1, np.nan, np.nan]),
+        (lambda m: m.cummin(np.array([1, np.nan, 3], np.float32)), [1, np.nan, np.nan]),
+        (lambda m: m.reduce_max(np.array([True, False]), (0,)), True),
+    ],
+)
+def test_nan_and_tie_semantics(fn: Callable[[Any], Any], expected: Any) -> None:
+    _same_as_jax(fn, expected)
+
+
+@pytest.mark.parametrize(
+    "fn,expected",
+    [
+        (lambda m: m.reduce_sum(np.array([2**31 - 1, 1], np.int32), (0,)), -(2**31)),
+        (lambda m: m.reduce_sum(np.array([127, 1], np.int8), (0,)), -128),
+        (lambda m: m.reduce_prod(np.array([16, 16], np.uint8), (0,)), 0),
+        (lambda m: m.cumsum(np.array([2**31 - 1, 1], np.int32)), [2**31 - 1, -(2**31)]),
+        (lambda m: m.cumprod(np.array([100, 2], np.int8)), [100, -56]),
+    ],
+)
+def test_integer_reductions_keep_dtype_and_wrap(fn: Callable[[Any], Any], expected: Any) -> None:
+    _same_as_jax(fn, expected)
+
+
+@pytest.mark.parametrize(
+    "x",
+    [
+        np.array([-np.inf, -np.inf, 0, np.inf, 1], np.float32),
+        np.array([0, np.nan, 1], np.float32),
+        np.array([1000, 1000, -1000], np.float32),
+        np.array([-1000, -1000, -1000], np.float32),
+        np.array([88, 89, 90], np.float32),  # exp overflows float32 from 89 on
+    ],
+)
+def test_cumlogsumexp_is_stable(x: np.ndarray) -> None:
+    ours = np.asarray(lax.cumlogsumexp(x))
+    theirs = np.asarray(jax.lax.cumlogsumexp(x))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    wide = x.astype(np.float64)
+    finite = wide[np.isfinite(wide)]
+    top = finite.max() if finite.size else 0.0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        naive = np.log(np.cumsum(np.exp(wide - top))) + top  # in float64, shifted by the max
+    np.testing.assert_allclose(ours, naive.astype(np.float32), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda m: m.reduce_sum(m.broadcast(1.0, (3,)), (0,)),
+        lambda m: m.reduce_max(m.broadcast(1.0, (3,)), (0,)),
+        lambda m: m.reduce_prod(m.broadcast(2, (3,)), (0,)),
+        lambda m: m.cumsum(m.broadcast(1.0, (3,))),
+        lambda m: m.cummax(m.broadcast(1, (3,))),
+        lambda m: m.argmax(m.broadcast(1.0, (3,)), 0, np.int32),
+        lambda m: m.reduce_or(m.broadcast(1, (3,)), (0,)),
+    ],
+)
+def test_weak_type_matches_jax(fn: Callable[[Any], Any]) -> None:
+    _same_as_jax(fn)
+
+
+def test_argmax_index_dtype_follows_x64(x64: None) -> None:
+    out = lax.argmax(X, 1, np.int64)
+    assert out.dtype == np.int64
+    np.testing.assert_array_equal(np.asarray(out), np.full((2, 4), 2))
+
+
+# ---------------------------------------------------------------------------------------------
+# Properties (expected values use numpy only)
+
+shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)
+
+
+@st.composite
+def arrays_and_axes(
+    draw: st.DrawFn, dtype: Any, elements: st.SearchStrategy[Any] | None = None
+) -> tuple[np.ndarray, tuple[int, ...]]:
+    """An array and a set of distinct axes of it, in any order."""
+    x = draw(hnp.arrays(dtype, shapes, elements=elements))
+    axes = draw(st.permutations(range(x.ndim)))[: draw(st.integers(0, x.ndim))]
+    return x, tuple(axes)
+
+
+@given(arrays_and_axes(np.int32))
+def test_integer_sum_is_exact(case: tuple[np.ndarray, tuple[int, ...]]) -> None:
+    x, axes = case
+    with np.errstate(over="ignore"):
+        expected = np.sum(x.astype(np.int64), axis=axes).astype(np.int32)  # wrap like int32
+    out = lax.reduce_sum(x, axes)
+    assert out.dtype == np.int32
+    np.testing.assert_array_equal(np.asarray(out), expected)
+
+
+@given(arrays_and_axes(np.float32, st.floats(-1e3, 1e3, width=32) | st.just(np.nan)))
+def test_max_and_min_match_numpy(case: tuple[np.ndarray, tuple[int, ...]]) -> None:
+    x, axes = case
+    np.testing.assert_array_equal(
+        np.asarray(lax.reduce_max(x, axes)), np.max(x, axis=axes, initial=-np.inf)
+    )
+    np.testing.assert_array_equal(
+        np.asarray(lax.reduce_min(x, axes)), np.min(x, axis=axes, initial=np.inf)
+    )
+
+
+@given(arrays_and_axes(np.bool_))
+def test_logical_reductions_match_all_and_any(case: tuple[np.ndarray, tuple[int, ...]]) -> None:
+    x, axes = case
+    np.testing.assert_array_equal(np.asarray(lax.reduce_and(x, axes)), np.all(x, axis=axes))
+    np.testing.assert_array_equal(np.asarray(lax.reduce_or(x, axes)), np.any(x, axis=axes))
+    parity = np.sum(x, axis=axes, dtype=np.int64) % 2 == 1
+    np.testing.assert_array_equal(np.asarray(lax.reduce_xor(x, axes)), parity)
+
+
+@st.composite
+def arrays_and_axis(
+    draw: st.DrawFn, dtype: Any, elements: st.SearchStrategy[Any], nonempty: bool = False
+) -> tuple[np.ndarray, int]:
+    """An array of rank >= 1 and one of its axes (of size >= 1 when ``nonempty``)."""
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=int(nonempty), max_side=5))
+    x = draw(hnp.arrays(dtype, shape, elements=elements))
+    return x, draw(st.integers(0, x.ndim - 1))
+
+
+few_floats = st.sampled_from([-2.0, -1.0, 0.0, 1.0, 2.0, np.nan, np.inf, -np.inf])
+
+
+@given(arrays_and_axis(np.float32, few_floats, nonempty=True))
+def test_argmax_argmin_match_numpy(case: tuple[np.ndarray, int]) -> None:
+    """Ties and NaNs are frequent here: numpy also picks the first extreme and the first NaN."""
+    x, axis = case
+    np.testing.assert_array_equal(np.asarray(lax.argmax(x, axis, np.int32)), np.argmax(x, axis))
+    np.testing.assert_array_equal(np.asarray(lax.argmin(x, axis, np.int32)), np.argmin(x, axis))
+
+
+@given(arrays_and_axis(np.int32, st.integers(-100, 100)), st.booleans())
+def test_cumulative_reductions_match_numpy(case: tuple[np.ndarray, int], reverse: bool) -> None:
+    x, axis = case
+
+    def run(ufunc: np.ufunc) -> np.ndarray:
+        source = np.flip(x, axis) if reverse else x
+        return (
+            np.flip(ufunc.accumulate(source, axis), axis)
+            if reverse
+            else ufunc.accumulate(source, axis)
+        )
+
+    np.testing.assert_array_equal(np.asarray(lax.cumsum(x, axis, reverse)), run(np.add))
+    np.testing.assert_array_equal(np.asarray(lax.cummax(x, axis, reverse)), run(np.maximum))
+    np.testing.assert_array_equal(np.asarray(lax.cummin(x, axis, reverse)), run(np.minimum))
+
+
+@given(arrays_and_axis(np.int32, st.integers(-100, 100)))
+def test_cumsum_last_entry_is_the_sum(case: tuple[np.ndarray, int]) -> None:
+    x, axis = case
+    if x.shape[axis] == 0:
+        return
+    forward = np.asarray(lax.cumsum(x, axis))
+    backward = np.asarray(lax.cumsum(x, axis, reverse=True))
+    total = np.sum(x, axis=axis)
+    np.testing.assert_array_equal(np.take(forward, -1, axis=axis), total)
+    np.testing.assert_array_equal(np.take(backward, 0, axis=axis), total)
+
+
+@given(
+    arrays_and_axis(np.float64, st.floats(-30, 30)),
+    st.floats(-500, 500),
+    st.booleans(),
+)
+def test_cumlogsumexp_shift_and_naive(
+    case: tuple[np.ndarray, int], shift: float, reverse: bool
+) -> None:
+    """Matches ``log(cumsum(exp(x)))`` where that is safe, and shifting x shifts the result."""
+    x, axis = case
+    with _X64():
+        out = np.asarray(lax.cumlogsumexp(x, axis, reverse))
+        shifted = np.asarray(lax.cumlogsumexp(x + shift, axis, reverse))
+    source = np.flip(x, axis) if reverse else x
+    naive = np.log(np.cumsum(np.exp(source), axis))
+    naive = np.flip(naive, axis) if reverse else naive
+    np.testing.assert_allclose(out, naive, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(shifted, naive + shift, rtol=1e-12, atol=1e-9)
+
+
+class _X64:
+    """Turn on refjax's 64-bit mode for a block."""
+
+    def __enter__(self) -> None:
+        refjax.config.update("jax_enable_x64", True)
+
+    def __exit__(self, *exc: object) -> None:
+        refjax.config.update("jax_enable_x64", False)
+
+
+@pytest.mark.parametrize(
+    "values", [[0.0, -0.0], [-0.0, 0.0], [-0.0, -0.0], [0.0, 0.0], [-0.0, 0.0, -0.0], [-1.0, -0.0]]
+)
+@pytest.mark.parametrize("name", ["reduce_max", "reduce_min", "cummax", "cummin"])
+def test_max_and_min_order_negative_zero_below_zero(name: str, values: list[float]) -> None:
+    """As XLA: max(-0, +0) is +0 and min(-0, +0) is -0 in either order (numpy's depend on it)."""
+    x = np.array(values, np.float32)
+
+    def run(m: Any) -> np.ndarray:
+        fn = getattr(m, name)
+        return np.asarray(fn(x, (0,)) if name.startswith("reduce") else fn(x, 0))
+
+    ours, theirs = run(lax), run(jax.lax)
+    np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))
+    ours_rev = np.asarray(getattr(lax, name)(x, 0, True)) if name.startswith("cum") else ours
+    theirs_rev = (
+        np.asarray(getattr(jax.lax, name)(x, 0, True)) if name.startswith("cum") else theirs
+    )
+    np.testing.assert_array_equal(np.signbit(ours_rev), np.signbit(theirs_rev))
