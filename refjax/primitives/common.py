@@ -48,6 +48,7 @@ _JNP_EQUIVALENTS: Final[dict[str, str]] = {
     "gt": "greater",
     "ge": "greater_equal",
     "clamp": "clip",
+    "concatenate": "concatenate",
     "select_n": "where",
     "shift_left": "left_shift",
     "shift_right_arithmetic": "right_shift",
