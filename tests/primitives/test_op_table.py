@@ -91,7 +91,24 @@ def test_abstract_eval_matches_result(
             assert (aval.shape, aval.dtype, aval.weak_type) == (out.shape, out.dtype, out.weak_type)
 
 
-@pytest.mark.parametrize("rec,shapes,dtype", CASES)
+def _jax_cases() -> list[Any]:
+    """Per record and dtype, its highest-rank case: real JAX compiles every new shape, so
+    comparing every case would take most of the test budget; numpy covers every case above."""
+    out = []
+    for rec in RECORDS:
+        best: dict[str, tuple[Sequence[Shape], np.dtype[Any]]] = {}
+        for shapes, dtype in rec.cases():
+            rank = sum(len(s) for s in shapes)
+            current = best.get(dtype.name)
+            if current is None or rank > sum(len(s) for s in current[0]):
+                best[dtype.name] = (shapes, dtype)
+        for shapes, dtype in best.values():
+            case_id = f"{rec.name}-{'x'.join(map(str, shapes))}-{dtype.name}"
+            out.append(pytest.param(rec, shapes, dtype, id=case_id))
+    return out
+
+
+@pytest.mark.parametrize("rec,shapes,dtype", _jax_cases())
 def test_matches_real_jax(rec: OpRecord, shapes: Sequence[Shape], dtype: np.dtype[Any]) -> None:
     jax = pytest.importorskip("jax")
     if not rec.compare_jax:
