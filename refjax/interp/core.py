@@ -1041,6 +1041,6 @@ def pp_param(value: ParamValue, names: _VarNames, indent: int) -> str:
         if isinstance(value, list):
             return f"[{', '.join(parts)}]"
         return _pp_tuple(parts) if parts else "()"
-    if isinstance(value, enum.Enum):
+    if isinstance(value, enum.Enum) and not isinstance(value, int):
         return f"{type(value).__name__}.{value.name}"
     return str(value)

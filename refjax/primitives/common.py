@@ -28,31 +28,58 @@ SIGNED_OR_FLOAT: Final[tuple[ScalarKind, ...]] = (np.signedinteger, np.floating,
 
 # jnp functions suggested when a lax function meets mixed dtypes (JAX's tip).
 _JNP_EQUIVALENTS: Final[dict[str, str]] = {
+    "abs": "fabs",
+    "acos": "arccos",
+    "acosh": "arccosh",
     "add": "add",
-    "sub": "subtract",
-    "mul": "multiply",
+    "asin": "arcsin",
+    "asinh": "arcsinh",
+    "atan": "arctan",
+    "atan2": "arctan2",
+    "atanh": "arctanh",
+    "bitwise_and": "bitwise_and",
+    "bitwise_not": "bitwise_not",
+    "bitwise_or": "bitwise_or",
+    "bitwise_xor": "bitwise_xor",
+    "cbrt": "cbrt",
+    "ceil": "ceil",
+    "concatenate": "concatenate",
+    "cos": "cos",
+    "cosh": "cosh",
     "div": "divide",
-    "rem": "remainder",
+    "eq": "equal",
+    "exp": "exp",
+    "expm1": "expm1",
+    "floor": "floor",
+    "greater": "greater",
+    "greater_equal": "greater_equal",
+    "less": "less",
+    "less_equal": "less_equal",
+    "log": "log",
+    "logical_and": "logical_and",
+    "logical_not": "logical_not",
+    "logical_or": "logical_or",
+    "logical_xor": "logical_xor",
+    "log1p": "log1p",
     "max": "maximum",
     "min": "minimum",
-    "pow": "float_power",
-    "atan2": "arctan2",
-    "nextafter": "nextafter",
-    "and": "bitwise_and",
-    "or": "bitwise_or",
-    "xor": "bitwise_xor",
-    "eq": "equal",
+    "mul": "multiply",
     "ne": "not_equal",
-    "lt": "less",
-    "le": "less_equal",
-    "gt": "greater",
-    "ge": "greater_equal",
-    "clamp": "clip",
-    "concatenate": "concatenate",
-    "select_n": "where",
+    "neg": "negative",
+    "nextafter": "nextafter",
+    "pow": "float_power",
+    "round": "round",
+    "select": "where",
     "shift_left": "left_shift",
-    "shift_right_arithmetic": "right_shift",
     "shift_right_logical": "right_shift",
+    "shift_right_arithmetic": "right_shift",
+    "sign": "sign",
+    "sin": "sin",
+    "sinh": "sinh",
+    "sqrt": "sqrt",
+    "sub": "subtract",
+    "tan": "tan",
+    "tanh": "tanh",
 }
 
 
@@ -69,9 +96,10 @@ def _typenames(kinds: Sequence[ScalarKind]) -> str:
     return ", ".join(k.__name__ for k in kinds)
 
 
-def _float0_message(name: str, where: str = "") -> str:
+def _float0_message(name: str, where: str = "", array: bool = True) -> str:
+    noun = "a float0 array" if array else "a float0"
     return (
-        f"Called {name} with a float0 array{where}. float0s do not support any operations by "
+        f"Called {name} with {noun}{where}. float0s do not support any operations by "
         "design, because they are not compatible with non-trivial vector spaces. No implicit "
         "dtype conversion is done. You can use np.zeros_like(arr, dtype=np.float) to cast a "
         "float0 array to a regular zeros array. \nIf you didn't expect to get a float0 you might "
@@ -99,7 +127,7 @@ def check_dtype(name: str, aval: ShapedArray, accepted: Sequence[ScalarKind]) ->
 def check_dtype_at(name: str, aval: ShapedArray, i: int, accepted: Sequence[ScalarKind]) -> None:
     """Like :func:`check_dtype` for operand ``i`` of an n-ary operation."""
     if aval.dtype == dtypes.float0:
-        raise TypeError(_float0_message(name, f" at position {i}"))
+        raise TypeError(_float0_message(name, f" at position {i}", array=False))
     if not accepts(aval.dtype, tuple(accepted)):
         raise TypeError(
             f"{name} does not accept dtype {aval.dtype.name} at position {i}. "
@@ -160,14 +188,13 @@ def naryop_rule(
     def rule(*avals: ShapedArray) -> ShapedArray:
         if len(avals) != len(accepted):
             raise TypeError(f"{name} takes {len(accepted)} arguments, got {len(avals)}")
+        shape = broadcast_shapes(name, *(a.shape for a in avals))  # shapes first, as JAX
         for i, (aval, kinds) in enumerate(zip(avals, accepted, strict=True)):
             check_dtype_at(name, aval, i, kinds)
         if require_same_dtypes:
             check_same_dtypes(name, *avals)
-        shape = broadcast_shapes(name, *(a.shape for a in avals))
         dtype = avals[0].dtype if result_dtype is None else result_dtype(avals[0].dtype)
-        weak = all(a.weak_type for a in avals) and dtype != dtypes.bool_
-        return ShapedArray(shape, dtype, weak)
+        return ShapedArray(shape, dtype, all(a.weak_type for a in avals))
 
     return rule
 
