@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import functools
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from typing import NamedTuple, TypeVar
 
@@ -19,18 +20,22 @@ import numpy as np
 
 from refjax import dtypes
 from refjax.dtypes import DType
+from refjax.interp.batching import BatchDim, batching_rules, bdim_at, moveaxis
 from refjax.interp.core import (
     EVAL_TRACE,
     Array,
     ArrayLike,
     Jaxpr,
     NDArray,
+    ParamValue,
     Primitive,
     ShapedArray,
     Tracer,
     get_aval,
 )
+from refjax.interp.jvp import Tangent, Zero, defjvp, deflinear, instantiate, jvp_rules
 from refjax.interp.staging import trace_to_jaxpr
+from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2
 from refjax.primitives import elementwise as ew
 from refjax.primitives import shape as sh
 from refjax.primitives.common import check_same_dtypes, check_shape, standard_primitive
@@ -42,22 +47,34 @@ __all__ = [
     "dynamic_index_in_dim",
     "dynamic_slice",
     "dynamic_slice_in_dim",
+    "dynamic_slice_p",
     "dynamic_update_index_in_dim",
     "dynamic_update_slice",
     "dynamic_update_slice_in_dim",
+    "dynamic_update_slice_p",
     "gather",
+    "gather_p",
     "index_in_dim",
     "scatter",
     "scatter_add",
+    "scatter_add_p",
     "scatter_max",
+    "scatter_max_p",
     "scatter_min",
+    "scatter_min_p",
     "scatter_mul",
+    "scatter_mul_p",
+    "scatter_p",
     "scatter_sub",
+    "scatter_sub_p",
     "slice",
     "slice_in_dim",
+    "slice_p",
     "sort",
     "sort_key_val",
+    "sort_p",
     "top_k",
+    "top_k_p",
 ]
 
 
@@ -71,6 +88,31 @@ def canonicalize_axis(axis: int, ndim: int) -> int:
 
 def _shape_of(x: ArrayLike) -> tuple[int, ...]:
     return get_aval(x).shape
+
+
+def _aval_of(x: ArrayLike | UndefinedPrimal) -> ShapedArray:
+    """The aval of an operand being transposed, defined or not."""
+    return x.aval if isinstance(x, UndefinedPrimal) else get_aval(x)
+
+
+def _full(shape: Sequence[int], value: int, dtype: DType) -> Array:
+    """An array of ``shape`` filled with ``value``: a broadcast scalar, as ``lax.full``."""
+    return sh.broadcast_in_dim(np.asarray(value, dtype), tuple(shape), ())
+
+
+def _bump(dims: Sequence[int], inserted: int) -> tuple[int, ...]:
+    """``dims`` renumbered after a new axis is inserted at position ``inserted``."""
+    return tuple(d + (d >= inserted) for d in dims)
+
+
+def _slot(sorted_dims: Sequence[int], k: int, rank: int) -> tuple[int, int]:
+    """The lowest and highest position at which a new axis is the ``k``-th of ``sorted_dims``.
+
+    ``sorted_dims`` are axes of an array of ``rank``; positions count after the insertion.
+    """
+    low = sorted_dims[k - 1] + 1 if k > 0 else 0
+    high = sorted_dims[k] if k < len(sorted_dims) else rank
+    return low, high
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,6 +178,57 @@ def slice(  # noqa: A001  # lax's name
         limit_indices=tuple(limit_indices),
         strides=None if strides is None else tuple(strides),
     )
+
+
+deflinear(slice_p)
+
+
+def _slice_transpose(
+    ct: Array,
+    operand: UndefinedPrimal,
+    *,
+    start_indices: tuple[int, ...],
+    limit_indices: tuple[int, ...],
+    strides: tuple[int, ...] | None,
+) -> list[Cotangent | None]:
+    """Zeros around the cotangent (before, after, and between strided elements)."""
+    shape = operand.aval.shape
+    steps = strides or (1,) * len(shape)
+    ct_shape = get_aval(ct).shape
+    ends = [
+        s + sh.dilate_dim(n, st - 1)
+        for s, n, st in zip(start_indices, ct_shape, steps, strict=True)
+    ]
+    config = tuple(
+        (s, d - end, st - 1)
+        for s, d, end, st in zip(start_indices, shape, ends, steps, strict=True)
+    )
+    zero = np.zeros((), get_aval(ct).dtype)
+    return [sh.pad(ct, zero, config)]
+
+
+deflinear2(slice_p, _slice_transpose)
+
+
+def _slice_batch(
+    args: Sequence[ArrayLike],
+    dims: Sequence[BatchDim],
+    *,
+    start_indices: tuple[int, ...],
+    limit_indices: tuple[int, ...],
+    strides: tuple[int, ...] | None,
+) -> tuple[Array, int]:
+    """The whole batch axis is kept: start 0, limit its size, stride 1."""
+    (x,), (d,) = args, dims
+    assert d is not None
+    starts, limits = list(start_indices), list(limit_indices)
+    starts.insert(d, 0)
+    limits.insert(d, _shape_of(x)[d])
+    steps = None if strides is None else [*strides[:d], 1, *strides[d:]]
+    return slice(x, starts, limits, steps), d
+
+
+batching_rules[slice_p] = _slice_batch
 
 
 def slice_in_dim(
@@ -278,6 +371,81 @@ def dynamic_slice(
     return dynamic_slice_p.bind(operand, *starts, slice_sizes=sizes)
 
 
+def _dynamic_slice_jvp(
+    primals: Sequence[ArrayLike], tangents: Sequence[Tangent], *, slice_sizes: tuple[int, ...]
+) -> tuple[Array, Tangent]:
+    """The tangent's window at the same (clamped) starts."""
+    operand, *starts = primals
+    out = dynamic_slice_p.bind(operand, *starts, slice_sizes=slice_sizes)
+    t = tangents[0]
+    if isinstance(t, Zero):
+        return out, Zero.from_primal(out)
+    return out, dynamic_slice_p.bind(t, *starts, slice_sizes=slice_sizes)
+
+
+jvp_rules[dynamic_slice_p] = _dynamic_slice_jvp
+
+
+def _dynamic_slice_transpose(
+    ct: Array, operand: UndefinedPrimal, *starts: ArrayLike, slice_sizes: tuple[int, ...]
+) -> list[Cotangent | None]:
+    """The cotangent written into zeros at the window's place."""
+    zeros = _full(operand.aval.shape, 0, get_aval(ct).dtype)
+    return [dynamic_update_slice_p.bind(zeros, ct, *starts), *[None] * len(starts)]
+
+
+deflinear2(dynamic_slice_p, _dynamic_slice_transpose)
+
+
+def _zero_start(starts: Sequence[ArrayLike]) -> NDArray:
+    """A start index 0 of the dtype of the other start indices."""
+    dtype = get_aval(starts[0]).dtype if starts else dtypes.int32
+    return np.zeros((), dtype)
+
+
+def _stacked_starts(starts: Sequence[ArrayLike], dims: Sequence[BatchDim]) -> Array:
+    """Scalar start indices, some batched, as one index array of shape (batch, len(starts))."""
+    size = next(get_aval(i).shape[0] for i, d in zip(starts, dims, strict=True) if d is not None)
+    columns = [
+        sh.broadcast_in_dim(i, (size, 1), () if d is None else (0,))
+        for i, d in zip(starts, dims, strict=True)
+    ]
+    return sh.concatenate(columns, 1)
+
+
+def _dynamic_slice_batch(
+    args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, slice_sizes: tuple[int, ...]
+) -> tuple[Array, int]:
+    """A batched operand alone keeps its batch axis in the window; batched starts: a gather."""
+    operand, *starts = args
+    operand_dim, *start_dims = dims
+    if all(d is None for d in start_dims):
+        assert operand_dim is not None
+        new_starts: list[ArrayLike] = list(starts)
+        new_starts.insert(operand_dim, _zero_start(starts))
+        sizes = list(slice_sizes)
+        sizes.insert(operand_dim, _shape_of(operand)[operand_dim])
+        out = dynamic_slice_p.bind(operand, *new_starts, slice_sizes=tuple(sizes))
+        return out, operand_dim
+    all_dims = tuple(range(len(slice_sizes)))
+    dnums = GatherDimensionNumbers(
+        offset_dims=all_dims, collapsed_slice_dims=(), start_index_map=all_dims
+    )
+    return _gather_batch(
+        [operand, _stacked_starts(starts, start_dims)],
+        [operand_dim, 0],
+        dimension_numbers=dnums,
+        slice_sizes=slice_sizes,
+        unique_indices=True,
+        indices_are_sorted=True,
+        mode=GatherScatterMode.CLIP,
+        fill_value=None,
+    )
+
+
+batching_rules[dynamic_slice_p] = _dynamic_slice_batch
+
+
 def _zero_index_like(i: ArrayLike) -> ArrayLike:
     """JAX's ``_const(i, 0)``: 0 as a Python int for Python ints, else of ``i``'s dtype."""
     if isinstance(i, int):
@@ -357,6 +525,77 @@ def dynamic_update_slice(
     """``operand`` with ``update`` written at ``start_indices`` (clamped so that it fits)."""
     starts = _dynamic_slice_indices(operand, start_indices, allow_negative_indices)
     return dynamic_update_slice_p.bind(operand, update, *starts)
+
+
+def _dynamic_update_slice_jvp(
+    primals: Sequence[ArrayLike], tangents: Sequence[Tangent]
+) -> tuple[Array, Tangent]:
+    """The update's tangent written into the operand's tangent."""
+    operand, update, *starts = primals
+    t_operand, t_update, *_ = tangents
+    out = dynamic_update_slice_p.bind(operand, update, *starts)
+    if isinstance(t_operand, Zero) and isinstance(t_update, Zero):
+        return out, Zero.from_primal(out)
+    t_out = dynamic_update_slice_p.bind(instantiate(t_operand), instantiate(t_update), *starts)
+    return out, t_out
+
+
+jvp_rules[dynamic_update_slice_p] = _dynamic_update_slice_jvp
+
+
+def _dynamic_update_slice_transpose(
+    ct: Array,
+    operand: ArrayLike | UndefinedPrimal,
+    update: ArrayLike | UndefinedPrimal,
+    *starts: ArrayLike,
+) -> list[Cotangent | None]:
+    """The operand gets ``ct`` with the window zeroed; the update gets the window."""
+    update_shape = _aval_of(update).shape
+    operand_ct = update_ct = None
+    if isinstance(operand, UndefinedPrimal):
+        zeros = _full(update_shape, 0, get_aval(ct).dtype)
+        operand_ct = dynamic_update_slice_p.bind(ct, zeros, *starts)
+    if isinstance(update, UndefinedPrimal):
+        update_ct = dynamic_slice_p.bind(ct, *starts, slice_sizes=update_shape)
+    return [operand_ct, update_ct, *[None] * len(starts)]
+
+
+deflinear2(dynamic_update_slice_p, _dynamic_update_slice_transpose)
+
+
+def _dynamic_update_slice_batch(
+    args: Sequence[ArrayLike], dims: Sequence[BatchDim]
+) -> tuple[Array, int]:
+    """Unbatched starts: the window spans the batch axis. Batched starts: a scatter."""
+    operand, update, *starts = args
+    operand_dim, update_dim, *start_dims = dims
+    size = next(_shape_of(x)[d] for x, d in zip(args, dims, strict=True) if d is not None)
+    if all(d is None for d in start_dims):
+        dim = update_dim if operand_dim is None else operand_dim
+        assert dim is not None
+        operand = bdim_at(operand, operand_dim, size, dim)
+        update = bdim_at(update, update_dim, size, dim)
+        new_starts: list[ArrayLike] = list(starts)
+        new_starts.insert(dim, _zero_start(starts))
+        return dynamic_update_slice_p.bind(operand, update, *new_starts), dim
+    all_dims = tuple(range(len(starts)))
+    dnums = ScatterDimensionNumbers(
+        update_window_dims=all_dims, inserted_window_dims=(), scatter_dims_to_operand_dims=all_dims
+    )
+    return _scatter_batch(
+        scatter_p,
+        [operand, _stacked_starts(starts, start_dims), update],
+        [operand_dim, 0, update_dim],
+        dimension_numbers=dnums,
+        indices_are_sorted=True,
+        unique_indices=True,
+        mode=GatherScatterMode.CLIP,
+        update_jaxpr=None,
+        update_consts=(),
+    )
+
+
+batching_rules[dynamic_update_slice_p] = _dynamic_update_slice_batch
 
 
 def dynamic_update_slice_in_dim(
@@ -712,6 +951,191 @@ def gather(
     )
 
 
+def _gather_jvp(
+    t: Array,
+    operand: ArrayLike,
+    indices: ArrayLike,
+    *,
+    dimension_numbers: GatherDimensionNumbers,
+    slice_sizes: tuple[int, ...],
+    unique_indices: bool,
+    indices_are_sorted: bool,
+    mode: GatherScatterMode,
+    fill_value: complex | None,
+) -> Array:
+    """The same gather of the tangent; filled (out-of-range) windows have zero tangent."""
+    return gather(
+        t,
+        indices,
+        dimension_numbers,
+        slice_sizes,
+        unique_indices=unique_indices,
+        indices_are_sorted=indices_are_sorted,
+        mode=mode,
+        fill_value=0,
+    )
+
+
+defjvp(gather_p, _gather_jvp, None)
+
+
+def scatter_dnums_for(dnums: GatherDimensionNumbers) -> ScatterDimensionNumbers:
+    """The scatter that writes back the windows this gather reads (its transpose)."""
+    return ScatterDimensionNumbers(
+        update_window_dims=dnums.offset_dims,
+        inserted_window_dims=dnums.collapsed_slice_dims,
+        scatter_dims_to_operand_dims=dnums.start_index_map,
+        operand_batching_dims=dnums.operand_batching_dims,
+        scatter_indices_batching_dims=dnums.start_indices_batching_dims,
+    )
+
+
+def _gather_transpose(
+    ct: Array,
+    operand: UndefinedPrimal,
+    indices: ArrayLike,
+    *,
+    dimension_numbers: GatherDimensionNumbers,
+    slice_sizes: tuple[int, ...],
+    unique_indices: bool,
+    indices_are_sorted: bool,
+    mode: GatherScatterMode,
+    fill_value: complex | None,
+) -> list[Cotangent | None]:
+    """Each window's cotangent added back where it was read (duplicates accumulate)."""
+    zeros = _full(operand.aval.shape, 0, get_aval(ct).dtype)
+    operand_ct = scatter_add(
+        zeros,
+        indices,
+        ct,
+        scatter_dnums_for(dimension_numbers),
+        indices_are_sorted=indices_are_sorted,
+        unique_indices=unique_indices,
+        mode=mode,
+    )
+    return [operand_ct, None]
+
+
+deflinear2(gather_p, _gather_transpose)
+
+
+def _batch_axis_off_index_vector(indices: ArrayLike, dim: int) -> tuple[ArrayLike, int]:
+    """Batched indices and their batch axis, moved to the front if it sat where the index
+    vector (always the last axis) must be."""
+    if dim == get_aval(indices).ndim - 1:
+        return moveaxis(indices, dim, 0), 0
+    return indices, dim
+
+
+def _gather_batch(
+    args: Sequence[ArrayLike],
+    dims: Sequence[BatchDim],
+    *,
+    dimension_numbers: GatherDimensionNumbers,
+    slice_sizes: tuple[int, ...],
+    unique_indices: bool,
+    indices_are_sorted: bool,
+    mode: GatherScatterMode,
+    fill_value: complex | None,
+) -> tuple[Array, int]:
+    """Batch axes stay where they are: a batched operand alone gains a whole-axis window; a
+    batched index array gains an index batch dim; both batched, a pair of batching dims."""
+    operand, indices = args
+    operand_dim, indices_dim = dims
+    sizes = list(slice_sizes)
+    if indices_dim is None:
+        assert operand_dim is not None
+        ranks = (len(slice_sizes), get_aval(indices).ndim)
+        dnums, out_dim = _gather_window_over(dimension_numbers, operand_dim, ranks)
+        sizes.insert(operand_dim, _shape_of(operand)[operand_dim])
+    else:
+        indices, indices_dim = _batch_axis_off_index_vector(indices, indices_dim)
+        dnums, out_dim = _gather_batch_over(dimension_numbers, indices_dim, get_aval(indices).ndim)
+        if operand_dim is None:  # a batch of lookups into one array: no longer unique or sorted
+            unique_indices = indices_are_sorted = False
+        else:
+            sizes.insert(operand_dim, min(_shape_of(operand)[operand_dim], 1))
+            dnums = _gather_dnums_with_batching_pair(dnums, operand_dim, indices_dim)
+    out = gather_p.bind(
+        operand,
+        indices,
+        dimension_numbers=dnums,
+        slice_sizes=tuple(sizes),
+        unique_indices=unique_indices,
+        indices_are_sorted=indices_are_sorted,
+        mode=mode,
+        fill_value=fill_value,
+    )
+    return out, out_dim
+
+
+def _gather_window_over(
+    dnums: GatherDimensionNumbers, operand_dim: int, ranks: tuple[int, int]
+) -> tuple[GatherDimensionNumbers, int]:
+    """A new operand axis at ``operand_dim`` taken whole as a window (offset) axis.
+
+    ``ranks`` are the unbatched operand's and the indices'. Offset dims meet the operand's
+    window dims in order, so the new offset dim goes where the new window dim ranks among the
+    window dims. Returns it as the output batch axis.
+    """
+    operand_rank, index_rank = ranks
+    out_rank = len(dnums.offset_dims) + index_rank - 1
+    windows = gather_window_dims(dnums, operand_rank)
+    k = sum(1 for w in windows if w < operand_dim)
+    out_dim, _ = _slot(dnums.offset_dims, k, out_rank)
+    moved = _gather_dnums_with_operand_dim(dnums, operand_dim)
+    offset_dims = tuple(sorted((*_bump(dnums.offset_dims, out_dim), out_dim)))
+    return moved._replace(offset_dims=offset_dims), out_dim
+
+
+def _gather_batch_over(
+    dnums: GatherDimensionNumbers, indices_dim: int, index_rank: int
+) -> tuple[GatherDimensionNumbers, int]:
+    """A new indices axis at ``indices_dim`` (``index_rank`` counts it) as one more batch dim.
+
+    The output's batch dims follow the indices' in order; returns the new one's position.
+    """
+    out_rank = len(dnums.offset_dims) + index_rank - 2
+    out_batch = [d for d in range(out_rank) if d not in dnums.offset_dims]
+    out_dim, _ = _slot(out_batch, indices_dim, out_rank)
+    new = dnums._replace(
+        offset_dims=_bump(dnums.offset_dims, out_dim),
+        start_indices_batching_dims=_bump(dnums.start_indices_batching_dims, indices_dim),
+    )
+    return new, out_dim
+
+
+def _gather_dnums_with_operand_dim(
+    dnums: GatherDimensionNumbers, operand_dim: int
+) -> GatherDimensionNumbers:
+    """Operand dims renumbered for a new operand axis at ``operand_dim``."""
+    return dnums._replace(
+        collapsed_slice_dims=_bump(dnums.collapsed_slice_dims, operand_dim),
+        start_index_map=_bump(dnums.start_index_map, operand_dim),
+        operand_batching_dims=_bump(dnums.operand_batching_dims, operand_dim),
+    )
+
+
+def _gather_dnums_with_batching_pair(
+    dnums: GatherDimensionNumbers, operand_dim: int, indices_dim: int
+) -> GatherDimensionNumbers:
+    """``operand_dim`` and ``indices_dim`` (already counted in the indices) paired as batching
+    dims, in the sorted place of ``operand_dim`` among the operand's batching dims."""
+    moved = _gather_dnums_with_operand_dim(dnums, operand_dim)
+    j = sum(1 for d in dnums.operand_batching_dims if d < operand_dim)
+    operand_batching = list(moved.operand_batching_dims)
+    operand_batching.insert(j, operand_dim)
+    indices_batching = list(dnums.start_indices_batching_dims)
+    indices_batching.insert(j, indices_dim)
+    return moved._replace(
+        operand_batching_dims=tuple(operand_batching),
+        start_indices_batching_dims=tuple(indices_batching),
+    )
+
+
+batching_rules[gather_p] = _gather_batch
+
+
 # ---------------------------------------------------------------------------------------------
 # scatter
 
@@ -1028,6 +1452,434 @@ def scatter_max(
     )
 
 
+# Scatter rules. Every scatter reads its windows back with the gather of the same dimension
+# numbers (its transpose, and the way JVP rules find which update landed where).
+
+
+def gather_dnums_for(dnums: ScatterDimensionNumbers) -> GatherDimensionNumbers:
+    """The gather that reads the windows this scatter writes."""
+    return GatherDimensionNumbers(
+        offset_dims=dnums.update_window_dims,
+        collapsed_slice_dims=dnums.inserted_window_dims,
+        start_index_map=dnums.scatter_dims_to_operand_dims,
+        operand_batching_dims=dnums.operand_batching_dims,
+        start_indices_batching_dims=dnums.scatter_indices_batching_dims,
+    )
+
+
+def _scatter_slice_sizes(
+    operand_ndim: int, updates_shape: tuple[int, ...], dnums: ScatterDimensionNumbers
+) -> tuple[int, ...]:
+    """The window of each update in operand dims: 1 on inserted and batching dims."""
+    sizes = [1] * operand_ndim
+    for operand_dim, updates_dim in zip(
+        scatter_window_dims(dnums, operand_ndim), dnums.update_window_dims, strict=True
+    ):
+        sizes[operand_dim] = updates_shape[updates_dim]
+    return tuple(sizes)
+
+
+def _gather_windows(
+    x: ArrayLike,
+    indices: ArrayLike,
+    updates_shape: tuple[int, ...],
+    dnums: ScatterDimensionNumbers,
+    mode: GatherScatterMode | None = None,
+    fill_value: complex | None = None,
+) -> Array:
+    """The windows of ``x`` that a scatter with ``dnums`` writes, shaped like its updates."""
+    sizes = _scatter_slice_sizes(get_aval(x).ndim, updates_shape, dnums)
+    return gather(x, indices, gather_dnums_for(dnums), sizes, mode=mode, fill_value=fill_value)
+
+
+def _scatter_linear_jvp(prim: Primitive) -> None:
+    """JVP of a scatter linear in (operand, updates) jointly: scatter the tangents alike."""
+
+    def rule(
+        primals: Sequence[ArrayLike], tangents: Sequence[Tangent], **params: ParamValue
+    ) -> tuple[Array, Tangent]:
+        operand, indices, updates = primals
+        t_operand, _, t_updates = tangents
+        out = prim.bind(operand, indices, updates, **params)
+        if isinstance(t_operand, Zero) and isinstance(t_updates, Zero):
+            return out, Zero.from_primal(out)
+        t_out = prim.bind(instantiate(t_operand), indices, instantiate(t_updates), **params)
+        return out, t_out
+
+    jvp_rules[prim] = rule
+
+
+def _scatter_addsub_transpose(prim: Primitive) -> None:
+    """scatter-add/-sub: the operand's cotangent passes through; the updates' is gathered."""
+
+    def fn(
+        ct: Array,
+        operand: ArrayLike | UndefinedPrimal,
+        indices: ArrayLike,
+        updates: ArrayLike | UndefinedPrimal,
+        *,
+        dimension_numbers: ScatterDimensionNumbers,
+        mode: GatherScatterMode,
+        **params: ParamValue,
+    ) -> list[Cotangent | None]:
+        operand_ct = ct if isinstance(operand, UndefinedPrimal) else None
+        updates_ct = None
+        if isinstance(updates, UndefinedPrimal):
+            shape = updates.aval.shape
+            updates_ct = _gather_windows(ct, indices, shape, dimension_numbers, mode, 0)
+            if prim is scatter_sub_p:
+                updates_ct = ew.neg(updates_ct)
+        return [operand_ct, None, updates_ct]
+
+    deflinear2(prim, fn)
+
+
+for _prim in (scatter_add_p, scatter_sub_p):
+    _scatter_linear_jvp(_prim)
+    _scatter_addsub_transpose(_prim)
+
+
+_SCATTER_MUL_NOT_UNIQUE = "scatter_mul gradients are only implemented if `unique_indices=True`"
+
+
+def _scatter_mul_jvp_operand(
+    t: Array, operand: ArrayLike, indices: ArrayLike, updates: ArrayLike, **params: ParamValue
+) -> Array:
+    """Linear in the operand: the tangent multiplied by the same updates."""
+    return scatter_mul_p.bind(t, indices, updates, **params)
+
+
+def _scatter_mul_jvp_updates(
+    t: Array,
+    operand: ArrayLike,
+    indices: ArrayLike,
+    updates: ArrayLike,
+    *,
+    dimension_numbers: ScatterDimensionNumbers,
+    indices_are_sorted: bool,
+    unique_indices: bool,
+    mode: GatherScatterMode,
+    **params: ParamValue,
+) -> Array:
+    """``operand * t`` where each (unique) update lands; JAX has no rule for duplicates."""
+    if not unique_indices:
+        raise NotImplementedError(_SCATTER_MUL_NOT_UNIQUE)
+    aval = get_aval(operand)
+    spread = scatter_add(
+        _full(aval.shape, 0, aval.dtype),
+        indices,
+        t,
+        dimension_numbers,
+        indices_are_sorted=indices_are_sorted,
+        unique_indices=unique_indices,
+        mode=mode,
+    )
+    return ew.mul(operand, spread)
+
+
+defjvp(scatter_mul_p, _scatter_mul_jvp_operand, None, _scatter_mul_jvp_updates)
+
+
+def _scatter_mul_transpose(
+    ct: Array,
+    operand: ArrayLike | UndefinedPrimal,
+    indices: ArrayLike,
+    updates: ArrayLike | UndefinedPrimal,
+    *,
+    dimension_numbers: ScatterDimensionNumbers,
+    mode: GatherScatterMode,
+    **params: ParamValue,
+) -> list[Cotangent | None]:
+    """Operand: ``ct`` scaled by the same updates. Updates (unique only): ``ct * operand``."""
+    operand_ct = updates_ct = None
+    if isinstance(operand, UndefinedPrimal):
+        assert not isinstance(updates, UndefinedPrimal)
+        operand_ct = scatter_mul_p.bind(
+            ct, indices, updates, dimension_numbers=dimension_numbers, mode=mode, **params
+        )
+    if isinstance(updates, UndefinedPrimal):
+        assert not isinstance(operand, UndefinedPrimal)
+        if not params["unique_indices"]:
+            raise NotImplementedError(_SCATTER_MUL_NOT_UNIQUE)
+        shape = updates.aval.shape
+        updates_ct = _gather_windows(
+            ew.mul(ct, operand), indices, shape, dimension_numbers, mode, 0
+        )
+    return [operand_ct, None, updates_ct]
+
+
+deflinear2(scatter_mul_p, _scatter_mul_transpose)
+
+
+def _scatter_extremal_jvp(prim: Primitive) -> None:
+    """scatter-min/-max: each result takes the tangent of the value that won, averaged over
+    ties between the operand and the updates (JAX's ``_scatter_extremal_jvp``)."""
+
+    def rule(
+        primals: Sequence[ArrayLike],
+        tangents: Sequence[Tangent],
+        *,
+        dimension_numbers: ScatterDimensionNumbers,
+        indices_are_sorted: bool,
+        unique_indices: bool,
+        mode: GatherScatterMode,
+        **params: ParamValue,
+    ) -> tuple[Array, Tangent]:
+        operand, indices, updates = primals
+        dnums = dimension_numbers
+        out = prim.bind(
+            operand,
+            indices,
+            updates,
+            dimension_numbers=dnums,
+            indices_are_sorted=indices_are_sorted,
+            unique_indices=unique_indices,
+            mode=mode,
+            **params,
+        )
+        t_operand, t_updates = instantiate(tangents[0]), instantiate(tangents[2])
+        operand_aval, updates_aval = get_aval(operand), get_aval(updates)
+        dtype = operand_aval.dtype
+
+        def windows(x: ArrayLike) -> Array:
+            return _gather_windows(x, indices, updates_aval.shape, dnums)
+
+        def count(x: ArrayLike) -> Array:
+            zeros = _full(operand_aval.shape, 0, dtype)
+            return windows(scatter_add(zeros, indices, x, dnums))
+
+        target = windows(out)
+        won = ew.eq(updates, target)
+        kept = ew.eq(windows(operand), target)
+        ones, zeros = _full(updates_aval.shape, 1, dtype), _full(updates_aval.shape, 0, dtype)
+        num_updates, num_refs = count(ew.select(won, ones, zeros)), count(ones)
+        shared = ew.div(ones, ew.add(num_updates, ones))
+        updates_coef = ew.select(won, ew.select(kept, shared, ew.div(ones, num_updates)), zeros)
+        operand_coef = ew.div(ew.sub(ew.select(kept, shared, zeros), ones), num_refs)
+        t_windows = ew.add(
+            ew.mul(windows(t_operand), operand_coef), ew.mul(t_updates, updates_coef)
+        )
+        t_out = scatter_add(
+            t_operand,
+            indices,
+            t_windows,
+            dnums,
+            indices_are_sorted=indices_are_sorted,
+            unique_indices=unique_indices,
+            mode=mode,
+        )
+        return out, t_out
+
+    jvp_rules[prim] = rule
+
+
+for _prim in (scatter_min_p, scatter_max_p):
+    _scatter_extremal_jvp(_prim)
+
+
+def _scatter_jvp(
+    primals: Sequence[ArrayLike],
+    tangents: Sequence[Tangent],
+    *,
+    dimension_numbers: ScatterDimensionNumbers,
+    indices_are_sorted: bool,
+    unique_indices: bool,
+    mode: GatherScatterMode,
+    update_jaxpr: Jaxpr | None,
+    update_consts: tuple[ArrayLike, ...],
+) -> tuple[Array, Tangent]:
+    """Unique indices: scatter the tangents alike. Otherwise JAX's rule: scatter an id per
+    update, read back which id won each place, and scatter-add the winners' values and
+    tangents into the operand's (values and tangents) with the overwritten places zeroed."""
+    operand, indices, updates = primals
+    t_operand, t_updates = instantiate(tangents[0]), instantiate(tangents[2])
+    dnums = dimension_numbers
+    sorted_ = indices_are_sorted
+    if unique_indices:
+
+        def scatter_unique(x: ArrayLike, u: ArrayLike) -> Array:
+            return scatter(
+                x, indices, u, dnums, indices_are_sorted=sorted_, unique_indices=True, mode=mode
+            )
+
+        return scatter_unique(operand, updates), scatter_unique(t_operand, t_updates)
+    update_ids = _update_ids(_shape_of(updates), dnums)
+    id_dtype = get_aval(update_ids).dtype
+    zero_ids = _full(_shape_of(operand), 0, id_dtype)
+    ids = scatter(zero_ids, indices, update_ids, dnums, indices_are_sorted=sorted_, mode=mode)
+    won = ew.eq(update_ids, _gather_windows(ids, indices, _shape_of(updates), dnums))
+    untouched = ew.eq(ids, np.zeros((), id_dtype))
+
+    def combine(x: ArrayLike, u: ArrayLike) -> Array:
+        x_kept = ew.select(untouched, x, _full(_shape_of(x), 0, get_aval(x).dtype))
+        u_won = ew.select(won, u, _full(_shape_of(u), 0, get_aval(u).dtype))
+        return scatter_add(x_kept, indices, u_won, dnums, indices_are_sorted=sorted_, mode=mode)
+
+    return combine(operand, updates), combine(t_operand, t_updates)
+
+
+def _update_ids(updates_shape: tuple[int, ...], dnums: ScatterDimensionNumbers) -> Array:
+    """1, 2, 3, ... for each update window (constant across the window), as uint32."""
+    ids_shape = [1 if d in dnums.update_window_dims else n for d, n in enumerate(updates_shape)]
+    iota = sh.reshape(sh.iota(dtypes.uint32, math.prod(ids_shape)), ids_shape)
+    return ew.add(iota, _full(updates_shape, 1, dtypes.uint32))
+
+
+jvp_rules[scatter_p] = _scatter_jvp
+
+
+def _scatter_transpose(
+    ct: Array,
+    operand: ArrayLike | UndefinedPrimal,
+    indices: ArrayLike,
+    updates: ArrayLike | UndefinedPrimal,
+    *,
+    dimension_numbers: ScatterDimensionNumbers,
+    unique_indices: bool,
+    mode: GatherScatterMode,
+    **params: ParamValue,
+) -> list[Cotangent | None]:
+    """Unique indices only: the operand's cotangent has the written windows zeroed; the
+    updates' cotangent is those windows."""
+    if not unique_indices:
+        raise NotImplementedError("scatter transpose is only implemented where unique_indices=True")
+    updates_shape = _aval_of(updates).shape
+    operand_ct = updates_ct = None
+    if isinstance(operand, UndefinedPrimal):
+        zeros = _full(updates_shape, 0, get_aval(ct).dtype)
+        operand_ct = scatter_p.bind(
+            ct,
+            indices,
+            zeros,
+            dimension_numbers=dimension_numbers,
+            unique_indices=True,
+            mode=mode,
+            **params,
+        )
+    if isinstance(updates, UndefinedPrimal):
+        updates_ct = _gather_windows(ct, indices, updates_shape, dimension_numbers, mode, 0)
+    return [operand_ct, None, updates_ct]
+
+
+deflinear2(scatter_p, _scatter_transpose)
+
+
+def _scatter_batch(
+    prim: Primitive,
+    args: Sequence[ArrayLike],
+    dims: Sequence[BatchDim],
+    *,
+    dimension_numbers: ScatterDimensionNumbers,
+    **params: ParamValue,
+) -> tuple[Array, int]:
+    """Unbatched indices: the batch axis is one more window axis of operand and updates.
+    Batched indices: it pairs operand, indices and updates as batching dims. Batch axes stay
+    where they are when the dimension numbers allow it (else updates move, as little as can
+    be); an unbatched operand or updates is broadcast right where it is needed."""
+    operand, indices, updates = args
+    operand_dim, indices_dim, updates_dim = dims
+    size = next(_shape_of(x)[d] for x, d in zip(args, dims, strict=True) if d is not None)
+    updates_rank = len(_shape_of(updates)) - (updates_dim is not None)
+    if indices_dim is None:
+        operand_rank = len(_shape_of(operand)) - (operand_dim is not None)
+        ranks = (operand_rank, updates_rank)
+        dnums, out_dim, new_updates_dim = _scatter_window_over(
+            dimension_numbers, operand_dim, updates_dim, ranks
+        )
+    else:
+        indices, indices_dim = _batch_axis_off_index_vector(indices, indices_dim)
+        out_dim = 0 if operand_dim is None else operand_dim
+        dnums, new_updates_dim = _scatter_batch_over(
+            dimension_numbers, out_dim, indices_dim, updates_dim, updates_rank
+        )
+    operand = bdim_at(operand, operand_dim, size, out_dim)
+    updates = bdim_at(updates, updates_dim, size, new_updates_dim)
+    return prim.bind(operand, indices, updates, dimension_numbers=dnums, **params), out_dim
+
+
+def _nearest_in(dim: BatchDim, low_high: tuple[int, int]) -> int:
+    """``dim`` clamped into ``[low, high]`` (``low`` if there is no ``dim``)."""
+    low, high = low_high
+    return low if dim is None else min(max(dim, low), high)
+
+
+def _scatter_window_over(
+    dnums: ScatterDimensionNumbers,
+    operand_dim: BatchDim,
+    updates_dim: BatchDim,
+    ranks: tuple[int, int],
+) -> tuple[ScatterDimensionNumbers, int, int]:
+    """The batch axis as a whole window axis of operand and updates (indices unbatched).
+
+    Operand window dims and update window dims meet in order, so the new pair must rank
+    alike among them. Returns the dimension numbers and both axes' positions.
+    """
+    operand_rank, updates_rank = ranks
+    windows, update_windows = scatter_window_dims(dnums, operand_rank), dnums.update_window_dims
+    if operand_dim is None:
+        assert updates_dim is not None
+        rank = sum(1 for u in update_windows if u < updates_dim)
+        operand_dim, _ = _slot(windows, rank, operand_rank)
+    rank = sum(1 for w in windows if w < operand_dim)
+    new_updates_dim = _nearest_in(updates_dim, _slot(update_windows, rank, updates_rank))
+    update_window_dims = tuple(sorted((*_bump(update_windows, new_updates_dim), new_updates_dim)))
+    new = _scatter_dnums_with_operand_dim(dnums, operand_dim)
+    return new._replace(update_window_dims=update_window_dims), operand_dim, new_updates_dim
+
+
+def _scatter_batch_over(
+    dnums: ScatterDimensionNumbers,
+    operand_dim: int,
+    indices_dim: int,
+    updates_dim: BatchDim,
+    updates_rank: int,
+) -> tuple[ScatterDimensionNumbers, int]:
+    """The batch axis as a batching dim of operand and indices, and a scatter dim of updates.
+
+    The updates' scatter dims follow the indices' batch dims in order. Returns the dimension
+    numbers and the updates' batch axis.
+    """
+    update_scatter_dims = _updates_scatter_dims(updates_rank, dnums)
+    new_updates_dim = _nearest_in(
+        updates_dim, _slot(update_scatter_dims, indices_dim, updates_rank)
+    )
+    new = _scatter_dnums_with_batching_pair(dnums, operand_dim, indices_dim)
+    update_window_dims = _bump(dnums.update_window_dims, new_updates_dim)
+    return new._replace(update_window_dims=update_window_dims), new_updates_dim
+
+
+def _scatter_dnums_with_operand_dim(
+    dnums: ScatterDimensionNumbers, operand_dim: int
+) -> ScatterDimensionNumbers:
+    """Operand dims renumbered for a new operand axis at ``operand_dim``."""
+    return dnums._replace(
+        inserted_window_dims=_bump(dnums.inserted_window_dims, operand_dim),
+        scatter_dims_to_operand_dims=_bump(dnums.scatter_dims_to_operand_dims, operand_dim),
+        operand_batching_dims=_bump(dnums.operand_batching_dims, operand_dim),
+    )
+
+
+def _scatter_dnums_with_batching_pair(
+    dnums: ScatterDimensionNumbers, operand_dim: int, indices_dim: int
+) -> ScatterDimensionNumbers:
+    """``operand_dim`` and ``indices_dim`` (new axes of operand and indices) paired as batching
+    dims, in the sorted place of ``operand_dim`` among the operand's batching dims."""
+    moved = _scatter_dnums_with_operand_dim(dnums, operand_dim)
+    j = sum(1 for d in dnums.operand_batching_dims if d < operand_dim)
+    operand_batching = list(moved.operand_batching_dims)
+    operand_batching.insert(j, operand_dim)
+    indices_batching = list(_bump(dnums.scatter_indices_batching_dims, indices_dim))
+    indices_batching.insert(j, indices_dim)
+    return moved._replace(
+        operand_batching_dims=tuple(operand_batching),
+        scatter_indices_batching_dims=tuple(indices_batching),
+    )
+
+
+for _prim in (scatter_p, scatter_add_p, scatter_sub_p, scatter_mul_p, scatter_min_p, scatter_max_p):
+    batching_rules[_prim] = functools.partial(_scatter_batch, _prim)
+
+
 # ---------------------------------------------------------------------------------------------
 # sort and top_k
 
@@ -1080,6 +1932,63 @@ def sort_key_val(
     return k, v
 
 
+def _take_along(x: ArrayLike, positions: ArrayLike, axis: int) -> Array:
+    """``x`` read at ``positions`` along ``axis`` (same shape elsewhere): take_along_axis."""
+    ndim = get_aval(x).ndim
+    others = tuple(d for d in range(ndim) if d != axis)
+    dnums = GatherDimensionNumbers(
+        offset_dims=(),
+        collapsed_slice_dims=(axis,),
+        start_index_map=(axis,),
+        operand_batching_dims=others,
+        start_indices_batching_dims=others,
+    )
+    index = sh.expand_dims(positions, (ndim,))
+    return gather(x, index, dnums, (1,) * ndim, mode=GatherScatterMode.PROMISE_IN_BOUNDS)
+
+
+def _sort_jvp(
+    primals: Sequence[ArrayLike],
+    tangents: Sequence[Tangent],
+    *,
+    dimension: int,
+    is_stable: bool,
+    num_keys: int,
+) -> tuple[list[Array], list[Tangent]]:
+    """Sort an iota along with the operands; the tangents follow that permutation."""
+    iota = sh.broadcasted_iota(dtypes.uint32, _shape_of(primals[0]), dimension)
+    *outs, perm = sort_p.bind_all(
+        *primals, iota, dimension=dimension, is_stable=is_stable, num_keys=num_keys
+    )
+    t_outs = [t if isinstance(t, Zero) else _take_along(t, perm, dimension) for t in tangents]
+    return outs, t_outs
+
+
+jvp_rules[sort_p] = _sort_jvp
+
+
+def _sort_batch(
+    args: Sequence[ArrayLike],
+    dims: Sequence[BatchDim],
+    *,
+    dimension: int,
+    is_stable: bool,
+    num_keys: int,
+) -> tuple[list[Array], list[int]]:
+    """Every operand batched at the first batched operand's axis; the sort axis shifts past it."""
+    first, bdim = next((a, d) for a, d in zip(args, dims, strict=True) if d is not None)
+    size = _shape_of(first)[bdim]
+    operands = [bdim_at(a, d, size, bdim) for a, d in zip(args, dims, strict=True)]
+    new_dimension = dimension + (bdim <= dimension)
+    outs = sort_p.bind_all(
+        *operands, dimension=new_dimension, is_stable=is_stable, num_keys=num_keys
+    )
+    return outs, [bdim] * len(outs)
+
+
+batching_rules[sort_p] = _sort_batch
+
+
 def _top_k_rule(operand: ShapedArray, *, k: int, axis: int) -> tuple[ShapedArray, ShapedArray]:
     if dtypes.issubdtype(operand.dtype, np.complexfloating):
         raise ValueError("top_k is not compatible with complex inputs.")
@@ -1114,3 +2023,29 @@ def top_k(operand: ArrayLike, k: int, *, axis: int = -1) -> tuple[Array, Array]:
     axis = canonicalize_axis(axis, len(_shape_of(operand)))
     values, indices = top_k_p.bind_all(operand, k=k, axis=axis)
     return values, indices
+
+
+def _top_k_jvp(
+    primals: Sequence[ArrayLike], tangents: Sequence[Tangent], *, k: int, axis: int
+) -> tuple[list[Array], list[Tangent]]:
+    """The tangent read at the winning indices; the indices have none."""
+    (operand,), (t,) = primals, tangents
+    values, indices = top_k_p.bind_all(operand, k=k, axis=axis)
+    t_values = _take_along(instantiate(t), indices, axis)
+    return [values, indices], [t_values, Zero.from_primal(indices)]
+
+
+jvp_rules[top_k_p] = _top_k_jvp
+
+
+def _top_k_batch(
+    args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, k: int, axis: int
+) -> tuple[list[Array], list[int]]:
+    """The batch axis stays put; the top-k axis shifts past it."""
+    (x,), (d,) = args, dims
+    assert d is not None
+    outs = top_k_p.bind_all(x, k=k, axis=axis + (d <= axis))
+    return outs, [d, d]
+
+
+batching_rules[top_k_p] = _top_k_batch

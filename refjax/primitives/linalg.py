@@ -15,10 +15,15 @@ import numpy as np
 
 from refjax import dtypes
 from refjax.dtypes import DType, DTypeLike
-from refjax.interp.core import Array, ArrayLike, ShapedArray, get_aval
+from refjax.interp.batching import BatchDim, batching_rules
+from refjax.interp.core import Array, ArrayLike, ParamValue, ShapedArray, get_aval
+from refjax.interp.jvp import defjvp
+from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2
+from refjax.primitives import elementwise as ew
+from refjax.primitives import shape as sh
 from refjax.primitives.common import standard_primitive
 
-__all__ = ["DotDimensionNumbers", "Precision", "dot", "dot_general"]
+__all__ = ["DotDimensionNumbers", "Precision", "dot", "dot_general", "dot_general_p"]
 
 # ((lhs_contracting, rhs_contracting), (lhs_batch, rhs_batch))
 DotDimensionNumbers: TypeAlias = tuple[
@@ -282,3 +287,162 @@ def dot(
         preferred_element_type=preferred,
         out_sharding=out_sharding,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Transformation rules: dot_general is bilinear
+
+
+def _dot_jvp_lhs(t: Array, lhs: ArrayLike, rhs: ArrayLike, **params: ParamValue) -> Array:
+    """d(lhs . rhs) along lhs: the same contraction of the tangent with rhs."""
+    return dot_general_p.bind(t, rhs, **params)
+
+
+def _dot_jvp_rhs(t: Array, lhs: ArrayLike, rhs: ArrayLike, **params: ParamValue) -> Array:
+    """d(lhs . rhs) along rhs: the same contraction of lhs with the tangent."""
+    return dot_general_p.bind(lhs, t, **params)
+
+
+defjvp(dot_general_p, _dot_jvp_lhs, _dot_jvp_rhs)
+
+
+def _ranges_like(*groups: Sequence[int]) -> list[Dims]:
+    """Consecutive ranges of the lengths of ``groups``: (0..n0-1), (n0..n0+n1-1), ..."""
+    ranges, start = [], 0
+    for group in groups:
+        ranges.append(tuple(range(start, start + len(group))))
+        start += len(group)
+    return ranges
+
+
+def _transpose_lhs(
+    ct: Array,
+    x_aval: ShapedArray,
+    y: ArrayLike,
+    dimension_numbers: CanonicalDimensionNumbers,
+    precision: CanonicalPrecision,
+    preferred_element_type: DType | None,
+    swap_ans: bool = False,
+) -> Array:
+    """The cotangent of ``x`` in ``x . y`` (JAX's ``_dot_general_transpose_lhs``).
+
+    Contract ``ct``'s y-free dims with y's free dims, batch over the batch dims; what remains
+    is (batch, x free, x contracting in y's order), permuted back into x's layout.
+    """
+    (x_contract, y_contract), (x_batch, y_batch) = dimension_numbers
+    x_kept = free_dims(x_aval.ndim, x_contract, x_batch)
+    y_kept = free_dims(get_aval(y).ndim, y_contract, y_batch)
+    if swap_ans:
+        ans_batch, ans_y, _ = _ranges_like(x_batch, y_kept, x_kept)
+    else:
+        ans_batch, _, ans_y = _ranges_like(x_batch, x_kept, y_kept)
+    dims = ((ans_y, y_kept), (ans_batch, y_batch))
+    x_contract_by_y = tuple(x_contract[i] for i in np.argsort(y_contract))
+    out_axes = tuple(int(i) for i in np.argsort((*x_batch, *x_kept, *x_contract_by_y)))
+    out = dot_general_p.bind(
+        ct,
+        y,
+        dimension_numbers=dims,
+        precision=precision,
+        preferred_element_type=preferred_element_type,
+        out_sharding=None,
+    )
+    x_bar = sh.transpose(out, out_axes)
+    if get_aval(x_bar).dtype != x_aval.dtype:
+        x_bar = ew.convert_element_type(x_bar, x_aval.dtype)
+    return x_bar
+
+
+def _swap(dimension_numbers: CanonicalDimensionNumbers) -> CanonicalDimensionNumbers:
+    """The dimension numbers of ``rhs . lhs``."""
+    (lhs_contract, rhs_contract), (lhs_batch, rhs_batch) = dimension_numbers
+    return (rhs_contract, lhs_contract), (rhs_batch, lhs_batch)
+
+
+def _dot_general_transpose(
+    ct: Array,
+    lhs: ArrayLike | UndefinedPrimal,
+    rhs: ArrayLike | UndefinedPrimal,
+    *,
+    dimension_numbers: CanonicalDimensionNumbers,
+    precision: CanonicalPrecision,
+    preferred_element_type: DType | None,
+    out_sharding: None = None,
+) -> list[Cotangent | None]:
+    """Cotangents of the undefined (linear) side: the other side contracted with ``ct``."""
+    lhs_ct = rhs_ct = None
+    if isinstance(lhs, UndefinedPrimal):
+        assert not isinstance(rhs, UndefinedPrimal)
+        lhs_ct = _transpose_lhs(
+            ct, lhs.aval, rhs, dimension_numbers, precision, preferred_element_type
+        )
+    if isinstance(rhs, UndefinedPrimal):
+        assert not isinstance(lhs, UndefinedPrimal)
+        swapped = _swap(dimension_numbers)
+        rhs_ct = _transpose_lhs(
+            ct, rhs.aval, lhs, swapped, precision, preferred_element_type, swap_ans=True
+        )
+    return [lhs_ct, rhs_ct]
+
+
+deflinear2(dot_general_p, _dot_general_transpose)
+
+
+def _bump(dims: Dims, inserted: int) -> Dims:
+    """``dims`` renumbered after a new axis is inserted at ``inserted``."""
+    return tuple(d + (d >= inserted) for d in dims)
+
+
+def batched_dimension_numbers(
+    ndims: tuple[int, int], batch_dims: tuple[BatchDim, BatchDim], dnums: CanonicalDimensionNumbers
+) -> tuple[CanonicalDimensionNumbers, int]:
+    """Dimension numbers for the batched operands, and where the output's batch axis lands.
+
+    Both sides batched: the vmapped axes become a leading batch dimension of the dot (output
+    axis 0). One side batched: its vmapped axis is one more free dimension of that side, and
+    lands among that side's free dims in the output. Operands are never transposed.
+    """
+    (lhs_contract, rhs_contract), (lhs_batch, rhs_batch) = dnums
+    lbd, rbd = batch_dims
+    if lbd is not None and rbd is not None:
+        lhs_batch = (lbd, *_bump(lhs_batch, lbd))
+        rhs_batch = (rbd, *_bump(rhs_batch, rbd))
+        new = (_bump(lhs_contract, lbd), _bump(rhs_contract, rbd)), (lhs_batch, rhs_batch)
+        return new, 0
+    if lbd is not None:
+        lhs_free = free_dims(ndims[0], lhs_contract, lhs_batch)
+        out_dim = len(lhs_batch) + sum(1 for d in lhs_free if d < lbd)
+        new = (_bump(lhs_contract, lbd), rhs_contract), (_bump(lhs_batch, lbd), rhs_batch)
+        return new, out_dim
+    assert rbd is not None
+    rhs_free = free_dims(ndims[1], rhs_contract, rhs_batch)
+    out_dim = ndims[0] - len(lhs_contract) + sum(1 for d in rhs_free if d < rbd)
+    new = (lhs_contract, _bump(rhs_contract, rbd)), (lhs_batch, _bump(rhs_batch, rbd))
+    return new, out_dim
+
+
+def _dot_general_batch(
+    args: Sequence[ArrayLike],
+    dims: Sequence[BatchDim],
+    *,
+    dimension_numbers: CanonicalDimensionNumbers,
+    precision: CanonicalPrecision,
+    preferred_element_type: DType | None,
+    out_sharding: None = None,
+) -> tuple[Array, int]:
+    """The vmapped axis as a batch dimension (both sides) or a free dimension (one side)."""
+    lhs, rhs = args
+    ndims = (get_aval(lhs).ndim, get_aval(rhs).ndim)
+    dnums, out_dim = batched_dimension_numbers(ndims, (dims[0], dims[1]), dimension_numbers)
+    out = dot_general_p.bind(
+        lhs,
+        rhs,
+        dimension_numbers=dnums,
+        precision=precision,
+        preferred_element_type=preferred_element_type,
+        out_sharding=out_sharding,
+    )
+    return out, out_dim
+
+
+batching_rules[dot_general_p] = _dot_general_batch

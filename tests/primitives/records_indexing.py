@@ -99,7 +99,10 @@ def ref_dynamic_update_slice(x: np.ndarray, update: np.ndarray, *starts: np.ndar
 
 
 def _start_indices(rng: np.random.Generator, shapes: Sequence[Shape]) -> list[np.ndarray]:
-    """One scalar start per operand dim, from -2 size to 2 size (so clamping is exercised)."""
+    """One scalar start per operand dim, from -2 size to 2 size (so clamping is exercised).
+
+    The record's shapes list the scalar starts after the data operands; they are made here.
+    """
     return [np.int32(rng.integers(-2 * d - 1, 2 * d + 2)) for d in shapes[0]]
 
 
@@ -112,7 +115,7 @@ def _dynamic_slice_args(
 def _dynamic_update_args(
     rng: np.random.Generator, shapes: Sequence[Shape], dtype: np.dtype[Any]
 ) -> list[np.ndarray]:
-    data, update = (random_values(rng, s, dtype) for s in shapes)
+    data, update = (random_values(rng, s, dtype) for s in shapes[:2])
     return [data, update, *_start_indices(rng, shapes)]
 
 
@@ -148,8 +151,20 @@ def _slice_records() -> list[OpRecord]:
     ]
 
 
+def _with_starts(*shapes: Shape) -> tuple[Shape, ...]:
+    """Operand shapes followed by one scalar shape per start index (so vmap batches them too)."""
+    return (*shapes, *[()] * len(shapes[0]))
+
+
 def _dynamic_slice_records() -> list[OpRecord]:
-    shapes = [((9,),), ((4, 5),), ((3, 0, 4),), ((),)]
+    shapes = [_with_starts(s) for s in [(9,), (4, 5), (3, 0, 4), ()]]
+    update_shapes = [
+        ((9,), (4,)),
+        ((4, 5), (2, 5)),
+        ((3, 0, 4), (1, 0, 4)),
+        ((), ()),
+        ((3, 2), (0, 1)),
+    ]
     return [
         OpRecord(
             "dynamic_slice",
@@ -165,7 +180,7 @@ def _dynamic_slice_records() -> list[OpRecord]:
             "dynamic_update_slice",
             lambda lax, x, u, *i: lax.dynamic_update_slice(x, u, i),
             ref_dynamic_update_slice,
-            [((9,), (4,)), ((4, 5), (2, 5)), ((3, 0, 4), (1, 0, 4)), ((), ()), ((3, 2), (0, 1))],
+            [_with_starts(*pair) for pair in update_shapes],
             ALL,
             args_maker=_dynamic_update_args,
             linear=True,
@@ -177,7 +192,7 @@ def _dynamic_slice_records() -> list[OpRecord]:
 # gather
 
 
-def _row_gather(lax: Any, x: Any, idx: Any, mode: str | None = None) -> Any:
+def _row_gather(lax: Any, x: Any, idx: Any, mode: str | None = None, fill: Any = None) -> Any:
     """``x[idx[..., 0]]`` as jnp writes it: rows of ``x`` at each index."""
     nb = idx.ndim - 1
     dnums = lax.GatherDimensionNumbers(
@@ -185,7 +200,7 @@ def _row_gather(lax: Any, x: Any, idx: Any, mode: str | None = None) -> Any:
         collapsed_slice_dims=(0,),
         start_index_map=(0,),
     )
-    return lax.gather(x, idx, dnums, (1, *x.shape[1:]), mode=mode)
+    return lax.gather(x, idx, dnums, (1, *x.shape[1:]), mode=mode, fill_value=fill)
 
 
 def fill_value(dtype: np.dtype[Any]) -> Any:
@@ -197,7 +212,9 @@ def fill_value(dtype: np.dtype[Any]) -> Any:
     return np.iinfo(dtype).min if np.issubdtype(dtype, np.signedinteger) else np.iinfo(dtype).max
 
 
-def ref_row_gather(x: np.ndarray, idx: np.ndarray, mode: str = "clip") -> np.ndarray:
+def ref_row_gather(
+    x: np.ndarray, idx: np.ndarray, mode: str = "clip", fill: Any = None
+) -> np.ndarray:
     """Loop over index positions: clamp (``clip``) or fill (``fill``) out-of-range rows."""
     out = np.empty(idx.shape[:-1] + x.shape[1:], x.dtype)
     for pos in np.ndindex(*idx.shape[:-1]):
@@ -205,7 +222,7 @@ def ref_row_gather(x: np.ndarray, idx: np.ndarray, mode: str = "clip") -> np.nda
         if 0 <= i < x.shape[0] or mode == "clip":
             out[pos] = x[min(max(i, 0), x.shape[0] - 1)]
         else:
-            out[pos] = fill_value(x.dtype)
+            out[pos] = fill_value(x.dtype) if fill is None else fill
     return out
 
 
@@ -324,8 +341,19 @@ def _gather_records() -> list[OpRecord]:
             row_shapes[:2],
             ALL,
             args_maker=rows_slack,
+            differentiable=False,  # NaN fill: finite differences are NaN (see fill_value=0)
             linear=True,
             notes="mode=fill: NaN, int min, uint max, True",
+        ),
+        OpRecord(
+            "gather",
+            lambda lax, x, i: _row_gather(lax, x, i, "fill", 0),
+            lambda x, i: ref_row_gather(x, i, "fill", 0),
+            row_shapes[:2],
+            (F32, F64),
+            args_maker=rows_slack,
+            linear=True,
+            notes="mode=fill, fill_value=0: out-of-range rows have zero derivative",
         ),
         OpRecord(
             "gather",
@@ -388,7 +416,7 @@ COMBINES: dict[str, Combine] = {
 PRIMITIVE_NAMES = {name: name.replace("_", "-") for name in COMBINES}
 
 
-def _row_scatter(name: str, mode: str | None) -> Callable[..., Any]:
+def _row_scatter(name: str, mode: str | None, unique: bool = False) -> Callable[..., Any]:
     """``x.at[idx[..., 0]].<op>(updates)``: whole rows of ``x``."""
 
     def op(lax: Any, x: Any, idx: Any, updates: Any) -> Any:
@@ -398,7 +426,7 @@ def _row_scatter(name: str, mode: str | None) -> Callable[..., Any]:
             inserted_window_dims=(0,),
             scatter_dims_to_operand_dims=(0,),
         )
-        return getattr(lax, name)(x, idx, updates, dnums, mode=mode)
+        return getattr(lax, name)(x, idx, updates, dnums, mode=mode, unique_indices=unique)
 
     return op
 
@@ -443,6 +471,22 @@ ROW_SCATTER_SHAPES = [
 ]
 
 
+def _unique_scatter_args(
+    rng: np.random.Generator, shapes: Sequence[Shape], dtype: np.dtype[Any]
+) -> list[np.ndarray]:
+    """Distinct in-range rows (for ``unique_indices=True``)."""
+    x_shape, idx_shape, upd_shape = shapes
+    rows = rng.permutation(x_shape[0])[: math.prod(idx_shape)].reshape(idx_shape)
+    return [
+        random_values(rng, x_shape, dtype),
+        rows.astype(np.int32),
+        random_values(rng, upd_shape, dtype),
+    ]
+
+
+UNIQUE_SCATTER_SHAPES = [((5, 3), (4, 1), (4, 3)), ((4,), (3, 1), (3,)), ((3, 2), (0, 1), (0, 2))]
+
+
 def _row_scatter_records() -> list[OpRecord]:
     dtypes = {"scatter": ALL, "scatter_min": ALL, "scatter_max": ALL}
     records = []
@@ -456,10 +500,25 @@ def _row_scatter_records() -> list[OpRecord]:
                     ROW_SCATTER_SHAPES if mode is None else ROW_SCATTER_SHAPES[:2],
                     dtypes.get(name, ARITH) if mode is None else (F32, I32),
                     args_maker=_scatter_args(slack),
+                    # JAX differentiates scatter_mul's updates only with unique_indices=True
+                    differentiable=name != "scatter_mul",
                     linear=name in ("scatter_add", "scatter_sub"),
                     notes=f"duplicate rows, mode={mode}",
                 )
             )
+    for name in ("scatter", "scatter_mul", "scatter_add"):
+        records.append(
+            OpRecord(
+                PRIMITIVE_NAMES[name],
+                _row_scatter(name, None, unique=True),
+                ref_row_scatter(name, None),
+                UNIQUE_SCATTER_SHAPES,
+                (F32, F64),
+                args_maker=_unique_scatter_args,
+                linear=name == "scatter_add",
+                notes="unique_indices=True (distinct rows)",
+            )
+        )
     return records
 
 
@@ -577,6 +636,64 @@ def ref_top_k(k: int) -> Callable[[np.ndarray], list[np.ndarray]]:
     return ref
 
 
+def distinct_values(rng: np.random.Generator, shape: Shape, dtype: np.dtype[Any]) -> np.ndarray:
+    """Values at least 1 apart (a shuffled, shifted iota): sorting is differentiable there."""
+    values = rng.permutation(math.prod(shape)).reshape(shape) - math.prod(shape) / 2
+    return (values + rng.uniform(0.0, 0.5, shape)).astype(dtype)
+
+
+def _distinct_first(
+    rng: np.random.Generator, shapes: Sequence[Shape], dtype: np.dtype[Any]
+) -> list[np.ndarray]:
+    """Distinct keys first, then random values of the same dtype."""
+    return [distinct_values(rng, shapes[0], dtype)] + [
+        random_values(rng, s, dtype) for s in shapes[1:]
+    ]
+
+
+def _differentiable_sort_records() -> list[OpRecord]:
+    """Sorts of distinct float keys (the tie records above have no finite differences)."""
+    shapes = [(9,), (3, 8), (4, 1)]
+    return [
+        OpRecord(
+            "sort",
+            lambda lax, x: lax.sort(x),
+            lambda x: ref_sort(1, -1)(x)[0],
+            [(s,) for s in shapes],
+            FLOAT_DTYPES,
+            args_maker=_distinct_first,
+            notes="distinct keys",
+        ),
+        OpRecord(
+            "sort",
+            lambda lax, k, v: lax.sort_key_val(k, v, dimension=0),
+            lambda k, v: ref_sort(1, 0)(k, v),
+            [(s, s) for s in shapes],
+            FLOAT_DTYPES,
+            args_maker=_distinct_first,
+            notes="sort_key_val, distinct keys, float values",
+        ),
+        OpRecord(
+            "sort",
+            lambda lax, *xs: lax.sort(xs, dimension=1, num_keys=2),
+            lambda *xs: ref_sort(2, 1)(*xs),
+            [((3, 5),) * 3],
+            FLOAT_DTYPES,
+            args_maker=_distinct_first,
+            notes="three float operands, two keys, distinct first key",
+        ),
+        OpRecord(
+            "top_k",
+            lambda lax, x: lax.top_k(x, 3)[0],
+            lambda x: ref_top_k(3)(x)[0],
+            [((9,),), ((3, 8),)],
+            FLOAT_DTYPES,
+            args_maker=_distinct_first,
+            notes="values of top_k, distinct inputs",
+        ),
+    ]
+
+
 def _sort_records() -> list[OpRecord]:
     shapes = [(9,), (3, 8), (0, 3), (4, 1)]
     return [
@@ -587,6 +704,7 @@ def _sort_records() -> list[OpRecord]:
             [(s,) for s in shapes],
             ALL,
             args_maker=_sort_args,
+            differentiable=False,  # ties, infinities and NaNs: see the distinct-keys records
             notes="NaNs last, -0.0 ties 0.0",
         ),
         OpRecord(
@@ -596,6 +714,7 @@ def _sort_records() -> list[OpRecord]:
             [((7, 3),), ((0, 2),)],
             (F32, I32),
             args_maker=_sort_args,
+            differentiable=False,
         ),
         OpRecord(
             "sort",
@@ -604,6 +723,7 @@ def _sort_records() -> list[OpRecord]:
             [(s, s, s) for s in shapes],
             ALL,
             args_maker=_sort_args,
+            differentiable=False,
             notes="sort_key_val: stable, values follow keys",
         ),
         OpRecord(
@@ -613,6 +733,7 @@ def _sort_records() -> list[OpRecord]:
             [((9, 2),) * 3, ((0, 3),) * 3],
             (F32, F64, I32, BOOL),
             args_maker=_sort_args,
+            differentiable=False,
             notes="three operands, two keys",
         ),
         *(
@@ -623,6 +744,7 @@ def _sort_records() -> list[OpRecord]:
                 shapes,
                 ALL,
                 args_maker=lambda rng, s, d: [tie_values(rng, s[0], d)],
+                differentiable=False,
                 notes="NaN largest, -NaN smallest, ties by index",
             )
             for k, shapes in ((3, [((9,),), ((3, 8),), ((0, 4),)]), (0, [((2, 3),)]))
@@ -636,4 +758,5 @@ RECORDS: list[OpRecord] = [
     *_gather_records(),
     *_scatter_records(),
     *_sort_records(),
+    *_differentiable_sort_records(),
 ]

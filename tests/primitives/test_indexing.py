@@ -679,3 +679,326 @@ def test_sort_key_val_is_a_stable_argsort(keys: np.ndarray) -> None:
     perm = np.argsort(keys, axis=-1, kind="stable")
     np.testing.assert_array_equal(np.asarray(k), np.take_along_axis(keys, perm, -1))
     np.testing.assert_array_equal(np.asarray(v), np.take_along_axis(values, perm, -1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Transformation rules, against real JAX (scalar losses use dot_general, so that these tests
+# need no other family's rules)
+
+F32 = np.float32
+
+
+def _normal(*shape: int) -> np.ndarray:
+    return np.random.default_rng(sum(shape) + len(shape)).standard_normal(shape).astype(F32)
+
+
+def _loss(m: Any, y: Any, w: np.ndarray) -> Any:
+    """``<y, w>``: a scalar from a dot_general contracting every axis."""
+    dims = tuple(range(w.ndim))
+    return m.dot_general(y, w, ((dims, dims), ((), ())))
+
+
+def _grads(fn: Callable[..., Any], *args: Any, argnums: Any = 0) -> tuple[Any, Any]:
+    """``grad(fn(m, *args))`` with refjax.lax and with jax.lax."""
+    ours = refjax.grad(lambda *a: fn(lax, *a), argnums)(*args)
+    theirs = jax.grad(lambda *a: fn(jax.lax, *a), argnums)(*args)
+    return ours, theirs
+
+
+def _assert_trees_close(ours: Any, theirs: Any, tol: float = 1e-6) -> None:
+    ours_flat = ours if isinstance(ours, (tuple, list)) else [ours]
+    theirs_flat = theirs if isinstance(theirs, (tuple, list)) else [theirs]
+    assert len(ours_flat) == len(theirs_flat)
+    for a, b in zip(ours_flat, theirs_flat, strict=True):
+        a, b = np.asarray(a), np.asarray(b)
+        assert a.shape == b.shape and a.dtype == b.dtype, (a.shape, a.dtype, b.shape, b.dtype)
+        if b.dtype == jax.dtypes.float0:
+            continue
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def test_grad_through_indexing_with_duplicate_indices_accumulates() -> None:
+    import refjax.numpy as rnp
+
+    x, w = _normal(5, 3), _normal(5, 3)
+    idx = np.array([0, 2, 2, 4, 2], np.int32)
+    ours = refjax.grad(lambda x: rnp.tensordot(rnp.asarray(x)[idx], w, axes=2))(x)
+    theirs = jax.grad(lambda x: jax.numpy.tensordot(x[idx], w, axes=2))(x)
+    expected = np.zeros_like(x)
+    np.add.at(expected, idx, w)
+    np.testing.assert_allclose(np.asarray(ours), expected, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["clip", "fill", "promise_in_bounds"])
+def test_gather_grad_is_a_scatter_add(mode: str) -> None:
+    x, w = _normal(5, 3), _normal(6, 3)
+    idx = np.array([[0], [2], [2], [7], [-1], [2]], np.int32)  # duplicates and out of range
+
+    def fn(m: Any, x: Any) -> Any:
+        y = m.gather(x, idx, _row_gather_dnums(m), (1, 3), mode=mode, fill_value=0.0)
+        return _loss(m, y, w)
+
+    _assert_trees_close(*_grads(fn, x))
+    jaxpr = refjax.make_jaxpr(refjax.grad(lambda x: fn(lax, x)))(x)
+    assert "scatter-add" in str(jaxpr)
+
+
+def test_slice_transpose_pads_between_strides() -> None:
+    x, w = _normal(7, 6), _normal(2, 2)
+
+    def fn(m: Any, x: Any) -> Any:
+        return _loss(m, m.slice(x, (1, 2), (6, 6), (3, 2)), w)
+
+    ours, theirs = _grads(fn, x)
+    _assert_trees_close(ours, theirs)
+    expected = np.zeros_like(x)
+    expected[1:6:3, 2:6:2] = w
+    np.testing.assert_array_equal(np.asarray(ours), expected)
+
+
+def test_dynamic_slice_and_update_grads_at_clamped_starts() -> None:
+    x, u, w = _normal(6, 5), _normal(2, 3), _normal(6, 5)
+    starts = (np.int32(5), np.int32(-1))  # clamped to (4, 2) and (3, 1)
+
+    def window(m: Any, x: Any) -> Any:
+        return _loss(m, m.dynamic_slice(x, starts, (3, 4)), w[:3, :4])
+
+    def updated(m: Any, x: Any, u: Any) -> Any:
+        return _loss(m, m.dynamic_update_slice(x, u, starts), w)
+
+    _assert_trees_close(*_grads(window, x))
+    _assert_trees_close(*_grads(updated, x, u, argnums=(0, 1)))
+
+
+def test_sort_grad_follows_the_permutation() -> None:
+    x = np.array([[3.0, -1.0, 2.0, 0.5], [0.0, 4.0, -2.0, 1.0]], F32)
+    w = _normal(2, 4)
+    ours, theirs = _grads(lambda m, x: _loss(m, m.sort(x), w), x)
+    _assert_trees_close(ours, theirs)
+    perm = np.argsort(x, axis=-1)
+    expected = np.zeros_like(x)
+    np.put_along_axis(expected, perm, w, axis=-1)
+    np.testing.assert_array_equal(np.asarray(ours), expected)
+
+
+def test_sort_jvp_with_ties_matches_jax() -> None:
+    """At ties the stable permutation decides which tangent goes where, as in JAX."""
+    keys = np.array([[1.0, 0.0, 1.0, -0.0, np.inf, 1.0], [2.0, 2.0, np.nan, 2.0, 0.0, np.nan]], F32)
+    values, t_keys, t_values = _normal(2, 6), _normal(2, 6), _normal(3, 2, 6)[0]
+
+    def run(m: Any, api: Any) -> Any:
+        return api.jvp(lambda k, v: m.sort_key_val(k, v), (keys, values), (t_keys, t_values))
+
+    (ours_p, ours_t), (theirs_p, theirs_t) = run(lax, refjax), run(jax.lax, jax)
+    _assert_trees_close(ours_p, theirs_p)
+    _assert_trees_close(ours_t, theirs_t)
+
+
+def test_sort_jvp_jaxpr_gathers_along_a_sorted_iota() -> None:
+    x = _normal(3, 4)
+    ours = refjax.make_jaxpr(lambda x, t: refjax.jvp(lax.sort, (x,), (t,)))(x, x)
+    names = [e.primitive.name for e in ours.eqns]
+    assert names == ["iota", "sort", "broadcast_in_dim", "gather"]
+    sort_eqn, gather_eqn = ours.eqns[1], ours.eqns[3]
+    assert sort_eqn.params["num_keys"] == 1 and len(sort_eqn.invars) == 2
+    dnums = gather_eqn.params["dimension_numbers"]
+    assert dnums.operand_batching_dims == dnums.start_indices_batching_dims == (0,)
+
+
+def test_top_k_jvp_and_vmap_match_jax() -> None:
+    x = np.array([[1.0, 3.0, 3.0, -2.0, 0.0], [5.0, -1.0, 2.0, 2.0, 4.0]], F32)
+    t = _normal(2, 5)
+    ours = refjax.jvp(lambda x: lax.top_k(x, 3), (x,), (t,))
+    theirs = jax.jvp(lambda x: jax.lax.top_k(x, 3), (x,), (t,))
+    _assert_trees_close(ours[0], theirs[0])
+    _assert_trees_close(ours[1], theirs[1])
+    batched = np.stack([x, x[::-1]], axis=1)
+    ours_v = refjax.vmap(lambda x: lax.top_k(x, 2, axis=0), in_axes=1)(batched)
+    theirs_v = jax.vmap(lambda x: jax.lax.top_k(x, 2, axis=0), in_axes=1)(batched)
+    _assert_trees_close(ours_v, theirs_v)
+
+
+def test_scatter_with_duplicates_jvp_and_vjp_match_jax() -> None:
+    """The last duplicate wins; its update (not the others) gets the tangent."""
+    x, u = _normal(5, 3), _normal(6, 3)
+    idx = np.array([[1], [3], [1], [1], [7], [0]], np.int32)
+    tx, tu = _normal(5, 3) * 2, _normal(6, 3) * 2
+
+    def f(m: Any) -> Callable[..., Any]:
+        return lambda x, u: m.scatter(x, idx, u, _row_scatter_dnums(m))
+
+    _assert_trees_close(refjax.jvp(f(lax), (x, u), (tx, tu)), jax.jvp(f(jax.lax), (x, u), (tx, tu)))
+    ct = _normal(5, 3) * 3
+    _assert_trees_close(refjax.vjp(f(lax), x, u)[1](ct), jax.vjp(f(jax.lax), x, u)[1](ct))
+
+
+@pytest.mark.parametrize("name", ["scatter_min", "scatter_max"])
+def test_scatter_extremal_jvp_averages_ties_as_jax(name: str) -> None:
+    x = np.array([[1.0, 5.0], [2.0, 0.0], [3.0, 3.0]], F32)
+    u = np.array([[1.0, 5.0], [1.0, -1.0], [3.0, 7.0], [2.0, 0.0]], F32)  # ties with x and u
+    idx = np.array([[0], [0], [2], [1]], np.int32)
+    tx, tu = _normal(3, 2), _normal(4, 2)
+
+    def f(m: Any) -> Callable[..., Any]:
+        return lambda x, u: getattr(m, name)(x, idx, u, _row_scatter_dnums(m))
+
+    _assert_trees_close(refjax.jvp(f(lax), (x, u), (tx, tu)), jax.jvp(f(jax.lax), (x, u), (tx, tu)))
+
+
+def test_scatter_mul_update_gradients_need_unique_indices_as_jax() -> None:
+    x, u = _normal(4, 2), _normal(3, 2)
+    idx = np.array([[0], [2], [0]], np.int32)
+
+    def f(m: Any, unique: bool) -> Callable[..., Any]:
+        dnums = _row_scatter_dnums(m)
+        return lambda x, u: m.scatter_mul(
+            x, idx[:2] if unique else idx, u, dnums, unique_indices=unique
+        )
+
+    for api, m in ((refjax, lax), (jax, jax.lax)):
+        with pytest.raises(NotImplementedError, match="only implemented if `unique_indices=True`"):
+            api.jvp(f(m, False), (x, u), (x, u))
+    ours = refjax.jvp(lambda x: f(lax, False)(x, u), (x,), (u[:1].repeat(4, 0),))
+    theirs = jax.jvp(lambda x: f(jax.lax, False)(x, u), (x,), (u[:1].repeat(4, 0),))
+    _assert_trees_close(ours, theirs)
+    ct = _normal(4, 2)
+    _assert_trees_close(
+        refjax.vjp(f(lax, True), x, u[:2])[1](ct), jax.vjp(f(jax.lax, True), x, u[:2])[1](ct)
+    )
+
+
+def _dynamic_slice_fn(m: Any) -> Callable[..., Any]:
+    return lambda x, i, j: m.dynamic_slice(x, (i, j), (2, 3))
+
+
+STARTS = (np.array([0, 4, -1, 9, 2], np.int32), np.array([1, -7, 3, 0, 2], np.int32))
+
+
+def _starts(axes: tuple[int | None, ...]) -> list[np.ndarray]:
+    """Five start indices per dim where batched, else the first one."""
+    return [s if d is not None else s[0] for s, d in zip(STARTS, axes, strict=True)]
+
+
+@pytest.mark.parametrize("in_axes", [(None, 0, 0), (None, 0, None), (0, 0, 0), (2, None, 0)])
+def test_vmap_of_dynamic_slice_with_batched_starts(in_axes: tuple[int | None, ...]) -> None:
+    x = _normal(6, 5, 5) if in_axes[0] == 2 else _normal(5, 6, 5)[0]
+    if in_axes[0] == 0:
+        x = _normal(5, 6, 5)
+    args = (x, *_starts(in_axes[1:]))
+    ours = refjax.vmap(_dynamic_slice_fn(lax), in_axes)(*args)
+    theirs = jax.vmap(_dynamic_slice_fn(jax.lax), in_axes)(*args)
+    loop = [
+        _dynamic_slice_fn(lax)(
+            *(a if d is None else np.take(a, k, d) for a, d in zip(args, in_axes, strict=True))
+        )
+        for k in range(5)
+    ]
+    np.testing.assert_array_equal(np.asarray(ours), np.stack([np.asarray(o) for o in loop]))
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+    jaxpr = refjax.make_jaxpr(refjax.vmap(_dynamic_slice_fn(lax), in_axes))(*args)
+    assert "gather" in str(jaxpr) and "transpose" not in str(jaxpr)
+
+
+def test_vmap_of_dynamic_slice_with_unbatched_starts_keeps_the_batch_axis() -> None:
+    x = _normal(6, 4, 5)
+    ours = refjax.vmap(lambda x: lax.dynamic_slice(x, (3, 1), (2, 3)), 1)(x)
+    theirs = jax.vmap(lambda x: jax.lax.dynamic_slice(x, (3, 1), (2, 3)), 1)(x)
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+    fn = refjax.vmap(lambda x: lax.dynamic_slice(x, (3, 1), (2, 3)), 1, out_axes=1)
+    jaxpr = refjax.make_jaxpr(fn)(x)
+    assert [e.primitive.name for e in jaxpr.eqns] == ["dynamic_slice"]
+
+
+@pytest.mark.parametrize("in_axes", [(None, None, 0, 0), (0, 0, 0, None), (1, None, 0, 0)])
+def test_vmap_of_dynamic_update_slice_with_batched_starts(in_axes: tuple[int | None, ...]) -> None:
+    x = {None: _normal(6, 5), 0: _normal(5, 6, 5), 1: _normal(6, 5, 5)}[in_axes[0]]
+    u = {None: _normal(2, 3), 0: _normal(5, 2, 3)}[in_axes[1]]
+    args = (x, u, *_starts(in_axes[2:]))
+
+    def fn(m: Any) -> Callable[..., Any]:
+        return lambda x, u, i, j: m.dynamic_update_slice(x, u, (i, j))
+
+    ours = refjax.vmap(fn(lax), in_axes)(*args)
+    theirs = jax.vmap(fn(jax.lax), in_axes)(*args)
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+
+
+GATHER_AXES = [(0, None), (1, None), (2, None), (None, 0), (None, 1), (0, 0), (1, 1), (2, 0)]
+
+
+@pytest.mark.parametrize("in_axes", GATHER_AXES)
+def test_vmap_of_gather_matches_jax_without_transposes(in_axes: tuple[int | None, ...]) -> None:
+    """Window gathers with a batching dim; the batch axes stay where they are."""
+    dnums = {
+        "offset_dims": (1,),
+        "collapsed_slice_dims": (0,),
+        "start_index_map": (0,),
+        "operand_batching_dims": (1,),
+        "start_indices_batching_dims": (1,),
+    }
+    x_axis, i_axis = in_axes
+    x = np.moveaxis(_normal(4, 5, 3, 2), 0, x_axis) if x_axis is not None else _normal(5, 3, 2)
+    idx = np.random.default_rng(3).integers(0, 5, (4, 6, 3, 1)).astype(np.int32)
+    idx = np.moveaxis(idx, 0, i_axis) if i_axis is not None else idx[0]
+
+    def fn(m: Any) -> Callable[..., Any]:
+        return lambda x, i: m.gather(x, i, m.GatherDimensionNumbers(**dnums), (1, 1, 2))
+
+    ours = refjax.vmap(fn(lax), in_axes)(x, idx)
+    theirs = jax.vmap(fn(jax.lax), in_axes)(x, idx)
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+    jaxpr = refjax.make_jaxpr(refjax.vmap(fn(lax), in_axes))(x, idx)
+    operand_moves = [e for e in jaxpr.eqns[:-1] if e.primitive.name == "transpose"]
+    assert not operand_moves
+
+
+SCATTER_AXES = [
+    (0, None, None),
+    (1, None, 1),
+    (None, None, 0),
+    (None, None, 2),
+    (0, 0, 0),
+    (None, 1, None),
+    (1, 0, 2),
+    (2, 1, None),
+]
+
+
+@pytest.mark.parametrize("name", ["scatter_add", "scatter", "scatter_mul"])
+@pytest.mark.parametrize("in_axes", SCATTER_AXES)
+def test_vmap_of_scatter_matches_jax(name: str, in_axes: tuple[int | None, ...]) -> None:
+    dnums = {
+        "update_window_dims": (2,),
+        "inserted_window_dims": (0,),
+        "scatter_dims_to_operand_dims": (0,),
+        "operand_batching_dims": (1,),
+        "scatter_indices_batching_dims": (1,),
+    }
+    shapes = [(5, 3, 2), (6, 3, 1), (6, 3, 2)]
+    rng = np.random.default_rng(4)
+    values = [
+        _normal(4, *shapes[0]),
+        rng.integers(0, 5, (4, *shapes[1])).astype(np.int32),
+        _normal(4, *shapes[2]) + 2,
+    ]
+    args = [
+        v[0] if d is None else np.moveaxis(v, 0, d) for v, d in zip(values, in_axes, strict=True)
+    ]
+
+    def fn(m: Any) -> Callable[..., Any]:
+        dn = m.ScatterDimensionNumbers(**dnums)
+        return lambda x, i, u: getattr(m, name)(x, i, u, dn, mode="clip")
+
+    ours = refjax.vmap(fn(lax), in_axes)(*args)
+    theirs = jax.vmap(fn(jax.lax), in_axes)(*args)
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-6)
+
+
+def test_vmap_of_sort_moves_the_sort_dimension() -> None:
+    keys = np.random.default_rng(5).integers(0, 3, (4, 6)).astype(np.int32)
+    values = _normal(6, 4)
+    fn = lambda m: lambda k, v: m.sort((k, v), dimension=0, num_keys=1)  # noqa: E731
+    ours = refjax.vmap(fn(lax), (0, 1))(keys, values)
+    theirs = jax.vmap(fn(jax.lax), (0, 1))(keys, values)
+    _assert_trees_close(ours, theirs)

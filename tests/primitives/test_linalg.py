@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import refjax
@@ -215,3 +215,104 @@ def test_dot_general_is_einsum(case: tuple[np.ndarray, np.ndarray, Any, str]) ->
     lhs, rhs, dnums, spec = case
     out = lax.dot_general(lhs, rhs, dnums)
     np.testing.assert_array_equal(np.asarray(out), np.einsum(spec, lhs, rhs))
+
+
+# ---------------------------------------------------------------------------------------------
+# Transformation rules
+
+
+def _matmul(m: Any) -> Callable[[Any, Any], Any]:
+    return lambda a, b: m.dot_general(a, b, MATMUL)
+
+
+@pytest.mark.parametrize("in_axes", [(0, 0), (1, 2), (2, 0), (0, 1)])
+def test_vmap_with_both_sides_batched_adds_a_batch_dim_and_no_transpose(
+    in_axes: tuple[int, int],
+) -> None:
+    rng = np.random.default_rng(0)
+    a = np.moveaxis(rng.standard_normal((3, 2, 4)).astype(np.float32), 0, in_axes[0])
+    b = np.moveaxis(rng.standard_normal((3, 4, 5)).astype(np.float32), 0, in_axes[1])
+    fn = refjax.vmap(_matmul(lax), in_axes)
+    jaxpr = refjax.make_jaxpr(fn)(a, b)
+    assert [e.primitive.name for e in jaxpr.eqns] == ["dot_general"]
+    _, batch = jaxpr.eqns[0].params["dimension_numbers"]
+    assert batch == ((in_axes[0],), (in_axes[1],))
+    expected = jax.vmap(_matmul(jax.lax), in_axes)(a, b)
+    np.testing.assert_allclose(np.asarray(fn(a, b)), np.asarray(expected), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "in_axes,out_axis",
+    [((1, None), 1), ((0, None), 0), ((None, 1), 1), ((None, 2), 2), ((None, 0), 1)],
+)
+def test_vmap_with_one_side_batched_adds_a_free_dim(
+    in_axes: tuple[int | None, int | None], out_axis: int
+) -> None:
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((2, 4)).astype(np.float32), rng.standard_normal((4, 5))
+    b = b.astype(np.float32)
+    if in_axes[0] is not None:
+        a = np.stack([a, 2 * a, -a], axis=in_axes[0])
+    else:
+        b = np.stack([b, 2 * b, -b], axis=in_axes[1])
+    fn = refjax.vmap(_matmul(lax), in_axes, out_axes=out_axis)
+    assert [e.primitive.name for e in refjax.make_jaxpr(fn)(a, b).eqns] == ["dot_general"]
+    expected = jax.vmap(_matmul(jax.lax), in_axes, out_axes=out_axis)(a, b)
+    np.testing.assert_allclose(np.asarray(fn(a, b)), np.asarray(expected), rtol=1e-6)
+
+
+def test_grad_of_matmul_is_the_transposed_products() -> None:
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+    w = rng.standard_normal((3, 2))
+
+    def loss(m: Any) -> Callable[[Any, Any], Any]:
+        return lambda a, b: m.dot_general(
+            m.dot_general(a, b, MATMUL), w, (((0, 1), (0, 1)), ((), ()))
+        )
+
+    ga, gb = refjax.grad(loss(lax), (0, 1))(a, b)
+    np.testing.assert_allclose(np.asarray(ga), w @ b.T, rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(gb), a.T @ w, rtol=1e-5)
+    ja, jb = jax.grad(loss(jax.lax), (0, 1))(a, b)
+    np.testing.assert_allclose(np.asarray(ga), np.asarray(ja), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(gb), np.asarray(jb), rtol=1e-6)
+
+
+def test_transpose_keeps_the_operand_dtype_with_a_preferred_element_type() -> None:
+    a = np.ones((2, 3), np.float16)
+    b = np.ones((3, 4), np.float16)
+    fn = lambda m: lambda a: m.dot(a, b, preferred_element_type=np.float32)  # noqa: E731
+    ct = np.ones((2, 4), np.float32)
+    (ours,) = refjax.vjp(fn(lax), a)[1](ct)
+    (theirs,) = jax.vjp(fn(jax.lax), a)[1](ct)
+    assert ours.dtype == theirs.dtype == np.float16
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+
+
+@settings(max_examples=20)
+@given(contractions(), st.data())
+def test_dot_general_vjp_and_vmap_match_jax(
+    case: tuple[np.ndarray, np.ndarray, Any, str], data: st.DataObject
+) -> None:
+    """Random contractions: VJPs as JAX's, and vmap at random axes as a loop over einsum."""
+    lhs, rhs, dnums, spec = case
+    lhs, rhs = lhs.astype(np.float32), rhs.astype(np.float32)
+    fn = lambda m: lambda a, b: m.dot_general(a, b, dnums)  # noqa: E731
+    out, pullback = refjax.vjp(fn(lax), lhs, rhs)
+    ct = np.random.default_rng(0).integers(-3, 3, np.shape(out)).astype(np.float32)
+    expected = jax.vjp(fn(jax.lax), lhs, rhs)[1](ct)
+    for ours, theirs in zip(pullback(ct), expected, strict=True):
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+    lhs_axis = data.draw(st.sampled_from([None, *range(lhs.ndim + 1)]))
+    rhs_axis = data.draw(st.sampled_from([None, *range(rhs.ndim + 1)]))
+    if lhs_axis is None and rhs_axis is None:
+        return
+    batch = [(lhs + k, rhs - k) for k in range(2)]
+    a = lhs if lhs_axis is None else np.stack([x for x, _ in batch], axis=lhs_axis)
+    b = rhs if rhs_axis is None else np.stack([y for _, y in batch], axis=rhs_axis)
+    got = refjax.vmap(fn(lax), (lhs_axis, rhs_axis))(a, b)
+    for k in range(2):
+        x = lhs if lhs_axis is None else batch[k][0]
+        y = rhs if rhs_axis is None else batch[k][1]
+        np.testing.assert_array_equal(np.asarray(got)[k], np.einsum(spec, x, y))

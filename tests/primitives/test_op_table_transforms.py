@@ -141,8 +141,9 @@ def test_vmap_matches_loop(rec: OpRecord, dims: tuple[int | None, ...]) -> None:
                 if per_example[0].dtype.kind == "f":
                     per_example = [p + rng.standard_normal(p.shape).astype(p.dtype) * 0.01
                                    for p in per_example]
-                stacked = np.stack(per_example[:size] if size else per_example[:0], axis=0)
-                if size == 0:
+                if size:
+                    stacked = np.stack(per_example[:size], axis=0)
+                else:
                     stacked = np.zeros((0, *shape), per_example[0].dtype)
                 batched_args.append(np.moveaxis(stacked, 0, d))
             out = refjax.vmap(lambda *a: rec.op(lax, *a), in_axes=dims, out_axes=0)(*batched_args)
