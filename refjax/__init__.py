@@ -7,6 +7,7 @@ from refjax import dtypes as dtypes
 from refjax import errors as errors
 from refjax import lax as lax
 from refjax import numpy as numpy
+from refjax import random as random
 from refjax import tree_util as tree_util
 from refjax.api import (
     ShapeDtypeStruct,
@@ -26,6 +27,7 @@ from refjax.api import (
 from refjax.backends.base import block_until_ready, default_backend, device_put, devices
 from refjax.config import config
 from refjax.interp.core import Array
+from refjax.primitives.custom_derivatives import custom_jvp, custom_vjp
 
 __version__ = "0.1.0"
 
@@ -34,6 +36,8 @@ __all__ = [
     "ShapeDtypeStruct",
     "block_until_ready",
     "config",
+    "custom_jvp",
+    "custom_vjp",
     "default_backend",
     "device_put",
     "devices",

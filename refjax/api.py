@@ -103,15 +103,14 @@ class ShapeDtypeStruct:
         return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name}{weak})"
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, ShapeDtypeStruct)
-            and (self.shape, self.dtype, self.weak_type)
-            == (other.shape, other.dtype, other.weak_type)
+        return isinstance(other, ShapeDtypeStruct) and (self.shape, self.dtype, self.weak_type) == (
+            other.shape,
+            other.dtype,
+            other.weak_type,
         )
 
     def __hash__(self) -> int:
         return hash((self.shape, self.dtype, self.weak_type))
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -400,7 +399,10 @@ def _flatten_axes(what: str, tree: Any, axes: Any) -> list[int | None]:
 
 
 def _mapped_size(
-    fun: Callable[..., Any], args: Any, flat: Sequence[Any], dims: Sequence[int | None],
+    fun: Callable[..., Any],
+    args: Any,
+    flat: Sequence[Any],
+    dims: Sequence[int | None],
     axis_size: int | None,
 ) -> int:
     """The common size of the mapped axes, or JAX's ValueError listing each argument's size."""
@@ -436,8 +438,12 @@ def _mapped_size(
 
 
 def _inconsistent_sizes_message(
-    fun: Callable[..., Any], args: Any, flat: Sequence[Any], dims: Sequence[int | None],
-    sizes: Sequence[int | None], axis_size: int | None,
+    fun: Callable[..., Any],
+    args: Any,
+    flat: Sequence[Any],
+    dims: Sequence[int | None],
+    sizes: Sequence[int | None],
+    axis_size: int | None,
 ) -> str:
     names = _leaf_descriptions(fun, args, flat)
     counts: dict[int, list[int]] = {}
@@ -529,9 +535,7 @@ def vmap(
         for (val, d), od in zip(pairs, o_dims, strict=True):
             if od is None:
                 if d is not None:
-                    raise ValueError(
-                        "vmap has mapped output but out_axes is None"
-                    )
+                    raise ValueError("vmap has mapped output but out_axes is None")
                 results.append(as_array(val))
             else:
                 results.append(bdim_at(val, d, size, od))
@@ -733,8 +737,14 @@ def jit(
     static_positions: dict[int, tuple[int, ...]] = {}
     name = getattr(fun, "__name__", "fun")
 
-    def trace(in_tree: Any, avals: Sequence[ShapedArray], args: Any, kwargs: Any,
-              static_pos: tuple[int, ...], names: list[str]) -> _JitEntry:
+    def trace(
+        in_tree: Any,
+        avals: Sequence[ShapedArray],
+        args: Any,
+        kwargs: Any,
+        static_pos: tuple[int, ...],
+        names: list[str],
+    ) -> _JitEntry:
         out_trees: list[tree_util.PyTreeDef] = []
 
         def flat_fun(*flat_args: ArrayLike) -> list[ArrayLike]:
@@ -778,7 +788,14 @@ def jit(
             for i, x in enumerate(flat):
                 _check_jit_arg(name, x, names[i] if i < len(names) else f"args[{i}]")
             raise
-        key = (in_tree, avals, statics, backend.name, config.x64_enabled)
+        key = (
+            in_tree,
+            avals,
+            statics,
+            backend.name,
+            config.x64_enabled,
+            config.read("jax_threefry_partitionable"),
+        )
         entry = cache.get(key)
         if entry is None:
             names = arg_names(fun, dyn_args) + list(dyn_kwargs)

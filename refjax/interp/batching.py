@@ -107,7 +107,10 @@ def defbroadcasting(prim: Primitive) -> None:
         args: Sequence[ArrayLike], dims: Sequence[BatchDim], **params: ParamValue
     ) -> tuple[object, object]:
         operands, out_dim = broadcast_batched_operands(args, dims)
-        return prim.bind(*operands, **params), out_dim
+        outs = prim.bind_all(*operands, **params)
+        if prim.multiple_results:
+            return outs, [out_dim] * len(outs)
+        return outs[0], out_dim
 
     batching_rules[prim] = rule
 
