@@ -102,7 +102,7 @@ class OpRecord:
         return TOLERANCES.get(np.dtype(dtype), 0.0)
 
 
-FAMILIES = ("elementwise", "shape", "reductions", "indexing", "linalg")
+FAMILIES = ("elementwise", "shape", "reductions", "indexing", "linalg", "transcendental")
 
 
 def all_records() -> list[OpRecord]:
