@@ -38,6 +38,7 @@ import importlib
 import pkgutil
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Final, TypeAlias
 
 import numpy as np
@@ -75,7 +76,7 @@ class JaxprParseError(ValueError):
     def __init__(self, message: str, text: str, pos: int) -> None:
         self.line = text.count("\n", 0, pos) + 1
         self.column = pos - (text.rfind("\n", 0, pos) + 1) + 1
-        source = text.splitlines()[self.line - 1] if text.strip() else ""
+        source = text.split("\n")[self.line - 1]
         caret = " " * (self.column - 1) + "^"
         super().__init__(
             f"line {self.line}, column {self.column}: {message}\n  {source}\n  {caret}"
@@ -89,7 +90,18 @@ ParamType: TypeAlias = type
 HiddenParamsFiller: TypeAlias = Callable[[dict[str, ParamValue], Sequence[ShapedArray]], None]
 
 _PARAM_TYPES: dict[str, ParamType] = {}
-_OPEN_JAXPR_PARAMS: set[tuple[str, str]] = set()
+# As in JAX, scatters hold the combining function as an open jaxpr.
+_OPEN_JAXPR_PARAMS: set[tuple[str, str]] = {
+    (scatter, "update_jaxpr")
+    for scatter in (
+        "scatter",
+        "scatter-add",
+        "scatter-sub",
+        "scatter-mul",
+        "scatter-min",
+        "scatter-max",
+    )
+}
 _HIDDEN_PARAMS: dict[str, HiddenParamsFiller] = {}
 # Modules whose NamedTuples and Enums are param types, registered on first use.
 _PARAM_TYPE_PACKAGE: Final = "refjax.primitives"
@@ -109,6 +121,22 @@ def register_open_jaxpr_param(primitive: str, param: str) -> None:
 def register_hidden_params(primitive: str, fill: HiddenParamsFiller) -> None:
     """``fill(params, out_avals)`` adds the params a printer leaves out of ``primitive``'s eqns."""
     _HIDDEN_PARAMS[primitive] = fill
+
+
+def _fill_broadcast_in_dim(params: dict[str, ParamValue], outs: Sequence[ShapedArray]) -> None:
+    params.setdefault("shape", outs[0].shape)
+    params.setdefault("broadcast_dimensions", ())
+    params.setdefault("sharding", None)
+
+
+def _fill_dot_general(params: dict[str, ParamValue], outs: Sequence[ShapedArray]) -> None:
+    for key in ("precision", "preferred_element_type", "out_sharding"):
+        params.setdefault(key, None)
+
+
+# JAX's printer leaves these out (its pp rules for the two primitives); refjax text has them all.
+register_hidden_params("broadcast_in_dim", _fill_broadcast_in_dim)
+register_hidden_params("dot_general", _fill_dot_general)
 
 
 def _is_param_type(cls: object) -> bool:
@@ -136,10 +164,6 @@ def _param_type(name: str) -> ParamType | None:
     return _PARAM_TYPES.get(name)
 
 
-def _primitives_by_name() -> dict[str, Primitive]:
-    return {prim.name: prim for prim in abstract_eval_rules}
-
-
 _DTYPE_NAMES: Final[dict[str, DType]] = {
     **{dt.name: dt for dt in dtypes.ALL_DTYPES},
     "float0": dtypes.float0,
@@ -153,6 +177,7 @@ _INT_RE: Final = re.compile(r"[-+]?\d+")
 _FLOAT_RE: Final = re.compile(r"[-+]?(\d+\.\d*(e[-+]?\d+)?|\d+e[-+]?\d+|inf|nan)")
 _COMPLEX_RE: Final = re.compile(r"\(?[-+]?[\d.e+\-infaj]*j\)?")
 _IDENT_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PRIMITIVE_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 _WORD_RE: Final = re.compile(r"[^\s\[\](){},;=]+")
 _KEYWORD_IN_RE: Final = re.compile(r"in\s*\(")
 _SHAPE_RE: Final = re.compile(r"\[\s*(\d+(\s*,\s*\d+)*)?\s*\]")
@@ -221,12 +246,24 @@ def _literal_value(value: Scalar, dtype: DType) -> Scalar | None:
 Scope: TypeAlias = dict[str, Var]
 
 
+@dataclass(frozen=True, slots=True)
+class _Binder:
+    """A binder as written: ``name:type`` at position ``pos`` of the text."""
+
+    name: str
+    aval: ShapedArray
+    pos: int
+
+
 class _Parser:
-    __slots__ = ("text", "pos")
+    """A cursor over the text; one method per grammar rule."""
+
+    __slots__ = ("text", "pos", "primitives")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.primitives = {prim.name: prim for prim in abstract_eval_rules}
 
     # -- the cursor ------------------------------------------------------------------------
     def error(self, message: str, pos: int | None = None) -> JaxprParseError:
@@ -272,10 +309,13 @@ class _Parser:
         scope: Scope = {}
         self.expect("{")
         self.expect("lambda", "'lambda'")
-        constvars = self.binders(scope, ";")
-        constvars = self.with_const_avals(constvars, consts, scope)
+        const_binders = self.binders(";")
+        const_avals = self.const_avals(const_binders, consts)
+        constvars = [
+            self.bind(scope, b, aval) for b, aval in zip(const_binders, const_avals, strict=True)
+        ]
         self.expect(";")
-        invars = self.binders(scope, ".")
+        invars = [self.bind(scope, b, b.aval) for b in self.binders(".")]
         self.expect(".")
         self.expect("let", "'let'")
         eqns = self.eqns(scope)
@@ -284,29 +324,28 @@ class _Parser:
         self.expect("}", "'}' closing the jaxpr")
         return Jaxpr(tuple(constvars), tuple(invars), tuple(outvars), tuple(eqns))
 
-    def binders(self, scope: Scope, end: str) -> list[Var]:
-        out: list[Var] = []
+    def binders(self, end: str) -> list[_Binder]:
+        """``a:f32[3] b:i32[]`` up to ``end``."""
+        out: list[_Binder] = []
         self.skip()
         while not self.at(end):
-            name, aval = self.binder()
-            out.append(self.bind(scope, name, Var(aval)))
+            pos = self.pos
+            name = self.match(_IDENT_RE, "a variable binder like 'a:f32[3]'")
+            if not self.at(":"):
+                raise self.error(f"expected ':' and a type after binder {name!r}")
+            self.pos += 1
+            out.append(_Binder(name, self.aval(), pos))
             self.skip()
         return out
 
-    def binder(self) -> tuple[str, ShapedArray]:
-        self.skip()
-        name = self.match(_IDENT_RE, "a variable binder like 'a:f32[3]'")
-        if not self.at(":"):
-            raise self.error(f"expected ':' and a type after binder {name!r}")
-        self.pos += 1
-        return name, self.aval()
-
-    def bind(self, scope: Scope, name: str, var: Var, pos: int | None = None) -> Var:
-        if name == "_":
+    def bind(self, scope: Scope, binder: _Binder, aval: ShapedArray) -> Var:
+        """A new variable named by ``binder`` (``_`` names none) of type ``aval``."""
+        var = Var(aval)
+        if binder.name == "_":
             return var
-        if name in scope:
-            raise self.error(f"variable {name!r} is bound twice", pos)
-        scope[name] = var
+        if binder.name in scope:
+            raise self.error(f"variable {binder.name!r} is bound twice", binder.pos)
+        scope[binder.name] = var
         return var
 
     def aval(self) -> ShapedArray:
@@ -322,28 +361,24 @@ class _Parser:
         dims = shape.strip("[] ").split(",")
         return ShapedArray(tuple(int(d) for d in dims if d.strip()), dtype)
 
-    def with_const_avals(
-        self, constvars: list[Var], consts: Sequence[ArrayLike] | None, scope: Scope
-    ) -> list[Var]:
-        """Constvars typed by their consts (weak types included); the consts must fit."""
+    def const_avals(
+        self, binders: Sequence[_Binder], consts: Sequence[ArrayLike] | None
+    ) -> list[ShapedArray]:
+        """Constvars' avals are their consts' (weak types included); the consts must fit."""
         if consts is None:
-            if constvars:
-                raise self.error("a nested jaxpr with constvars: the text carries no const values")
-            return constvars
-        if len(consts) != len(constvars):
-            raise self.error(f"the jaxpr has {len(constvars)} constvars but {len(consts)} consts")
-        names = {var: name for name, var in scope.items()}
-        typed = []
-        for var, const in zip(constvars, consts, strict=True):
-            aval = get_aval(const)
-            if (aval.shape, aval.dtype) != (var.aval.shape, var.aval.dtype):
-                raise self.error(
-                    f"const for {names[var]}:{var.aval.str_short()} has type {aval.str_short()}"
-                )
-            new = Var(aval)
-            scope[names[var]] = new
-            typed.append(new)
-        return typed
+            if binders:
+                msg = "a nested jaxpr with constvars: the text carries no const values"
+                raise self.error(msg, binders[0].pos)
+            return []
+        if len(consts) != len(binders):
+            raise self.error(f"the jaxpr has {len(binders)} constvars but {len(consts)} consts")
+        avals = [get_aval(const) for const in consts]
+        for binder, aval in zip(binders, avals, strict=True):
+            if (aval.shape, aval.dtype) != (binder.aval.shape, binder.aval.dtype):
+                declared = f"{binder.name}:{binder.aval.str_short(short_dtypes=True)}"
+                given = aval.str_short(short_dtypes=True)
+                raise self.error(f"const for {declared} has type {given}", binder.pos)
+        return avals
 
     def eqns(self, scope: Scope) -> list[JaxprEqn]:
         out: list[JaxprEqn] = []
@@ -361,29 +396,22 @@ class _Parser:
 
     def eqn(self, scope: Scope) -> JaxprEqn:
         """``b:f32[] c:f32[] = prim[params] a 1.0:f32[]``."""
-        binders: list[tuple[str, ShapedArray, int]] = []
-        self.skip()
-        while not self.at("="):
-            pos = self.pos
-            name, aval = self.binder()
-            binders.append((name, aval, pos))
-            self.skip()
+        binders = self.binders("=")
         self.pos += 1
         self.skip()
         prim_pos = self.pos
-        name = self.match(_IDENT_RE, "a primitive name")
-        prim = _primitives_by_name().get(name)
+        name = self.match(_PRIMITIVE_RE, "a primitive name")
+        prim = self.primitives.get(name)
         if prim is None:
             raise self.error(f"unknown primitive {name!r}", prim_pos)
         params = self.params(name) if self.at("[") else {}
         atoms = self.eqn_atoms(scope)
-        printed = [aval for _, aval, _ in binders]
+        printed = [b.aval for b in binders]
         if name in _HIDDEN_PARAMS:
             _HIDDEN_PARAMS[name](params, printed)
         out_avals = _out_avals(prim, [a.aval for a in atoms], params, printed)
         outvars = tuple(
-            self.bind(scope, n, Var(aval), pos)
-            for (n, _, pos), aval in zip(binders, out_avals, strict=True)
+            self.bind(scope, b, aval) for b, aval in zip(binders, out_avals, strict=True)
         )
         return JaxprEqn(prim, tuple(atoms), outvars, params)
 
@@ -411,7 +439,8 @@ class _Parser:
         value = _scalar(token)
         fitted = None if value is None else _literal_value(value, aval.dtype)
         if fitted is None or aval.shape:
-            raise self.error(f"{token}:{aval.str_short()} is not a scalar literal", start)
+            text = f"{token}:{aval.str_short(short_dtypes=True)}"
+            raise self.error(f"{text} is not a scalar literal", start)
         weak = aval.dtype in _default_dtypes()
         val: ArrayLike = fitted if weak else np.asarray(fitted, dtype=aval.dtype)
         return Literal(val, aval.update(weak_type=weak))
