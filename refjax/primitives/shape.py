@@ -1,8 +1,9 @@
 """Shape primitives: broadcasting, reshaping, permuting, padding and joining arrays.
 
-None of them computes new values: each moves elements, so their JVPs and transposes are the
-same operation (or its inverse) applied to tangents and cotangents. ``iota`` is here too: it makes
-an array from its shape alone.
+None of them computes new values: each moves elements, so each is linear: its JVP applies it to
+the tangents, and its transpose moves cotangents back (summing where it copied). Batching rules
+keep the batch axis where it is whenever the operation allows, so ``vmap`` adds no transposes.
+``iota`` is here too: it makes an array from its shape alone (no operands, so no rules).
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ import numpy as np
 
 from refjax import dtypes
 from refjax.dtypes import DType, DTypeLike
+from refjax.interp.batching import BatchDim, batching_rules, bdim_at
 from refjax.interp.core import Array, ArrayLike, ShapedArray, get_aval
+from refjax.interp.jvp import deflinear, zeros_like_aval
+from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2
+
+# Families use each other's operations inside rules; module imports keep the cycle harmless.
+from refjax.primitives import elementwise as ew
+from refjax.primitives import indexing as ix
+from refjax.primitives import reductions as rd
 from refjax.primitives.common import (
     check_dtype,
     check_same_dtypes,
@@ -27,16 +36,24 @@ from refjax.primitives.common import (
 __all__ = [
     "broadcast",
     "broadcast_in_dim",
+    "broadcast_in_dim_p",
     "broadcasted_iota",
     "collapse",
     "concatenate",
+    "concatenate_p",
     "expand_dims",
     "iota",
+    "iota_p",
     "pad",
+    "pad_p",
     "reshape",
+    "reshape_p",
     "rev",
+    "rev_p",
     "squeeze",
+    "squeeze_p",
     "transpose",
+    "transpose_p",
 ]
 
 
@@ -56,6 +73,27 @@ def _ints(values: Sequence[int]) -> tuple[int, ...]:
 def _keeps_layout(operand: Array, shape: Sequence[int], dims: Sequence[int]) -> bool:
     """Whether ``operand`` already has ``shape`` with its axes at ``dims`` (an identity op)."""
     return tuple(shape) == operand.shape and tuple(dims) == tuple(range(operand.ndim))
+
+
+def _undefined(x: ArrayLike | UndefinedPrimal) -> UndefinedPrimal:
+    """The marker of the (only) linear operand being transposed."""
+    assert isinstance(x, UndefinedPrimal), x
+    return x
+
+
+def _aval_of(x: ArrayLike | UndefinedPrimal) -> ShapedArray:
+    """The aval of an operand being transposed, defined or not."""
+    return x.aval if isinstance(x, UndefinedPrimal) else get_aval(x)
+
+
+def _shifted(axes: Sequence[int], bdim: int) -> tuple[int, ...]:
+    """Operand ``axes`` renumbered for the batched operand, whose batch axis is at ``bdim``."""
+    return tuple(a + (a >= bdim) for a in axes)
+
+
+def _inverse(permutation: Sequence[int]) -> tuple[int, ...]:
+    """The permutation that undoes ``permutation``."""
+    return tuple(int(i) for i in np.argsort(permutation))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -121,6 +159,49 @@ def broadcast_in_dim(
         broadcast_dimensions=tuple(int(d) for d in broadcast_dimensions),
         sharding=None,
     )
+
+
+deflinear(broadcast_in_dim_p)
+
+
+def _broadcast_in_dim_transpose(
+    ct: Array,
+    operand: ArrayLike | UndefinedPrimal,
+    *,
+    shape: tuple[int, ...],
+    broadcast_dimensions: tuple[int, ...],
+    sharding: None = None,
+) -> list[Cotangent | None]:
+    """Sum the cotangent over the axes the broadcast made: new axes and size-1 axes stretched."""
+    aval = _undefined(operand).aval
+    unit = tuple(i for i, size in enumerate(aval.shape) if size == 1)
+    kept = [d for i, d in enumerate(broadcast_dimensions) if i not in unit]
+    summed = rd.reduce_sum(ct, tuple(a for a in range(len(shape)) if a not in kept))
+    return [expand_dims(summed, unit)]
+
+
+deflinear2(broadcast_in_dim_p, _broadcast_in_dim_transpose)
+
+
+def _broadcast_in_dim_batch(
+    args: Sequence[ArrayLike],
+    dims: Sequence[BatchDim],
+    *,
+    shape: tuple[int, ...],
+    broadcast_dimensions: tuple[int, ...],
+    sharding: None = None,
+) -> tuple[Array, int]:
+    """The batch axis joins the output right after its neighbour's image: no transpose."""
+    (x,), (d,) = args, dims
+    assert d is not None
+    out_d = broadcast_dimensions[d - 1] + 1 if d > 0 else 0
+    new_dims = [b + (b >= out_d) for b in broadcast_dimensions]
+    new_dims.insert(d, out_d)
+    new_shape = (*shape[:out_d], get_aval(x).shape[d], *shape[out_d:])
+    return broadcast_in_dim(x, new_shape, new_dims), out_d
+
+
+batching_rules[broadcast_in_dim_p] = _broadcast_in_dim_batch
 
 
 def broadcast(operand: ArrayLike, sizes: Sequence[int], *, out_sharding: None = None) -> Array:
@@ -198,6 +279,47 @@ def reshape(
     )
 
 
+deflinear(reshape_p)
+
+
+def _reshape_transpose(
+    ct: Array,
+    operand: ArrayLike | UndefinedPrimal,
+    *,
+    new_sizes: tuple[int, ...],
+    dimensions: tuple[int, ...] | None,
+    sharding: None = None,
+) -> list[Cotangent | None]:
+    """Reshape the cotangent back (and undo the ``dimensions`` permutation)."""
+    shape = _undefined(operand).aval.shape
+    if dimensions is None:
+        return [reshape(ct, shape)]
+    permuted = tuple(shape[d] for d in dimensions)
+    return [transpose(reshape(ct, permuted), _inverse(dimensions))]
+
+
+deflinear2(reshape_p, _reshape_transpose)
+
+
+def _reshape_batch(
+    args: Sequence[ArrayLike],
+    dims: Sequence[BatchDim],
+    *,
+    new_sizes: tuple[int, ...],
+    dimensions: tuple[int, ...] | None,
+    sharding: None = None,
+) -> tuple[Array, int]:
+    """Row-major order needs the batch axis first: ``dimensions`` moves it there, in the reshape."""
+    (x,), (d,) = args, dims
+    assert d is not None
+    aval = get_aval(x)
+    order = range(aval.ndim - 1) if dimensions is None else dimensions
+    return reshape(x, (aval.shape[d], *new_sizes), (d, *_shifted(order, d))), 0
+
+
+batching_rules[reshape_p] = _reshape_batch
+
+
 def collapse(operand: ArrayLike, start_dimension: int, stop_dimension: int | None = None) -> Array:
     """``operand`` with axes ``[start_dimension, stop_dimension)`` merged into one (row-major)."""
     shape = get_aval(operand).shape
@@ -239,6 +361,31 @@ def squeeze(array: ArrayLike, dimensions: Sequence[int]) -> Array:
     return squeeze_p.bind(array, dimensions=dims)
 
 
+deflinear(squeeze_p)
+
+
+def _squeeze_transpose(
+    ct: Array, operand: ArrayLike | UndefinedPrimal, *, dimensions: tuple[int, ...]
+) -> list[Cotangent | None]:
+    """Put the squeezed size-1 axes back."""
+    return [expand_dims(ct, dimensions)]
+
+
+deflinear2(squeeze_p, _squeeze_transpose)
+
+
+def _squeeze_batch(
+    args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, dimensions: tuple[int, ...]
+) -> tuple[Array, int]:
+    """Squeeze the same axes around the batch axis, which moves left past those before it."""
+    (x,), (d,) = args, dims
+    assert d is not None
+    return squeeze(x, _shifted(dimensions, d)), d - sum(a < d for a in dimensions)
+
+
+batching_rules[squeeze_p] = _squeeze_batch
+
+
 # ---------------------------------------------------------------------------------------------
 # transpose and rev
 
@@ -268,6 +415,33 @@ def transpose(operand: ArrayLike, permutation: Sequence[int]) -> Array:
     return transpose_p.bind(operand, permutation=perm)
 
 
+deflinear(transpose_p)
+
+
+def _transpose_transpose(
+    ct: Array, operand: ArrayLike | UndefinedPrimal, *, permutation: tuple[int, ...]
+) -> list[Cotangent | None]:
+    """Apply the inverse permutation."""
+    return [transpose(ct, _inverse(permutation))]
+
+
+deflinear2(transpose_p, _transpose_transpose)
+
+
+def _transpose_batch(
+    args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, permutation: tuple[int, ...]
+) -> tuple[Array, int]:
+    """Permute the other axes around the batch axis, which stays where it is."""
+    (x,), (d,) = args, dims
+    assert d is not None
+    perm = list(_shifted(permutation, d))
+    perm.insert(d, d)
+    return transpose(x, perm), d
+
+
+batching_rules[transpose_p] = _transpose_batch
+
+
 def _rev_rule(operand: ShapedArray, *, dimensions: tuple[int, ...]) -> ShapedArray:
     check_shape("rev", dimensions, "dimensions")
     if len(set(dimensions)) != len(dimensions):
@@ -286,6 +460,31 @@ rev_p = standard_primitive("rev", _rev_rule)
 def rev(operand: ArrayLike, dimensions: Sequence[int]) -> Array:
     """``operand`` with the order of elements reversed along each axis in ``dimensions``."""
     return rev_p.bind(operand, dimensions=_ints(dimensions))
+
+
+deflinear(rev_p)
+
+
+def _rev_transpose(
+    ct: Array, operand: ArrayLike | UndefinedPrimal, *, dimensions: tuple[int, ...]
+) -> list[Cotangent | None]:
+    """Reverse the cotangent along the same axes."""
+    return [rev(ct, dimensions)]
+
+
+deflinear2(rev_p, _rev_transpose)
+
+
+def _rev_batch(
+    args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, dimensions: tuple[int, ...]
+) -> tuple[Array, int]:
+    """Reverse the same axes around the batch axis."""
+    (x,), (d,) = args, dims
+    assert d is not None
+    return rev(x, _shifted(dimensions, d)), d
+
+
+batching_rules[rev_p] = _rev_batch
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,6 +533,39 @@ def concatenate(operands: Sequence[ArrayLike], dimension: int) -> Array:
     if len(operands) == 1 and isinstance(operands[0], Array):
         return operands[0]
     return concatenate_p.bind(*operands, dimension=operator.index(dimension))
+
+
+deflinear(concatenate_p)
+
+
+def _concatenate_transpose(
+    ct: Array, *operands: ArrayLike | UndefinedPrimal, dimension: int
+) -> list[Cotangent | None]:
+    """Each linear operand gets its own stretch of the cotangent along ``dimension``."""
+    cts: list[Cotangent | None] = []
+    start = 0
+    for x in operands:
+        stop = start + _aval_of(x).shape[dimension]
+        linear = isinstance(x, UndefinedPrimal)
+        cts.append(ix.slice_in_dim(ct, start, stop, axis=dimension) if linear else None)
+        start = stop
+    return cts
+
+
+deflinear2(concatenate_p, _concatenate_transpose)
+
+
+def _concatenate_batch(
+    args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, dimension: int
+) -> tuple[Array, int]:
+    """Every operand gets its batch axis where the first batched one has it (broadcast if none)."""
+    d = next(d for d in dims if d is not None)
+    size = next(get_aval(x).shape[xd] for x, xd in zip(args, dims, strict=True) if xd == d)
+    operands = [bdim_at(x, xd, size, d) for x, xd in zip(args, dims, strict=True)]
+    return concatenate(operands, dimension + (dimension >= d)), d
+
+
+batching_rules[concatenate_p] = _concatenate_batch
 
 
 # ---------------------------------------------------------------------------------------------
@@ -396,6 +628,72 @@ def pad(
     """
     config = tuple((int(lo), int(hi), int(i)) for lo, hi, i in padding_config)
     return pad_p.bind(operand, padding_value, padding_config=config)
+
+
+deflinear(pad_p)
+
+
+def _zero_scalar(x: ArrayLike) -> Array:
+    """A scalar zero of ``x``'s dtype and weak type."""
+    return zeros_like_aval(get_aval(x).update(shape=()))
+
+
+def _unpad(ct: Array, padding_config: PaddingConfig) -> Array:
+    """The elements of ``ct`` that came from the operand: undo the edges, then the interior."""
+    edges = tuple((-lo, -hi, 0) for lo, hi, _ in padding_config)
+    if any(lo or hi for lo, hi, _ in edges):
+        ct = pad(ct, _zero_scalar(ct), edges)
+    strides = tuple(interior + 1 for _, _, interior in padding_config)
+    if any(s > 1 for s in strides):
+        ct = ix.slice(ct, (0,) * ct.ndim, ct.shape, strides)
+    return ct
+
+
+def _pad_transpose(
+    ct: Array,
+    operand: ArrayLike | UndefinedPrimal,
+    padding_value: ArrayLike | UndefinedPrimal,
+    *,
+    padding_config: PaddingConfig,
+) -> list[Cotangent | None]:
+    """The operand's cotangent is the unpadded ``ct``; the padding value gets all the rest."""
+    t_operand = _unpad(ct, padding_config)
+    t_value = None
+    if isinstance(padding_value, UndefinedPrimal):
+        total = tuple(range(ct.ndim))
+        t_value = ew.sub(rd.reduce_sum(ct, total), rd.reduce_sum(t_operand, total))
+    return [t_operand if isinstance(operand, UndefinedPrimal) else None, t_value]
+
+
+deflinear2(pad_p, _pad_transpose)
+
+
+def _pad_batch(
+    args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, padding_config: PaddingConfig
+) -> tuple[Array, int]:
+    """No padding along the batch axis; a batched padding value fills through a mask."""
+    (x, value), (xd, vd) = args, dims
+    if vd is None:
+        assert xd is not None
+        return pad(x, value, _config_with_batch(padding_config, xd)), xd
+    size = get_aval(value).shape[vd]
+    d = 0 if xd is None else xd
+    x = bdim_at(x, xd, size, d)
+    config = _config_with_batch(padding_config, d)
+    padded = pad(x, _zero_scalar(x), config)
+    is_operand = pad(broadcast_in_dim(np.True_, x.shape, ()), np.False_, config)
+    fill = broadcast_in_dim(value, padded.shape, (d,))
+    return ew.select_n(is_operand, fill, padded), d
+
+
+def _config_with_batch(padding_config: PaddingConfig, bdim: int) -> PaddingConfig:
+    """``padding_config`` with no padding for the batch axis at ``bdim``."""
+    config = list(padding_config)
+    config.insert(bdim, (0, 0, 0))
+    return tuple(config)
+
+
+batching_rules[pad_p] = _pad_batch
 
 
 # ---------------------------------------------------------------------------------------------

@@ -486,3 +486,160 @@ def test_max_and_min_order_negative_zero_below_zero(name: str, values: list[floa
         np.asarray(getattr(jax.lax, name)(x, 0, True)) if name.startswith("cum") else theirs
     )
     np.testing.assert_array_equal(np.signbit(ours_rev), np.signbit(theirs_rev))
+
+
+# ---------------------------------------------------------------------------------------------
+# Derivatives and batching, each checked against real JAX
+
+Fn = Callable[[Any, Any], Any]  # fn(lax_module, x)
+
+
+def _vjp_both(fn: Fn, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The cotangent of ``x`` for one random output cotangent, from refjax and from JAX."""
+    out, pullback = refjax.vjp(lambda a: fn(lax, a), x)
+    ct = np.random.default_rng(0).standard_normal(out.shape).astype(out.dtype)
+    _, jax_pullback = jax.vjp(lambda a: fn(jax.lax, a), x)
+    return np.asarray(pullback(ct)[0]), np.asarray(jax_pullback(ct)[0])
+
+
+def _jvp_both(fn: Fn, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The output tangent for one random input tangent, from refjax and from JAX."""
+    t = np.random.default_rng(1).standard_normal(x.shape).astype(x.dtype)
+    _, ours = refjax.jvp(lambda a: fn(lax, a), (x,), (t,))
+    _, theirs = jax.jvp(lambda a: fn(jax.lax, a), (x,), (t,))
+    return np.asarray(ours), np.asarray(theirs)
+
+
+def _assert_derivatives_match_jax(fn: Fn, x: np.ndarray, tol: float = 1e-6) -> None:
+    for ours, theirs in (_vjp_both(fn, x), _jvp_both(fn, x)):
+        assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+        np.testing.assert_allclose(ours, theirs, rtol=tol, atol=tol, equal_nan=True)
+
+
+TIES = np.array([[1, 3, 3, 2], [5, 5, 5, 0], [-1, 0, 7, 4]], np.float32)
+
+
+@pytest.mark.parametrize("name", ["reduce_max", "reduce_min"])
+@pytest.mark.parametrize("axes", [(1,), (0,), (0, 1), ()])
+def test_reduce_max_min_ties_share_the_gradient(name: str, axes: tuple[int, ...]) -> None:
+    """JAX's location-based rule: tied extremes split the cotangent equally."""
+    _assert_derivatives_match_jax(lambda m, x: getattr(m, name)(x, axes), TIES)
+    grad = refjax.grad(lambda x: lax.reduce_max(x, (0,)))(np.array([1.0, 2.0, 2.0, 2.0]))
+    np.testing.assert_allclose(np.asarray(grad), [0, 1 / 3, 1 / 3, 1 / 3])
+
+
+def test_reduce_max_gradient_with_nan() -> None:
+    """A NaN maximum matches no element: 0/0, as in JAX."""
+    x = np.array([[1.0, np.nan, 2.0], [3.0, 4.0, 4.0]], np.float32)
+    _assert_derivatives_match_jax(lambda m, a: m.reduce_max(a, (1,)), x)
+
+
+@pytest.mark.parametrize("name", ["cummax", "cummin"])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("n", range(1, 8))
+def test_cummax_cummin_ties_match_jax(name: str, reverse: bool, n: int) -> None:
+    """Differentiated through the same prefix scan as JAX's, so ties split the same way."""
+    x = np.array([2, 2, 1, 3, 3, 3, 0], np.float32)[:n]
+    _assert_derivatives_match_jax(lambda m, a: getattr(m, name)(a, 0, reverse), x)
+
+
+@pytest.mark.parametrize(
+    "x,axes",
+    [
+        (np.array([[0, 2, 3], [0, 0, 4], [1, 2, 3]], np.float32), (1,)),
+        (np.array([[0, 2, 3], [0, 0, 4], [1, 2, 3]], np.float32), (0,)),
+        (np.array([[0, 2, 3], [5, 1, 4], [1, 2, 3]], np.float32), (0, 1)),
+        (np.array([[0, 2, 3], [0, 1, 4]], np.float32), (0, 1)),
+        (np.array([[0, 2, 3], [0, 1, 4]], np.float32), ()),
+        (np.zeros((2, 0, 3), np.float32), (1,)),
+    ],
+)
+def test_reduce_prod_gradient_at_zeros(x: np.ndarray, axes: tuple[int, ...]) -> None:
+    """The product of the other factors, never a division by the zero factor."""
+    _assert_derivatives_match_jax(lambda m, a: m.reduce_prod(a, axes), x)
+    ours = np.asarray(refjax.grad(lambda a: lax.reduce_prod(a, (0,)))(np.array([0.0, 2.0, 3.0])))
+    np.testing.assert_array_equal(ours, [6.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_cumprod_gradient_at_zeros(reverse: bool) -> None:
+    x = np.array([2, 0, 3, 0, 5, 1.5], np.float32)
+    _assert_derivatives_match_jax(lambda m, a: m.cumprod(a, 0, reverse), x, 1e-5)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize(
+    "x",
+    [
+        np.array([0.5, -1.0, 2.0, 2.0, 0.0], np.float32),
+        np.array([-np.inf, 0.0, 1.0, -np.inf], np.float32),
+        np.array([500.0, 520.0, 480.0, 510.0], np.float32),
+    ],
+    ids=["plain", "minus-inf", "large"],
+)
+def test_cumlogsumexp_derivatives_match_jax(x: np.ndarray, reverse: bool) -> None:
+    """Tangents weighted by ``exp(x_j - out_i)``: finite where ``exp(x)`` overflows."""
+    _assert_derivatives_match_jax(lambda m, a: m.cumlogsumexp(a, 0, reverse), x, 1e-5)
+
+
+def test_cumlogsumexp_gradient_is_softmax_of_prefix() -> None:
+    """d/dx_j of the last running logsumexp is softmax(x)_j (hand-computed)."""
+    x = np.array([0.1, -0.7, 1.3, 0.4])
+    grad = refjax.grad(lambda a: lax.cumlogsumexp(a)[-1])(x)
+    np.testing.assert_allclose(np.asarray(grad), np.exp(x) / np.exp(x).sum(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_argmin_have_float0_tangents(name: str) -> None:
+    x = np.array([[1.0, 3.0, 2.0], [0.0, -1.0, 5.0]], np.float32)
+    ours = refjax.jvp(lambda a: getattr(lax, name)(a, 1, np.int32), (x,), (np.ones_like(x),))[1]
+    theirs = jax.jvp(lambda a: getattr(jax.lax, name)(a, 1, np.int32), (x,), (np.ones_like(x),))
+    assert np.asarray(ours).dtype == np.asarray(theirs[1]).dtype == refjax.dtypes.float0
+    grad = refjax.grad(lambda a: lax.convert_element_type(getattr(lax, name)(a, 1, np.int32),
+                                                          np.float32).sum())(x)
+    np.testing.assert_array_equal(np.asarray(grad), np.zeros_like(x))
+
+
+XB = np.random.default_rng(3).standard_normal((3, 4, 5)).astype(np.float32)
+
+# (fn on one example, in_axes, out_axes where the rule leaves the batch axis)
+VMAP_IN_PLACE: list[tuple[str, Fn, int, int]] = [
+    ("reduce_sum-before", lambda m, x: m.reduce_sum(x, (0,)), 1, 0),
+    ("reduce_sum-after", lambda m, x: m.reduce_sum(x, (1,)), 1, 1),
+    ("reduce_sum-around", lambda m, x: m.reduce_sum(x, (0, 1)), 1, 0),
+    ("reduce_sum-last", lambda m, x: m.reduce_sum(x, (0,)), 2, 1),
+    ("reduce_max", lambda m, x: m.reduce_max(x, (1,)), 2, 1),
+    ("reduce_min", lambda m, x: m.reduce_min(x, (0,)), 0, 0),
+    ("reduce_prod", lambda m, x: m.reduce_prod(x, (1,)), 1, 1),
+    ("reduce_or", lambda m, x: m.reduce_or(m.gt(x, 0.0), (0,)), 2, 1),
+    ("argmax", lambda m, x: m.argmax(x, 1, np.int32), 1, 1),
+    ("argmin", lambda m, x: m.argmin(x, 0, np.int32), 2, 1),
+    ("cumsum", lambda m, x: m.cumsum(x, 1), 1, 1),
+    ("cummax", lambda m, x: m.cummax(x, 0, True), 2, 2),
+    ("cumlogsumexp", lambda m, x: m.cumlogsumexp(x, 1), 0, 0),
+]
+
+
+@pytest.mark.parametrize(
+    "fn,in_axes,out_axes", [c[1:] for c in VMAP_IN_PLACE], ids=[c[0] for c in VMAP_IN_PLACE]
+)
+def test_vmap_keeps_the_batch_axis_in_place(fn: Fn, in_axes: int, out_axes: int) -> None:
+    """The reduced axes shift around the batch axis: the jaxpr holds no transpose."""
+    batched = refjax.vmap(lambda x: fn(lax, x), in_axes=in_axes, out_axes=out_axes)
+    jaxpr = refjax.make_jaxpr(batched)(XB)
+    assert [e.primitive.name for e in jaxpr.eqns if e.primitive.name == "transpose"] == []
+    expected = jax.vmap(lambda x: fn(jax.lax, x), in_axes=in_axes, out_axes=out_axes)(XB)
+    np.testing.assert_allclose(np.asarray(batched(XB)), np.asarray(expected), rtol=1e-5, atol=1e-6)
+
+
+def test_grad_of_vmapped_reduce_max_matches_jax() -> None:
+    """Batching and differentiation compose: per-example gradients of the maximum."""
+    x = np.array([[1.0, 4.0, 4.0], [2.0, 0.0, -1.0]], np.float32)
+
+    def ours(a: Any) -> Any:
+        return refjax.vmap(lambda r: lax.reduce_max(r, (0,)))(a).sum()
+
+    def theirs(a: Any) -> Any:
+        return jax.vmap(lambda r: jax.lax.reduce_max(r, (0,)))(a).sum()
+
+    np.testing.assert_allclose(np.asarray(refjax.grad(ours)(x)), np.asarray(jax.grad(theirs)(x)))

@@ -18,7 +18,7 @@ from hypothesis.extra import numpy as hnp
 import refjax
 from refjax import lax
 from refjax.primitives import shape as shape_primitives
-from tests.primitives.records_shape import ref_pad
+from tests.primitives.records_shape import ref_broadcast_in_dim, ref_pad
 
 jax = pytest.importorskip("jax")
 
@@ -517,3 +517,200 @@ def test_iota_dtypes_narrow_without_x64() -> None:
         warnings.simplefilter("ignore", UserWarning)  # JAX warns that it truncates the dtype
         expected = jax.lax.iota(np.float64, 3).dtype
     assert lax.iota(np.float64, 3).dtype == expected == np.float32
+
+
+# ---------------------------------------------------------------------------------------------
+# Transposes, JVPs and batching, each checked against real JAX
+
+ArgsFn = Callable[..., Any]  # fn(lax_module, *operands)
+
+
+def _vjp_both(fn: ArgsFn, *args: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The cotangents of ``args`` for one random output cotangent, from refjax and from JAX."""
+    out, pullback = refjax.vjp(lambda *a: fn(lax, *a), *args)
+    ct = np.random.default_rng(0).standard_normal(out.shape).astype(out.dtype)
+    _, jax_pullback = jax.vjp(lambda *a: fn(jax.lax, *a), *args)
+    return [np.asarray(c) for c in pullback(ct)], [np.asarray(c) for c in jax_pullback(ct)]
+
+
+def _assert_vjp_matches_jax(fn: ArgsFn, *args: np.ndarray) -> None:
+    ours, theirs = _vjp_both(fn, *args)
+    for a, b in zip(ours, theirs, strict=True):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+PAD_CONFIGS = [
+    [(2, -1, 2)],
+    [(-2, 1, 0)],
+    [(-3, -2, 1)],
+    [(0, 0, 3)],
+    [(-7, 2, 1)],
+]
+
+
+@pytest.mark.parametrize("config", PAD_CONFIGS, ids=str)
+def test_pad_transpose_with_negative_and_interior_padding(config: list[Any]) -> None:
+    """Cotangents of the operand (unpadded, strided) and the padding value (all the rest)."""
+    x, v = np.arange(1, 6, dtype=np.float32), np.float32(-1.5)
+    _assert_vjp_matches_jax(lambda m, a, b: m.pad(a, b, config), x, v)
+
+
+@pytest.mark.parametrize(
+    "config", [((1, -2, 1), (-1, 2, 2)), ((0, 0, 0), (2, 1, 0)), ((-1, 0, 1), (-2, -1, 1))], ids=str
+)
+def test_pad_transpose_in_two_dimensions(config: Any) -> None:
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    _assert_vjp_matches_jax(lambda m, a, b: m.pad(a, b, config), x, np.float32(2))
+
+
+@pytest.mark.parametrize("config", [*PAD_CONFIGS, [(1, 1, 1)]], ids=str)
+def test_pad_gradient_of_the_padding_value_alone(config: list[Any]) -> None:
+    """d sum(pad(x, v)) / dv counts the padding positions left in the output (hand-counted with
+    the numpy reference). JAX 0.10 fails here: its pad transpose needs the operand linear too."""
+    x = np.arange(1, 6, dtype=np.float32)
+    grad = refjax.grad(lambda v: lax.pad(x, v, config).sum())(np.float32(0.5))
+    count = ref_pad(np.zeros(5, np.float32), np.float32(1), config).sum()
+    assert float(grad) == count
+
+
+def test_pad_jvp_in_the_padding_value_matches_jax() -> None:
+    x, v = np.arange(4, dtype=np.float32), np.float32(1)
+    config = [(1, -1, 1)]
+    ours = refjax.jvp(lambda b: lax.pad(x, b, config), (v,), (np.float32(3),))[1]
+    theirs = jax.jvp(lambda b: jax.lax.pad(x, b, config), (v,), (np.float32(3),))[1]
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+
+
+LINEAR_CASES: list[tuple[str, ArgsFn, tuple[np.ndarray, ...]]] = [
+    ("reshape", lambda m, x: m.reshape(x, (4, 6)), (X,)),
+    ("reshape dims", lambda m, x: m.reshape(x, (4, 6), (2, 0, 1)), (X,)),
+    ("reshape to scalar", lambda m, x: m.reshape(x, ()), (np.ones((1, 1), np.float32),)),
+    ("collapse", lambda m, x: m.collapse(x, 0, 2), (X,)),
+    ("squeeze", lambda m, x: m.squeeze(x, (0,)), (X1,)),
+    ("squeeze several", lambda m, x: m.squeeze(x, (0, 2)), (np.ones((1, 3, 1), np.float32),)),
+    ("expand_dims", lambda m, x: m.expand_dims(x, (0, 3)), (X,)),
+    ("broadcast size-1", lambda m, x: m.broadcast_in_dim(x, (2, 4, 3), (0, 2)), (X[:1, :, 0],)),
+    ("broadcast new", lambda m, x: m.broadcast_in_dim(x, (5, 2, 3, 4), (1, 2, 3)), (X,)),
+    ("broadcast 1->1", lambda m, x: m.broadcast_in_dim(x, (1, 3, 2), (0, 1)), (X1[:, :, 0],)),
+    ("transpose", lambda m, x: m.transpose(x, (2, 0, 1)), (X,)),
+    ("rev", lambda m, x: m.rev(x, (0, 2)), (X,)),
+    ("concatenate", lambda m, x, y: m.concatenate([x, y, x], 1), (X, X[:, :1])),
+]
+
+
+@pytest.mark.parametrize("fn,args", [c[1:] for c in LINEAR_CASES], ids=[c[0] for c in LINEAR_CASES])
+def test_transposes_match_jax(fn: ArgsFn, args: tuple[np.ndarray, ...]) -> None:
+    _assert_vjp_matches_jax(fn, *args)
+
+
+def test_concatenate_transpose_skips_constant_operands() -> None:
+    """Only the linear operand gets a slice of the cotangent."""
+    y = np.ones((2, 2, 4), np.float32)
+    _assert_vjp_matches_jax(lambda m, x: m.concatenate([y, x, y], 1), X)
+    jaxpr = refjax.make_jaxpr(refjax.grad(lambda x: lax.concatenate([y, x, y], 1).sum()))(X)
+    assert [e.primitive.name for e in jaxpr.eqns].count("slice") == 1
+
+
+def test_broadcast_transpose_sums_then_restores_unit_axes() -> None:
+    x = np.ones((1, 3), np.float32)
+    grad = refjax.grad(lambda a: lax.broadcast_in_dim(a, (4, 2, 3), (0, 2)).sum())(x)
+    np.testing.assert_array_equal(np.asarray(grad), np.full((1, 3), 8.0, np.float32))
+
+
+# (fn on one example, in_axes per operand, out_axes where the rule leaves the batch axis)
+VMAP_IN_PLACE: list[tuple[str, ArgsFn, tuple[int | None, ...], int]] = [
+    ("broadcast_in_dim", lambda m, x: m.broadcast_in_dim(x, (2, 3, 4), (0, 2)), (1,), 1),
+    ("broadcast front", lambda m, x: m.broadcast_in_dim(x, (4, 5, 3), (0, 2)), (0,), 0),
+    ("expand_dims", lambda m, x: m.expand_dims(x, (1,)), (2,), 3),
+    ("squeeze", lambda m, x: m.squeeze(x, (0,)), (2,), 1),
+    ("transpose", lambda m, x: m.transpose(x, (1, 0)), (1,), 1),
+    ("rev", lambda m, x: m.rev(x, (0, 1)), (1,), 1),
+    ("concatenate", lambda m, x, y: m.concatenate([x, y], 1), (2, 2), 2),
+    ("concatenate one", lambda m, x, y: m.concatenate([x, y], 0), (1, None), 1),
+    ("pad", lambda m, x, v: m.pad(x, v, [(1, -1, 1), (0, 2, 0)]), (2, None), 2),
+    ("reshape front", lambda m, x: m.reshape(x, (12,)), (0,), 0),
+]
+VB = np.random.default_rng(2).standard_normal((2, 4, 3)).astype(np.float32)
+VMAP_ARGS: dict[str, tuple[np.ndarray, ...]] = {
+    "broadcast_in_dim": (VB[:, :, :1],),
+    "squeeze": (VB[:1],),
+    "concatenate one": (VB[0], np.ones(2, np.float32)),
+    "pad": (VB, np.float32(7)),
+}
+
+
+@pytest.mark.parametrize(
+    "label,fn,in_axes,out_axes", VMAP_IN_PLACE, ids=[c[0] for c in VMAP_IN_PLACE]
+)
+def test_vmap_keeps_the_batch_axis_in_place(
+    label: str, fn: ArgsFn, in_axes: tuple[int | None, ...], out_axes: int
+) -> None:
+    """No transposes added to the batched jaxpr, and the same values as JAX's vmap."""
+    args = VMAP_ARGS.get(label, (VB,) * len(in_axes))
+    batched = refjax.vmap(lambda *a: fn(lax, *a), in_axes=in_axes, out_axes=out_axes)
+    names = [e.primitive.name for e in refjax.make_jaxpr(batched)(*args).eqns]
+    assert names.count("transpose") == (label == "transpose")
+    expected = jax.vmap(lambda *a: fn(jax.lax, *a), in_axes=in_axes, out_axes=out_axes)(*args)
+    np.testing.assert_array_equal(np.asarray(batched(*args)), np.asarray(expected))
+
+
+@pytest.mark.parametrize("in_axes,sizes", [(1, (3, 2)), (2, (8,)), (2, (4, 2))])
+def test_vmap_reshape_folds_the_batch_move_into_dimensions(
+    in_axes: int, sizes: tuple[int, ...]
+) -> None:
+    """Row-major reshape needs the batch axis first: reshape's own ``dimensions`` puts it there."""
+    batched = refjax.vmap(lambda x: lax.reshape(x, sizes), in_axes=in_axes)
+    jaxpr = refjax.make_jaxpr(batched)(VB)
+    assert [e.primitive.name for e in jaxpr.eqns] == ["reshape"]
+    expected = jax.vmap(lambda x: jax.lax.reshape(x, sizes), in_axes=in_axes)(VB)
+    np.testing.assert_array_equal(np.asarray(batched(VB)), np.asarray(expected))
+
+
+@pytest.mark.parametrize("in_axes", [(0, 0), (None, 0), (1, 0)])
+def test_vmap_pad_with_a_batched_padding_value(in_axes: tuple[int | None, int]) -> None:
+    x, v = VB[0], np.array([1.0, -2.0, 3.0, 0.5], np.float32)
+    if in_axes[0] == 0:
+        x = VB[:, :, 0].T.copy()  # 4 examples of shape (2,)
+    elif in_axes[0] == 1:
+        x = VB[:, :, 0].copy()  # batch of 4 along axis 1
+    config = [(1, -1, 1)] if x.ndim - (in_axes[0] is not None) == 1 else [(1, -1, 1), (0, 1, 0)]
+
+    def run(m: Any) -> Any:
+        vmap = refjax.vmap if m is lax else jax.vmap
+        return vmap(lambda a, b: m.pad(a, b, config), in_axes=in_axes)(x, v)
+
+    np.testing.assert_array_equal(np.asarray(run(lax)), np.asarray(run(jax.lax)))
+
+
+@given(padded(negative=True), st.data())
+def test_pad_transpose_is_the_adjoint_of_the_numpy_reference(
+    case: tuple[np.ndarray, list[tuple[int, int, int]]], data: st.DataObject
+) -> None:
+    """``<pad(x, v), c> == <x, c_x> + v c_v`` for the cotangents ``(c_x, c_v)`` of any ``c``:
+    ``c_x`` must be ``pad``'s adjoint on the operand and ``c_v`` the sum over padding positions."""
+    x = case[0].astype(np.float32)
+    config = case[1]
+    out_shape = ref_pad(x, np.float32(0), config).shape
+    c = data.draw(hnp.arrays(np.float32, out_shape, elements=st.integers(-9, 9).map(float)))
+    _, pullback = refjax.vjp(lambda a, b: lax.pad(a, b, config), x, np.float32(0))
+    c_x, c_v = (np.asarray(t) for t in pullback(c))
+    assert c_x.shape == x.shape
+    np.testing.assert_array_equal(np.vdot(ref_pad(x, np.float32(0), config), c), np.vdot(x, c_x))
+    padding_positions = ref_pad(np.zeros_like(x), np.float32(1), config)
+    assert float(c_v) == np.vdot(padding_positions, c)
+
+
+@given(st.integers(0, 3), st.data())
+def test_broadcast_in_dim_transpose_is_the_adjoint(rank: int, data: st.DataObject) -> None:
+    """``<broadcast(x), c> == <x, broadcast^T(c)>``, with size-1 axes stretched and new axes."""
+    out_ndim = data.draw(st.integers(rank, rank + 2))
+    dims = sorted(data.draw(st.permutations(range(out_ndim)))[:rank])
+    out_shape = tuple(data.draw(st.integers(0, 3)) for _ in range(out_ndim))
+    operand_shape = tuple(1 if data.draw(st.booleans()) else out_shape[d] for d in dims)
+    x = np.arange(int(np.prod(operand_shape)), dtype=np.float32).reshape(operand_shape)
+    c = data.draw(hnp.arrays(np.float32, out_shape, elements=st.integers(-9, 9).map(float)))
+    _, pullback = refjax.vjp(lambda a: lax.broadcast_in_dim(a, out_shape, dims), x)
+    c_x = np.asarray(pullback(c)[0])
+    assert c_x.shape == x.shape
+    assert np.vdot(ref_broadcast_in_dim(x, out_shape, dims), c) == np.vdot(x, c_x)
