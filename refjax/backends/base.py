@@ -138,10 +138,23 @@ class ArrayImpl(Array):
         return self.backend.devices()[0]
 
     def __repr__(self) -> str:
-        value = self._concrete_value()
-        body = np.array2string(value, separator=", ", prefix="Array(")
+        prefix = "Array("
         weak = ", weak_type=True" if self._aval.weak_type else ""
-        return f"Array({body}, dtype={self._aval.dtype.name}{weak})"
+        dtype_text = f"dtype={self._aval.dtype.name}{weak})"
+        width = int(np.get_printoptions()["linewidth"])
+        if self._aval.size == 0:
+            body = f"[], shape={self._aval.shape}"
+        else:
+            body = np.array2string(
+                self._concrete_value(),
+                prefix=prefix,
+                suffix=",",
+                separator=", ",
+                max_line_width=width,
+            )
+        last_line = len(body) - body.rfind("\n") + 1
+        sep = " " * len(prefix) if last_line + len(dtype_text) + 1 > width else " "  # as JAX
+        return f"{prefix}{body},{sep}{dtype_text}"
 
     def __str__(self) -> str:
         return str(self._concrete_value())

@@ -952,7 +952,7 @@ def as_array(x: ArrayLike) -> Array:
 LINE_WIDTH: Final = 80
 
 
-class _VarNames:
+class VarNames:
     """Names variables a, b, ..., z, ba, bb, ... in order of first appearance."""
 
     __slots__ = ("names",)
@@ -981,15 +981,15 @@ def _alphabetic(n: int) -> str:
     return text
 
 
-def pp_jaxpr(jaxpr: Jaxpr | ClosedJaxpr, indent: int = 0, names: _VarNames | None = None) -> str:
+def pp_jaxpr(jaxpr: Jaxpr | ClosedJaxpr, indent: int = 0, names: VarNames | None = None) -> str:
     """``jaxpr`` in JAX's text form; lines after the first are indented by ``indent``."""
     if isinstance(jaxpr, ClosedJaxpr):
         jaxpr = jaxpr.jaxpr
-    names = _VarNames() if names is None else names
+    names = VarNames() if names is None else names
     consts = " ".join(names.binder(v) for v in jaxpr.constvars)
     args = " ".join(names.binder(v) for v in jaxpr.invars)
     head = f"{{ lambda {consts}; {args}. let"
-    eqns = [_pp_eqn(e, names, indent + 4) for e in jaxpr.eqns]
+    eqns = [pp_eqn(e, names, indent + 4) for e in jaxpr.eqns]
     outs = _pp_tuple([names.atom(v) for v in jaxpr.outvars])
     one_line = f"{head} {'; '.join(eqns)} in {outs} }}"
     if "\n" not in one_line and indent + len(one_line) <= LINE_WIDTH:
@@ -1003,7 +1003,7 @@ def _pp_tuple(items: Sequence[str]) -> str:
     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
-def _pp_eqn(eqn: JaxprEqn, names: _VarNames, indent: int) -> str:
+def pp_eqn(eqn: JaxprEqn, names: VarNames, indent: int) -> str:
     lhs = " ".join(names.binder(v) for v in eqn.outvars)
     rhs = " ".join(names.atom(a) for a in eqn.invars)
     name = eqn.primitive.name
@@ -1019,7 +1019,7 @@ def _pp_eqn(eqn: JaxprEqn, names: _VarNames, indent: int) -> str:
     return f"{lhs} = {name}[{params}\n{pad}] {rhs}"
 
 
-def pp_param(value: ParamValue, names: _VarNames, indent: int) -> str:
+def pp_param(value: ParamValue, names: VarNames, indent: int) -> str:
     """A param's text: jaxprs nested, dtypes by name, tuples and records recursively."""
     if isinstance(value, (Jaxpr, ClosedJaxpr)):
         return pp_jaxpr(value, indent, names)

@@ -21,10 +21,10 @@ from refjax.interp.core import (
     ParamValue,
     ShapedArray,
     Var,
-    _pp_eqn,  # the printer of one equation, shared so messages read as str(jaxpr) does
-    _VarNames,
+    VarNames,
     abstract_eval,
     get_aval,
+    pp_eqn,
     pp_jaxpr,
 )
 
@@ -44,11 +44,11 @@ class _Checker:
 
     __slots__ = ("names",)
 
-    def __init__(self, names: _VarNames) -> None:
+    def __init__(self, names: VarNames) -> None:
         self.names = names
 
     def fail(self, eqn: JaxprEqn | None, message: str) -> JaxprTypeError:
-        where = f"in equation `{_pp_eqn(eqn, self.names, 0)}`: " if eqn is not None else ""
+        where = f"in equation `{pp_eqn(eqn, self.names, 0)}`: " if eqn is not None else ""
         return JaxprTypeError(f"{where}{message}")
 
     def closed(self, closed: ClosedJaxpr) -> None:
@@ -139,7 +139,7 @@ def _jaxprs_in(values: Iterable[ParamValue]) -> Iterator[Jaxpr | ClosedJaxpr]:
 
 def typecheck_jaxpr(jaxpr: Jaxpr | ClosedJaxpr) -> None:
     """Raise JaxprTypeError unless every equation of ``jaxpr`` agrees with abstract evaluation."""
-    names = _VarNames()
+    names = VarNames()
     pp_jaxpr(jaxpr, names=names)  # name every variable as str(jaxpr) does, for the messages
     checker = _Checker(names)
     if isinstance(jaxpr, ClosedJaxpr):
