@@ -340,16 +340,11 @@ def test_weak_array_repr_matches_jax() -> None:
     assert repr(ours) == repr(jnp.array(1.0)) == "Array(1., dtype=float32, weak_type=True)"
 
 
-@pytest.mark.xfail(strict=True, reason="JAX writes size-0 arrays as Array([], shape=(0, 3), ...)")
 def test_size_zero_array_repr_matches_jax() -> None:
     value = np.zeros((0, 3), np.float32)
     assert repr(refjax.device_put(value)) == repr(jax.device_put(value))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="JAX moves dtype= to a new indent when the last line would pass the line width",
-)
 def test_long_last_line_array_repr_matches_jax() -> None:
     value = np.arange(20, dtype=np.float32) / 3
     assert repr(refjax.device_put(value)) == repr(jax.device_put(value))
