@@ -1,11 +1,15 @@
 """Elementwise primitives: unary math, binary arithmetic, bitwise logic, comparisons, casts.
 
 Each primitive is stated once: its abstract-evaluation rule (shape, dtype, weak type) at its
-definition, then its ``refjax.lax`` wrapper. Later layers register their rules right below.
+definition, then its ``refjax.lax`` wrapper, then its JVP, transpose and batching rules.
 
 Shapes follow lax, not numpy: n-ary operands have equal ranks, except that rank-0 operands
 broadcast and size-1 axes stretch (``broadcast_shapes``). Shape errors are raised before dtype
 errors, as in JAX. A result is weakly typed when every (value) operand is.
+
+The rules follow JAX's (``jax/_src/lax/lax.py``). Binary rules respect that broadcasting: a JVP
+broadcasts a lone tangent of a smaller operand to the output shape (``_maybe_broadcast``) and a
+transpose sums the cotangent back to each operand's shape (``_unbroadcast``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,26 @@ import numpy as np
 
 from refjax import dtypes
 from refjax.dtypes import DType, DTypeLike
-from refjax.interp.core import Array, ArrayLike, ShapedArray, get_aval
+from refjax.interp.batching import (
+    BatchDim,
+    batching_rules,
+    bdim_at,
+    defbroadcasting,
+    defvectorized,
+    moveaxis,
+)
+from refjax.interp.core import Array, ArrayLike, Primitive, ShapedArray, as_array, get_aval
+from refjax.interp.jvp import (
+    Tangent,
+    Zero,
+    defjvp,
+    defjvp2,
+    defjvp_zero,
+    deflinear,
+    instantiate,
+    jvp_rules,
+)
+from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2
 from refjax.primitives.common import (
     ScalarKind,
     broadcast_shapes,
@@ -35,49 +58,91 @@ if TYPE_CHECKING:
 __all__ = [
     "RoundingMethod",
     "abs",
+    "abs_p",
     "add",
+    "add_p",
+    "and_p",
     "bitcast_convert_type",
+    "bitcast_convert_type_p",
     "bitwise_and",
     "bitwise_not",
     "bitwise_or",
     "bitwise_xor",
     "ceil",
+    "ceil_p",
     "clamp",
+    "clamp_p",
     "clz",
+    "clz_p",
     "conj",
+    "conj_p",
     "convert_element_type",
+    "convert_element_type_p",
     "copy",
+    "copy_p",
     "div",
+    "div_p",
     "eq",
+    "eq_p",
     "floor",
+    "floor_p",
     "ge",
+    "ge_p",
     "gt",
+    "gt_p",
     "imag",
+    "imag_p",
     "integer_pow",
+    "integer_pow_p",
     "is_finite",
+    "is_finite_p",
     "le",
+    "le_p",
     "lt",
+    "lt_p",
     "max",
+    "max_p",
     "min",
+    "min_p",
     "mul",
+    "mul_p",
     "ne",
+    "ne_p",
     "neg",
+    "neg_p",
     "nextafter",
+    "nextafter_p",
+    "not_p",
+    "or_p",
     "population_count",
+    "population_count_p",
     "pow",
+    "pow_p",
     "real",
+    "real_p",
     "reciprocal",
     "rem",
+    "rem_p",
     "round",
+    "round_p",
     "select",
     "select_n",
+    "select_n_p",
     "shift_left",
+    "shift_left_p",
     "shift_right_arithmetic",
+    "shift_right_arithmetic_p",
     "shift_right_logical",
+    "shift_right_logical_p",
     "sign",
+    "sign_p",
     "square",
+    "square_p",
     "stop_gradient",
+    "stop_gradient_p",
     "sub",
+    "sub_p",
+    "xor_p",
 ]
 
 # Accepted dtype kinds, listed in the order JAX's error messages list them.
@@ -146,6 +211,87 @@ def _to_bool(dtype: DType) -> DType:
 
 
 # ---------------------------------------------------------------------------------------------
+# Helpers for the transformation rules. Shape and reduction primitives import this module, so
+# they are imported where used.
+
+
+def _shape_of(x: ArrayLike) -> tuple[int, ...]:
+    return get_aval(x).shape
+
+
+def _const(x: ArrayLike, value: complex) -> Array:
+    """Rank-0 ``value`` with ``x``'s dtype and weak type; lax broadcasts it (JAX's ``_const``)."""
+    from refjax.numpy._util import full_like_scalar
+
+    return full_like_scalar(x, value)
+
+
+def _full_like(x: ArrayLike, value: complex) -> Array:
+    """``value`` with ``x``'s shape, dtype and weak type (JAX's ``full_like``)."""
+    from refjax.primitives.shape import broadcast_in_dim
+
+    return broadcast_in_dim(_const(x, value), _shape_of(x), ())
+
+
+def _maybe_broadcast(shape: tuple[int, ...], x: Array) -> Array:
+    """``x`` broadcast to ``shape`` the way lax broadcasts operands: rank 0, or size-1 axes."""
+    from refjax.primitives.shape import broadcast_in_dim, reshape
+
+    x_shape = _shape_of(x)
+    if x_shape == shape:
+        return as_array(x)  # tangents given to ``jvp`` may still be host arrays
+    if not x_shape:
+        return broadcast_in_dim(x, shape, ())
+    kept = tuple(i for i, (a, b) in enumerate(zip(x_shape, shape, strict=True)) if a == b)
+    return broadcast_in_dim(reshape(x, tuple(x_shape[i] for i in kept)), shape, kept)
+
+
+def _unbroadcast(aval: ShapedArray, ct: Array) -> Array:
+    """Cotangent ``ct`` summed back to ``aval``'s shape: undoes ``_maybe_broadcast``."""
+    from refjax.primitives.reductions import reduce_sum
+    from refjax.primitives.shape import reshape
+
+    ct_shape = _shape_of(ct)
+    if ct_shape == aval.shape:
+        return ct
+    if not aval.shape:
+        return reduce_sum(ct, tuple(range(len(ct_shape))))
+    axes = tuple(i for i, (a, b) in enumerate(zip(ct_shape, aval.shape, strict=True)) if a != b)
+    return reshape(reduce_sum(ct, axes), aval.shape)
+
+
+def _unbroadcast_ct(operand: ArrayLike | UndefinedPrimal, ct: Array) -> Array | None:
+    """``ct`` summed to the shape of a linear operand; None for a known operand."""
+    if not isinstance(operand, UndefinedPrimal):
+        return None
+    return _unbroadcast(operand.aval, ct)
+
+
+def _out_shape(name: str, *xs: ArrayLike) -> tuple[int, ...]:
+    """The broadcast shape of an n-ary op's operands."""
+    return broadcast_shapes(name, *(_shape_of(x) for x in xs))
+
+
+def _replace_zero(x: ArrayLike) -> Array:
+    """``x`` with its zeros replaced by ones (a safe divisor or logarithm argument)."""
+    return select_n(eq(x, _const(x, 0)), as_array(x), _full_like(x, 1))
+
+
+def _defzero_unary(*prims: Primitive) -> None:
+    """Zero derivative, batched elementwise: the rules of ``sign``, ``floor``, bit counts ..."""
+    for prim in prims:
+        defjvp_zero(prim)
+        defvectorized(prim)
+
+
+def _defzero_nary(*prims: Primitive) -> None:
+    """Zero derivative, batched with broadcasting: comparisons, bitwise ops, shifts."""
+    for prim in prims:
+        defjvp_zero(prim)
+        defbroadcasting(prim)
+
+
+# ---------------------------------------------------------------------------------------------
 # Unary arithmetic
 
 neg_p = standard_primitive("neg", _unop("neg", _NUM))
@@ -154,6 +300,11 @@ neg_p = standard_primitive("neg", _unop("neg", _NUM))
 def neg(x: ArrayLike) -> Array:
     """Elementwise negation: ``-x`` (integers wrap around)."""
     return neg_p.bind(x)
+
+
+deflinear(neg_p)
+deflinear2(neg_p, lambda ct, x: [neg(ct)])
+defvectorized(neg_p)
 
 
 sign_p = standard_primitive("sign", _unop("sign", _NUM))
@@ -210,6 +361,9 @@ def is_finite(x: ArrayLike) -> Array:
     return is_finite_p.bind(x)
 
 
+_defzero_unary(sign_p, floor_p, ceil_p, round_p, is_finite_p)
+
+
 abs_p = standard_primitive("abs", _unop("abs", _SIGNED, _real_dtype))
 
 
@@ -218,12 +372,28 @@ def abs(x: ArrayLike) -> Array:  # noqa: A001  # lax's name
     return abs_p.bind(x)
 
 
+def _abs_jvp(g: Array, ans: Array, x: ArrayLike) -> Array:
+    """``g * sign(x)`` for reals, except that x = 0 takes ``g`` (as JAX); ``Re(g conj(x)/|x|)``."""
+    if get_aval(x).dtype.kind == "c":
+        unit = div(conj(x), _replace_zero(convert_element_type(ans, get_aval(x).dtype)))
+        return real(mul(g, unit))
+    return select_n(ge(x, _const(x, 0)), neg(g), g)
+
+
+defjvp2(abs_p, _abs_jvp)
+defvectorized(abs_p)
+
+
 square_p = standard_primitive("square", _unop("square", _NUM))
 
 
 def square(x: ArrayLike) -> Array:
     """Elementwise ``x * x``."""
     return square_p.bind(x)
+
+
+defjvp2(square_p, lambda g, ans, x: mul(g, mul(_const(x, 2), x)))
+defvectorized(square_p)
 
 
 def _aval_text(aval: ShapedArray) -> str:
@@ -249,6 +419,30 @@ def integer_pow(x: ArrayLike, y: int) -> Array:
     return integer_pow_p.bind(x, y=y)
 
 
+def _integer_pow_tangent(g: Array, x: ArrayLike, y: int) -> Array:
+    """``g * y * x**(y - 1)``, written out for y = 1 and 2 as JAX does."""
+    if y == 1:
+        return as_array(g)
+    if y == 2:
+        return mul(g, mul(_const(x, 2), x))
+    return mul(g, mul(_const(x, y), integer_pow(x, y - 1)))
+
+
+def _integer_pow_jvp(
+    primals: Sequence[ArrayLike], tangents: Sequence[Tangent], *, y: int
+) -> tuple[Array, Tangent]:
+    """``x**0`` is constant: its tangent stays a symbolic zero."""
+    (x,), (t,) = primals, tangents
+    out = integer_pow(x, y)
+    if y == 0:
+        return out, Zero.from_primal(out)
+    return out, _integer_pow_tangent(instantiate(t), x, y)
+
+
+jvp_rules[integer_pow_p] = _integer_pow_jvp
+defvectorized(integer_pow_p)
+
+
 def reciprocal(x: ArrayLike) -> Array:
     """Elementwise ``1 / x``: ``integer_pow(x, -1)``, as JAX writes it."""
     return integer_pow(x, -1)
@@ -262,12 +456,33 @@ def real(x: ArrayLike) -> Array:
     return real_p.bind(x)
 
 
+def _real_transpose(ct: Array, x: UndefinedPrimal) -> list[Cotangent | None]:
+    """``complex(ct, 0)``."""
+    return [convert_element_type(ct, x.aval.dtype)]
+
+
+deflinear(real_p)
+deflinear2(real_p, _real_transpose)
+defvectorized(real_p)
+
+
 imag_p = standard_primitive("imag", _unop("imag", _COMPLEX, _real_dtype))
 
 
 def imag(x: ArrayLike) -> Array:
     """Elementwise imaginary part of a complex array."""
     return imag_p.bind(x)
+
+
+def _imag_transpose(ct: Array, x: UndefinedPrimal) -> list[Cotangent | None]:
+    """``complex(0, -ct)``, as ``ct * -1j``."""
+    ct_complex = convert_element_type(ct, x.aval.dtype)
+    return [mul(ct_complex, _const(ct_complex, -1j))]
+
+
+deflinear(imag_p)
+deflinear2(imag_p, _imag_transpose)
+defvectorized(imag_p)
 
 
 def _conj_rule(x: ShapedArray, *, input_dtype: DType) -> ShapedArray:
@@ -281,6 +496,16 @@ conj_p = standard_primitive("conj", _conj_rule)
 def conj(x: ArrayLike) -> Array:
     """Elementwise complex conjugate; a real float32/float64 input becomes complex."""
     return conj_p.bind(x, input_dtype=get_aval(x).dtype)
+
+
+def _conj_transpose(ct: Array, x: UndefinedPrimal, *, input_dtype: DType) -> list[Cotangent | None]:
+    """``conj(ct)``; the real part for a real operand (conj made it complex)."""
+    return [conj(ct) if input_dtype.kind == "c" else real(ct)]
+
+
+deflinear(conj_p)
+deflinear2(conj_p, _conj_transpose)
+defvectorized(conj_p)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,6 +533,9 @@ clz_p = standard_primitive("clz", _unop("clz", _INT))
 def clz(x: ArrayLike) -> Array:
     """Elementwise number of leading zero bits (the bit width for zero)."""
     return clz_p.bind(x)
+
+
+_defzero_unary(not_p, population_count_p, clz_p)
 
 
 and_p = standard_primitive("and", _naryop("and", [_BOOL_OR_INT, _BOOL_OR_INT]))
@@ -362,6 +590,9 @@ def shift_right_arithmetic(x: ArrayLike, y: ArrayLike) -> Array:
     return shift_right_arithmetic_p.bind(x, y)
 
 
+_defzero_nary(and_p, or_p, xor_p, shift_left_p, shift_right_logical_p, shift_right_arithmetic_p)
+
+
 # ---------------------------------------------------------------------------------------------
 # Binary arithmetic
 
@@ -373,12 +604,56 @@ def add(x: ArrayLike, y: ArrayLike) -> Array:
     return add_p.bind(x, y)
 
 
+def _add_jvp(primals: Sequence[ArrayLike], tangents: Sequence[Tangent]) -> tuple[Array, Tangent]:
+    """``tx + ty``; a lone tangent is broadcast to the output's shape."""
+    (x, y), (tx, ty) = primals, tangents
+    out = add(x, y)
+    if isinstance(tx, Zero):
+        return out, _maybe_broadcast(out.shape, instantiate(ty))
+    if isinstance(ty, Zero):
+        return out, _maybe_broadcast(out.shape, tx)
+    return out, add(tx, ty)
+
+
+def _add_transpose(
+    ct: Array, x: ArrayLike | UndefinedPrimal, y: ArrayLike | UndefinedPrimal
+) -> list[Cotangent | None]:
+    return [_unbroadcast_ct(x, ct), _unbroadcast_ct(y, ct)]
+
+
+jvp_rules[add_p] = _add_jvp
+deflinear2(add_p, _add_transpose)
+defbroadcasting(add_p)
+
+
 sub_p = standard_primitive("sub", _naryop("sub", [_NUM, _NUM]))
 
 
 def sub(x: ArrayLike, y: ArrayLike) -> Array:
     """Elementwise ``x - y``."""
     return sub_p.bind(x, y)
+
+
+def _sub_jvp(primals: Sequence[ArrayLike], tangents: Sequence[Tangent]) -> tuple[Array, Tangent]:
+    """``tx - ty``; a lone tangent is broadcast to the output's shape."""
+    (x, y), (tx, ty) = primals, tangents
+    out = sub(x, y)
+    if isinstance(tx, Zero):
+        return out, _maybe_broadcast(out.shape, neg(instantiate(ty)))
+    if isinstance(ty, Zero):
+        return out, _maybe_broadcast(out.shape, tx)
+    return out, sub(tx, ty)
+
+
+def _sub_transpose(
+    ct: Array, x: ArrayLike | UndefinedPrimal, y: ArrayLike | UndefinedPrimal
+) -> list[Cotangent | None]:
+    return [_unbroadcast_ct(x, ct), _unbroadcast_ct(y, neg(ct))]
+
+
+jvp_rules[sub_p] = _sub_jvp
+deflinear2(sub_p, _sub_transpose)
+defbroadcasting(sub_p)
 
 
 mul_p = standard_primitive("mul", _naryop("mul", [_NUM, _NUM]))
@@ -389,6 +664,23 @@ def mul(x: ArrayLike, y: ArrayLike) -> Array:
     return mul_p.bind(x, y)
 
 
+def _mul_transpose(
+    ct: Array, x: ArrayLike | UndefinedPrimal, y: ArrayLike | UndefinedPrimal
+) -> list[Cotangent | None]:
+    """Bilinear: the cotangent of one operand is ``ct`` times the other, which must be known."""
+    if isinstance(x, UndefinedPrimal):
+        if isinstance(y, UndefinedPrimal):
+            raise RuntimeError("nonlinear mul can't be transposed: both operands are linear")
+        return [_unbroadcast(x.aval, mul(ct, y)), None]
+    assert isinstance(y, UndefinedPrimal)
+    return [None, _unbroadcast(y.aval, mul(x, ct))]
+
+
+defjvp(mul_p, lambda tx, x, y: mul(tx, y), lambda ty, x, y: mul(x, ty))
+deflinear2(mul_p, _mul_transpose)
+defbroadcasting(mul_p)
+
+
 div_p = standard_primitive("div", _naryop("div", [_NUM, _NUM]))
 
 
@@ -397,12 +689,40 @@ def div(x: ArrayLike, y: ArrayLike) -> Array:
     return div_p.bind(x, y)
 
 
+def _div_transpose(
+    ct: Array, x: ArrayLike | UndefinedPrimal, y: ArrayLike | UndefinedPrimal
+) -> list[Cotangent | None]:
+    """Linear in the numerator only."""
+    if isinstance(y, UndefinedPrimal):
+        raise RuntimeError("nonlinear div can't be transposed")
+    assert isinstance(x, UndefinedPrimal)
+    return [_unbroadcast(x.aval, div(ct, y)), None]
+
+
+defjvp(
+    div_p,
+    lambda g, x, y: div(g, y),
+    lambda g, x, y: mul(mul(neg(g), x), integer_pow(y, -2)),
+)
+deflinear2(div_p, _div_transpose)
+defbroadcasting(div_p)
+
+
 rem_p = standard_primitive("rem", _naryop("rem", [_INT_OR_FLOAT, _INT_OR_FLOAT]))
 
 
 def rem(x: ArrayLike, y: ArrayLike) -> Array:
     """Elementwise remainder of ``div``: it takes the sign of the dividend ``x`` (C's fmod)."""
     return rem_p.bind(x, y)
+
+
+def _rem_jvp_rhs(g: Array, x: ArrayLike, y: ArrayLike) -> Array:
+    """``-g * trunc(x / y)``, written ``sign(x / y) * floor(|x / y|)`` as JAX does."""
+    return mul(neg(g), mul(sign(div(x, y)), floor(abs(div(x, y)))))
+
+
+defjvp(rem_p, lambda g, x, y: _maybe_broadcast(_out_shape("rem", x, y), g), _rem_jvp_rhs)
+defbroadcasting(rem_p)
 
 
 max_p = standard_primitive("max", _naryop("max", [_ANY, _ANY]))
@@ -419,6 +739,26 @@ min_p = standard_primitive("min", _naryop("min", [_ANY, _ANY]))
 def min(x: ArrayLike, y: ArrayLike) -> Array:  # noqa: A001  # lax's name
     """Elementwise minimum; NaN propagates, -0 beats +0, complex compares lexicographically."""
     return min_p.bind(x, y)
+
+
+def _balanced_eq(x: ArrayLike, z: Array, y: ArrayLike) -> Array:
+    """1 where ``x`` attains ``z`` alone, 1/2 where ``y`` ties it, else 0 (JAX's rule)."""
+    hit = select_n(eq(x, z), _full_like(z, 0), _full_like(z, 1))
+    return div(hit, select_n(eq(y, z), _full_like(z, 1), _full_like(z, 2)))
+
+
+def _defchooser(prim: Primitive) -> None:
+    """Rules of ``max`` and ``min``: the tangent of whichever operand the answer is."""
+    defjvp2(
+        prim,
+        lambda g, ans, x, y: mul(g, _balanced_eq(x, ans, y)),
+        lambda g, ans, x, y: mul(g, _balanced_eq(y, ans, x)),
+    )
+    defbroadcasting(prim)
+
+
+_defchooser(max_p)
+_defchooser(min_p)
 
 
 _pow_operands_rule: Final = _naryop("pow", [_INEXACT, _NUM], same_dtypes=False)
@@ -443,12 +783,41 @@ def pow(x: ArrayLike, y: ArrayLike) -> Array:  # noqa: A001  # lax's name
     return pow_p.bind(x, y)
 
 
+def _pow_jvp_lhs(g: Array, ans: Array, x: ArrayLike, y: ArrayLike) -> Array:
+    """``g * y * x**(y - 1)``; for an integer ``y``, 0 where ``y == 0`` (so d(x**0) = 0)."""
+    dtype = get_aval(x).dtype
+    y_is_int = dtypes.is_integer(get_aval(y).dtype)
+    x, y = convert_element_type(x, dtype), convert_element_type(y, dtype)
+    if not y_is_int:
+        return mul(g, mul(y, pow(x, sub(y, _const(y, 1)))))
+    shape = _out_shape("pow", x, y)
+    x, y = _maybe_broadcast(shape, x), _maybe_broadcast(shape, y)
+    slope = mul(_replace_zero(y), pow(x, sub(y, _const(y, 1))))
+    return mul(g, select_n(eq(y, _const(y, 0)), slope, _full_like(y, 0)))
+
+
+def _pow_jvp_rhs(g: Array, ans: Array, x: ArrayLike, y: ArrayLike) -> Array:
+    """``g * log(x) * x**y``, with ``log(1)`` where ``x == 0`` (so d(0**y)/dy = 0)."""
+    from refjax.primitives.transcendental import log
+
+    tangent = mul(g, mul(log(_replace_zero(x)), ans))
+    return convert_element_type(tangent, get_aval(y).dtype)
+
+
+defjvp2(pow_p, _pow_jvp_lhs, _pow_jvp_rhs)
+defbroadcasting(pow_p)
+
+
 nextafter_p = standard_primitive("nextafter", _naryop("nextafter", [_FLOAT, _FLOAT]))
 
 
 def nextafter(x1: ArrayLike, x2: ArrayLike) -> Array:
     """The next representable value after ``x1`` in the direction of ``x2``."""
     return nextafter_p.bind(x1, x2)
+
+
+# No JVP rule, as in JAX: differentiating nextafter raises NotImplementedError naming it.
+defbroadcasting(nextafter_p)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -502,6 +871,9 @@ def ge(x: ArrayLike, y: ArrayLike) -> Array:
     return ge_p.bind(x, y)
 
 
+_defzero_nary(eq_p, ne_p, lt_p, le_p, gt_p, ge_p)
+
+
 # ---------------------------------------------------------------------------------------------
 # Selection
 
@@ -540,6 +912,83 @@ def select(pred: ArrayLike, on_true: ArrayLike, on_false: ArrayLike) -> Array:
     return select_n(pred, on_false, on_true)
 
 
+def _select_n_jvp(
+    primals: Sequence[ArrayLike], tangents: Sequence[Tangent]
+) -> tuple[Array, Tangent]:
+    """Linear in the cases (zero tangents filled in), constant in ``which``."""
+    which, *cases = primals
+    out = select_n(which, *cases)
+    case_tangents = tangents[1:]
+    nonzero = [t for t in case_tangents if not isinstance(t, Zero)]
+    if not nonzero:
+        return out, Zero.from_primal(out)
+    zeros = _full_like(nonzero[0], 0)
+    return out, select_n(which, *[zeros if isinstance(t, Zero) else t for t in case_tangents])
+
+
+def _select_n_transpose(
+    ct: Array, which: ArrayLike, *cases: ArrayLike | UndefinedPrimal
+) -> list[Cotangent | None]:
+    """Case i receives ``ct`` where ``which == i`` and zero elsewhere."""
+    assert not isinstance(which, UndefinedPrimal)
+    zeros = _full_like(ct, 0)
+    is_bool = get_aval(which).dtype == dtypes.bool_
+    cts: list[Cotangent | None] = [None]
+    for i, case in enumerate(cases):
+        if not isinstance(case, UndefinedPrimal):
+            cts.append(None)
+        elif is_bool:
+            cts.append(select_n(which, ct, zeros) if i == 0 else select_n(which, zeros, ct))
+        else:
+            cts.append(select_n(eq(which, _const(which, i)), zeros, ct))
+    return cts
+
+
+def _select_n_batch(args: Sequence[ArrayLike], dims: Sequence[BatchDim]) -> tuple[Array, int]:
+    """Every operand gets its batch axis where the output's goes (a batched case's, if any)."""
+    which, *cases = args
+    which_dim, *case_dims = dims
+    size = _batch_size(args, dims)
+    rank = len(_shape_of(cases[0])) - (case_dims[0] is not None)
+    dst = _batch_dst([(which, which_dim), *zip(cases, case_dims, strict=True)], rank)
+    moved = [bdim_at(c, d, size, dst) for c, d in zip(cases, case_dims, strict=True)]
+    return select_n(_batch_operand(which, which_dim, size, dst, moved[0]), *moved), dst
+
+
+def _batch_size(args: Sequence[ArrayLike], dims: Sequence[BatchDim]) -> int:
+    """The size of the batch axis (of the first batched operand)."""
+    return next(_shape_of(a)[d] for a, d in zip(args, dims, strict=True) if d is not None)
+
+
+def _batch_dst(operands: Sequence[tuple[ArrayLike, BatchDim]], rank: int) -> int:
+    """Where the output's batch axis goes: that of the first batched operand of full ``rank``."""
+    for x, d in operands:
+        if d is not None and len(_shape_of(x)) == rank + 1:
+            return d
+    return 0
+
+
+def _batch_operand(x: ArrayLike, d: BatchDim, size: int, dst: int, like: Array) -> Array:
+    """An operand that may be rank 0 per example (``which``, clamp's bounds) batched like ``like``.
+
+    Unbatched rank-0 operands stay scalars (lax broadcasts them); a batched scalar is broadcast
+    along ``like``'s batch axis ``dst``; a full-rank operand gets its batch axis at ``dst``.
+    """
+    from refjax.primitives.shape import broadcast_in_dim
+
+    rank = len(_shape_of(x))
+    if d is None and rank == 0:
+        return as_array(x)
+    if d is not None and rank == 1 and len(_shape_of(like)) > 1:
+        return broadcast_in_dim(x, _shape_of(like), (dst,))
+    return bdim_at(x, d, size, dst)
+
+
+jvp_rules[select_n_p] = _select_n_jvp
+deflinear2(select_n_p, _select_n_transpose)
+batching_rules[select_n_p] = _select_n_batch
+
+
 def _clamp_rule(lo: ShapedArray, x: ShapedArray, hi: ShapedArray) -> ShapedArray:
     for arg, bound in (("min", lo), ("max", hi)):
         if bound.shape and bound.shape != x.shape:
@@ -559,6 +1008,37 @@ clamp_p = standard_primitive("clamp", _clamp_rule)
 def clamp(min: ArrayLike, x: ArrayLike, max: ArrayLike) -> Array:  # noqa: A002  # lax's names
     """``x`` clipped to ``[min, max]`` elementwise: ``lax.min(lax.max(x, min), max)``."""
     return clamp_p.bind(min, x, max)
+
+
+def _clamp_jvp_min(g: Array, lo: ArrayLike, x: ArrayLike, hi: ArrayLike) -> Array:
+    """``g`` where the lower bound is the answer (``x < min < max``), else 0."""
+    chosen = bitwise_and(gt(lo, x), lt(lo, hi))
+    return select_n(chosen, _full_like(x, 0), _maybe_broadcast(_shape_of(x), g))
+
+
+def _clamp_jvp_operand(g: Array, lo: ArrayLike, x: ArrayLike, hi: ArrayLike) -> Array:
+    """``g`` strictly inside the bounds, else 0."""
+    return select_n(bitwise_and(gt(x, lo), lt(x, hi)), _full_like(x, 0), g)
+
+
+def _clamp_jvp_max(g: Array, lo: ArrayLike, x: ArrayLike, hi: ArrayLike) -> Array:
+    """``g`` where the upper bound is the answer (``max < x``), else 0."""
+    return select_n(lt(hi, x), _full_like(x, 0), _maybe_broadcast(_shape_of(x), g))
+
+
+def _clamp_batch(args: Sequence[ArrayLike], dims: Sequence[BatchDim]) -> tuple[Array, int]:
+    """The operand's batch axis stays put; bounds follow it (scalar bounds stay scalars)."""
+    (lo, x, hi), (lo_dim, x_dim, hi_dim) = args, dims
+    size = _batch_size(args, dims)
+    rank = len(_shape_of(x)) - (x_dim is not None)
+    dst = _batch_dst([(x, x_dim), (lo, lo_dim), (hi, hi_dim)], rank)
+    x = bdim_at(x, x_dim, size, dst)
+    lo = _batch_operand(lo, lo_dim, size, dst, x)
+    return clamp(lo, x, _batch_operand(hi, hi_dim, size, dst, x)), dst
+
+
+defjvp(clamp_p, _clamp_jvp_min, _clamp_jvp_operand, _clamp_jvp_max)
+batching_rules[clamp_p] = _clamp_batch
 
 
 # ---------------------------------------------------------------------------------------------
@@ -589,6 +1069,34 @@ def convert_element_type(operand: ArrayLike, new_dtype: DTypeLike) -> Array:
     if isinstance(operand, Array) and aval.dtype == dtype and not aval.weak_type:
         return operand
     return convert_element_type_p.bind(operand, new_dtype=dtype, weak_type=False)
+
+
+def _convert_element_type_jvp(
+    primals: Sequence[ArrayLike], tangents: Sequence[Tangent], *, new_dtype: DType, weak_type: bool
+) -> tuple[Array, Tangent]:
+    """The tangent converted alike; zero (float0 for integer and bool results) where the
+    operand or the result is an integer or bool."""
+    (x,), (t,) = primals, tangents
+    out = convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=weak_type)
+    if not (dtypes.is_float(new_dtype) and dtypes.is_float(get_aval(x).dtype)):
+        return out, Zero.from_primal(out)
+    t_out = convert_element_type_p.bind(instantiate(t), new_dtype=new_dtype, weak_type=weak_type)
+    return out, t_out
+
+
+def _convert_element_type_transpose(
+    ct: Array, operand: UndefinedPrimal, *, new_dtype: DType, weak_type: bool
+) -> list[Cotangent | None]:
+    """Convert back to the operand's dtype and weak type; float0 for an integer operand."""
+    aval = operand.aval
+    if not dtypes.is_float(aval.dtype):
+        return [Zero(aval.update(dtype=dtypes.float0, weak_type=False))]
+    return [convert_element_type_p.bind(ct, new_dtype=aval.dtype, weak_type=aval.weak_type)]
+
+
+jvp_rules[convert_element_type_p] = _convert_element_type_jvp
+deflinear2(convert_element_type_p, _convert_element_type_transpose)
+defvectorized(convert_element_type_p)
 
 
 def _bitcast_shape(operand: ShapedArray, new_dtype: DType) -> tuple[int, ...]:
@@ -629,6 +1137,21 @@ def bitcast_convert_type(operand: ArrayLike, new_dtype: DTypeLike) -> Array:
     return bitcast_convert_type_p.bind(operand, new_dtype=dtype)
 
 
+def _bitcast_convert_type_batch(
+    args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, new_dtype: DType
+) -> tuple[Array, BatchDim]:
+    """Elementwise, except that a widening cast consumes the last axis: keep the batch off it."""
+    (x,), (d,) = args, dims
+    aval = get_aval(x)
+    if new_dtype.itemsize > aval.dtype.itemsize and d == aval.ndim - 1:
+        x, d = moveaxis(x, d, 0), 0
+    return bitcast_convert_type_p.bind(x, new_dtype=new_dtype), d
+
+
+defjvp_zero(bitcast_convert_type_p)
+batching_rules[bitcast_convert_type_p] = _bitcast_convert_type_batch
+
+
 # ---------------------------------------------------------------------------------------------
 # Identities: stop_gradient (a constant to autodiff) and copy (a fresh buffer)
 
@@ -647,9 +1170,27 @@ def stop_gradient(x: PyTree) -> PyTree:
     return tree_map(stop_gradient_p.bind, x)
 
 
+def _stop_gradient_jvp(
+    primals: Sequence[ArrayLike], tangents: Sequence[Tangent]
+) -> tuple[Array, Tangent]:
+    """A zero tangent; the primal goes through ``stop_gradient`` again for outer traces."""
+    (x,) = primals
+    out = stop_gradient_p.bind(x)
+    return out, Zero.from_primal(out)
+
+
+jvp_rules[stop_gradient_p] = _stop_gradient_jvp
+defvectorized(stop_gradient_p)
+
+
 copy_p = standard_primitive("copy", _identity_rule)
 
 
 def copy(x: ArrayLike) -> Array:
     """A copy of ``x`` in a new buffer (the ``copy`` primitive of ``jnp.array(x, copy=True)``)."""
     return copy_p.bind(x)
+
+
+deflinear(copy_p)
+deflinear2(copy_p, lambda ct, x: [copy(ct)])
+defvectorized(copy_p)

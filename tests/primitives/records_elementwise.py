@@ -3,6 +3,10 @@
 References are plain numpy, or Python integers wrapped to the dtype's width where numpy's own
 integer semantics are not lax's (truncating division, shifts, bit counts). Edge values (division by
 zero, NaN, out-of-range shifts and casts) are checked against real JAX in ``test_elementwise.py``.
+
+Float operands stay away from the points where an op is not differentiable (``abs`` at 0, ties of
+``max``/``min``, the jumps of ``rem``, clamp's bounds), so finite differences check the rules;
+the rules' behaviour at those points is checked against JAX in ``test_elementwise.py``.
 """
 
 from __future__ import annotations
@@ -31,13 +35,15 @@ COMPLEX = (np.dtype(np.complex64),)
 
 UNARY: list[tuple[Shape, ...]] = [((),), ((0, 3),), ((2, 3),)]
 # lax broadcasting: equal shapes, a rank-0 operand on either side, size-1 axes stretching.
+# The first non-scalar case is the one the transformation checks use: size-1 axes on both sides
+# exercise the broadcasting of tangents and the summing of cotangents.
 BINARY: list[tuple[Shape, ...]] = [
     ((), ()),
     ((0, 3), (0, 3)),
+    ((1, 3), (2, 1)),
     ((2, 3), (2, 3)),
     ((), (2, 3)),
     ((2, 3), ()),
-    ((1, 3), (2, 1)),
     ((0, 3), (1, 3)),
 ]
 Dtype = np.dtype[Any]
@@ -73,6 +79,51 @@ def nonzero(rng: np.random.Generator, shape: Shape, dtype: Dtype) -> np.ndarray:
     """Random values with zeros replaced by 3: safe divisors."""
     x = np.asarray(random_values(rng, shape, dtype))
     return np.where(x == 0, np.asarray(3, dtype), x).astype(dtype)
+
+
+def away_from_zero(rng: np.random.Generator, shape: Shape, dtype: Dtype) -> np.ndarray:
+    """Floats with magnitudes in (0.5, 2) and either sign; nonzero values of other dtypes."""
+    if not np.issubdtype(dtype, np.floating):
+        return nonzero(rng, shape, dtype)
+    signs = np.where(rng.random(shape) < 0.5, -1.0, 1.0)
+    return (signs * rng.uniform(0.5, 2.0, shape)).astype(dtype)
+
+
+def distinct_or_small_ints(rng: np.random.Generator, shape: Shape, dtype: Dtype) -> np.ndarray:
+    """Normals for floats (ties have probability 0, so ``max``/``min`` are differentiable);
+    values in {-2..2} for integers and bools (ties are common)."""
+    if np.issubdtype(dtype, np.floating):
+        return np.asarray(random_values(rng, shape, dtype))
+    return small_ints(rng, shape, dtype)
+
+
+def off_integers(rng: np.random.Generator, shape: Shape, dtype: Dtype) -> np.ndarray:
+    """Floats whose fractional part is in (0.25, 0.75): ``rem`` by a divisor from ``divisors``
+    is then at least 1/16 away from its jumps. Usual random values for integers."""
+    if not np.issubdtype(dtype, np.floating):
+        return np.asarray(random_values(rng, shape, dtype))
+    return (rng.integers(-6, 6, shape) + rng.uniform(0.25, 0.75, shape)).astype(dtype)
+
+
+def divisors(rng: np.random.Generator, shape: Shape, dtype: Dtype) -> np.ndarray:
+    """Floats in {±1, ±2, ±4}; nonzero values of other dtypes."""
+    if not np.issubdtype(dtype, np.floating):
+        return nonzero(rng, shape, dtype)
+    return rng.choice(np.array([-4.0, -2.0, -1.0, 1.0, 2.0, 4.0]), shape).astype(dtype)
+
+
+def lower_bounds(rng: np.random.Generator, shape: Shape, dtype: Dtype) -> np.ndarray:
+    """Floats in (-1.5, -0.5), below every upper bound; usual values of other dtypes."""
+    if not np.issubdtype(dtype, np.floating):
+        return np.asarray(random_values(rng, shape, dtype))
+    return rng.uniform(-1.5, -0.5, shape).astype(dtype)
+
+
+def upper_bounds(rng: np.random.Generator, shape: Shape, dtype: Dtype) -> np.ndarray:
+    """Floats in (0.5, 1.5); usual values of other dtypes."""
+    if not np.issubdtype(dtype, np.floating):
+        return np.asarray(random_values(rng, shape, dtype))
+    return rng.uniform(0.5, 1.5, shape).astype(dtype)
 
 
 def halves(rng: np.random.Generator, shape: Shape, dtype: Dtype) -> np.ndarray:
@@ -327,8 +378,23 @@ _UNARY_RECORDS = [
     OpRecord("square", _fn("square"), lambda x: x * x, UNARY, F + I + COMPLEX),
     OpRecord("integer_pow", _fn("integer_pow", y=3), integer_pow_ref(3), UNARY, F + I + COMPLEX),
     OpRecord("integer_pow", _fn("integer_pow", y=0), integer_pow_ref(0), UNARY, F + I),
-    OpRecord("integer_pow", _fn("integer_pow", y=-2), integer_pow_ref(-2), UNARY, F),
-    OpRecord("integer_pow", _fn("reciprocal"), np.reciprocal, UNARY, F, notes="lax.reciprocal"),
+    OpRecord(
+        "integer_pow",
+        _fn("integer_pow", y=-2),
+        integer_pow_ref(-2),
+        UNARY,
+        F,
+        args_maker=same_maker(away_from_zero),
+    ),
+    OpRecord(
+        "integer_pow",
+        _fn("reciprocal"),
+        np.reciprocal,
+        UNARY,
+        F,
+        args_maker=same_maker(away_from_zero),
+        notes="lax.reciprocal",
+    ),
     OpRecord("not", _fn("bitwise_not"), np.invert, UNARY, I + B, differentiable=False),
     OpRecord(
         "population_count",
@@ -376,10 +442,28 @@ _BINARY_RECORDS = [
     OpRecord("add", _fn("add"), np.add, BINARY, F + I + COMPLEX, linear=True),
     OpRecord("sub", _fn("sub"), np.subtract, BINARY, F + I, linear=True),
     OpRecord("mul", _fn("mul"), np.multiply, BINARY, F + I + COMPLEX),
-    OpRecord("div", _fn("div"), div_ref, BINARY, F + I, args_maker=_maker(random_values, nonzero)),
-    OpRecord("rem", _fn("rem"), rem_ref, BINARY, F + I, args_maker=_maker(random_values, nonzero)),
-    OpRecord("max", _fn("max"), np.maximum, BINARY, F + I + B, same_maker(small_ints), tol=0.0),
-    OpRecord("min", _fn("min"), np.minimum, BINARY, F + I + B, same_maker(small_ints), tol=0.0),
+    OpRecord(
+        "div", _fn("div"), div_ref, BINARY, F + I, args_maker=_maker(random_values, away_from_zero)
+    ),
+    OpRecord("rem", _fn("rem"), rem_ref, BINARY, F + I, args_maker=_maker(off_integers, divisors)),
+    OpRecord(
+        "max",
+        _fn("max"),
+        np.maximum,
+        BINARY,
+        F + I + B,
+        args_maker=same_maker(distinct_or_small_ints),
+        tol=0.0,
+    ),
+    OpRecord(
+        "min",
+        _fn("min"),
+        np.minimum,
+        BINARY,
+        F + I + B,
+        args_maker=same_maker(distinct_or_small_ints),
+        tol=0.0,
+    ),
     OpRecord("pow", _fn("pow"), np.power, BINARY, F, args_maker=_maker(positive, random_values)),
     OpRecord(
         "pow",
@@ -468,6 +552,7 @@ _SELECTION_RECORDS = [
         F + I + B,
         args_maker=_maker(bools, random_values, random_values),
         tol=0.0,
+        linear=True,
         notes="boolean which",
     ),
     OpRecord(
@@ -478,6 +563,7 @@ _SELECTION_RECORDS = [
         F + I + B,
         args_maker=_maker(case_indices, random_values, random_values, random_values),
         tol=0.0,
+        linear=True,
         notes="int32 which, three cases",
     ),
     OpRecord(
@@ -487,9 +573,18 @@ _SELECTION_RECORDS = [
         SELECT2,
         F,
         args_maker=_maker(bools, random_values, random_values),
+        linear=True,
         notes="lax.select",
     ),
-    OpRecord("clamp", _fn("clamp"), clamp_ref, CLAMP, F + I + B, tol=0.0),
+    OpRecord(
+        "clamp",
+        _fn("clamp"),
+        clamp_ref,
+        CLAMP,
+        F + I + B,
+        args_maker=_maker(lower_bounds, random_values, upper_bounds),
+        tol=0.0,
+    ),
 ]
 
 _CAST_RECORDS = [
@@ -528,8 +623,21 @@ _CAST_RECORDS = [
         lambda lax, x: lax.convert_element_type(x, np.float32),
         lambda x: np.asarray(x).astype(np.float32),
         UNARY,
-        F + I + B,
+        (np.dtype(np.float32),) + I + B,
+        linear=True,
         notes="to float32",
+    ),
+    OpRecord(
+        "convert_element_type",
+        lambda lax, x: lax.convert_element_type(x, np.float32),
+        lambda x: np.asarray(x).astype(np.float32),
+        UNARY,
+        (np.dtype(np.float64),),
+        differentiable=False,
+        linear=True,
+        notes="float64 to float32: differentiable, but rounding to float32 defeats finite "
+        "differences in float64 and the harness's float64 cotangents; its JVP and VJP are "
+        "checked against JAX in test_elementwise.py",
     ),
     OpRecord(
         "convert_element_type",

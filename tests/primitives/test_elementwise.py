@@ -597,3 +597,477 @@ def test_broadcasting_rule_matches_jax(s1: tuple[int, ...], s2: tuple[int, ...])
         assert str(info.value) == str(err)
         return
     assert_bitwise_equal(lax.add(x, y), theirs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Transformations: JVP, VJP and batching rules at the edge cases, against real JAX
+
+jnp = jax.numpy
+rng = np.random.default_rng(0)
+
+
+def normal(*shape: int) -> np.ndarray:
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def _assert_same(ours: Any, theirs: Any) -> None:
+    """Same dtype (float0 included), shape and values (NaN equals NaN)."""
+    ours_leaves, theirs_leaves = jax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(theirs)
+    assert len(ours_leaves) == len(theirs_leaves)
+    for a, b in zip(ours_leaves, theirs_leaves, strict=True):
+        a, b = np.asarray(a), np.asarray(b)
+        assert (a.dtype, a.shape) == (b.dtype, b.shape), (a, b)
+        if a.dtype != jax.dtypes.float0:
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6, equal_nan=True)
+
+
+def _copy(m: Any) -> Any:
+    """``lax.copy`` (refjax) or ``lax.copy_p.bind`` (JAX has no wrapper)."""
+    return getattr(m, "copy", None) or m.copy_p.bind
+
+
+# fn(lax_module) -> scalar function, its arguments, the argnums to differentiate
+GRADS: dict[str, tuple[LaxFn, tuple[Any, ...], tuple[int, ...]]] = {
+    "abs-at-0": (lambda m: m.abs, (0.0,), (0,)),  # JAX: select(x >= 0, g, -g), so 1 at 0
+    "abs-negative": (lambda m: m.abs, (-2.0,), (0,)),
+    "max-tie": (lambda m: m.max, (1.0, 1.0), (0, 1)),
+    "min-tie": (lambda m: m.min, (1.0, 1.0), (0, 1)),
+    "max-signed-zeros": (lambda m: m.max, (0.0, -0.0), (0, 1)),
+    "max-x-or-neg-x-at-0": (lambda m: lambda x: m.max(x, m.neg(x)), (0.0,), (0,)),
+    "max-no-tie": (lambda m: m.max, (1.0, 2.0), (0, 1)),
+    "min-no-tie": (lambda m: m.min, (1.0, 2.0), (0, 1)),
+    "pow": (lambda m: m.pow, (1.5, 2.5), (0, 1)),
+    "pow-float-zero-exponent-at-0": (lambda m: m.pow, (0.0, 0.0), (0, 1)),
+    "pow-int-zero-exponent-at-0": (lambda m: lambda x: m.pow(x, np.int32(0)), (0.0,), (0,)),
+    "pow-int-exponent": (lambda m: lambda x: m.pow(x, np.int32(3)), (-2.0,), (0,)),
+    "pow-negative-int-exponent": (lambda m: lambda x: m.pow(x, np.int32(-2)), (1.5,), (0,)),
+    "pow-zero-base": (lambda m: lambda y: m.pow(0.0, y), (2.0,), (0,)),
+    "integer_pow-0-at-0": (lambda m: lambda x: m.integer_pow(x, 0), (0.0,), (0,)),
+    "integer_pow-1": (lambda m: lambda x: m.integer_pow(x, 1), (3.0,), (0,)),
+    "integer_pow-2": (lambda m: lambda x: m.integer_pow(x, 2), (-3.0,), (0,)),
+    "integer_pow-3": (lambda m: lambda x: m.integer_pow(x, 3), (-2.0,), (0,)),
+    "integer_pow-negative": (lambda m: lambda x: m.integer_pow(x, -3), (2.0,), (0,)),
+    "reciprocal": (lambda m: m.reciprocal, (-4.0,), (0,)),
+    "square": (lambda m: m.square, (-3.0,), (0,)),
+    "div": (lambda m: m.div, (3.0, -2.0), (0, 1)),
+    "rem": (lambda m: m.rem, (7.5, -2.0), (0, 1)),
+    "rem-negative-dividend": (lambda m: m.rem, (-7.5, 2.0), (0, 1)),
+    "sign": (lambda m: m.sign, (2.0,), (0,)),
+    "floor": (lambda m: m.floor, (2.5,), (0,)),
+    "ceil": (lambda m: m.ceil, (2.5,), (0,)),
+    "round": (lambda m: m.round, (2.5,), (0,)),
+    "neg": (lambda m: m.neg, (2.0,), (0,)),
+    "add-sub": (lambda m: lambda x, y: m.sub(m.add(x, y), m.mul(y, y)), (1.0, 3.0), (0, 1)),
+    "select_n-bool": (
+        lambda m: lambda x, y: m.select_n(m.gt(x, y), x, m.mul(y, y)),
+        (1.0, 3.0),
+        (0, 1),
+    ),
+    "select_n-int": (
+        lambda m: lambda a, b, c: m.select_n(np.int32(1), a, b, c),
+        (1.0, 2.0, 3.0),
+        (0, 1, 2),
+    ),
+    "clamp-inside": (lambda m: m.clamp, (0.0, 0.5, 1.0), (0, 1, 2)),
+    "clamp-below": (lambda m: m.clamp, (0.0, -0.5, 1.0), (0, 1, 2)),
+    "clamp-above": (lambda m: m.clamp, (0.0, 1.5, 1.0), (0, 1, 2)),
+    "clamp-at-lower": (lambda m: m.clamp, (0.0, 0.0, 1.0), (0, 1, 2)),
+    "clamp-at-upper": (lambda m: m.clamp, (0.0, 1.0, 1.0), (0, 1, 2)),
+    "stop_gradient": (lambda m: lambda x: m.mul(x, m.stop_gradient(x)), (3.0,), (0,)),
+    "copy": (lambda m: lambda x: m.mul(x, _copy(m)(x)), (3.0,), (0,)),
+    "convert-to-float16-and-back": (
+        lambda m: (
+            lambda x: m.convert_element_type(m.convert_element_type(x, np.float16), np.float32)
+        ),
+        (1.5,),
+        (0,),
+    ),
+    "convert-through-int": (
+        lambda m: (
+            lambda x: m.mul(
+                x, m.convert_element_type(m.convert_element_type(x, np.int32), np.float32)
+            )
+        ),
+        (2.5,),
+        (0,),
+    ),
+}
+
+
+@pytest.mark.parametrize("make,args,argnums", GRADS.values(), ids=GRADS.keys())
+def test_grad_matches_jax(make: LaxFn, args: tuple[Any, ...], argnums: tuple[int, ...]) -> None:
+    args = tuple(np.float32(a) for a in args)
+    ours = refjax.grad(make(lax), argnums)(*args)
+    theirs = jax.grad(make(jlax), argnums)(*args)
+    _assert_same(ours, theirs)
+
+
+ONES = np.ones((2, 3), np.float32)
+Z = np.array([1 + 2j, -3 + 0.5j, 0j], np.complex64)
+
+# fn(lax_module) -> function, primals, tangents
+JVPS: dict[str, tuple[LaxFn, tuple[Any, ...], tuple[Any, ...]]] = {
+    "add-scalar-tangent-broadcast": (
+        lambda m: lambda x: m.add(x, ONES),
+        (np.float32(1),),
+        (np.float32(2),),
+    ),
+    "add-size1-tangent-broadcast": (
+        lambda m: lambda x: m.add(ONES, x),
+        (normal(1, 3),),
+        (normal(1, 3),),
+    ),
+    "sub-rhs-tangent-broadcast": (
+        lambda m: lambda y: m.sub(ONES, y),
+        (normal(2, 1),),
+        (normal(2, 1),),
+    ),
+    "mul-size1-both": (lambda m: m.mul, (normal(1, 3), normal(2, 1)), (normal(1, 3), normal(2, 1))),
+    "div-scalar-numerator": (
+        lambda m: lambda x: m.div(x, ONES * 2),
+        (np.float32(3),),
+        (np.float32(1),),
+    ),
+    "rem-scalar-dividend": (
+        lambda m: lambda x: m.rem(x, ONES * 2),
+        (np.float32(3.5),),
+        (np.float32(1),),
+    ),
+    "max-ties-vector": (
+        lambda m: m.max,
+        (f32(1, 2, 3), f32(1, 0, 3)),
+        (f32(1, 1, 1), f32(4, 4, 4)),
+    ),
+    "pow-int-exponent-broadcast": (
+        lambda m: lambda x: m.pow(x, np.array([[0, 1, -2]], np.int32)),
+        (normal(2, 1) + 3,),
+        (normal(2, 1),),
+    ),
+    "abs-complex": (lambda m: m.abs, (Z,), (Z * 1j,)),
+    "bitcast-float0": (
+        lambda m: lambda x: m.bitcast_convert_type(x, np.int32),
+        (f32(1, 2),),
+        (f32(1, 1),),
+    ),
+    "lt-float0": (lambda m: lambda x: m.lt(x, 1.5), (f32(1, 2),), (f32(1, 1),)),
+    "convert-to-int-float0": (
+        lambda m: lambda x: m.convert_element_type(x, np.int8),
+        (f32(1.5),),
+        (f32(1),),
+    ),
+    "convert-to-bool-float0": (
+        lambda m: lambda x: m.convert_element_type(x, np.bool_),
+        (f32(1.5),),
+        (f32(1),),
+    ),
+    "round-zero": (lambda m: m.round, (f32(1.5, 2.5),), (f32(1, 1),)),
+    "is_finite-float0": (lambda m: m.is_finite, (f32(1.5, np.inf),), (f32(1, 1),)),
+    "stop_gradient-zero": (lambda m: m.stop_gradient, (f32(1.5),), (f32(1),)),
+    "integer_pow-0": (lambda m: lambda x: m.integer_pow(x, 0), (f32(0, 2),), (f32(1, 1),)),
+    "select_n-one-case-tangent": (
+        lambda m: lambda a: m.select_n(np.array([True, False]), a, f32(5, 6)),
+        (f32(1, 2),),
+        (f32(3, 4),),
+    ),
+    "real": (lambda m: m.real, (Z,), (Z,)),
+    "imag": (lambda m: m.imag, (Z,), (Z,)),
+    "conj": (lambda m: m.conj, (Z,), (Z,)),
+    "conj-real": (lambda m: m.conj, (f32(1, 2),), (f32(3, 4),)),
+}
+
+
+@pytest.mark.parametrize("make,primals,tangents", JVPS.values(), ids=JVPS.keys())
+def test_jvp_matches_jax(make: LaxFn, primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> None:
+    ours = refjax.jvp(make(lax), primals, tangents)
+    theirs = jax.jvp(make(jlax), primals, tangents)
+    _assert_same(ours, theirs)
+
+
+# fn(lax_module) -> function, primals (the cotangent is random, shaped like the output)
+VJPS: dict[str, tuple[LaxFn, tuple[Any, ...]]] = {
+    "add-scalar": (lambda m: lambda x: m.add(x, ONES), (np.float32(1),)),
+    "add-size1-both": (lambda m: m.add, (normal(1, 3), normal(2, 1))),
+    "sub-size1-both": (lambda m: m.sub, (normal(1, 3), normal(2, 1))),
+    "sub-scalar-rhs": (lambda m: m.sub, (normal(2, 3), np.float32(2))),
+    "mul-size1-both": (lambda m: m.mul, (normal(1, 3), normal(2, 1))),
+    "mul-scalar-lhs": (lambda m: m.mul, (np.float32(3), normal(2, 3))),
+    "div-size1-both": (lambda m: m.div, (normal(1, 3), normal(2, 1) + 3)),
+    "div-scalar-denominator": (lambda m: m.div, (normal(2, 3), np.float32(3))),
+    "rem-size1-both": (lambda m: m.rem, (normal(1, 3) + 5, f32(2, 3).reshape(2, 1))),
+    "max-size1-both": (lambda m: m.max, (normal(1, 3), normal(2, 1))),
+    "min-scalar": (lambda m: m.min, (normal(2, 3), np.float32(0))),
+    "pow-size1-both": (lambda m: m.pow, (normal(1, 3) ** 2 + 0.5, normal(2, 1))),
+    "neg": (lambda m: m.neg, (normal(2, 3),)),
+    "copy": (lambda m: _copy(m), (normal(2, 3),)),
+    "select_n-scalar-which": (
+        lambda m: lambda a, b: m.select_n(True, a, b),
+        (normal(2, 3), normal(2, 3)),
+    ),
+    "select_n-int-which": (
+        lambda m: lambda a, b, c: m.select_n(np.array([0, 1, 2, 1], np.int32), a, b, c),
+        (normal(4), normal(4), normal(4)),
+    ),
+    "clamp": (lambda m: m.clamp, (normal(2, 3) - 1, normal(2, 3), normal(2, 3) + 1)),
+    "convert-float16": (lambda m: lambda x: m.convert_element_type(x, np.float16), (normal(2, 3),)),
+    "convert-to-complex": (
+        lambda m: lambda x: m.convert_element_type(x, np.complex64),
+        (normal(3),),
+    ),
+    "convert-from-complex": (lambda m: lambda z: m.convert_element_type(z, np.float32), (Z,)),
+    "real": (lambda m: m.real, (Z,)),
+    "imag": (lambda m: m.imag, (Z,)),
+    "conj": (lambda m: m.conj, (Z,)),
+    "conj-real": (lambda m: m.conj, (f32(1, 2),)),
+    "abs-complex": (lambda m: m.abs, (Z,)),
+}
+
+
+def _random_like(x: Any) -> np.ndarray:
+    x = np.asarray(x)
+    out = rng.standard_normal(x.shape)
+    if x.dtype.kind == "c":
+        out = out + 1j * rng.standard_normal(x.shape)
+    return out.astype(x.dtype)
+
+
+@pytest.mark.parametrize("make,primals", VJPS.values(), ids=VJPS.keys())
+@pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning")
+def test_vjp_matches_jax(make: LaxFn, primals: tuple[Any, ...]) -> None:
+    out, pullback = refjax.vjp(make(lax), *primals)
+    j_out, j_pullback = jax.vjp(make(jlax), *primals)
+    ct = _random_like(j_out)
+    _assert_same(out, j_out)
+    _assert_same(pullback(ct), j_pullback(ct))
+
+
+@pytest.mark.parametrize(
+    "x,dtype", [(np.float32(1.25), np.float64), (np.float64(1.25), np.float32)]
+)
+def test_convert_element_type_derivatives_across_widths_match_jax(
+    x64: None, x: np.floating[Any], dtype: type[np.floating[Any]]
+) -> None:
+    """float32 <-> float64: tangents and cotangents are converted both ways."""
+
+    def f(m: Any) -> Callable[[Any], Any]:
+        return lambda v: m.convert_element_type(v, dtype)
+
+    _assert_same(refjax.jvp(f(lax), (x,), (x,)), jax.jvp(f(jlax), (x,), (x,)))
+    ct = np.asarray(3.0, dtype)
+    _assert_same(refjax.vjp(f(lax), x)[1](ct), jax.vjp(f(jlax), x)[1](ct))
+
+
+def test_clamp_jvp_with_scalar_bounds() -> None:
+    """JAX's rule fails on scalar bounds (its select gets a scalar case); refjax broadcasts the
+    bound's tangent, giving what JAX gives for bounds broadcast to the operand's shape."""
+    x = f32(-2, 0.5, 2)
+
+    def ours(lo: Any, hi: Any) -> Any:
+        return lax.clamp(lo, x, hi)
+
+    def theirs(lo: Any, hi: Any) -> Any:
+        return jlax.clamp(jnp.broadcast_to(lo, x.shape), x, jnp.broadcast_to(hi, x.shape))
+
+    primals, tangents = (np.float32(-1), np.float32(1)), (np.float32(3), np.float32(5))
+    _assert_same(refjax.jvp(ours, primals, tangents), jax.jvp(theirs, primals, tangents))
+    ct = f32(1, 10, 100)
+    _assert_same(refjax.vjp(ours, *primals)[1](ct), jax.vjp(theirs, *primals)[1](ct))
+
+
+def test_nextafter_is_not_differentiable_as_in_jax() -> None:
+    for m, jvp in ((lax, refjax.jvp), (jlax, jax.jvp)):
+        with pytest.raises(NotImplementedError, match="Differentiation rule for 'nextafter'"):
+            jvp(lambda x, m=m: m.nextafter(x, np.float32(2)), (np.float32(1),), (np.float32(1),))
+
+
+def test_double_where_gives_finite_gradients() -> None:
+    """The inner select keeps 1/x away from 0; select_n's JVP routes a zero tangent there."""
+
+    def f(m: Any) -> Callable[[Any], Any]:
+        def fn(x: Any) -> Any:
+            safe = m.select_n(m.ne(x, 0.0), np.float32(1), x)
+            return m.select_n(m.ne(x, 0.0), np.float32(0), m.reciprocal(safe))
+
+        return fn
+
+    assert float(refjax.grad(f(lax))(np.float32(0))) == float(jax.grad(f(jlax))(np.float32(0))) == 0
+
+
+def test_double_where_with_sqrt_gives_finite_gradients() -> None:
+    def f(np_: Any) -> Callable[[Any], Any]:
+        return lambda x: np_.where(x > 0, np_.sqrt(np_.where(x > 0, x, 1.0)), 0.0)
+
+    assert float(refjax.grad(f(refjax.numpy))(0.0)) == float(jax.grad(f(jnp))(0.0)) == 0
+
+
+def test_grad_jaxpr_has_jax_primitives() -> None:
+    from collections import Counter
+
+    ours = refjax.make_jaxpr(refjax.grad(lambda x: x * refjax.numpy.sin(x)))(1.0)
+    theirs = jax.make_jaxpr(jax.grad(lambda x: x * jnp.sin(x)))(1.0)
+    names = Counter(e.primitive.name for e in ours.eqns)
+    assert names == Counter(e.primitive.name for e in theirs.jaxpr.eqns)
+    assert names == Counter({"mul": 4, "sin": 1, "cos": 1, "add_any": 1})
+
+
+# fn(lax_module) -> function, arguments, in_axes
+VMAPS: dict[str, tuple[LaxFn, tuple[Any, ...], tuple[int | None, ...]]] = {
+    "select_n-batched-scalar-which": (
+        lambda m: m.select_n,
+        (np.array([True, False, True, True, False]), normal(3), normal(3)),
+        (0, None, None),
+    ),
+    "select_n-batched-which-at-1": (
+        lambda m: m.select_n,
+        (normal(3, 5) > 0, normal(3), normal(3)),
+        (1, None, None),
+    ),
+    "select_n-unbatched-which": (
+        lambda m: m.select_n,
+        (normal(3) > 0, normal(5, 3), normal(3, 5)),
+        (None, 0, 1),
+    ),
+    "select_n-unbatched-scalar-which": (
+        lambda m: m.select_n,
+        (np.bool_(True), normal(5, 3), normal(3, 5)),
+        (None, 0, 1),
+    ),
+    "select_n-int-which-mixed": (
+        lambda m: m.select_n,
+        (np.array([0, 1, 2, 1, 0], np.int32), normal(3), normal(3, 5), normal(5, 3)),
+        (0, None, 1, 0),
+    ),
+    "select_n-scalar-cases": (
+        lambda m: m.select_n,
+        (np.array([True, False, True]), np.float32(1), normal(3)),
+        (0, None, 0),
+    ),
+    "clamp-batched-scalar-lower": (
+        lambda m: m.clamp,
+        (normal(5) - 1, normal(3), np.float32(1)),
+        (0, None, None),
+    ),
+    "clamp-operand-at-1-scalar-bounds": (
+        lambda m: m.clamp,
+        (np.float32(-0.5), normal(3, 5), np.float32(0.5)),
+        (None, 1, None),
+    ),
+    "clamp-full-upper-at-1": (
+        lambda m: m.clamp,
+        (np.float32(-0.5), normal(3), normal(3, 5)),
+        (None, None, 1),
+    ),
+    "clamp-scalar-examples": (
+        lambda m: m.clamp,
+        (normal(5) - 1, normal(5), np.float32(1)),
+        (0, 0, None),
+    ),
+    "add-unbatched-scalar": (lambda m: m.add, (normal(3, 5), np.float32(2)), (1, None)),
+    "mul-unbatched-size1": (lambda m: m.mul, (normal(2, 5, 1), normal(1, 3)), (1, None)),
+    "pow-int-exponent": (
+        lambda m: m.pow,
+        (normal(3, 4) ** 2 + 0.5, np.array([0, 1, 2, -1], np.int32)),
+        (1, 0),
+    ),
+    "convert_element_type": (
+        lambda m: lambda x: m.convert_element_type(x, np.int8),
+        (normal(3, 4) * 9,),
+        (1,),
+    ),
+    "bitcast-narrowing-batch-last": (
+        lambda m: lambda x: m.bitcast_convert_type(x, np.uint8),
+        (normal(3, 4),),
+        (1,),
+    ),
+}
+
+
+@pytest.mark.parametrize("make,args,in_axes", VMAPS.values(), ids=VMAPS.keys())
+def test_vmap_matches_jax(
+    make: LaxFn, args: tuple[Any, ...], in_axes: tuple[int | None, ...]
+) -> None:
+    ours = refjax.vmap(make(lax), in_axes=in_axes)(*args)
+    theirs = jax.vmap(make(jlax), in_axes=in_axes)(*args)
+    _assert_same(ours, theirs)
+
+
+def test_vmap_bitcast_widening_with_batch_axis_last() -> None:
+    """JAX's vectorized rule lets the widening cast eat the batch axis (a ValueError); refjax
+    moves the batch axis off the last position first, matching a loop."""
+    x = np.arange(24, dtype=np.int8).reshape(2, 4, 3)
+
+    def f(v: Any) -> Any:
+        return lax.bitcast_convert_type(v, np.int32)
+
+    out = refjax.vmap(f, in_axes=2)(x)
+    expected = np.stack([np.asarray(f(x[..., i])) for i in range(3)])
+    np.testing.assert_array_equal(np.asarray(out), expected)
+
+
+def test_vmap_of_elementwise_chain_has_no_transposes() -> None:
+    def f(x: Any, y: Any, w: Any) -> Any:
+        z = lax.mul(lax.add(x, y), lax.neg(lax.max(x, 2.0)))
+        z = lax.select_n(lax.gt(z, y), z, lax.integer_pow(y, 2))
+        return lax.clamp(-1.0, lax.div(z, w), 1.0)
+
+    args = (normal(3, 4), normal(3, 4), normal(3, 4) + 3)
+    jaxpr = refjax.make_jaxpr(refjax.vmap(f, in_axes=1, out_axes=1))(*args)
+    assert "transpose" not in {e.primitive.name for e in jaxpr.eqns}
+    expected = jax.vmap(
+        lambda x, y, w: jlax.clamp(
+            -1.0,
+            jlax.div(
+                jlax.select_n(
+                    (x + y) * -jnp.maximum(x, 2.0) > y, (x + y) * -jnp.maximum(x, 2.0), y**2
+                ),
+                w,
+            ),
+            1.0,
+        ),
+        in_axes=1,
+        out_axes=1,
+    )(*args)
+    _assert_same(refjax.vmap(f, in_axes=1, out_axes=1)(*args), expected)
+
+
+def _np_unbroadcast(ct: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Numpy reference: sum ``ct`` over the axes that broadcasting stretched."""
+    if not shape:
+        return ct.sum()
+    axes = tuple(i for i, (c, s) in enumerate(zip(ct.shape, shape, strict=True)) if c != s)
+    return ct.sum(axis=axes, keepdims=True)
+
+
+@st.composite
+def lax_broadcastable(draw: st.DrawFn) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Two shapes lax broadcasts: one rank 0, or equal ranks where one side may have 1s."""
+    out = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3))
+
+    def one_side() -> tuple[int, ...]:
+        if draw(st.booleans()) and draw(st.booleans()):
+            return ()
+        return tuple(1 if draw(st.booleans()) else s for s in out)
+
+    return one_side(), one_side()
+
+
+@given(lax_broadcastable())
+def test_binary_vjps_sum_back_to_operand_shapes(shapes: tuple[tuple[int, ...], ...]) -> None:
+    """add/sub/mul/div cotangents equal numpy's formulas summed to each operand's shape."""
+    x, y = normal(*shapes[0]), normal(*shapes[1]) + 4
+    out_shape = np.broadcast_shapes(x.shape, y.shape)
+    ct = normal(*out_shape)
+    expected = {
+        "add": (ct, ct),
+        "sub": (ct, -ct),
+        "mul": (ct * y, ct * x),
+        "div": (ct / y, -ct * x / y**2),
+    }
+    for name, (ct_x, ct_y) in expected.items():
+        gx, gy = refjax.vjp(getattr(lax, name), x, y)[1](ct)
+        assert gx.shape == x.shape and gy.shape == y.shape
+        np.testing.assert_allclose(
+            np.asarray(gx), _np_unbroadcast(ct_x, x.shape), rtol=1e-5, atol=1e-5
+        )
+        np.testing.assert_allclose(
+            np.asarray(gy), _np_unbroadcast(ct_y, y.shape), rtol=1e-5, atol=1e-5
+        )
