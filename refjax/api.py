@@ -167,7 +167,9 @@ def jvp(
     trace = JVPTrace(current_trace())
     with new_trace(trace):
         ins = [
-            JVPTracer(trace, p, Zero.from_primal(p) if _dtype_of(t) == dtypes.float0 else t)
+            JVPTracer(
+                trace, p, Zero.from_primal(p) if _dtype_of(t) == dtypes.float0 else as_array(t)
+            )
             for p, t in zip(flat_p, flat_t, strict=True)
         ]
         out = fun(*tree_util.tree_unflatten(p_tree, ins))

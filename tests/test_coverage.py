@@ -15,6 +15,7 @@ NO_JVP = {
     "iota": "no operands: nothing to differentiate",
     "threefry2x32": "integer inputs only: tangents are always symbolic zeros",
     "custom_lin": "forward mode through custom_vjp is an error in JAX too",
+    "nextafter": "no JVP rule in JAX either (its derivative is 1 almost everywhere)",
 }
 NO_BATCHING = {
     "iota": "no operands: nothing is ever batched",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 
+from refjax.dtypes import float0
 from refjax.interp.core import (
     Array,
     ArrayLike,
@@ -70,7 +71,10 @@ def linearize_flat(
         tangents_in = [pe.new_arg(aval) for aval in tangent_avals]
         jvp_trace = JVPTrace(pe)
         with new_trace(jvp_trace):
-            ins = [JVPTracer(jvp_trace, p, t) for p, t in zip(primals, tangents_in, strict=True)]
+            ins = [
+                JVPTracer(jvp_trace, p, Zero(t.aval) if t.aval.dtype == float0 else t)
+                for p, t in zip(primals, tangents_in, strict=True)
+            ]
             outs = list(fn(*ins))
         pairs = [jvp_trace.lift(o) for o in outs]
         zero_outs = [isinstance(t, Zero) for _, t in pairs]

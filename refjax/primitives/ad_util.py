@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from refjax.interp.batching import defbroadcasting
-from refjax.interp.core import Array, ArrayLike, ShapedArray
+from refjax.interp.batching import BatchDim, batching_rules, bdim_at
+from refjax.interp.core import Array, ArrayLike, ShapedArray, get_aval
 from refjax.interp.jvp import deflinear
 from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2
 from refjax.primitives.common import check_same_dtypes, standard_primitive
@@ -42,4 +42,19 @@ def _add_any_transpose(
 
 
 deflinear2(add_any_p, _add_any_transpose)
-defbroadcasting(add_any_p)
+
+
+def _add_any_batch(
+    args: Sequence[ArrayLike], dims: Sequence[BatchDim]
+) -> tuple[Array, BatchDim]:
+    x, y = args
+    dx, dy = dims
+    if dx == dy:
+        return add_any(x, y), dx
+    batched, d = (x, dx) if dx is not None else (y, dy)
+    assert d is not None  # batching rules run only when some operand is batched
+    size = get_aval(batched).shape[d]
+    return add_any(bdim_at(x, dx, size, 0), bdim_at(y, dy, size, 0)), 0
+
+
+batching_rules[add_any_p] = _add_any_batch

@@ -100,7 +100,7 @@ def test_no_mapped_inputs_needs_axis_size() -> None:
 
 def test_elementwise_chain_has_no_transpose() -> None:
     jaxpr = refjax.make_jaxpr(
-        refjax.vmap(lambda x, y: jnp.sin(x) * y + jnp.exp(x), in_axes=(1, 1))
+        refjax.vmap(lambda x, y: jnp.sin(x) * y + jnp.exp(x), in_axes=(1, 1), out_axes=1)
     )(np.ones((3, 4), np.float32), np.ones((3, 4), np.float32))
     assert "transpose" not in [e.primitive.name for e in jaxpr.eqns]
 
