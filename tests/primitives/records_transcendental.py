@@ -5,8 +5,15 @@ lacks, the C library through ``math`` (erf, erfc) and ``scipy.special`` (erfinv,
 scipy comes with JAX, and refjax itself never imports it). scipy's ``erfc`` is avoided: it loses
 about 5e-14 relative accuracy for x > 20, where glibc's stays within an ulp.
 
-Inputs stay inside each function's real domain. Edge values (poles, ±1 for erf_inv, infinities,
-signed zeros) and error messages are checked in ``test_transcendental.py``.
+Inputs stay inside each function's real domain, and away from poles and branch points by enough
+for float64 finite differences (the transformation checks differentiate every record marked
+``differentiable``; complex records run only through vmap there, as check_grads works in float64).
+Edge values (poles, ±1 for erf_inv, infinities, signed zeros), derivatives there and error messages
+are checked in ``test_transcendental.py``.
+
+XLA's ``polygamma`` (and so JAX's derivative of ``digamma``) loses accuracy below x = -4 and is
+wrong below about -8, where refjax's stays accurate: records that compare derivatives of digamma
+or values of polygamma with JAX at negative x keep to (-4, 0).
 """
 
 from __future__ import annotations
@@ -58,10 +65,31 @@ def near_one_values(rng: np.random.Generator, shape: Shape, dtype: np.dtype[Any]
     return (sign * (1 - eps ** rng.uniform(0.05, 0.95, shape))).astype(dtype)
 
 
-def negative_values(rng: np.random.Generator, shape: Shape, dtype: np.dtype[Any]) -> np.ndarray:
-    """Non-integral values in (-8, 0), at least 0.01 from the poles of lgamma and digamma."""
-    whole = rng.integers(-8, 0, shape)
-    return (whole + rng.uniform(0.01, 0.99, shape)).astype(dtype)
+def nonintegral_values(low: int) -> ValuesFn:
+    """Non-integral values in (low, 0), at least 0.01 from the poles of the gamma functions."""
+
+    def values(rng: np.random.Generator, shape: Shape, dtype: np.dtype[Any]) -> np.ndarray:
+        whole = rng.integers(low, 0, shape)
+        return (whole + rng.uniform(0.01, 0.99, shape)).astype(dtype)
+
+    return values
+
+
+negative_values = nonintegral_values(-8)
+
+
+def steep_tail_values(rng: np.random.Generator, shape: Shape, dtype: np.dtype[Any]) -> np.ndarray:
+    """±(0.9 .. 0.99): erf_inv's steep tails, where finite differences still work."""
+    sign = np.where(rng.random(shape) < 0.5, -1.0, 1.0)
+    return (sign * rng.uniform(0.9, 0.99, shape)).astype(dtype)
+
+
+def polygamma_operands(
+    rng: np.random.Generator, shapes: Sequence[Shape], dtype: np.dtype[Any]
+) -> list[np.ndarray]:
+    """Orders m in 0..4 (integral floats) and x in (0.1, 3)."""
+    m_shape, x_shape = shapes
+    return [rng.integers(0, 5, m_shape).astype(dtype), positive_values(rng, x_shape, dtype)]
 
 
 def _scipy_special(name: str) -> Callable[..., Any]:
@@ -87,6 +115,26 @@ def _logistic(x: np.ndarray) -> np.ndarray:
 
 def _rsqrt(x: np.ndarray) -> np.ndarray:
     return np.asarray(1 / np.sqrt(x))
+
+
+def _polygamma(m: np.ndarray, x: np.ndarray) -> np.ndarray:
+    special = pytest.importorskip("scipy.special")
+    return np.asarray(special.polygamma(m.astype(np.int64), x.astype(np.float64)))
+
+
+def polygamma_of_order(
+    m: int, values: ValuesFn, dtypes: Sequence[np.dtype[Any]] = F, **kwargs: Any
+) -> OpRecord:
+    """A record for ``lax.polygamma(m, x)`` at a fixed order ``m``, differentiable in ``x``."""
+    return OpRecord(
+        name="polygamma",
+        op=lambda lax, x: lax.polygamma(float(m), x),
+        ref=lambda x: _polygamma(np.full(np.shape(x), m), x),
+        shapes=UNARY,
+        dtypes=dtypes,
+        args_maker=same_maker(values),
+        **kwargs,
+    )
 
 
 def unary(
@@ -174,12 +222,15 @@ RECORDS: list[OpRecord] = [
     unary("erfc", _per_element(math.erfc)),
     unary("erfc", _per_element(math.erfc), uniform_values(-6, 26), notes="deep right tail"),
     unary("erf_inv", _scipy_special("erfinv"), unit_values),
+    unary("erf_inv", _scipy_special("erfinv"), steep_tail_values, notes="steep tails"),
     unary(
         "erf_inv",
         _scipy_special("erfinv"),
         near_one_values,
         compare_jax=False,
-        notes="tails near ±1: XLA's float64 erf_inv is only ~1e-10 accurate here",
+        differentiable=False,
+        notes="tails near ±1: XLA's float64 erf_inv is only ~1e-10 accurate here; finite "
+        "differences would step past ±1 (derivatives there: test_transcendental.py)",
     ),
     unary("lgamma", _scipy_special("gammaln"), positive_values),
     unary("lgamma", _scipy_special("gammaln"), uniform_values(0.01, 30), notes="Stirling range"),
@@ -199,6 +250,36 @@ RECORDS: list[OpRecord] = [
         negative_values,
         tol=1e-13,
         dtypes=(np.dtype(np.float64),),
-        notes="reflection; scipy's psi is off by up to ~1e-14 relative for negative x",
+        compare_jax=False,
+        notes="reflection; scipy's psi is off by up to ~1e-14 relative for negative x; XLA's "
+        "polygamma, JAX's derivative here, is wrong below -8",
+    ),
+    unary(
+        "digamma",
+        _scipy_special("psi"),
+        nonintegral_values(-4),
+        tol=1e-13,
+        dtypes=(np.dtype(np.float64),),
+        notes="reflection, where XLA's polygamma (the derivative) is accurate",
+    ),
+    polygamma_of_order(1, positive_values),
+    polygamma_of_order(2, uniform_values(0.01, 30), notes="asymptotic range"),
+    polygamma_of_order(
+        3,
+        nonintegral_values(-4),
+        tol=1e-12,
+        dtypes=(np.dtype(np.float64),),
+        notes="negative x: the direct sum; XLA is accurate to ~1e-14 here",
+    ),
+    OpRecord(
+        name="polygamma",
+        op=lambda lax, m, x: lax.polygamma(m, x),
+        ref=_polygamma,
+        shapes=BINARY,
+        dtypes=F,
+        args_maker=polygamma_operands,
+        differentiable=False,
+        notes="m as an operand (broadcasting, vmap); not differentiable in m (JAX raises), so "
+        "derivatives in x are checked by the fixed-order records",
     ),
 ]
