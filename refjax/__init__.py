@@ -6,6 +6,7 @@ from refjax import backends as backends
 from refjax import dtypes as dtypes
 from refjax import errors as errors
 from refjax import lax as lax
+from refjax import nn as nn
 from refjax import numpy as numpy
 from refjax import random as random
 from refjax import tree_util as tree_util

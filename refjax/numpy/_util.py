@@ -1,18 +1,33 @@
-"""Argument handling shared by ``refjax.numpy``: type checks, dtype and rank promotion."""
+"""Argument handling shared by ``refjax.numpy``: type checks, dtype and rank promotion.
+
+Every ``jnp`` function starts here: :func:`check_arraylike` rejects lists and other non-arrays with
+JAX's message, the ``promote_*`` helpers cast operands to their common dtype on JAX's lattice
+(weak types included) and give lower-rank operands leading size-1 axes, and :func:`where_` is the
+select that ``jnp.where`` and many other functions share.
+"""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
+from typing import Final, SupportsIndex
 
 import numpy as np
 
-from refjax import dtypes
+from refjax import dtypes, lax
 from refjax.backends.base import ArrayImpl, device_put, get_backend
-from refjax.dtypes import DType
+from refjax.dtypes import DType, DTypeLike
 from refjax.interp.core import Array, ArrayLike, ShapedArray, Tracer, get_aval
 from refjax.primitives.elementwise import convert_element_type_p
 
 _ARRAY_TYPES = (Array, np.ndarray, np.generic, bool, int, float, complex)
+
+# What JAX promotes an integer or boolean dtype to when a float result is needed.
+_TO_INEXACT: Final[dict[DType, DType]] = {
+    **{np.dtype(t): dtypes.float32 for t in ("bool", "int8", "uint8", "int16", "uint16")},
+    **{np.dtype(t): dtypes.float32 for t in ("int32", "uint32")},
+    **{np.dtype(t): dtypes.float64 for t in ("int64", "uint64")},
+}
 
 
 def check_arraylike(fun_name: str, *args: object) -> None:
@@ -25,13 +40,38 @@ def check_arraylike(fun_name: str, *args: object) -> None:
             )
 
 
-def convert(x: ArrayLike, dtype: DType, weak_type: bool = False) -> ArrayLike:
+def as_array(x: ArrayLike) -> Array:
+    """``x`` as a refjax Array of its own (canonical) dtype and weak type (``lax.asarray``)."""
+    if isinstance(x, Array):
+        return x
+    dtype, weak = dtypes.dtype_and_weak_type(x)
+    check_python_int_range(x)
+    return constant(np.asarray(x), dtype, weak)
+
+
+def check_python_int_range(x: object) -> None:
+    """JAX's OverflowError for a Python int outside the default integer dtype's range."""
+    if type(x) is int:
+        dtype = dtypes.default_int_dtype()
+        info = np.iinfo(dtype)
+        if not info.min <= x <= info.max:
+            raise OverflowError(f"Python int {x} too large to convert to {dtype.name}")
+
+
+def ensure_arraylike(fun_name: str, *args: object) -> list[Array]:
+    """Check that every argument is array-like, then make each an Array."""
+    check_arraylike(fun_name, *args)
+    return [as_array(a) for a in args]  # type: ignore[arg-type]  # checked just above
+
+
+def convert(x: ArrayLike, dtype: DType, weak_type: bool = False) -> Array:
     """``x`` as ``dtype`` with weak flag ``weak_type``: constants convert now, tracers by an eqn."""
     aval = get_aval(x)
     if aval.dtype == dtype and aval.weak_type == weak_type and isinstance(x, Array):
         return x
     if isinstance(x, Tracer):
         return convert_element_type_p.bind(x, new_dtype=dtype, weak_type=weak_type)
+    check_python_int_range(x)
     return constant(np.asarray(x), dtype, weak_type)
 
 
@@ -45,39 +85,64 @@ def constant(value: object, dtype: DType, weak_type: bool = False) -> ArrayImpl:
     return ArrayImpl(ShapedArray(host.shape, dtype, True), backend.from_numpy(host), backend)
 
 
-def promote_dtypes(*args: ArrayLike) -> list[ArrayLike]:
+def full_like_scalar(x: ArrayLike, value: object) -> Array:
+    """The scalar ``value`` with ``x``'s dtype and weak type (``lax._const``)."""
+    aval = get_aval(x)
+    return constant(value, aval.dtype, aval.weak_type)
+
+
+# ---------------------------------------------------------------------------------------------
+# dtype promotion
+
+
+def to_inexact_dtype(dtype: DType) -> DType:
+    """The float dtype an integer or boolean dtype becomes where a float result is needed."""
+    return dtypes.canonicalize_dtype(_TO_INEXACT.get(dtype, dtype))
+
+
+def to_numeric_dtype(dtype: DType) -> DType:
+    """Booleans become int32 where arithmetic needs numbers; other dtypes stay."""
+    return dtypes.int32 if dtype == dtypes.bool_ else dtype
+
+
+def promote_dtypes(*args: ArrayLike) -> list[Array]:
     """Convert ``args`` to their common dtype (JAX's lattice, weak types included)."""
     if len(args) < 2:
-        return [convert(a, *dtypes.result_type(a, return_weak_type_flag=True)) for a in args]
+        return [as_array(a) for a in args]
     dtype, weak = dtypes.result_type(*args, return_weak_type_flag=True)
     return [convert(a, dtype, weak) for a in args]
 
 
-def promote_dtypes_inexact(*args: ArrayLike) -> list[ArrayLike]:
-    """Like :func:`promote_dtypes`, then integers and bools become the default float."""
+def promote_dtypes_inexact(*args: ArrayLike) -> list[Array]:
+    """Like :func:`promote_dtypes`, then integers and bools become floats."""
     dtype, weak = dtypes.result_type(*args, return_weak_type_flag=True)
-    if not dtypes.is_float(dtype):
-        dtype = dtypes.default_float_dtype()
-    return [convert(a, dtype, weak) for a in args]
+    return [convert(a, to_inexact_dtype(dtype), weak) for a in args]
 
 
-def promote_shapes(fun_name: str, *args: ArrayLike) -> list[ArrayLike]:
+def promote_dtypes_numeric(*args: ArrayLike) -> list[Array]:
+    """Like :func:`promote_dtypes`, then booleans become int32."""
+    dtype, weak = dtypes.result_type(*args, return_weak_type_flag=True)
+    return [convert(a, to_numeric_dtype(dtype), weak) for a in args]
+
+
+def promote_shapes(fun_name: str, *args: ArrayLike) -> list[Array]:
     """Rank promotion: operands of lower rank gain leading size-1 axes (numpy broadcasting)."""
-    from refjax.primitives.shape import broadcast_in_dim
+    arrays = [as_array(a) for a in args]
+    shapes = [a.shape for a in arrays]
+    nonscalar_ranks = {len(s) for s in shapes if s}
+    if len(nonscalar_ranks) < 2:
+        return arrays
+    _check_broadcastable(fun_name, shapes)
+    top = max(nonscalar_ranks)
+    return [a if not a.shape else broadcast_to_rank(a, top) for a in arrays]
 
-    shapes = [np.shape(a) if not isinstance(a, Array) else a.shape for a in args]
-    ranks = [len(s) for s in shapes]
-    top = max(ranks, default=0)
-    out: list[ArrayLike] = []
-    for arg, shape in zip(args, shapes, strict=True):
-        if len(shape) == top or not shape:
-            out.append(arg)
-            continue
-        new_shape = (1,) * (top - len(shape)) + tuple(shape)
-        dims = tuple(range(top - len(shape), top))
-        out.append(broadcast_in_dim(arg, new_shape, dims))
-    _check_broadcastable(fun_name, [tuple(s) for s in shapes])
-    return out
+
+def broadcast_to_rank(x: Array, rank: int) -> Array:
+    """``x`` with leading size-1 axes added until it has ``rank`` dimensions."""
+    if x.ndim == rank:
+        return x
+    lead = rank - x.ndim
+    return lax.broadcast_in_dim(x, (1,) * lead + x.shape, tuple(range(lead, rank)))
 
 
 def _check_broadcastable(fun_name: str, shapes: Sequence[tuple[int, ...]]) -> None:
@@ -87,3 +152,145 @@ def _check_broadcastable(fun_name: str, shapes: Sequence[tuple[int, ...]]) -> No
     except ValueError:
         listed = ", ".join(map(str, shapes))
         raise ValueError(f"Incompatible shapes for broadcasting: shapes=[{listed}]") from None
+
+
+def promote_args(fun_name: str, *args: ArrayLike) -> list[Array]:
+    """Check, promote dtypes, promote ranks: the start of every numpy-style n-ary function."""
+    check_arraylike(fun_name, *args)
+    return promote_shapes(fun_name, *promote_dtypes(*args))
+
+
+def promote_args_inexact(fun_name: str, *args: ArrayLike) -> list[Array]:
+    """:func:`promote_args` to a float (or complex) dtype."""
+    check_arraylike(fun_name, *args)
+    return promote_shapes(fun_name, *promote_dtypes_inexact(*args))
+
+
+def promote_args_numeric(fun_name: str, *args: ArrayLike) -> list[Array]:
+    """:func:`promote_args` to a numeric dtype (booleans become int32)."""
+    check_arraylike(fun_name, *args)
+    return promote_shapes(fun_name, *promote_dtypes_numeric(*args))
+
+
+# ---------------------------------------------------------------------------------------------
+# Shapes and axes
+
+
+def canonicalize_axis(axis: SupportsIndex, ndim: int) -> int:
+    """``axis`` as an index in ``range(ndim)``; negative axes count from the end."""
+    ax = operator.index(axis)
+    if not -ndim <= ax < ndim:
+        raise ValueError(f"axis {ax} is out of bounds for array of dimension {ndim}")
+    return ax % ndim if ax < 0 else ax
+
+
+def canonicalize_shape(shape: object) -> tuple[int, ...]:
+    """A shape argument (an int or a sequence of ints) as a tuple of Python ints."""
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    try:
+        return tuple(operator.index(d) for d in shape)  # type: ignore[attr-defined]
+    except TypeError:
+        listed = list(shape) if isinstance(shape, (tuple, list)) else [shape]
+        raise TypeError(
+            f"Shapes must be 1D sequences of concrete values of integer type, got {listed}."
+        ) from None
+
+
+def broadcast_to(x: ArrayLike, shape: tuple[int, ...]) -> Array:
+    """``x`` broadcast to ``shape`` with numpy's rules (``lax.broadcast_to``)."""
+    arr = as_array(x)
+    if arr.shape == shape:
+        return arr
+    lead = len(shape) - arr.ndim
+    tail = shape[lead:] if lead >= 0 else ()
+    if lead < 0 or not all(d in (1, s) for d, s in zip(arr.shape, tail, strict=True)):
+        raise ValueError(
+            "Incompatible types for broadcasting: input type="
+            f"{_type_str(arr.dtype, arr.shape)} and requested type={_type_str(arr.dtype, shape)}"
+        )
+    return lax.broadcast_in_dim(arr, shape, tuple(range(lead, len(shape))))
+
+
+def _type_str(dtype: DType, shape: tuple[int, ...]) -> str:
+    """JAX's long aval text used in broadcasting errors: ``float32[3,4]``."""
+    return f"{dtype.name}[{','.join(map(str, shape))}]"
+
+
+def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape that numpy broadcasting gives ``shapes`` (``jnp.broadcast_shapes``)."""
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        listed = ", ".join(map(str, shapes))
+        raise ValueError(f"Incompatible shapes for broadcasting: shapes=[{listed}]") from None
+
+
+def broadcast_arrays(*args: ArrayLike) -> list[Array]:
+    """All arguments broadcast to their common shape."""
+    arrays = [as_array(a) for a in args]
+    shapes = [a.shape for a in arrays]
+    if not shapes or all(s == shapes[0] for s in shapes):
+        return arrays
+    shape = broadcast_shapes(*shapes)
+    return [broadcast_to(a, shape) for a in arrays]
+
+
+# ---------------------------------------------------------------------------------------------
+# Selection
+
+
+def where_(condition: ArrayLike, x: ArrayLike, y: ArrayLike) -> Array:
+    """Elementwise ``x`` where ``condition`` else ``y``, promoted and broadcast (``lax.select``)."""
+    cond, xa, ya = ensure_arraylike("where", condition, x, y)
+    if cond.dtype != dtypes.bool_:
+        cond = lax.ne(cond, full_like_scalar(cond, 0))
+    xa, ya = promote_dtypes(xa, ya)
+    if cond.ndim == 0:
+        xa, ya = broadcast_arrays(xa, ya)
+    else:
+        cond, xa, ya = broadcast_arrays(cond, xa, ya)
+    if 0 in xa.shape:
+        return xa
+    return lax.select_n(cond, ya, xa)
+
+
+def is_dtype_like(x: object) -> bool:
+    """Whether ``x`` names a dtype (a numpy dtype, a scalar type, a string)."""
+    try:
+        np.dtype(x)  # type: ignore[call-overload]  # any dtype specifier
+    except TypeError:
+        return False
+    return True
+
+
+def user_dtype(dtype: DTypeLike, fun_name: str) -> DType:
+    """A user-supplied dtype, checked and canonicalised (``check_and_canonicalize_user_dtype``)."""
+    del fun_name
+    return dtypes.canonicalize_dtype(dtype)
+
+
+_KIND_NAMES: Final[dict[str, tuple[type[np.generic], ...]]] = {
+    "bool": (np.bool_,),
+    "signed integer": (np.signedinteger,),
+    "unsigned integer": (np.unsignedinteger,),
+    "integral": (np.integer,),
+    "real floating": (np.floating,),
+    "complex floating": (np.complexfloating,),
+    "numeric": (np.number,),
+}
+
+
+def isdtype(dtype: object, kind: object) -> bool:
+    """The array API's ``isdtype``: is ``dtype`` of ``kind`` (a name, a dtype or a tuple)?"""
+    dt = np.dtype(dtype)  # type: ignore[call-overload]  # any dtype specifier
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    for k in kinds:
+        if isinstance(k, str):
+            if k not in _KIND_NAMES:
+                raise ValueError(f"Unrecognized {kind=!r}")
+            if any(np.issubdtype(dt, t) for t in _KIND_NAMES[k]):
+                return True
+        elif dt == np.dtype(k):
+            return True
+    return False

@@ -1,0 +1,240 @@
+"""``refjax.nn``: common activation functions and friends, mirroring ``jax.nn``.
+
+They are written with ``refjax.numpy`` and ``refjax.lax`` exactly as JAX writes them, so their
+jaxprs match: ``softmax`` subtracts the (``stop_gradient``-ed) maximum before exponentiating,
+``logsumexp`` does the same with the maximum made finite, ``softplus`` is ``logaddexp(x, 0)``.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+
+from refjax import dtypes, lax
+from refjax import numpy as jnp
+from refjax.dtypes import DTypeLike
+from refjax.interp.core import Array, ArrayLike
+from refjax.numpy._util import (
+    canonicalize_axis,
+    check_arraylike,
+    ensure_arraylike,
+    promote_args_inexact,
+    where_,
+)
+from refjax.numpy.reductions import Axis
+from refjax.numpy.reductions import logsumexp as logsumexp
+
+__all__ = [
+    "celu",
+    "elu",
+    "gelu",
+    "glu",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "hard_tanh",
+    "identity",
+    "leaky_relu",
+    "log_sigmoid",
+    "log_softmax",
+    "logsumexp",
+    "mish",
+    "one_hot",
+    "relu",
+    "relu6",
+    "selu",
+    "sigmoid",
+    "silu",
+    "soft_sign",
+    "softmax",
+    "softplus",
+    "standardize",
+    "swish",
+]
+
+
+def identity(x: ArrayLike) -> Array:
+    """``x`` itself, as an array."""
+    return ensure_arraylike("identity", x)[0]
+
+
+def relu(x: ArrayLike) -> Array:
+    """Rectified linear unit: ``max(x, 0)``."""
+    return jnp.maximum(x, 0)
+
+
+def relu6(x: ArrayLike) -> Array:
+    """ReLU capped at 6: ``min(max(x, 0), 6)``."""
+    return jnp.minimum(jnp.maximum(x, 0), 6.0)
+
+
+def sigmoid(x: ArrayLike) -> Array:
+    """The logistic function ``1 / (1 + exp(-x))``."""
+    return lax.logistic(x)
+
+
+def softplus(x: ArrayLike) -> Array:
+    """``log(1 + exp(x))``, computed stably as ``logaddexp(x, 0)``."""
+    return jnp.logaddexp(x, 0)
+
+
+def soft_sign(x: ArrayLike) -> Array:
+    """``x / (|x| + 1)``."""
+    (arr,) = ensure_arraylike("soft_sign", x)
+    return jnp.divide(arr, jnp.add(jnp.abs(arr), 1))
+
+
+def silu(x: ArrayLike) -> Array:
+    """Sigmoid-weighted linear unit: ``x * sigmoid(x)``."""
+    (arr,) = ensure_arraylike("silu", x)
+    return jnp.multiply(arr, sigmoid(arr))
+
+
+swish = silu
+
+
+def mish(x: ArrayLike) -> Array:
+    """``x * tanh(softplus(x))``."""
+    (arr,) = ensure_arraylike("mish", x)
+    return jnp.multiply(arr, jnp.tanh(softplus(arr)))
+
+
+def log_sigmoid(x: ArrayLike) -> Array:
+    """``log(sigmoid(x))``, computed stably as ``-softplus(-x)``."""
+    (arr,) = ensure_arraylike("log_sigmoid", x)
+    return jnp.negative(softplus(jnp.negative(arr)))
+
+
+def elu(x: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
+    """Exponential linear unit: ``x`` above zero, ``alpha * (exp(x) - 1)`` below."""
+    (arr,) = ensure_arraylike("elu", x)
+    positive = jnp.greater(arr, 0)
+    safe = where_(jnp.greater(arr, 0), 0.0, arr)
+    return where_(positive, arr, jnp.multiply(alpha, jnp.expm1(safe)))
+
+
+def leaky_relu(x: ArrayLike, negative_slope: ArrayLike = 0.01) -> Array:
+    """``x`` where non-negative, ``negative_slope * x`` elsewhere."""
+    (arr,) = ensure_arraylike("leaky_relu", x)
+    return where_(jnp.greater_equal(arr, 0), arr, jnp.multiply(negative_slope, arr))
+
+
+def hard_tanh(x: ArrayLike) -> Array:
+    """``x`` clipped to ``[-1, 1]``."""
+    (arr,) = ensure_arraylike("hard_tanh", x)
+    inner = where_(jnp.less(arr, -1), -1, arr)
+    return where_(jnp.greater(arr, 1), 1, inner)
+
+
+def celu(x: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
+    """Continuously differentiable ELU."""
+    tail = jnp.multiply(alpha, jnp.expm1(jnp.divide(jnp.minimum(x, 0.0), alpha)))
+    return jnp.add(jnp.maximum(x, 0.0), tail)
+
+
+def selu(x: ArrayLike) -> Array:
+    """Scaled ELU with the self-normalising constants."""
+    alpha = 1.6732632423543772
+    scale = 1.0507009873554805
+    return jnp.multiply(scale, elu(x, alpha))
+
+
+def hard_sigmoid(x: ArrayLike) -> Array:
+    """``relu6(x + 3) / 6``."""
+    return jnp.divide(relu6(jnp.add(x, 3.0)), 6.0)
+
+
+def hard_silu(x: ArrayLike) -> Array:
+    """``x * hard_sigmoid(x)``."""
+    (arr,) = ensure_arraylike("hard_silu", x)
+    return jnp.multiply(arr, hard_sigmoid(arr))
+
+
+hard_swish = hard_silu
+
+
+def gelu(x: ArrayLike, approximate: bool = True) -> Array:
+    """Gaussian error linear unit (the tanh approximation by default)."""
+    (arr,) = promote_args_inexact("gelu", x)
+    if approximate:
+        sqrt_2_over_pi = np.sqrt(2 / np.pi).astype(arr.dtype)
+        inner = jnp.add(arr, jnp.multiply(0.044715, jnp.power(arr, 3)))
+        cdf = jnp.multiply(0.5, jnp.add(1.0, jnp.tanh(jnp.multiply(sqrt_2_over_pi, inner))))
+        return jnp.multiply(arr, cdf)
+    sqrt_half = np.sqrt(0.5).astype(arr.dtype)
+    half_x = jnp.multiply(0.5, arr)
+    erfc = lax.erfc(jnp.multiply(jnp.negative(arr), sqrt_half))
+    return jnp.array(jnp.multiply(half_x, erfc), dtype=arr.dtype)
+
+
+def glu(x: ArrayLike, axis: int = -1) -> Array:
+    """Gated linear unit: the first half of ``axis`` times the sigmoid of the second half."""
+    (arr,) = ensure_arraylike("glu", x)
+    if arr.shape[axis] % 2:
+        raise AssertionError("axis size must be divisible by 2")
+    x1, x2 = jnp.split(arr, 2, axis)
+    return jnp.multiply(x1, sigmoid(x2))
+
+
+def log_softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Array:
+    """``log(softmax(x))``, computed as ``x - max - log(sum(exp(x - max)))``."""
+    (arr,) = ensure_arraylike("log_softmax", x)
+    x_max = jnp.max(arr, axis, where=where, initial=-np.inf, keepdims=True)
+    x_safe = arr if where is None else where_(where, arr, -np.inf)
+    shifted = jnp.subtract(x_safe, lax.stop_gradient(x_max))
+    total = jnp.sum(jnp.exp(shifted), axis, where=where, keepdims=True)
+    result = jnp.subtract(shifted, jnp.log(total))
+    return result if where is None else where_(where, result, -np.inf)
+
+
+def softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Array:
+    """``exp(x) / sum(exp(x))`` along ``axis``, shifted by the maximum for stability."""
+    x_max = jnp.max(x, axis, where=where, initial=-np.inf, keepdims=True)
+    x_safe = x if where is None else where_(where, x, -np.inf)
+    unnormalized = jnp.exp(jnp.subtract(x_safe, lax.stop_gradient(x_max)))
+    total = jnp.sum(unnormalized, axis, where=where, keepdims=True)
+    result = jnp.divide(unnormalized, total)
+    return result if where is None else where_(where, result, 0)
+
+
+def standardize(
+    x: ArrayLike,
+    axis: Axis = -1,
+    mean: ArrayLike | None = None,
+    variance: ArrayLike | None = None,
+    epsilon: ArrayLike = 1e-5,
+    where: ArrayLike | None = None,
+    *,
+    algorithm: str = "fast",
+) -> Array:
+    """``(x - mean) / sqrt(variance + epsilon)`` with statistics over ``axis``."""
+    check_arraylike("standardize", x)
+    if mean is None:
+        mean = jnp.mean(x, axis, keepdims=True, where=where)
+    if variance is None:
+        if algorithm == "stable":
+            centered = jnp.square(jnp.subtract(x, mean))
+            variance = jnp.mean(centered, axis, keepdims=True, where=where)
+        elif algorithm == "fast":
+            second = jnp.mean(jnp.square(x), axis, keepdims=True, where=where)
+            variance = jnp.clip(jnp.subtract(second, jnp.square(mean)), 0)
+        else:
+            raise ValueError(f"Unknown algorithm '{algorithm}'. Expected 'fast' or 'stable'.")
+    return jnp.multiply(jnp.subtract(x, mean), lax.rsqrt(jnp.add(variance, epsilon)))
+
+
+def one_hot(
+    x: Any, num_classes: int, *, dtype: DTypeLike | None = None, axis: int = -1
+) -> Array:
+    """``x`` encoded as one-hot vectors of length ``num_classes`` along a new ``axis``."""
+    num_classes = operator.index(num_classes)
+    arr = jnp.asarray(x)
+    out_dtype = dtypes.default_float_dtype() if dtype is None else dtype
+    out_axis = canonicalize_axis(axis, arr.ndim + 1)
+    lhs = lax.expand_dims(arr, (operator.index(axis),))
+    rhs_shape = [1] * arr.ndim
+    rhs_shape.insert(out_axis, num_classes)
+    rhs = lax.broadcasted_iota(arr.dtype, rhs_shape, out_axis)
+    return jnp.astype(jnp.equal(lhs, rhs), out_dtype)

@@ -1,0 +1,567 @@
+"""Reductions of ``jax.numpy``: sum, prod, max, min, all, any, mean, var, std, arg-reductions
+and cumulative reductions.
+
+A reduction casts its operand to the computation dtype (sums and products of small integers and
+booleans upcast to the default integer, as JAX's ``promote_integers=True``; float16 sums compute
+in float32), reduces with the matching ``reduce_*`` primitive, and casts the result back.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import numpy as np
+
+from refjax import dtypes, lax
+from refjax.dtypes import DType, DTypeLike
+from refjax.interp.core import Array, ArrayLike, concrete_or_error
+from refjax.numpy._util import (
+    as_array,
+    broadcast_to,
+    canonicalize_axis,
+    constant,
+    convert,
+    ensure_arraylike,
+    promote_args_inexact,
+    promote_dtypes_numeric,
+    to_inexact_dtype,
+    user_dtype,
+    where_,
+)
+
+Axis: TypeAlias = int | Sequence[int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Monoid:
+    """A reduction: the primitive that reduces over axes and the binary op it folds with."""
+
+    reduce: Callable[[ArrayLike, Sequence[int]], Array]
+    combine: Callable[[ArrayLike, ArrayLike], Array]
+
+
+SUM = Monoid(lax.reduce_sum, lax.add)
+PROD = Monoid(lax.reduce_prod, lax.mul)
+MAX = Monoid(lax.reduce_max, lax.max)
+MIN = Monoid(lax.reduce_min, lax.min)
+AND = Monoid(lax.reduce_and, lax.bitwise_and)
+OR = Monoid(lax.reduce_or, lax.bitwise_or)
+
+
+def _ensure_optional_axes(axis: Any) -> int | tuple[int, ...] | None:
+    """A static axis argument: None, an int, or a tuple of ints."""
+
+    def force(x: Any) -> int | tuple[int, ...] | None:
+        if x is None:
+            return None
+        try:
+            return operator.index(x)
+        except TypeError:
+            return tuple(operator.index(i) for i in x)
+
+    if isinstance(axis, Array):
+        concrete_or_error(axis, "The axis argument must be known statically.")
+    return force(axis)
+
+
+def reduction_dims(ndim: int, axis: Axis) -> tuple[int, ...]:
+    """The canonical, distinct axes a reduction over ``axis`` removes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    canon = tuple(canonicalize_axis(a, ndim) for a in axes)
+    if len(canon) != len(set(canon)):
+        raise ValueError(f"duplicate value in 'axis': {axis}")
+    return canon
+
+
+def _promote_integer_dtype(dtype: DType) -> DType:
+    """Bools and integers narrower than the default integer widen to it (for sums)."""
+    if dtype == dtypes.bool_:
+        return dtypes.default_int_dtype()
+    if dtype.kind == "u":
+        default_uint = dtypes.canonicalize_dtype(dtypes.uint64)
+        return default_uint if dtype.itemsize < default_uint.itemsize else dtype
+    if dtype.kind == "i":
+        default_int = dtypes.default_int_dtype()
+        return default_int if dtype.itemsize < default_int.itemsize else dtype
+    return dtype
+
+
+def _upcast_f16(dtype: DType) -> DType:
+    return dtypes.float32 if dtype == dtypes.float16 else dtype
+
+
+def _init_value(dtype: DType, value: float) -> Array:
+    """The reduction's identity as a strongly typed scalar of ``dtype`` (clamped to the range)."""
+    if dtype == dtypes.bool_:
+        return constant(value > 0, dtype)
+    if dtypes.is_integer(dtype) and not np.isfinite(value):
+        info = np.iinfo(dtype)
+        return constant(info.min if value < 0 else info.max, dtype)
+    return constant(value, dtype)
+
+
+def _check_where(name: str, where: ArrayLike | None) -> Array | None:
+    if where is None:
+        return None
+    (arr,) = ensure_arraylike(name, where)
+    if arr.dtype != dtypes.bool_:
+        raise ValueError(
+            f"jnp.{name}: where must be None or a boolean array; got where.dtype={arr.dtype!r}."
+        )
+    return arr
+
+
+@dataclass(frozen=True, slots=True)
+class _Reduction:
+    """How one jnp reduction treats dtypes: its monoids, identity and promotion flags."""
+
+    name: str
+    monoid: Monoid
+    bool_monoid: Monoid
+    init: float
+    has_identity: bool = True
+    preproc: Callable[[Array], Array] | None = None
+    upcast_f16: bool = False
+    promote_integers: bool = False
+
+
+def _reduce(
+    spec: _Reduction,
+    a: ArrayLike,
+    axis: Axis,
+    dtype: DTypeLike | None,
+    keepdims: bool,
+    initial: ArrayLike | None,
+    where: ArrayLike | None,
+) -> Array:
+    """The common body of every jnp reduction (JAX's ``_reduction``)."""
+    (arr,) = ensure_arraylike(spec.name, a)
+    mask = _check_where(spec.name, where)
+    if initial is None and not spec.has_identity and mask is not None:
+        raise ValueError(
+            f"reduction operation {spec.name} does not have an identity, so to use a where mask "
+            "one has to specify 'initial'"
+        )
+    arr = spec.preproc(arr) if spec.preproc else arr
+    dims = reduction_dims(arr.ndim, _ensure_optional_axes(axis))
+    if initial is None and not spec.has_identity and builtins.any(arr.shape[d] < 1 for d in dims):
+        raise ValueError(
+            f"zero-size array to reduction operation {spec.name} which has no identity"
+        )
+    if dtype is None:
+        result_dtype = arr.dtype
+        if spec.promote_integers:
+            result_dtype = _promote_integer_dtype(result_dtype)
+    else:
+        result_dtype = user_dtype(dtype, spec.name)
+    computation_dtype = result_dtype
+    if spec.upcast_f16 and dtype is None and result_dtype.kind in "fc":
+        computation_dtype = _upcast_f16(result_dtype)
+    arr = convert(arr, computation_dtype)
+    monoid = spec.bool_monoid if computation_dtype == dtypes.bool_ else spec.monoid
+    init_val = _init_value(computation_dtype, spec.init)
+    if mask is not None:
+        arr = where_(mask, arr, init_val)
+    result = monoid.reduce(arr, dims)
+    if initial is not None:
+        initial_arr = convert(initial, arr.dtype)
+        if initial_arr.shape != ():
+            raise ValueError(
+                f"initial value must be a scalar. Got array of shape {initial_arr.shape}"
+            )
+        result = monoid.combine(initial_arr, result)
+    if keepdims:
+        result = lax.expand_dims(result, dims)
+    return convert(result, result_dtype)
+
+
+def _cast_to_numeric(x: Array) -> Array:
+    return promote_dtypes_numeric(x)[0]
+
+
+def _cast_to_bool(x: Array) -> Array:
+    if x.dtype.kind == "c":
+        x = lax.real(x)
+    return convert(x, dtypes.bool_)
+
+
+_SUM = _Reduction("sum", SUM, OR, 0, preproc=_cast_to_numeric, upcast_f16=True,
+                  promote_integers=True)
+_PROD = _Reduction("prod", PROD, AND, 1, preproc=_cast_to_numeric, upcast_f16=True,
+                   promote_integers=True)
+_MAX = _Reduction("max", MAX, MAX, -np.inf, has_identity=False)
+_MIN = _Reduction("min", MIN, MIN, np.inf, has_identity=False)
+_ALL = _Reduction("all", AND, AND, 1, preproc=_cast_to_bool)
+_ANY = _Reduction("any", OR, OR, 0, preproc=_cast_to_bool)
+
+
+def sum(  # noqa: A001  # numpy's name
+    a: ArrayLike,
+    axis: Axis = None,
+    dtype: DTypeLike | None = None,
+    out: None = None,
+    keepdims: bool = False,
+    initial: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    promote_integers: bool = True,
+) -> Array:
+    """Sum of elements over ``axis``; small integers and bools sum in the default integer."""
+    _no_out("sum", out)
+    spec = _SUM if promote_integers else _Reduction(
+        "sum", SUM, OR, 0, preproc=_cast_to_numeric, upcast_f16=True)
+    return _reduce(spec, a, axis, dtype, keepdims, initial, where)
+
+
+def prod(
+    a: ArrayLike,
+    axis: Axis = None,
+    dtype: DTypeLike | None = None,
+    out: None = None,
+    keepdims: bool = False,
+    initial: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+    promote_integers: bool = True,
+) -> Array:
+    """Product of elements over ``axis``."""
+    _no_out("prod", out)
+    spec = _PROD if promote_integers else _Reduction(
+        "prod", PROD, AND, 1, preproc=_cast_to_numeric, upcast_f16=True)
+    return _reduce(spec, a, axis, dtype, keepdims, initial, where)
+
+
+def max(  # noqa: A001  # numpy's name
+    a: ArrayLike,
+    axis: Axis = None,
+    out: None = None,
+    keepdims: bool = False,
+    initial: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+) -> Array:
+    """Maximum over ``axis`` (NaN if any element is NaN)."""
+    _no_out("max", out)
+    return _reduce(_MAX, a, axis, None, keepdims, initial, where)
+
+
+def min(  # noqa: A001  # numpy's name
+    a: ArrayLike,
+    axis: Axis = None,
+    out: None = None,
+    keepdims: bool = False,
+    initial: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+) -> Array:
+    """Minimum over ``axis`` (NaN if any element is NaN)."""
+    _no_out("min", out)
+    return _reduce(_MIN, a, axis, None, keepdims, initial, where)
+
+
+amax, amin = max, min
+
+
+def all(  # noqa: A001  # numpy's name
+    a: ArrayLike,
+    axis: Axis = None,
+    out: None = None,
+    keepdims: bool = False,
+    *,
+    where: ArrayLike | None = None,
+) -> Array:
+    """Whether every element over ``axis`` is true."""
+    _no_out("all", out)
+    return _reduce(_ALL, a, axis, None, keepdims, None, where)
+
+
+def any(  # noqa: A001  # numpy's name
+    a: ArrayLike,
+    axis: Axis = None,
+    out: None = None,
+    keepdims: bool = False,
+    *,
+    where: ArrayLike | None = None,
+) -> Array:
+    """Whether any element over ``axis`` is true."""
+    _no_out("any", out)
+    return _reduce(_ANY, a, axis, None, keepdims, None, where)
+
+
+def _no_out(name: str, out: object) -> None:
+    if out is not None:
+        raise NotImplementedError(f"The 'out' argument to jnp.{name} is not supported.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Statistics
+
+
+def _count(
+    a: Array, axis: Axis, keepdims: bool, where: Array | None, dtype: DType
+) -> Array:
+    """How many elements a reduction over ``axis`` sees, as a ``dtype`` value."""
+    if where is None:
+        axes = range(a.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
+        return constant(math.prod(a.shape[d] for d in axes), dtype)  # IndexError as JAX
+    return sum(broadcast_to(where, a.shape), axis, dtype=dtype, keepdims=keepdims)
+
+
+def mean(
+    a: ArrayLike,
+    axis: Axis = None,
+    dtype: DTypeLike | None = None,
+    out: None = None,
+    keepdims: bool = False,
+    *,
+    where: ArrayLike | None = None,
+) -> Array:
+    """Arithmetic mean over ``axis``, in floating point."""
+    _no_out("mean", out)
+    (arr,) = ensure_arraylike("mean", a)
+    mask = _check_where("mean", where)
+    axes = _ensure_optional_axes(axis)
+    result_dtype = to_inexact_dtype(arr.dtype) if dtype is None else user_dtype(dtype, "mean")
+    computation_dtype = result_dtype
+    if dtype is None and result_dtype.kind in "fc":
+        computation_dtype = _upcast_f16(result_dtype)
+    normalizer = _count(arr, axes, keepdims, mask, computation_dtype)
+    total = sum(arr, axes, dtype=computation_dtype, keepdims=keepdims, where=mask)
+    return convert(lax.div(total, normalizer), result_dtype)
+
+
+_mean = mean  # ``var`` and ``std`` take a keyword argument called ``mean``
+
+
+def _var_promote_types(a_dtype: DType, dtype: DType | None) -> tuple[DType, DType]:
+    """(computation dtype, result dtype) of ``var``."""
+    if dtype is not None:
+        if dtype.kind != "c" and a_dtype.kind == "c":
+            raise ValueError(
+                "jax.numpy.var does not yet support real dtype parameters when computing the "
+                "variance of an array of complex values."
+            )
+        return _upcast_f16(dtype), dtype
+    if a_dtype.kind not in "fc":
+        out = to_inexact_dtype(a_dtype)
+        return _upcast_f16(out), out
+    return _upcast_f16(a_dtype), np.array(0, a_dtype).real.dtype
+
+
+def var(
+    a: ArrayLike,
+    axis: Axis = None,
+    dtype: DTypeLike | None = None,
+    out: None = None,
+    ddof: int = 0,
+    keepdims: bool = False,
+    *,
+    where: ArrayLike | None = None,
+    mean: ArrayLike | None = None,  # jnp's keyword
+    correction: int | float | None = None,
+) -> Array:
+    """Variance over ``axis``: the mean squared deviation, divided by ``N - ddof``."""
+    _no_out("var", out)
+    correction = _correction(ddof, correction)
+    (arr,) = ensure_arraylike("var", a)
+    mask = _check_where("var", where)
+    axes = _ensure_optional_axes(axis)
+    user = None if dtype is None else user_dtype(dtype, "var")
+    computation_dtype, result_dtype = _var_promote_types(arr.dtype, user)
+    arr = convert(arr, computation_dtype)
+    if mean is None:
+        a_mean = _mean(arr, axes, dtype=computation_dtype, keepdims=True, where=mask)
+    else:
+        a_mean = convert(as_array(mean), computation_dtype)
+    centered = lax.sub(arr, a_mean)
+    if computation_dtype.kind == "c":
+        centered = lax.real(lax.mul(centered, lax.conj(centered)))
+        computation_dtype = centered.dtype
+    else:
+        centered = lax.square(centered)
+    normalizer = _count(arr, axes, keepdims, mask, computation_dtype)
+    normalizer = lax.sub(normalizer, convert(correction, computation_dtype))
+    total = sum(centered, axes, dtype=computation_dtype, keepdims=keepdims, where=mask)
+    result = convert(lax.div(total, normalizer), result_dtype)
+    from refjax.numpy.ufuncs import greater
+
+    return where_(greater(normalizer, 0), result, np.nan)
+
+
+def _correction(ddof: int, correction: int | float | None) -> int | float:
+    if correction is None:
+        return ddof
+    if not isinstance(ddof, int) or ddof != 0:
+        raise ValueError("ddof and correction can't be provided simultaneously.")
+    return correction
+
+
+def std(
+    a: ArrayLike,
+    axis: Axis = None,
+    dtype: DTypeLike | None = None,
+    out: None = None,
+    ddof: int = 0,
+    keepdims: bool = False,
+    *,
+    where: ArrayLike | None = None,
+    mean: ArrayLike | None = None,  # jnp's keyword
+    correction: int | float | None = None,
+) -> Array:
+    """Standard deviation over ``axis``: the square root of :func:`var`."""
+    _no_out("std", out)
+    correction = _correction(ddof, correction)
+    (arr,) = ensure_arraylike("std", a)
+    if dtype is not None and user_dtype(dtype, "std").kind not in "fc":
+        raise ValueError(f"dtype argument to jnp.std must be inexact; got {np.dtype(dtype)}")
+    return lax.sqrt(var(arr, axis, dtype=dtype, correction=correction, keepdims=keepdims,
+                        where=where, mean=mean))
+
+
+def ptp(a: ArrayLike, axis: Axis = None, out: None = None, keepdims: bool = False) -> Array:
+    """Range of values (maximum minus minimum) over ``axis``."""
+    _no_out("ptp", out)
+    (arr,) = ensure_arraylike("ptp", a)
+    return lax.sub(max(arr, axis, keepdims=keepdims), min(arr, axis, keepdims=keepdims))
+
+
+def count_nonzero(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Array:
+    """Number of non-zero elements over ``axis``."""
+    (arr,) = ensure_arraylike("count_nonzero", a)
+    nonzero = lax.ne(arr, constant(0, arr.dtype))
+    return sum(nonzero, axis, dtype=dtypes.default_int_dtype(), keepdims=keepdims)
+
+
+# ---------------------------------------------------------------------------------------------
+# Arg-reductions
+
+
+def _arg_reduce(
+    name: str, lax_fn: Callable[[ArrayLike, int, DTypeLike], Array], a: ArrayLike,
+    axis: int | None, keepdims: bool | None,
+) -> Array:
+    (arr,) = ensure_arraylike(name, a)
+    if axis is None:
+        dims = tuple(range(arr.ndim))
+        arr = lax.reshape(arr, (arr.size,))
+        ax = 0
+    else:
+        if arr.shape[axis] == 0:  # an IndexError for an axis out of range, as JAX
+            raise ValueError(f"attempt to get {name} of an empty sequence")
+        ax = canonicalize_axis(axis, arr.ndim)
+        dims = (ax,)
+    if arr.shape[ax] == 0:
+        raise ValueError(f"attempt to get {name} of an empty sequence")
+    result = lax_fn(arr, ax, dtypes.default_int_dtype())
+    return lax.expand_dims(result, dims) if keepdims else result
+
+
+def argmax(
+    a: ArrayLike, axis: int | None = None, out: None = None, keepdims: bool | None = None
+) -> Array:
+    """Index of the first maximum along ``axis`` (of the flattened array if None)."""
+    _no_out("argmax", out)
+    return _arg_reduce("argmax", lax.argmax, a, axis, keepdims)
+
+
+def argmin(
+    a: ArrayLike, axis: int | None = None, out: None = None, keepdims: bool | None = None
+) -> Array:
+    """Index of the first minimum along ``axis`` (of the flattened array if None)."""
+    _no_out("argmin", out)
+    return _arg_reduce("argmin", lax.argmin, a, axis, keepdims)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cumulative reductions
+
+
+def _cumulative(
+    name: str,
+    lax_fn: Callable[[ArrayLike, int, bool], Array],
+    a: ArrayLike,
+    axis: int | None,
+    dtype: DTypeLike | None,
+    promote_integers: bool = False,
+) -> Array:
+    """The common body of cumsum/cumprod (JAX's ``_cumulative_reduction``)."""
+    (arr,) = ensure_arraylike(name, a)
+    if axis is None or arr.ndim == 0:
+        arr = lax.reshape(arr, (arr.size,))
+    ax = canonicalize_axis(0 if axis is None else axis, arr.ndim)
+    if dtype is None:
+        result_dtype = arr.dtype
+        if promote_integers or arr.dtype == dtypes.bool_:
+            result_dtype = _promote_integer_dtype(arr.dtype)
+        computation_dtype = result_dtype
+    elif np.dtype(dtype) == dtypes.bool_:
+        result_dtype = dtypes.bool_
+        if arr.dtype != dtypes.bool_:
+            arr = lax.ne(arr, constant(0, arr.dtype))
+        computation_dtype = _promote_integer_dtype(result_dtype)
+    else:
+        result_dtype = computation_dtype = user_dtype(dtype, name)
+    arr = convert(arr, computation_dtype)
+    return convert(lax_fn(arr, ax, False), result_dtype)
+
+
+def cumsum(
+    a: ArrayLike, axis: int | None = None, dtype: DTypeLike | None = None, out: None = None
+) -> Array:
+    """Running sums along ``axis`` (of the flattened array if None)."""
+    _no_out("cumsum", out)
+    return _cumulative("cumsum", lax.cumsum, a, axis, dtype)
+
+
+def cumprod(
+    a: ArrayLike, axis: int | None = None, dtype: DTypeLike | None = None, out: None = None
+) -> Array:
+    """Running products along ``axis`` (of the flattened array if None)."""
+    _no_out("cumprod", out)
+    return _cumulative("cumprod", lax.cumprod, a, axis, dtype)
+
+
+def logsumexp(
+    a: ArrayLike,
+    axis: Axis = None,
+    b: ArrayLike | None = None,
+    keepdims: bool = False,
+    return_sign: bool = False,
+    where: ArrayLike | None = None,
+) -> Array | tuple[Array, Array]:
+    """``log(sum(b * exp(a)))`` over ``axis``, computed without overflow (``jax.nn.logsumexp``)."""
+    if where is not None:
+        a = where_(where, a, 0)
+    if b is not None:
+        arr, b_arr = promote_args_inexact("logsumexp", a, b)
+        arr = where_(lax.ne(b_arr, constant(0, b_arr.dtype)), arr, -np.inf)
+    else:
+        (arr,) = promote_args_inexact("logsumexp", a)
+        b_arr = arr
+    dims = reduction_dims(arr.ndim, _ensure_optional_axes(axis))
+    real_part = lax.real(arr) if arr.dtype.kind == "c" else arr
+    amax = max(real_part, axis=dims, keepdims=keepdims, where=where, initial=-np.inf)
+    amax = lax.stop_gradient(lax.select_n(lax.is_finite(amax), full_zero(amax), amax))
+    amax_with_dims = amax if keepdims else lax.expand_dims(amax, dims)
+    exp_a = lax.exp(lax.sub(arr, convert(amax_with_dims, arr.dtype)))
+    if b is not None:
+        exp_a = lax.mul(exp_a, b_arr)
+    sumexp = sum(exp_a, axis=dims, keepdims=keepdims, where=where)
+    sign = lax.sign(sumexp)
+    if return_sign or arr.dtype.kind != "c":
+        sumexp = lax.abs(sumexp)
+    out = lax.add(lax.log(sumexp), convert(amax, sumexp.dtype))
+    if return_sign:
+        return out, sign
+    if b is not None and out.dtype.kind != "c":
+        out = where_(lax.lt(sign, constant(0, sign.dtype)), constant(np.nan, out.dtype), out)
+    return out
+
+
+def full_zero(x: Array) -> Array:
+    """Zeros shaped like ``x``, keeping its dtype and weak type (``lax.full_like(x, 0)``)."""
+    fill = constant(0, x.dtype, x.weak_type)
+    return fill if not x.shape else lax.broadcast_in_dim(fill, x.shape, ())
