@@ -238,9 +238,27 @@ def is_weakly_typed(x: object) -> bool:
     return dtype_and_weak_type(x)[1]
 
 
-def result_type(*args: object, return_weak_type_flag: bool = False) -> Any:
-    """The canonical dtype of combining ``args`` (``jnp.result_type``); optionally its weak flag."""
+def lattice_result_type(*args: object) -> tuple[DType, bool]:
+    """The canonical dtype and weak flag that combining ``args`` gives: jnp's promotion."""
     dtype, weak = _lattice_result_type(*args)
+    return canonicalize_dtype(dtype), weak
+
+
+_DEFAULT_OF_KIND: Final[dict[str, DType]] = {
+    "b": bool_,
+    "i": int64,
+    "u": uint64,
+    "f": float64,
+    "c": complex128,
+}
+
+
+def result_type(*args: object, return_weak_type_flag: bool = False) -> Any:
+    """``jnp.result_type``: like :func:`lattice_result_type`, but a weak result is reported as
+    the default dtype of its kind (weak int8 + weak int8 -> int32), as JAX does."""
+    dtype, weak = _lattice_result_type(*args)
+    if weak:
+        dtype = _DEFAULT_OF_KIND[dtype.kind]
     dtype = canonicalize_dtype(dtype)
     return (dtype, weak) if return_weak_type_flag else dtype
 

@@ -135,37 +135,14 @@ def _theirs(x: Any, y: Any) -> Any:
 
 
 def _check_all(results: list[tuple[str, Any, Any]]) -> None:
-    """Fail on any disagreement but the known one (then xfail, having checked all the rest)."""
+    """Fail on any disagreement."""
     wrong = [(what, a, e) for what, a, e in results if a != e]
-    unexpected = [w for w in wrong if not _weak_default_difference(w[1], w[2])]
-    assert not unexpected, unexpected
-    if wrong:
-        pytest.xfail(_WEAK_DEFAULT_REASON)
+    assert not wrong, wrong
 
 
 @pytest.mark.parametrize("a,b", PAIRS)
 def test_result_type_of_dtypes_matches_jax(mode: bool, a: Any, b: Any) -> None:
     _check_all([("dtypes", _ours(a, b), _theirs(a, b))])
-
-
-_WEAK_DEFAULT_REASON = (
-    "jax.dtypes.result_type maps a weak result to the default dtype of its kind "
-    "(weak int8 + weak int8 -> weak int32); refjax.dtypes.result_type returns the lattice "
-    "dtype, which is what JAX's lattice_result_type (used by jnp promotion) returns"
-)
-
-
-def _weak_default_difference(actual: Any, expected: Any) -> bool:
-    """The one known disagreement: a weak result of the same kind, not the default dtype."""
-    if not (isinstance(actual, tuple) and isinstance(expected, tuple)):
-        return False
-    (dt, weak), (jdt, jweak) = actual, expected
-    return bool(weak and jweak and dt.kind == jdt.kind and jdt == _default_of_kind(jdt.kind))
-
-
-def _default_of_kind(kind: str) -> np.dtype[Any]:
-    wide = {"i": "int64", "u": "uint64", "f": "float64", "c": "complex128", "b": "bool"}
-    return rdt.canonicalize_dtype(wide[kind])
 
 
 @pytest.mark.parametrize("a,b", PAIRS)
@@ -177,9 +154,10 @@ def test_result_type_of_values_matches_jax(mode: bool, a: Any, b: Any) -> None:
 
 @pytest.mark.parametrize("a,b", PAIRS)
 def test_result_type_is_jax_lattice_result_type(mode: bool, a: Any, b: Any) -> None:
-    """What refjax's result_type computes now: JAX's lattice_result_type (jnp's promotion)."""
+    """refjax's lattice_result_type is JAX's (jnp's promotion)."""
     for what, ra, rb, ja, jb in _value_pairs(a, b):
-        assert _ours(ra, rb) == _outcome(jax_dtypes.lattice_result_type, ja, jb), what
+        ours = _outcome(rdt.lattice_result_type, ra, rb)
+        assert ours == _outcome(jax_dtypes.lattice_result_type, ja, jb), what
 
 
 @pytest.mark.parametrize("a,b", PAIRS)

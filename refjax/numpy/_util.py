@@ -109,19 +109,19 @@ def promote_dtypes(*args: ArrayLike) -> list[Array]:
     """Convert ``args`` to their common dtype (JAX's lattice, weak types included)."""
     if len(args) < 2:
         return [as_array(a) for a in args]
-    dtype, weak = dtypes.result_type(*args, return_weak_type_flag=True)
+    dtype, weak = dtypes.lattice_result_type(*args)
     return [convert(a, dtype, weak) for a in args]
 
 
 def promote_dtypes_inexact(*args: ArrayLike) -> list[Array]:
     """Like :func:`promote_dtypes`, then integers and bools become floats."""
-    dtype, weak = dtypes.result_type(*args, return_weak_type_flag=True)
+    dtype, weak = dtypes.lattice_result_type(*args)
     return [convert(a, to_inexact_dtype(dtype), weak) for a in args]
 
 
 def promote_dtypes_numeric(*args: ArrayLike) -> list[Array]:
     """Like :func:`promote_dtypes`, then booleans become int32."""
-    dtype, weak = dtypes.result_type(*args, return_weak_type_flag=True)
+    dtype, weak = dtypes.lattice_result_type(*args)
     return [convert(a, to_numeric_dtype(dtype), weak) for a in args]
 
 

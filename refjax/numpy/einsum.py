@@ -53,7 +53,7 @@ def einsum(
     sizes = _label_sizes(inputs, [a.shape for a in arrays])
     path = contraction_path(inputs, output, sizes, optimize)
     if preferred_element_type is None:
-        dtype, weak = dtypes.result_type(*arrays, return_weak_type_flag=True)
+        dtype, weak = dtypes.lattice_result_type(*arrays)
     else:
         dtype, weak = user_dtype(preferred_element_type, "einsum"), False
     result = _run_path(list(arrays), path, dtype, precision)

@@ -31,7 +31,7 @@ def _preferred(
 ) -> tuple[DType, bool]:
     """The accumulation dtype of a product and whether its result is weakly typed."""
     if preferred_element_type is None:
-        dtype, weak = dtypes.result_type(a, b, return_weak_type_flag=True)
+        dtype, weak = dtypes.lattice_result_type(a, b)
         return dtype, bool(weak)
     return user_dtype(preferred_element_type, name), False
 
