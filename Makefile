@@ -23,7 +23,7 @@ typecheck: $(STAMP)
 	$(PY) -m mypy --strict refjax
 
 unit: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 test: lint typecheck unit
 
