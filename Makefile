@@ -17,10 +17,10 @@ demo: $(STAMP)
 	$(PY) examples/demo.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check refjax tests examples benchmarks
+	$(PY) -m ruff check refjax tests examples benchmarks spec
 
 typecheck: $(STAMP)
-	$(PY) -m mypy --strict refjax
+	$(PY) -m mypy --strict refjax spec
 
 unit: $(STAMP)
 	$(PY) -m pytest -n 2
