@@ -8,6 +8,7 @@ from refjax import errors as errors
 from refjax import lax as lax
 from refjax import nn as nn
 from refjax import numpy as numpy
+from refjax import profiler as profiler
 from refjax import random as random
 from refjax import tree_util as tree_util
 from refjax.api import (

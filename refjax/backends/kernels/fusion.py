@@ -1,0 +1,652 @@
+"""Fusion: partition a closed jaxpr into kernels, and plan the steps that run them.
+
+Values live in numbered *slots* (device buffers). The planner walks the equations once, keeping
+every value it can as an expression of the kernel IR (a :class:`~lower.Sym`) instead of a buffer:
+
+- elementwise, broadcast and view-like primitives extend the expressions of their operands, so
+  chains of them become one *map* kernel;
+- a reduction takes its operand's expression as its prologue; elementwise consumers of the
+  reduced value extend its epilogue, so they run in the same *axis-reduce* kernel;
+- a value is *materialised* (written to a buffer by a kernel) only when something needs a buffer:
+  a view or another reduction of a reduced value (a reduced value broadcast back starts a new
+  kernel), ``dot_general`` (its own tiled matmul kernel, or a library call), primitives without
+  a kernel form (gather, scatter, sort, cumulative ops, control flow ...: a primitive step, run
+  by the backend on the host or around compiled bodies), a kernel past the input or size budget,
+  and the outputs of the jaxpr. Other values used by several consumers are recomputed.
+
+A pending reduce kernel is emitted when one of its results is first needed as a buffer; at that
+point every value still live that depends on its result is added to its outputs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final, TypeAlias
+
+import numpy as np
+
+from refjax.backends.kernels import lower
+from refjax.backends.kernels.ir import (
+    Affine,
+    BinaryOp,
+    BufferArg,
+    Const,
+    Expr,
+    Kernel,
+    Load,
+    MapKernel,
+    MatmulKernel,
+    Param,
+    Reduced,
+    ReduceKernel,
+    coalesce,
+    is_kernel_dtype,
+    op_names,
+    operands,
+    with_operands,
+)
+from refjax.backends.kernels.lower import Builder, NotAffine, Sym, dense_affine
+from refjax.dtypes import DType
+from refjax.interp.core import (
+    Atom,
+    ClosedJaxpr,
+    Jaxpr,
+    JaxprEqn,
+    Literal,
+    NDArray,
+    Params,
+    Primitive,
+    ShapedArray,
+    Var,
+)
+from refjax.primitives import elementwise as ew
+from refjax.primitives import linalg as la
+from refjax.primitives.calls import jit_p
+from refjax.primitives.custom_derivatives import custom_jvp_call_p, custom_vjp_call_p
+
+MAX_KERNEL_INPUTS: Final = 32  # buffers one kernel may read
+MAX_KERNEL_COST: Final = 1024  # the deepest chain of ops one kernel computes per element
+VIEW_RECOMPUTE_COST: Final = 64  # a view of a deeper value materialises it first
+BROADCAST_RECOMPUTE_COST: Final = 8  # an expanding broadcast of a deeper value, likewise
+
+_CALLS: Final[dict[Primitive, str]] = {
+    jit_p: "jaxpr",
+    custom_jvp_call_p: "call_jaxpr",
+    custom_vjp_call_p: "call_jaxpr",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Plans
+
+
+@dataclass(frozen=True, slots=True)
+class KernelStep:
+    """Launch ``kernel`` on the buffers in ``inputs`` with ``params``; results to ``outputs``."""
+
+    kernel: Kernel
+    inputs: tuple[int, ...]
+    params: tuple[np.generic, ...]
+    outputs: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PrimitiveStep:
+    """Apply a primitive without a kernel form (the backend decides how) to whole buffers."""
+
+    primitive: Primitive
+    params: Params
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReshapeStep:
+    """``output`` is the dense buffer ``input`` seen with another shape (no data moves)."""
+
+    input: int
+    output: int
+
+
+Step: TypeAlias = KernelStep | PrimitiveStep | ReshapeStep
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Plan:
+    """What an executable does: constants into slots, inputs into slots, steps, outputs."""
+
+    slots: tuple[ShapedArray, ...]
+    inputs: tuple[int, ...]
+    constants: tuple[tuple[int, NDArray], ...]
+    steps: tuple[Step, ...]
+    outputs: tuple[int, ...]
+
+    def kernels(self) -> list[Kernel]:
+        """The kernels of the plan, in launch order."""
+        return [s.kernel for s in self.steps if isinstance(s, KernelStep)]
+
+
+@dataclass(frozen=True, slots=True)
+class FusionOptions:
+    """What the target runs: float64 in kernels, and matmuls as kernels (else a primitive)."""
+
+    fp64: bool = True
+    matmul_kernels: bool = True
+
+
+# ---------------------------------------------------------------------------------------------
+# The planner
+
+
+@dataclass
+class _PendingReduce:
+    prologue: Sym
+    combine: BinaryOp
+    identity: Const
+    shape: tuple[int, ...]
+    reduced_shape: tuple[int, ...]
+    outputs: list[tuple[Var, Sym]] = field(default_factory=list)
+
+
+class _Planner:
+    """One walk over a jaxpr's equations (nested calls inlined), building a :class:`Plan`."""
+
+    def __init__(self, options: FusionOptions) -> None:
+        self.options = options
+        self.b = Builder()
+        self.slots: list[ShapedArray] = []
+        self.constants: list[tuple[int, NDArray]] = []
+        self.steps: list[Step] = []
+        self.sym: dict[Var, Sym] = {}
+        self.slot_of: dict[Var, int] = {}
+        self.remaining: dict[Var, int] = {}
+        self.pending: dict[int, _PendingReduce] = {}
+        self.param_values: list[np.generic] = []
+        self._param_ids: dict[tuple[DType, bytes], int] = {}
+        self._reductions = 0
+        self.fresh: set[Var] = set()  # results of ``copy``: never an alias of another buffer
+
+    # -- slots and values ------------------------------------------------------------------
+    def new_slot(self, aval: ShapedArray) -> int:
+        """A fresh slot for a value of ``aval``."""
+        self.slots.append(aval)
+        return len(self.slots) - 1
+
+    def bind_slot(self, var: Var, slot: int) -> None:
+        """``var`` is the buffer in ``slot``; later uses load it."""
+        self.slot_of[var] = slot
+        aval = self.slots[slot]
+        self.sym[var] = self.b.load(slot, var.aval.shape, aval.dtype)
+
+    def constant_slot(self, value: NDArray, aval: ShapedArray) -> int:
+        """A slot holding a host constant (uploaded when the executable is built)."""
+        slot = self.new_slot(aval)
+        self.constants.append((slot, np.asarray(value, aval.dtype)))
+        return slot
+
+    def param(self, lit: Literal) -> Sym:
+        """A literal as a scalar launch parameter (equal literals share one)."""
+        dtype = lit.aval.dtype
+        value = dtype.type(np.asarray(lit.val, dtype).item())
+        key = (dtype, value.tobytes())
+        index = self._param_ids.get(key)
+        if index is None:
+            index = self._param_ids[key] = len(self.param_values)
+            self.param_values.append(value)
+        return self.b.leaf(Param(index, dtype), ())
+
+    def value(self, atom: Atom) -> Sym:
+        """The expression of an operand."""
+        if isinstance(atom, Literal):
+            return self.param(atom)
+        return self.sym[atom]
+
+    def reductions_of(self, s: Sym) -> frozenset[int]:
+        """The pending reductions ``s`` depends on."""
+        return self.b.meta[s.id].reductions
+
+    # -- materialising -----------------------------------------------------------------------
+    def buffer(self, var: Var) -> int:
+        """The slot of ``var``, computing it into a buffer now if it is still an expression."""
+        if var in self.slot_of:
+            return self.slot_of[var]
+        s = self.sym[var]
+        reductions = self.reductions_of(s)
+        if reductions:
+            (r,) = reductions
+            self.pending[r].outputs.append((var, s))
+            self.flush(r)
+            return self.slot_of[var]
+        alias = None if var in self.fresh else self._alias(s, var.aval)
+        if alias is not None:
+            self.bind_slot(var, alias)
+            return alias
+        (slot,) = self.emit_map([s], [var.aval])
+        self.bind_slot(var, slot)
+        return slot
+
+    def _alias_source(self, s: Sym) -> int | None:
+        """The slot already holding ``s`` densely (maybe with another shape), or None."""
+        expr = self.b.body[s.id]
+        if not isinstance(expr, Load) or expr.index != dense_affine(s.shape):
+            return None
+        return expr.buffer if self.slots[expr.buffer].size == math.prod(s.shape) else None
+
+    def _alias(self, s: Sym, aval: ShapedArray) -> int | None:
+        """A slot holding ``s`` without computing: the source, or a reshape of it; or None."""
+        source = self._alias_source(s)
+        if source is None or self.slots[source].shape == s.shape:
+            return source
+        slot = self.new_slot(aval)
+        self.steps.append(ReshapeStep(source, slot))
+        return slot
+
+    def materialise(self, atom: Atom) -> Sym:
+        """``atom`` as a load of a buffer (literals stay parameters)."""
+        if isinstance(atom, Literal):
+            return self.param(atom)
+        self.buffer(atom)
+        return self.sym[atom]
+
+    def flush(self, r: int) -> None:
+        """Emit the pending reduce kernel ``r`` with every live value that depends on it."""
+        pending = self.pending.pop(r)
+        outputs = list(pending.outputs)
+        chosen = {v for v, _ in outputs}
+        for var, s in list(self.sym.items()):
+            live = self.remaining.get(var, 0) > 0 and var not in self.slot_of
+            if live and var not in chosen and r in self.reductions_of(s):
+                outputs.append((var, s))
+                chosen.add(var)
+        slots = self._emit_reduce(r, pending, [s for _, s in outputs], [v.aval for v, _ in outputs])
+        for (var, _), slot in zip(outputs, slots, strict=True):
+            self.bind_slot(var, slot)
+
+    # -- kernels ---------------------------------------------------------------------------
+    def _extract(
+        self, roots: Sequence[int]
+    ) -> tuple[tuple[Expr, ...], dict[int, int], list[int], list[int]]:
+        """The sub-body reached from ``roots``, renumbered; its input slots and param ids."""
+        order = self.b.reached(roots)
+        renumber: dict[int, int] = {}
+        inputs: list[int] = []
+        params: list[int] = []
+        body: list[Expr] = []
+        for i in order:
+            expr = self.b.body[i]
+            if isinstance(expr, Load):
+                if expr.buffer not in inputs:
+                    inputs.append(expr.buffer)
+                expr = Load(inputs.index(expr.buffer), expr.index, expr.dtype)
+            elif isinstance(expr, Param):
+                if expr.index not in params:
+                    params.append(expr.index)
+                expr = Param(params.index(expr.index), expr.dtype)
+            elif isinstance(expr, Reduced):
+                expr = Reduced(0, expr.dtype)
+            else:
+                expr = with_operands(expr, [renumber[j] for j in operands(expr)])
+            renumber[i] = len(body)
+            body.append(expr)
+        return tuple(body), renumber, inputs, params
+
+    def _buffer_args(self, inputs: Sequence[int]) -> tuple[BufferArg, ...]:
+        return tuple(BufferArg(self.slots[i].dtype, self.slots[i].size) for i in inputs)
+
+    def _outputs(self, syms: Sequence[Sym], avals: Sequence[ShapedArray]) -> tuple[
+        list[int], list[int], list[int]
+    ]:
+        """Distinct output roots, the slot of each of ``syms``, and the slots written."""
+        roots: list[int] = []
+        slot_of_root: dict[int, int] = {}
+        slots: list[int] = []
+        for s, aval in zip(syms, avals, strict=True):
+            if s.id not in slot_of_root:
+                slot_of_root[s.id] = self.new_slot(aval.update(dtype=s.dtype))
+                roots.append(s.id)
+            slots.append(slot_of_root[s.id])
+        return roots, slots, [slot_of_root[r] for r in roots]
+
+    def emit_map(self, syms: Sequence[Sym], avals: Sequence[ShapedArray]) -> list[int]:
+        """A map kernel computing ``syms`` (all over one shape) into new slots."""
+        roots, slots, written = self._outputs(syms, avals)
+        body, renumber, inputs, params = self._extract(roots)
+        kernel = MapKernel(
+            _kernel_name("map", body), syms[0].shape, self._buffer_args(inputs),
+            tuple(self._param_dtype(p) for p in params), body,
+            tuple(renumber[r] for r in roots),
+        )
+        self._launch(kernel, inputs, params, written)
+        return slots
+
+    def _launch(
+        self, kernel: Kernel, inputs: Sequence[int], params: Sequence[int], written: Sequence[int]
+    ) -> None:
+        step = KernelStep(coalesce(kernel), tuple(inputs),
+                          tuple(self.param_values[p] for p in params), tuple(written))
+        self.steps.append(step)
+
+    def _param_dtype(self, index: int) -> DType:
+        dtype: DType = self.param_values[index].dtype
+        return dtype
+
+    def _emit_reduce(
+        self, r: int, pending: _PendingReduce, syms: Sequence[Sym], avals: Sequence[ShapedArray]
+    ) -> list[int]:
+        roots, slots, written = self._outputs(syms, avals)
+        body, renumber, inputs, params = self._extract([pending.prologue.id, *roots])
+        name = _kernel_name(f"reduce_{pending.combine.value}", body)
+        kernel = ReduceKernel(
+            name, pending.shape, pending.reduced_shape, self._buffer_args(inputs),
+            tuple(self._param_dtype(p) for p in params), body,
+            renumber[pending.prologue.id], pending.combine, pending.identity,
+            tuple(renumber[x] for x in roots),
+        )
+        self._launch(kernel, inputs, params, written)
+        return slots
+
+    # -- equations -------------------------------------------------------------------------
+    def run(self, closed: ClosedJaxpr) -> Plan:
+        """Plan the whole closed jaxpr; its outputs are always materialised."""
+        jaxpr = closed.jaxpr
+        inputs = []
+        for var in jaxpr.invars:
+            slot = self.new_slot(var.aval)
+            inputs.append(slot)
+            self.bind_slot(var, slot)
+        self._bind_consts(jaxpr, closed.consts)
+        self._count_uses(jaxpr)
+        for eqn in jaxpr.eqns:
+            self.equation(eqn)
+        outputs = self._materialise_outputs(jaxpr.outvars)
+        return Plan(tuple(self.slots), tuple(inputs), tuple(self.constants), tuple(self.steps),
+                    tuple(outputs))
+
+    def _bind_consts(self, jaxpr: Jaxpr, consts: Sequence[object]) -> None:
+        for var, const in zip(jaxpr.constvars, consts, strict=True):
+            self.bind_slot(var, self.constant_slot(np.asarray(const), var.aval))
+
+    def _count_uses(self, jaxpr: Jaxpr) -> None:
+        for eqn in jaxpr.eqns:
+            for atom in eqn.invars:
+                if isinstance(atom, Var):
+                    self.remaining[atom] = self.remaining.get(atom, 0) + 1
+        for atom in jaxpr.outvars:
+            if isinstance(atom, Var):
+                self.remaining[atom] = self.remaining.get(atom, 0) + 1
+
+    def _materialise_outputs(self, outvars: Sequence[Atom]) -> list[int]:
+        groups: dict[tuple[int, ...], list[Var]] = {}
+        for atom in outvars:
+            if isinstance(atom, Literal) or atom in self.slot_of:
+                continue
+            s = self.sym[atom]
+            reductions = self.reductions_of(s)
+            if reductions:
+                (r,) = reductions
+                if all(v is not atom for v, _ in self.pending[r].outputs):
+                    self.pending[r].outputs.append((atom, s))
+            elif atom in self.fresh or self._alias_source(s) is None:
+                groups.setdefault(s.shape, [])
+                if atom not in groups[s.shape]:
+                    groups[s.shape].append(atom)
+            else:
+                self.buffer(atom)
+        for r in list(self.pending):
+            if self.pending[r].outputs:
+                self.flush(r)
+        for members in groups.values():
+            slots = self.emit_map([self.sym[v] for v in members], [v.aval for v in members])
+            for var, slot in zip(members, slots, strict=True):
+                self.bind_slot(var, slot)
+        return [
+            self.constant_slot(np.asarray(a.val), a.aval) if isinstance(a, Literal)
+            else self.slot_of[a]
+            for a in outvars
+        ]
+
+    def equation(self, eqn: JaxprEqn) -> None:
+        """Plan one equation: fuse it, start a kernel, or add a primitive step."""
+        prim = eqn.primitive
+        if prim is ew.copy_p:
+            self.fresh.add(eqn.outvars[0])
+        if prim in _CALLS:
+            self._inline(eqn, eqn.params[_CALLS[prim]])
+        else:
+            in_avals = [a.aval for a in eqn.invars]
+            out_avals = [v.aval for v in eqn.outvars]
+            fusable = lower.lowerable(prim, in_avals, out_avals, self.options.fp64)
+            if fusable and prim in lower.reductions:
+                self._reduce(eqn)
+            elif fusable:
+                self._map(eqn)
+            elif prim is la.dot_general_p and self._matmul_dtype(eqn) is not None:
+                self._matmul(eqn)
+            else:
+                self._primitive(eqn)
+        for atom in eqn.invars:
+            if isinstance(atom, Var):
+                self.remaining[atom] -= 1
+
+    def _inline(self, eqn: JaxprEqn, closed: ClosedJaxpr) -> None:
+        """A call: its body's equations join the caller's."""
+        inner = closed.jaxpr
+        for var, atom in zip(inner.invars, eqn.invars, strict=True):
+            self._bind_like(var, atom)
+        self._bind_consts(inner, closed.consts)
+        self._count_uses(inner)
+        for inner_eqn in inner.eqns:
+            self.equation(inner_eqn)
+        for var, atom in zip(eqn.outvars, inner.outvars, strict=True):
+            self._bind_like(var, atom)
+            if isinstance(atom, Var):
+                self.remaining[atom] -= 1
+
+    def _bind_like(self, var: Var, atom: Atom) -> None:
+        if isinstance(atom, Literal):
+            self.sym[var] = lower.stretch(self.b, self.param(atom), var.aval.shape)
+        elif atom in self.slot_of:
+            self.bind_slot(var, self.slot_of[atom])
+        else:
+            self.sym[var] = self.sym[atom]
+
+    def _map(self, eqn: JaxprEqn) -> None:
+        prim = eqn.primitive
+        out = eqn.outvars[0]
+        rule = lower.lowerings[prim]
+        if prim in lower.VIEWS:
+            args = [self._viewable(a, out.aval) for a in eqn.invars]
+            try:
+                result = rule(self.b, args, eqn.params, out.aval)
+            except NotAffine:
+                args = [self.materialise(a) for a in eqn.invars]
+                try:
+                    result = rule(self.b, args, eqn.params, out.aval)
+                except NotAffine:  # a reshape with dimensions: copy it transposed first
+                    result = self._transposed_reshape(args[0], eqn.params["dimensions"], out.aval)
+        else:
+            args = self._fusable_operands(eqn.invars)
+            result = rule(self.b, args, eqn.params, out.aval)
+        self.sym[out] = result
+
+    def _transposed_reshape(
+        self, x: Sym, dimensions: tuple[int, ...], out: ShapedArray
+    ) -> Sym:
+        """``reshape(transpose(x, dimensions))`` through a buffer holding the transpose."""
+        permuted = lower.transpose(self.b, x, dimensions)
+        (slot,) = self.emit_map([permuted], [ShapedArray(permuted.shape, permuted.dtype)])
+        return lower.reshape(self.b, self.b.load(slot, permuted.shape, permuted.dtype), out.shape)
+
+    def _viewable(self, atom: Atom, out: ShapedArray) -> Sym:
+        """An operand of a view: materialised if reduced here, or too costly to recompute."""
+        s = self.value(atom)
+        cost = self.b.meta[s.id].cost
+        expands = out.size > math.prod(s.shape)
+        if (
+            self.reductions_of(s)
+            or cost > VIEW_RECOMPUTE_COST
+            or (expands and cost > BROADCAST_RECOMPUTE_COST)
+        ):
+            return self.materialise(atom)
+        return s
+
+    def _fusable_operands(self, atoms: Sequence[Atom]) -> list[Sym]:
+        """Operands of an elementwise op: at most one pending reduction, within the budgets."""
+        args = [self.value(a) for a in atoms]
+        keep: int | None = None
+        for k, s in enumerate(args):
+            reductions = self.reductions_of(s)
+            if not reductions:
+                continue
+            (r,) = reductions
+            if keep is None:
+                keep = r
+            elif r != keep:
+                args[k] = self.materialise(atoms[k])
+        metas = [self.b.meta[s.id] for s in args]
+        n_buffers = len(frozenset().union(*(m.buffers for m in metas)))
+        cost = max(m.cost for m in metas)
+        if n_buffers > MAX_KERNEL_INPUTS - 1 or cost > MAX_KERNEL_COST:
+            args = [self.materialise(a) for a in atoms]
+        return args
+
+    def _reduce(self, eqn: JaxprEqn) -> None:
+        (atom,) = eqn.invars
+        x = self.value(atom)
+        if self.reductions_of(x):
+            x = self.materialise(atom)
+        axes = tuple(eqn.params["axes"])
+        reduction = lower.reductions[eqn.primitive]
+        out = eqn.outvars[0]
+        prologue = lower.reduction_prologue(self.b, x, axes)
+        red_shape = tuple(x.shape[a] for a in axes)
+        r = self._same_pending(prologue, reduction.combine, red_shape)
+        if r is None:
+            r = self._reductions
+            self._reductions += 1
+            self.pending[r] = _PendingReduce(
+                prologue,
+                reduction.combine,
+                lower.identity_const(reduction, x.dtype),
+                out.aval.shape,
+                red_shape,
+            )
+        self.sym[out] = self.b.leaf(Reduced(r, x.dtype), out.aval.shape)
+
+    def _same_pending(
+        self, prologue: Sym, combine: BinaryOp, red_shape: tuple[int, ...]
+    ) -> int | None:
+        """A pending reduction computing exactly this one (its result is reused)."""
+        for r, p in self.pending.items():
+            same = (p.prologue.id, p.combine, p.reduced_shape) == (prologue.id, combine, red_shape)
+            if same and p.prologue.shape == prologue.shape:
+                return r
+        return None
+
+    def _primitive(self, eqn: JaxprEqn) -> None:
+        inputs = tuple(
+            self.constant_slot(np.asarray(a.val), a.aval) if isinstance(a, Literal)
+            else self.buffer(a)
+            for a in eqn.invars
+        )
+        outputs = tuple(self.new_slot(v.aval) for v in eqn.outvars)
+        self.steps.append(PrimitiveStep(eqn.primitive, eqn.params, inputs, outputs))
+        for var, slot in zip(eqn.outvars, outputs, strict=True):
+            self.bind_slot(var, slot)
+
+    # -- matmul ----------------------------------------------------------------------------
+    def _matmul_dtype(self, eqn: JaxprEqn) -> DType | None:
+        """The accumulation dtype of a dot_general the matmul kernel computes, else None."""
+        if not self.options.matmul_kernels:
+            return None
+        lhs, rhs = (a.aval for a in eqn.invars)
+        out = eqn.outvars[0].aval
+        inputs = la.dot_result_dtype(lhs.dtype, rhs.dtype, None)
+        acc = inputs if out.dtype.itemsize < inputs.itemsize else out.dtype
+        dtypes = (lhs.dtype, rhs.dtype, out.dtype, acc)
+        if any(not is_kernel_dtype(t, self.options.fp64) or t.kind == "b" for t in dtypes):
+            return None
+        return acc
+
+    def _matmul(self, eqn: JaxprEqn) -> None:
+        acc = self._matmul_dtype(eqn)
+        assert acc is not None
+        (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+        lhs_atom, rhs_atom = eqn.invars
+        lhs_aval, rhs_aval = lhs_atom.aval, rhs_atom.aval
+        lf = la.free_dims(lhs_aval.ndim, lc, lb)
+        rf = la.free_dims(rhs_aval.ndim, rc, rb)
+        batch = math.prod(lhs_aval.shape[d] for d in lb)
+        m = math.prod(lhs_aval.shape[d] for d in lf)
+        n = math.prod(rhs_aval.shape[d] for d in rf)
+        k = math.prod(lhs_aval.shape[d] for d in lc)
+        lhs_slot, lhs = self._matmul_operand(lhs_atom, (*lb, *lf, *lc), (batch, m, k), acc)
+        rhs_slot, rhs = self._matmul_operand(rhs_atom, (*rb, *rc, *rf), (batch, k, n), acc)
+        out = eqn.outvars[0]
+        kernel = MatmulKernel(
+            "matmul", batch, m, n, k,
+            (BufferArg(acc, self.slots[lhs_slot].size), BufferArg(acc, self.slots[rhs_slot].size)),
+            lhs, rhs, acc, out.aval.dtype,
+        )
+        slot = self.new_slot(out.aval)
+        self.steps.append(KernelStep(kernel, (lhs_slot, rhs_slot), (), (slot,)))
+        self.bind_slot(out, slot)
+
+    def _matmul_operand(
+        self, atom: Atom, perm: tuple[int, ...], shape: tuple[int, int, int], acc: DType
+    ) -> tuple[int, Affine]:
+        """An operand as a buffer and its (batch, row, column) affine index."""
+        s = self.value(atom)
+        if self.reductions_of(s) or isinstance(atom, Literal):
+            s = self.materialise(atom)
+        permuted = lower.transpose(self.b, s, perm)
+        try:
+            view = lower.reshape(self.b, permuted, shape)
+        except NotAffine:  # copy it into (batch, rows, columns) order first
+            (slot,) = self.emit_map([permuted], [ShapedArray(permuted.shape, s.dtype)])
+            view = self.b.load(slot, shape, s.dtype)
+        view = self.b.cast(view, acc)
+        expr = self.b.body[view.id]
+        if isinstance(expr, Load):
+            return expr.buffer, expr.index
+        (slot,) = self.emit_map([view], [ShapedArray(shape, acc)])
+        return slot, dense_affine(shape)
+
+
+def _kernel_name(kind: str, body: Sequence[Expr]) -> str:
+    """A readable kernel name: its kind and first few ops (``map_mul_sub``)."""
+    names = op_names(body)[:4]
+    return "_".join([kind, *names]) if names else f"{kind}_copy"
+
+
+def plan(closed: ClosedJaxpr, options: FusionOptions | None = None) -> Plan:
+    """Partition ``closed`` into kernels and primitive steps."""
+    return _Planner(options or FusionOptions()).run(closed)
+
+
+def primitive_jaxpr(
+    prim: Primitive,
+    params: Mapping[str, object],
+    in_avals: Sequence[ShapedArray],
+    out_avals: Sequence[ShapedArray],
+) -> ClosedJaxpr:
+    """The one-equation jaxpr applying ``prim`` (eager dispatch compiles it)."""
+    invars = tuple(Var(a) for a in in_avals)
+    outvars = tuple(Var(a) for a in out_avals)
+    eqn = JaxprEqn(prim, invars, outvars, dict(params))
+    return ClosedJaxpr(Jaxpr((), invars, outvars, (eqn,)), ())
+
+
+def describe(p: Plan) -> str:
+    """A one-line-per-step summary of a plan (for dumps and debugging)."""
+    lines = []
+    for step in p.steps:
+        if isinstance(step, KernelStep):
+            lines.append(f"kernel {step.kernel.name}: {step.inputs} -> {step.outputs}")
+        elif isinstance(step, PrimitiveStep):
+            lines.append(f"primitive {step.primitive.name}: {step.inputs} -> {step.outputs}")
+        else:
+            lines.append(f"reshape: {step.input} -> {step.output}")
+    return "\n".join(lines)

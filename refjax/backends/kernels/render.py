@@ -1,0 +1,987 @@
+"""Renderers: pure functions from a kernel of the IR and a :class:`Dialect` to source text.
+
+Whole kernels are ``string.Template`` skeletons that show the final code's shape (a grid-stride
+map, a vectorised map, an axis reduce with a local-memory tree, a tiled matmul); they are filled
+with typed pieces: one ``const`` statement per body value, loads with their index arithmetic,
+and helper functions for the ops whose lax semantics C does not give directly (NaN-propagating
+max, saturating float-to-integer casts, integer division by zero, out-of-range shifts ...).
+
+With ``generic=True`` every size, stride and offset becomes a kernel argument, so one compiled
+kernel serves every shape with the same structure (eager dispatch uses this); the values to pass
+come back in :attr:`Rendered.shape_args`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from string import Template
+from typing import Final
+
+import numpy as np
+
+from refjax.backends.kernels.dialects import Dialect
+from refjax.backends.kernels.ir import (
+    FLOAT64,
+    INDEX32,
+    INDEX64,
+    Affine,
+    Binary,
+    BinaryOp,
+    Cast,
+    Const,
+    Index,
+    Kernel,
+    Load,
+    MapKernel,
+    MatmulKernel,
+    Param,
+    Reduced,
+    ReduceKernel,
+    Select,
+    Unary,
+    UnaryOp,
+    affines,
+    reached,
+)
+from refjax.dtypes import DType
+
+BOOL: Final = np.dtype(np.bool_)
+FLOAT32: Final = np.dtype(np.float32)
+VECTOR_WIDTH: Final = 4
+REDUCE_LOCAL_MAX: Final = 256  # work items per reduce work group at most (a power of two)
+MATMUL_TILE: Final = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A kernel's source and how to launch it."""
+
+    name: str
+    source: str
+    shape_args: tuple[int, ...]  # extra integer arguments (generic rendering), in order
+    index_dtype: DType  # the type of those arguments and of index arithmetic
+    vector_width: int  # elements per work item of a map kernel's main loop
+
+
+# ---------------------------------------------------------------------------------------------
+# Types and literals
+
+
+def _kind(dtype: DType) -> str:
+    """'b', 'i' (signed), 'u' (unsigned) or 'f'."""
+    return "b" if dtype == BOOL else dtype.kind
+
+
+def ctype(d: Dialect, dtype: DType) -> str:
+    """The compute type of ``dtype``."""
+    return d.types[dtype]
+
+
+def storage_type(d: Dialect, dtype: DType) -> str:
+    """The element type of ``dtype`` in buffers and scalar arguments."""
+    return d.storage_types.get(dtype, d.types[dtype])
+
+
+def _int_type(d: Dialect, bits: int, signed: bool) -> str:
+    return d.types[np.dtype(f"{'i' if signed else 'u'}{bits // 8}")]
+
+
+def _type_vars(d: Dialect, dtype: DType) -> dict[str, str]:
+    """Template variables of a dtype: T, and for integers U, S, W (unsigned >= 32 bits), BITS."""
+    out = {"T": ctype(d, dtype)}
+    if _kind(dtype) in "iu":
+        bits = dtype.itemsize * 8
+        out |= {
+            "U": _int_type(d, bits, False),
+            "S": _int_type(d, bits, True),
+            "W": _int_type(d, max(bits, 32), False),
+            "BITS": str(bits),
+        }
+    return out
+
+
+def literal(d: Dialect, value: bool | int | float, dtype: DType) -> str:
+    """A C literal of exactly ``value`` at ``dtype``."""
+    kind = _kind(dtype)
+    if kind == "b":
+        return "true" if value else "false"
+    suffix = d.literal_suffix.get(dtype, "")
+    if kind == "f":
+        x = float(value)
+        inf, nan = d.special_floats[dtype]
+        if math.isnan(x):
+            return nan
+        if math.isinf(x):
+            return inf if x > 0 else f"(-{inf})"
+        text = f"{float.hex(x)}{suffix}"
+        return f"({text})" if x < 0 or text.startswith("-") else text
+    n = int(value)
+    info = np.iinfo(dtype)
+    if kind == "i" and n == info.min:
+        return f"(({ctype(d, dtype)})({n + 1}{suffix} - 1))"
+    text = f"{n}{suffix}"
+    return f"(({ctype(d, dtype)}){text})" if dtype.itemsize < 4 or n < 0 else text
+
+
+def _math(d: Dialect, name: str, dtype: DType) -> str:
+    return name + d.math_suffix.get(dtype, "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Helper functions: lax semantics that C does not give directly
+
+_HELPERS: Final[dict[str, str]] = {
+    "max": """$prefix $T $name($T a, $T b) {
+  if (isnan(a) || isnan(b)) return a + b;
+  if (a == b) return signbit(a) ? b : a;
+  return a > b ? a : b;
+}""",
+    "min": """$prefix $T $name($T a, $T b) {
+  if (isnan(a) || isnan(b)) return a + b;
+  if (a == b) return signbit(a) ? a : b;
+  return a < b ? a : b;
+}""",
+    "sign": """$prefix $T $name($T x) {
+  if (x == 0 || isnan(x)) return x;
+  return $copysign(($T)1, x);
+}""",
+    "div_i": """$prefix $T $name($T x, $T y) {
+  if (y == 0) return ($T)-1;
+  if (y == -1) return ($T)(-($W)x);
+  return ($T)(x / y);
+}""",
+    "div_u": """$prefix $T $name($T x, $T y) {
+  if (y == 0) return ($T)(~($T)0);
+  return ($T)(x / y);
+}""",
+    "rem_i": """$prefix $T $name($T x, $T y) {
+  if (y == 0) return x;
+  if (y == -1) return ($T)0;
+  return ($T)(x % y);
+}""",
+    "rem_u": """$prefix $T $name($T x, $T y) {
+  if (y == 0) return x;
+  return ($T)(x % y);
+}""",
+    "shift_left": """$prefix $T $name($T x, $T y) {
+  const $U amount = ($U)y;
+  if (amount >= $BITS) return ($T)0;
+  return ($T)(($W)($U)x << amount);
+}""",
+    "shift_right_logical": """$prefix $T $name($T x, $T y) {
+  const $U amount = ($U)y;
+  if (amount >= $BITS) return ($T)0;
+  return ($T)(($U)x >> amount);
+}""",
+    "shift_right_arithmetic": """$prefix $T $name($T x, $T y) {
+  $U amount = ($U)y;
+  if (amount > $BITS - 1) amount = $BITS - 1;
+  return ($T)(($S)x >> amount);
+}""",
+    "convert": """$prefix $T $name($F x) {
+  if (isnan(x)) return ($T)0;
+  if (x <= $lo) return $min;
+  if (x >= $hi) return $max;
+  return ($T)x;
+}""",
+}
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Helper:
+    """One helper function: the template's key and the dtypes it is instantiated at."""
+
+    kind: str
+    dtype: DType = field(compare=False)
+    source: DType | None = field(default=None, compare=False)
+    tag: str = ""
+
+
+def _tag(dtype: DType) -> str:
+    return "b" if dtype == BOOL else f"{dtype.kind}{dtype.itemsize * 8}"
+
+
+def _helper(kind: str, dtype: DType, source: DType | None = None) -> Helper:
+    tag = _tag(dtype) if source is None else f"{_tag(source)}_{_tag(dtype)}"
+    return Helper(kind, dtype, source, f"{kind}_{tag}")
+
+
+def _render_helper(d: Dialect, h: Helper) -> str:
+    values = _type_vars(d, h.dtype) | {
+        "prefix": d.function_prefix,
+        "name": h.tag,
+        "copysign": _math(d, "copysign", h.dtype),
+    }
+    if h.kind == "convert":
+        assert h.source is not None
+        values |= _convert_bounds(d, h.source, h.dtype)
+    return Template(_HELPERS[h.kind]).substitute(values)
+
+
+def _convert_bounds(d: Dialect, src: DType, dst: DType) -> dict[str, str]:
+    """The saturation bounds of a float-to-integer conversion (exact powers of two)."""
+    info = np.iinfo(dst)
+    bits = dst.itemsize * 8
+    lo = float(info.min)
+    hi = 2.0**bits if dst.kind == "u" else -lo
+    return {
+        "F": ctype(d, src),
+        "lo": literal(d, lo, src),
+        "hi": literal(d, hi, src),
+        "min": literal(d, int(info.min), dst),
+        "max": literal(d, int(info.max), dst),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Expressions
+
+_MATH_UNARY: Final[dict[UnaryOp, str]] = {
+    UnaryOp.FLOOR: "floor",
+    UnaryOp.CEIL: "ceil",
+    UnaryOp.ROUND: "round",
+    UnaryOp.ROUND_EVEN: "rint",
+    UnaryOp.EXP: "exp",
+    UnaryOp.EXP2: "exp2",
+    UnaryOp.LOG: "log",
+    UnaryOp.LOG1P: "log1p",
+    UnaryOp.EXPM1: "expm1",
+    UnaryOp.TANH: "tanh",
+    UnaryOp.SIN: "sin",
+    UnaryOp.COS: "cos",
+    UnaryOp.TAN: "tan",
+    UnaryOp.ASIN: "asin",
+    UnaryOp.ACOS: "acos",
+    UnaryOp.ATAN: "atan",
+    UnaryOp.SINH: "sinh",
+    UnaryOp.COSH: "cosh",
+    UnaryOp.ASINH: "asinh",
+    UnaryOp.ACOSH: "acosh",
+    UnaryOp.ATANH: "atanh",
+    UnaryOp.SQRT: "sqrt",
+    UnaryOp.CBRT: "cbrt",
+    UnaryOp.ABS: "fabs",
+}
+_MATH_BINARY: Final[dict[BinaryOp, str]] = {
+    BinaryOp.POW: "pow",
+    BinaryOp.NEXTAFTER: "nextafter",
+    BinaryOp.ATAN2: "atan2",
+    BinaryOp.REM: "fmod",
+}
+# Integer forms: wrapping arithmetic goes through the unsigned type W (C's signed overflow is
+# undefined); $x and $y are operand names.
+_INT_UNARY: Final[dict[UnaryOp, str]] = {
+    UnaryOp.NEG: "(($T)(-($W)$x))",
+    UnaryOp.SIGN: "(($T)(($x > 0) - ($x < 0)))",
+    UnaryOp.ABS: "($x < 0 ? ($T)(-($W)$x) : $x)",
+    UnaryOp.NOT: "(($T)(~$x))",
+}
+_OPERATORS: Final[dict[BinaryOp, str]] = {
+    BinaryOp.ADD: "+",
+    BinaryOp.SUB: "-",
+    BinaryOp.MUL: "*",
+    BinaryOp.AND: "&",
+    BinaryOp.OR: "|",
+    BinaryOp.XOR: "^",
+    BinaryOp.EQ: "==",
+    BinaryOp.NE: "!=",
+    BinaryOp.LT: "<",
+    BinaryOp.LE: "<=",
+    BinaryOp.GT: ">",
+    BinaryOp.GE: ">=",
+}
+_HELPER_BINARY: Final[dict[tuple[BinaryOp, str], str]] = {
+    (BinaryOp.MAX, "f"): "max",
+    (BinaryOp.MIN, "f"): "min",
+    (BinaryOp.DIV, "i"): "div_i",
+    (BinaryOp.DIV, "u"): "div_u",
+    (BinaryOp.REM, "i"): "rem_i",
+    (BinaryOp.REM, "u"): "rem_u",
+    **{
+        (op, k): op.value
+        for op in (
+            BinaryOp.SHIFT_LEFT,
+            BinaryOp.SHIFT_RIGHT_LOGICAL,
+            BinaryOp.SHIFT_RIGHT_ARITHMETIC,
+        )
+        for k in "iu"
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """An expression's text and the helper functions it calls."""
+
+    text: str
+    helpers: frozenset[Helper] = frozenset()
+
+
+def unary_code(d: Dialect, op: UnaryOp, x: str, dtype: DType) -> Code:
+    """The C expression of ``op`` on operand ``x`` of ``dtype``."""
+    kind = _kind(dtype)
+    if op is UnaryOp.IS_FINITE:
+        return Code(f"isfinite({x})")
+    if op is UnaryOp.SIGN and kind == "f":
+        h = _helper("sign", dtype)
+        return Code(f"{h.tag}({x})", frozenset({h}))
+    if op is UnaryOp.NEG and kind == "f":
+        return Code(f"(-{x})")
+    if op is UnaryOp.SIGN and kind == "u":
+        return Code(f"(({ctype(d, dtype)})({x} != 0))")
+    if op is UnaryOp.NOT and kind == "b":
+        return Code(f"(!{x})")
+    if op in (UnaryOp.POPULATION_COUNT, UnaryOp.CLZ):
+        forms = d.popcount if op is UnaryOp.POPULATION_COUNT else d.clz
+        form = forms[1] if dtype.itemsize == 8 else forms[0]
+        text = Template(form).substitute(_type_vars(d, dtype) | {"x": x})
+        return Code(f"(({ctype(d, dtype)}){text})")
+    if kind in "iu":
+        return Code(Template(_INT_UNARY[op]).substitute(_type_vars(d, dtype) | {"x": x}))
+    name = _MATH_UNARY[op]
+    if name in d.promote_float32 and dtype == FLOAT32:
+        return Code(f"((float){_math(d, name, FLOAT64)}((double){x}))")
+    return Code(f"{_math(d, name, dtype)}({x})")
+
+
+def binary_code(d: Dialect, op: BinaryOp, x: str, y: str, dtype: DType) -> Code:
+    """The C expression of ``op`` on operands ``x``, ``y`` of ``dtype`` (the operands' dtype)."""
+    kind = _kind(dtype)
+    helper = _HELPER_BINARY.get((op, kind))
+    if helper is not None:
+        h = _helper(helper, dtype)
+        return Code(f"{h.tag}({x}, {y})", frozenset({h}))
+    if op in (BinaryOp.MAX, BinaryOp.MIN):
+        if kind == "b":
+            return Code(f"({x} {'|' if op is BinaryOp.MAX else '&'} {y})")
+        return Code(f"({x} {'>' if op is BinaryOp.MAX else '<'} {y} ? {x} : {y})")
+    if op in _MATH_BINARY and kind == "f":
+        return Code(f"{_math(d, _MATH_BINARY[op], dtype)}({x}, {y})")
+    if op is BinaryOp.DIV:
+        return Code(f"({x} / {y})")
+    operator = _OPERATORS[op]
+    if kind in "iu" and op in (BinaryOp.ADD, BinaryOp.SUB, BinaryOp.MUL):
+        tv = _type_vars(d, dtype)
+        return Code(f"(({tv['T']})(({tv['W']}){x} {operator} ({tv['W']}){y}))")
+    if kind in "iu" and op in (BinaryOp.AND, BinaryOp.OR, BinaryOp.XOR):
+        return Code(f"(({ctype(d, dtype)})({x} {operator} {y}))")
+    return Code(f"({x} {operator} {y})")
+
+
+def cast_code(d: Dialect, x: str, src: DType, dst: DType) -> Code:
+    """The C expression converting ``x`` from ``src`` to ``dst`` as lax does."""
+    if dst == BOOL:
+        return Code(f"({x} != 0)")
+    if _kind(src) == "f" and _kind(dst) in "iu":
+        h = _helper("convert", dst, src)
+        return Code(f"{h.tag}({x})", frozenset({h}))
+    return Code(f"(({ctype(d, dst)}){x})")
+
+
+# ---------------------------------------------------------------------------------------------
+# Index arithmetic: literals, or kernel arguments when rendering generically
+
+
+class _Ints:
+    """Integers of the index arithmetic: literals, or (generic) arguments ``d0, d1, ...``."""
+
+    def __init__(self, generic: bool) -> None:
+        self.generic = generic
+        self.values: list[int] = []
+
+    def __call__(self, value: int) -> str:
+        if not self.generic:
+            return str(value)
+        self.values.append(value)
+        return f"d{len(self.values) - 1}"
+
+    def affine(self, affine: Affine, names: Sequence[str], base: str | None = None) -> str:
+        """``base + sum(stride * name)``, or ``offset + ...`` when there is no base."""
+        terms = [base if base is not None else self(affine.offset)]
+        for stride, name in zip(affine.strides, names, strict=True):
+            if self.generic:
+                terms.append(f"{self(stride)} * {name}")
+            elif stride == 1:
+                terms.append(name)
+            elif stride:
+                terms.append(f"{stride} * {name}")
+        if not self.generic and len(terms) > 1 and terms[0] == "0":
+            terms = terms[1:]
+        return " + ".join(terms)
+
+
+def _decompose(ints: _Ints, index: str, names: Sequence[str], sizes: Sequence[int],
+               itype: str, pad: str) -> list[str]:
+    """Statements splitting a row-major linear index into one index per axis."""
+    if not names:
+        return []
+    if len(names) == 1:
+        return [f"{pad}const {itype} {names[0]} = {index};"]
+    lines = [f"{pad}{itype} rest_{index} = {index};"]
+    for name, size in zip(names[:0:-1], sizes[:0:-1], strict=True):
+        extent = ints(size)
+        lines.append(f"{pad}const {itype} {name} = rest_{index} % {extent};")
+        lines.append(f"{pad}rest_{index} = rest_{index} / {extent};")
+    lines.append(f"{pad}const {itype} {names[0]} = rest_{index};")
+    return lines
+
+
+def _index_dtype(kernel: Kernel) -> DType:
+    """int32 when every partial sum of index arithmetic fits, else int64."""
+    bound = max([kernel.size, *(b.size for b in kernel.inputs)])
+    for affine, space in _affines_with_spaces(kernel):
+        extent = abs(affine.offset) + sum(
+            abs(s) * n for s, n in zip(affine.strides, space, strict=False)
+        )
+        bound = max(bound, extent)
+    if isinstance(kernel, ReduceKernel):
+        bound = max(bound, kernel.size * kernel.reduced_size)
+    return INDEX32 if bound < 2**31 - 1 else INDEX64
+
+
+def _affines_with_spaces(kernel: Kernel) -> list[tuple[Affine, tuple[int, ...]]]:
+    if isinstance(kernel, MatmulKernel):
+        return [
+            (kernel.lhs, (kernel.batch, kernel.m, kernel.k)),
+            (kernel.rhs, (kernel.batch, kernel.k, kernel.n)),
+        ]
+    space = kernel.shape + (kernel.reduced_shape if isinstance(kernel, ReduceKernel) else ())
+    return [(a, space) for a in affines(kernel.body)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Bodies: one const statement per value
+
+
+@dataclass
+class _Body:
+    """Renders body statements; collects the helpers they call. Local to one render call."""
+
+    d: Dialect
+    kernel: MapKernel | ReduceKernel
+    helpers: set[Helper] = field(default_factory=set)
+
+    def operand(self, i: int, names: dict[int, str]) -> str:
+        expr = self.kernel.body[i]
+        if isinstance(expr, Const):
+            return literal(self.d, expr.value, expr.dtype)
+        if isinstance(expr, Param):
+            return f"(p{expr.index} != 0)" if expr.dtype == BOOL else f"p{expr.index}"
+        if isinstance(expr, Reduced):
+            return "acc"
+        return names[i]
+
+    def code(self, i: int, names: dict[int, str]) -> Code:
+        """The expression computing body position ``i`` (a compute node)."""
+        expr = self.kernel.body[i]
+        body = self.kernel.body
+
+        def name(j: int) -> str:
+            return self.operand(j, names)
+
+        if isinstance(expr, Unary):
+            return unary_code(self.d, expr.op, name(expr.x), body[expr.x].dtype)
+        if isinstance(expr, Binary):
+            return binary_code(self.d, expr.op, name(expr.x), name(expr.y), body[expr.x].dtype)
+        if isinstance(expr, Select):
+            return Code(f"({name(expr.pred)} ? {name(expr.on_true)} : {name(expr.on_false)})")
+        assert isinstance(expr, Cast)
+        return cast_code(self.d, name(expr.x), body[expr.x].dtype, expr.dtype)
+
+    def statements(
+        self,
+        positions: Iterable[int],
+        names: dict[int, str],
+        leaf: Callable[[int, Load | Index], str],
+        pad: str,
+        suffix: str = "",
+        type_of: Callable[[int], str] | None = None,
+    ) -> list[str]:
+        """Statements computing ``positions`` in order; ``names`` gets each value's name."""
+        lines = []
+        for i in positions:
+            expr = self.kernel.body[i]
+            if isinstance(expr, Const | Param | Reduced):
+                continue
+            names[i] = f"v{i}{suffix}"
+            if isinstance(expr, Load | Index):
+                text = leaf(i, expr)
+            else:
+                code = self.code(i, names)
+                self.helpers |= code.helpers
+                text = code.text
+            t = ctype(self.d, expr.dtype) if type_of is None else type_of(i)
+            lines.append(f"{pad}const {t} {names[i]} = {text};")
+        return lines
+
+    def load(self, expr: Load | Index, index: str) -> str:
+        """A load of element ``index`` (bools as true/false), or the index value itself."""
+        if isinstance(expr, Index):
+            return f"(({ctype(self.d, expr.dtype)})({index}))"
+        text = f"in{expr.buffer}[{index}]"
+        return f"({text} != 0)" if expr.dtype == BOOL else text
+
+    def store(self, k: int, value: str, index: str) -> str:
+        """Store ``value`` as output ``k``'s element ``index``."""
+        dtype = self.kernel.body[self.kernel.outputs[k]].dtype
+        if dtype == BOOL:
+            value = f"({storage_type(self.d, dtype)}){value}"
+        return f"out{k}[{index}] = {value};"
+
+
+def _signature(
+    d: Dialect,
+    inputs: Sequence[DType],
+    outputs: Sequence[DType],
+    params: Sequence[DType],
+    n_ints: int,
+    itype: str,
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
+) -> str:
+    q = f"{d.global_qualifier} " if d.global_qualifier else ""
+    in_names = input_names or [f"in{k}" for k in range(len(inputs))]
+    out_names = output_names or [f"out{k}" for k in range(len(outputs))]
+    args = [
+        f"{q}const {storage_type(d, t)}* {d.restrict} {n}"
+        for t, n in zip(inputs, in_names, strict=True)
+    ]
+    args += [f"{q}{storage_type(d, t)}* {d.restrict} {n}" for t, n in zip(outputs, out_names,
+                                                                          strict=True)]
+    args += [f"const {storage_type(d, t)} p{k}" for k, t in enumerate(params)]
+    args += [f"const {itype} d{k}" for k in range(n_ints)]
+    return ",\n    ".join(args)
+
+
+def _source(d: Dialect, helpers: Iterable[Helper], uses_fp64: bool, kernel_text: str) -> str:
+    parts = [d.preamble] if d.preamble else []
+    if uses_fp64 and d.fp64_preamble:
+        parts.append(d.fp64_preamble)
+    parts += [_render_helper(d, h) for h in sorted(set(helpers), key=lambda h: h.tag)]
+    parts.append(kernel_text)
+    return "\n\n".join(parts) + "\n"
+
+
+def _uses_fp64(kernel: Kernel, d: Dialect) -> bool:
+    if isinstance(kernel, MatmulKernel):
+        return FLOAT64 in (kernel.acc_dtype, kernel.out_dtype)
+    promoted = any(
+        isinstance(e, Unary) and _MATH_UNARY.get(e.op) in d.promote_float32 for e in kernel.body
+    )
+    return promoted or any(e.dtype == FLOAT64 for e in kernel.body) or FLOAT64 in (
+        b.dtype for b in kernel.inputs
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Skeletons
+
+MAP_TEMPLATE: Final = Template("""\
+$kernel $name(
+    $args) {
+  const $I n = $n;
+  for ($I e = $global_id; e < n; e += $global_size) {
+$body
+  }
+}""")
+
+VECTOR_MAP_TEMPLATE: Final = Template("""\
+$kernel $name(
+    $args) {
+  const $I n = $n;
+  const $I n_vectors = n / 4;
+  for ($I q = $global_id; q < n_vectors; q += $global_size) {
+$vector_body
+  }
+  for ($I e = n_vectors * 4 + $global_id; e < n; e += $global_size) {
+$body
+  }
+}""")
+
+REDUCE_TEMPLATE: Final = Template("""\
+$kernel $name(
+    $args) {
+  $local $SA scratch[$local_max];
+  const int lid = $local_id;
+  const int lsize = $local_size;
+  for ($I o = $group_id; o < $n_out; o += $num_groups) {
+$out_index
+    $A acc = $identity;
+    for ($I r = lid; r < $n_red; r += lsize) {
+$prologue
+      acc = $combine_acc;
+    }
+    scratch[lid] = acc;
+    $barrier
+    for (int s = lsize / 2; s > 0; s >>= 1) {
+      if (lid < s) {
+        scratch[lid] = $combine_tree;
+      }
+      $barrier
+    }
+    if (lid == 0) {
+      acc = scratch[0];
+$epilogue
+    }
+    $barrier
+  }
+}""")
+
+MATMUL_TEMPLATE: Final = Template("""\
+$kernel $name(
+    $args) {
+  $local $A lhs_tile[$tile][$tile];
+  $local $A rhs_tile[$tile][$tile];
+  const int tx = $local_x;
+  const int ty = $local_y;
+  const $I b = $group_z;
+  const $I m = ($I)$group_y * $tile + ty;
+  const $I n = ($I)$group_x * $tile + tx;
+  $A acc = $zero;
+  for ($I k0 = 0; k0 < $k; k0 += $tile) {
+    const $I ka = k0 + tx;
+    const $I kb = k0 + ty;
+    lhs_tile[ty][tx] = (m < $m && ka < $k) ? lhs[$lhs_index] : $zero;
+    rhs_tile[ty][tx] = (kb < $k && n < $n) ? rhs[$rhs_index] : $zero;
+    $barrier
+    for (int kk = 0; kk < $tile; ++kk) {
+      acc = $update;
+    }
+    $barrier
+  }
+  if (m < $m && n < $n) {
+    out0[(b * $m + m) * $n + n] = $result;
+  }
+}""")
+
+
+def render(kernel: Kernel, dialect: Dialect, generic: bool = False) -> Rendered:
+    """The source of ``kernel`` in ``dialect`` (sizes as arguments when ``generic``)."""
+    if isinstance(kernel, MapKernel):
+        return _render_map(kernel, dialect, generic)
+    if isinstance(kernel, ReduceKernel):
+        return _render_reduce(kernel, dialect, generic)
+    return _render_matmul(kernel, dialect, generic)
+
+
+def _common(d: Dialect, itype: str) -> dict[str, str]:
+    return {
+        "kernel": d.kernel_prefix,
+        "I": itype,
+        "global_id": d.global_id,
+        "global_size": d.global_size,
+        "local": d.local_qualifier,
+        "barrier": d.barrier,
+    }
+
+
+def _vectorisable(kernel: MapKernel, d: Dialect) -> bool:
+    """A 1-D map whose every load and store has a vector type (and alignment, if required)."""
+    if len(kernel.shape) != 1 or kernel.size < VECTOR_WIDTH:
+        return False
+    used = reached(kernel.body, kernel.outputs)
+    dtypes = [kernel.body[o].dtype for o in kernel.outputs]
+    for i in used:
+        expr = kernel.body[i]
+        if isinstance(expr, Load) and expr.index.strides[0] == 1:
+            dtypes.append(expr.dtype)
+            if d.vector_alignment and expr.index.offset % VECTOR_WIDTH:
+                return False
+    return all(t in d.vector_types for t in dtypes)
+
+
+def _render_map(kernel: MapKernel, d: Dialect, generic: bool) -> Rendered:
+    itype_dtype = _index_dtype(kernel)
+    itype = ctype(d, itype_dtype)
+    ints = _Ints(generic)
+    body = _Body(d, kernel)
+    order = sorted(reached(kernel.body, kernel.outputs))
+    axes = [f"i{k}" for k in range(len(kernel.shape))]
+    n = ints(kernel.size)
+    vector = _vectorisable(kernel, d)
+    values: dict[str, str] = {}
+    if vector:
+        vector_body = _vector_arithmetic if _vector_safe(kernel, d, order) else _vector_body
+        values["vector_body"] = "\n".join(vector_body(kernel, d, body, ints, order))
+    lines = _decompose(ints, "e", axes, kernel.shape, itype, "    ")
+
+    def leaf(i: int, expr: Load | Index) -> str:
+        return body.load(expr, ints.affine(expr.index, axes))
+
+    names: dict[int, str] = {}
+    lines += body.statements(order, names, leaf, "    ")
+    lines += [
+        "    " + body.store(k, body.operand(o, names), "e") for k, o in enumerate(kernel.outputs)
+    ]
+    values["body"] = "\n".join(lines)
+    signature = _signature(
+        d, [b.dtype for b in kernel.inputs], kernel.output_dtypes, kernel.params,
+        len(ints.values), itype,
+    )
+    template = VECTOR_MAP_TEMPLATE if vector else MAP_TEMPLATE
+    text = template.substitute(_common(d, itype) | values | {
+        "name": kernel.name, "args": signature, "n": n,
+    })
+    source = _source(d, body.helpers, _uses_fp64(kernel, d), text)
+    return Rendered(kernel.name, source, tuple(ints.values), itype_dtype,
+                    VECTOR_WIDTH if vector else 1)
+
+
+def _pointer(name: str, offset: str) -> str:
+    """``name`` advanced by ``offset`` elements."""
+    return name if offset == "0" else f"({name} + {offset})"
+
+
+_VECTOR_OPS: Final = frozenset({BinaryOp.ADD, BinaryOp.SUB, BinaryOp.MUL, BinaryOp.DIV})
+
+
+def _vector_safe(kernel: MapKernel, d: Dialect, order: list[int]) -> bool:
+    """Whether the body is float arithmetic C applies to vectors as it does to scalars."""
+    if not d.vector_arithmetic:
+        return False
+    for i in order:
+        expr = kernel.body[i]
+        if expr.dtype.kind != "f":
+            return False
+        if isinstance(expr, Load) and expr.index.strides[0] not in (0, 1):
+            return False
+        if isinstance(expr, Binary) and expr.op not in _VECTOR_OPS:
+            return False
+        if isinstance(expr, Unary) and expr.op is not UnaryOp.NEG:
+            return False
+        if isinstance(expr, Index | Select | Cast | Reduced):
+            return False
+    return True
+
+
+def _vector_arithmetic(
+    kernel: MapKernel, d: Dialect, body: _Body, ints: _Ints, order: list[int]
+) -> list[str]:
+    """The main loop of a vectorised map whose body computes on vectors directly."""
+    pad = "    "
+    lines: list[str] = []
+
+    def leaf(i: int, expr: Load | Index) -> str:
+        assert isinstance(expr, Load)
+        if expr.index.strides[0] == 0:
+            return body.load(expr, ints(expr.index.offset))
+        ptr = _pointer(f"in{expr.buffer}", ints(expr.index.offset))
+        vtype = d.vector_types[expr.dtype]
+        return Template(d.vector_load).substitute(vtype=vtype, ptr=ptr, i="q")
+
+    def type_of(i: int) -> str:
+        expr = kernel.body[i]
+        scalar = isinstance(expr, Load) and expr.index.strides[0] == 0
+        return ctype(d, expr.dtype) if scalar else d.vector_types[expr.dtype]
+
+    names: dict[int, str] = {}
+    lines += body.statements(order, names, leaf, pad, type_of=type_of)
+    for k, o in enumerate(kernel.outputs):
+        vtype = d.vector_types[kernel.body[o].dtype]
+        store = Template(d.vector_store).substitute(
+            vtype=vtype, ptr=f"out{k}", i="q", values=body.operand(o, names)
+        )
+        lines.append(f"{pad}{store}")
+    return lines
+
+
+def _vector_body(
+    kernel: MapKernel, d: Dialect, body: _Body, ints: _Ints, order: list[int]
+) -> list[str]:
+    """The main loop of a vectorised map: vector loads, four lanes of statements, vector stores."""
+    pad = "    "
+    itype = ctype(d, _index_dtype(kernel))
+    lines: list[str] = []
+    vectors: dict[int, str] = {}
+    scalars: dict[int, str] = {}
+    for i in order:
+        expr = kernel.body[i]
+        if not isinstance(expr, Load):
+            continue
+        stride = expr.index.strides[0]
+        if stride == 1:
+            ptr = _pointer(f"in{expr.buffer}", ints(expr.index.offset))
+            vtype = d.vector_types[expr.dtype]
+            load = Template(d.vector_load).substitute(vtype=vtype, ptr=ptr, i="q")
+            vectors[i] = f"x{i}"
+            lines.append(f"{pad}const {vtype} x{i} = {load};")
+        elif stride == 0 and not ints.generic:
+            scalars[i] = f"x{i}"
+            text = body.load(expr, str(expr.index.offset))
+            lines.append(f"{pad}const {ctype(d, expr.dtype)} x{i} = {text};")
+    lane_names: list[dict[int, str]] = []
+    for lane, field_name in enumerate(d.vector_lanes):
+        lines.append(f"{pad}const {itype} e{lane} = q * 4 + {lane};")
+        names: dict[int, str] = {}
+
+        def leaf(i: int, expr: Load | Index, lane: int = lane, field_name: str = field_name) -> str:
+            if i in vectors:
+                text = f"{vectors[i]}.{field_name}"
+                return f"({text} != 0)" if expr.dtype == BOOL else text
+            if i in scalars:
+                return scalars[i]
+            return body.load(expr, ints.affine(expr.index, [f"e{lane}"]))
+
+        lines += body.statements(order, names, leaf, pad, f"_{lane}")
+        lane_names.append(names)
+    for k, o in enumerate(kernel.outputs):
+        dtype = kernel.body[o].dtype
+        vtype = d.vector_types[dtype]
+        parts = [body.operand(o, names) for names in lane_names]
+        if dtype == BOOL:
+            parts = [f"({storage_type(d, dtype)}){p}" for p in parts]
+        store = Template(d.vector_store).substitute(
+            vtype=vtype, ptr=f"out{k}", i="q", values=", ".join(parts)
+        )
+        lines.append(f"{pad}{store}")
+    return lines
+
+
+def _render_reduce(kernel: ReduceKernel, d: Dialect, generic: bool) -> Rendered:
+    itype_dtype = _index_dtype(kernel)
+    itype = ctype(d, itype_dtype)
+    ints = _Ints(generic)
+    body = _Body(d, kernel)
+    n_out = len(kernel.shape)
+    out_axes = [f"o{k}" for k in range(n_out)]
+    red_axes = [f"r{k}" for k in range(len(kernel.reduced_shape))]
+    n_out_text, n_red_text = ints(kernel.size), ints(kernel.reduced_size)
+    pro_order = sorted(reached(kernel.body, [kernel.prologue]))
+    epi_order = sorted(reached(kernel.body, kernel.outputs))
+    out_lines = _decompose(ints, "o", out_axes, kernel.shape, itype, "    ")
+    bases: dict[int, str] = {}
+    for i in pro_order:
+        expr = kernel.body[i]
+        if isinstance(expr, Load | Index):
+            part = Affine(expr.index.offset, expr.index.strides[:n_out])
+            bases[i] = f"base{i}"
+            out_lines.append(f"    const {itype} base{i} = {ints.affine(part, out_axes)};")
+    pro_lines = _decompose(ints, "r", red_axes, kernel.reduced_shape, itype, "      ")
+
+    def pro_leaf(i: int, expr: Load | Index) -> str:
+        part = Affine(0, expr.index.strides[n_out:])
+        return body.load(expr, ints.affine(part, red_axes, base=bases[i]))
+
+    pro_names: dict[int, str] = {}
+    pro_lines += body.statements(pro_order, pro_names, pro_leaf, "      ")
+    acc_dtype = kernel.identity.dtype
+    combine_acc = binary_code(d, kernel.combine, "acc", body.operand(kernel.prologue, pro_names),
+                              acc_dtype)
+    combine_tree = binary_code(d, kernel.combine, "scratch[lid]", "scratch[lid + s]", acc_dtype)
+    body.helpers |= combine_acc.helpers | combine_tree.helpers
+
+    def epi_leaf(i: int, expr: Load | Index) -> str:
+        return body.load(expr, ints.affine(expr.index, out_axes))
+
+    epi_names: dict[int, str] = {}
+    epi_lines = body.statements(epi_order, epi_names, epi_leaf, "      ")
+    epi_lines += [
+        "      " + body.store(k, body.operand(o, epi_names), "o")
+        for k, o in enumerate(kernel.outputs)
+    ]
+    signature = _signature(
+        d, [b.dtype for b in kernel.inputs], kernel.output_dtypes, kernel.params,
+        len(ints.values), itype,
+    )
+    text = REDUCE_TEMPLATE.substitute(_common(d, itype) | {
+        "name": kernel.name,
+        "args": signature,
+        "A": ctype(d, acc_dtype),
+        "SA": storage_type(d, acc_dtype),
+        "local_max": str(REDUCE_LOCAL_MAX),
+        "local_id": d.local_id[0],
+        "local_size": d.local_size,
+        "group_id": d.group_id[0],
+        "num_groups": d.num_groups,
+        "n_out": n_out_text,
+        "n_red": n_red_text,
+        "out_index": "\n".join(out_lines),
+        "identity": literal(d, kernel.identity.value, acc_dtype),
+        "prologue": "\n".join(pro_lines),
+        "combine_acc": combine_acc.text,
+        "combine_tree": combine_tree.text,
+        "epilogue": "\n".join(epi_lines),
+    })
+    source = _source(d, body.helpers, _uses_fp64(kernel, d), text)
+    return Rendered(kernel.name, source, tuple(ints.values), itype_dtype, 1)
+
+
+def _render_matmul(kernel: MatmulKernel, d: Dialect, generic: bool) -> Rendered:
+    itype_dtype = _index_dtype(kernel)
+    itype = ctype(d, itype_dtype)
+    ints = _Ints(generic)
+    acc = kernel.acc_dtype
+    m, n, k = ints(kernel.m), ints(kernel.n), ints(kernel.k)
+    lhs_index = ints.affine(kernel.lhs, ["b", "m", "ka"])
+    rhs_index = ints.affine(kernel.rhs, ["b", "kb", "n"])
+    product = binary_code(d, BinaryOp.MUL, "lhs_tile[ty][kk]", "rhs_tile[kk][tx]", acc)
+    update = binary_code(d, BinaryOp.ADD, "acc", product.text, acc)
+    result = cast_code(d, "acc", acc, kernel.out_dtype)
+    helpers = product.helpers | update.helpers | result.helpers
+    signature = _signature(
+        d, [acc, acc], [kernel.out_dtype], (), len(ints.values), itype, ["lhs", "rhs"]
+    )
+    text = MATMUL_TEMPLATE.substitute(_common(d, itype) | {
+        "name": kernel.name,
+        "args": signature,
+        "A": ctype(d, acc),
+        "tile": str(MATMUL_TILE),
+        "local_x": d.local_id[0],
+        "local_y": d.local_id[1],
+        "group_x": d.group_id[0],
+        "group_y": d.group_id[1],
+        "group_z": d.group_id[2],
+        "m": m,
+        "n": n,
+        "k": k,
+        "zero": literal(d, 0, acc),
+        "lhs_index": lhs_index,
+        "rhs_index": rhs_index,
+        "update": update.text,
+        "result": result.text,
+    })
+    source = _source(d, helpers, _uses_fp64(kernel, d), text)
+    return Rendered(kernel.name, source, tuple(ints.values), itype_dtype, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Launch geometry
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """Global and local work sizes (in work items, per axis)."""
+
+    global_size: tuple[int, ...]
+    local_size: tuple[int, ...]
+
+    @property
+    def groups(self) -> tuple[int, ...]:
+        """Work groups per axis."""
+        return tuple(g // max(loc, 1) for g, loc in zip(self.global_size, self.local_size,
+                                                        strict=True))
+
+
+def launch_grid(
+    kernel: Kernel, rendered: Rendered, map_local: int, reduce_local: int, max_groups: int
+) -> Grid:
+    """How to launch ``kernel``: grid-stride maps and reduces are capped at ``max_groups``.
+
+    Maps use ``map_local`` items per group; reduces ``reduce_local`` (a power of two up to
+    ``REDUCE_LOCAL_MAX``), fewer for short reductions, but never fewer than 16.
+    """
+    if isinstance(kernel, MapKernel):
+        items = -(-kernel.size // rendered.vector_width)
+        groups = max(1, min(-(-items // map_local), max_groups))
+        return Grid((groups * map_local,), (map_local,))
+    if isinstance(kernel, ReduceKernel):
+        short = 1 << max(4, (kernel.reduced_size - 1).bit_length())
+        local = min(REDUCE_LOCAL_MAX, reduce_local, short)
+        groups = max(1, min(kernel.size, max_groups))
+        return Grid((groups * local,), (local,))
+    t = MATMUL_TILE
+    return Grid(
+        (-(-kernel.n // t) * t, -(-kernel.m // t) * t, kernel.batch), (t, t, 1)
+    )

@@ -1,0 +1,186 @@
+"""The OpenCL backend: generated kernels run through pyopencl (on PoCL on any CPU).
+
+Buffers are ``pyopencl.array.Array`` objects that stay on the device between calls and kernels;
+data moves to the host only in ``to_numpy`` (``np.asarray``, printing) and in host fallbacks.
+Kernels come from the fusion compiler (``refjax.backends.kernels``), rendered in the OpenCL
+dialect; ``dot_general`` runs as a tiled matmul kernel. Compiled programs are cached in memory and
+on disk (``refjax.backends.kernels.cache``).
+
+The device is the first GPU found, else the first device of the first platform; set
+``PYOPENCL_CTX`` to choose another (pyopencl's convention). pyopencl is imported only when the
+backend is first used, so ``import refjax`` works without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from refjax.backends.base import Buffer, Device, register_backend
+from refjax.backends.kernels import KernelBackend, dense
+from refjax.backends.kernels.cache import KernelCache
+from refjax.backends.kernels.dialects import OPENCL
+from refjax.backends.kernels.fusion import FusionOptions
+from refjax.backends.kernels.render import Grid, Rendered
+from refjax.dtypes import DType
+from refjax.interp.core import NDArray
+
+_SOURCE = b"source\n"
+_BINARY = b"binary\n"
+
+
+class OpenCLBackend(KernelBackend):
+    """Computes with generated OpenCL kernels; buffers are pyopencl arrays."""
+
+    name = "opencl"
+    dialect = OPENCL
+
+    def __init__(self) -> None:
+        import pyopencl as cl
+        import pyopencl.array
+        import pyopencl.tools
+
+        self.cl: Any = cl
+        self.cl_array: Any = pyopencl.array
+        self.context = _context(cl)
+        self.device = self.context.devices[0]
+        self.queue = cl.CommandQueue(self.context)
+        fp64 = "cl_khr_fp64" in self.device.extensions
+        super().__init__(FusionOptions(fp64=fp64))
+        if fp64:  # PoCL's float tanh is 1 ulp off near +-1 (tanh(20) < 1): use the double one
+            self.dialect = replace(OPENCL, promote_float32=frozenset({"tanh"}))
+        self.allocator = pyopencl.tools.MemoryPool(pyopencl.tools.ImmediateAllocator(self.queue))
+        is_cpu = bool(self.device.type & cl.device_type.CPU)
+        units = int(self.device.max_compute_units)
+        # PoCL runs a work group's items as a vectorised loop: a full grid (one iteration of the
+        # grid-stride loop per item) is several times faster there than a few long-running items.
+        self.map_local_size = 64 if is_cpu else 256
+        self.reduce_local_size = 16 if is_cpu else 256  # PoCL compiles each local size anew
+        self.max_groups = (1 << 24) if is_cpu else units * 32
+        self._empty_arg = cl.Buffer(self.context, cl.mem_flags.READ_ONLY, 16)
+        # PoCL caches its own machine code by source (~/.cache/pocl), and reading a program's
+        # binary back from it costs ~10x the build; with PoCL the cache entry is the checked
+        # source, and loading it is a build that hits PoCL's cache.
+        self._keep_binaries = "Portable Computing Language" not in self.device.platform.name
+        self._just_built: tuple[str, Any] | None = None
+        self.cache: KernelCache[Any] = KernelCache("opencl", _fingerprint(cl, self.device),
+                                                   self._build, self._load)
+
+    # -- buffers ---------------------------------------------------------------------------
+    def from_numpy(self, value: NDArray) -> Buffer:
+        """Copy a host array to the device (float0 arrays hold no data: they stay on the host)."""
+        if value.dtype.itemsize == 0:
+            return value
+        return self.cl_array.to_device(
+            self.queue, dense(value), allocator=self.allocator
+        )
+
+    def to_numpy(self, buffer: Buffer) -> NDArray:
+        """Copy a device buffer to the host."""
+        if isinstance(buffer, np.ndarray):
+            return buffer
+        result: NDArray = buffer.get(queue=self.queue)
+        return result
+
+    def empty(self, shape: tuple[int, ...], dtype: DType) -> Buffer:
+        """An uninitialised dense device buffer."""
+        if dtype.itemsize == 0:
+            return np.zeros(shape, dtype)
+        return self.cl_array.empty(self.queue, shape, dtype, allocator=self.allocator)
+
+    def reshape(self, buffer: Buffer, shape: tuple[int, ...]) -> Buffer:
+        """The same device buffer with another shape (no copy)."""
+        return buffer.reshape(shape)
+
+    def take(self, buffer: Buffer, i: int) -> Buffer:
+        """A new buffer holding ``buffer[i]``."""
+        row = self.empty(tuple(buffer.shape[1:]), buffer.dtype)
+        if row.nbytes:
+            self.cl.enqueue_copy(self.queue, row.data, buffer.base_data,
+                                 src_offset=buffer.offset + i * row.nbytes, byte_count=row.nbytes)
+        return row
+
+    def put(self, dst: Buffer, i: int, src: Buffer) -> None:
+        """Write ``src`` into ``dst[i]`` on the device."""
+        if src.nbytes:
+            self.cl.enqueue_copy(self.queue, dst.base_data, src.data,
+                                 dst_offset=dst.offset + i * src.nbytes, byte_count=src.nbytes)
+
+    def block_until_ready(self, buffer: Buffer) -> None:
+        """Wait for every enqueued kernel."""
+        self.queue.finish()
+
+    def devices(self) -> list[Device]:
+        """This backend's device."""
+        return [Device(self.name)]
+
+    # -- kernels ---------------------------------------------------------------------------
+    def load_kernel(self, rendered: Rendered) -> object:
+        """The kernel object for ``rendered``, from the kernel cache."""
+        return self.cache.get(rendered.source, self.dialect.build_options, rendered.name)
+
+    def launch(
+        self, kernel: object, grid: Grid, buffers: Sequence[Buffer], scalars: Sequence[np.generic]
+    ) -> None:
+        """Enqueue a kernel on buffers and scalar arguments."""
+        k: Any = kernel
+        k.set_args(*[self._mem(b) for b in buffers], *scalars)
+        self.cl.enqueue_nd_range_kernel(self.queue, k, grid.global_size, grid.local_size)
+
+    def _mem(self, buffer: Buffer) -> Any:
+        return buffer.data if buffer.size else self._empty_arg
+
+    def _build(self, source: str, options: Sequence[str]) -> bytes:
+        program = self._build_source(source, options)
+        self._just_built = (source, program)
+        if not self._keep_binaries:
+            return _SOURCE + source.encode() + b"\0" + "\0".join(options).encode()
+        binary: bytes = program.get_info(self.cl.program_info.BINARIES)[0]
+        return _BINARY + binary
+
+    def _build_source(self, source: str, options: Sequence[str]) -> Any:
+        program = self.cl.Program(self.context, source)
+        try:
+            return program.build(options=list(options))
+        except self.cl.RuntimeError as err:
+            raise RuntimeError(f"OpenCL build failed: {err}\n--- source ---\n{source}") from None
+
+    def _load(self, payload: bytes, name: str) -> Any:
+        just_built, self._just_built = self._just_built, None
+        if payload.startswith(_SOURCE):
+            source, _, options = payload[len(_SOURCE) :].partition(b"\0")
+            text = source.decode()
+            if just_built is not None and just_built[0] == text:
+                program = just_built[1]
+            else:
+                program = self._build_source(text, [o for o in options.decode().split("\0") if o])
+        else:
+            binary = payload[len(_BINARY) :]
+            program = self.cl.Program(self.context, [self.device], [binary]).build()
+        return self.cl.Kernel(program, name)
+
+
+def _context(cl: Any) -> Any:
+    """PYOPENCL_CTX's choice, else the first GPU, else the first device."""
+    import os
+
+    if os.environ.get("PYOPENCL_CTX"):
+        return cl.create_some_context(interactive=False)
+    devices = [d for p in cl.get_platforms() for d in p.get_devices()]
+    if not devices:
+        raise RuntimeError("refjax opencl backend: no OpenCL device found")
+    gpus = [d for d in devices if d.type & cl.device_type.GPU]
+    return cl.Context([(gpus or devices)[0]])
+
+
+def _fingerprint(cl: Any, device: Any) -> str:
+    """What a compiled binary depends on besides its source: platform, device, driver."""
+    platform = device.platform
+    return "|".join([platform.name, platform.version, device.name, device.version,
+                     device.driver_version, cl.VERSION_TEXT])
+
+
+register_backend("opencl", OpenCLBackend)

@@ -1,0 +1,302 @@
+"""Fusion: how many kernels a jitted program becomes, and that the plans compute the right thing.
+
+Counts are checked twice: on the plan alone (no device needed), and as launches recorded by
+``refjax.profiler`` under ``refjax.jit`` on the OpenCL backend. Results are compared with the
+numpy backend (the reference) and with plain numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+
+import refjax
+import refjax.numpy as jnp
+import refjax.profiler
+from refjax import lax
+from refjax.backends.base import device_put
+from refjax.backends.kernels import KernelBackend
+from refjax.backends.kernels.evaluate import evaluate_plan
+from refjax.backends.kernels.fusion import (
+    FusionOptions,
+    KernelStep,
+    PrimitiveStep,
+    ReshapeStep,
+    plan,
+)
+from refjax.backends.kernels.ir import MapKernel, MatmulKernel, ReduceKernel
+
+RNG = np.random.default_rng(0)
+
+
+def _f32(*shape: int) -> np.ndarray:
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+def seed_loop(x: Any) -> Any:
+    """The seed's loop: ten steps of ``x -= 0.1 * x``."""
+    for _ in range(10):
+        x -= 0.1 * x
+    return x
+
+
+def softmax(x: Any) -> Any:
+    """Softmax over the last axis, stabilised by the maximum."""
+    e = jnp.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class Program:
+    """A function, its arguments, the kernel count (exact or at most) and its numpy value."""
+
+    name: str
+    fn: Callable[..., Any]
+    args: tuple[np.ndarray, ...]
+    kernels: int
+    expected: Callable[..., Any]
+    at_most: bool = False
+
+
+PROGRAMS = [
+    Program("a+b+c", lambda a, b, c: a + b + c, (_f32(1000), _f32(1000), _f32(1000)), 1,
+            lambda a, b, c: a + b + c),
+    Program("(a*b).sum()", lambda a, b: (a * b).sum(), (_f32(1000), _f32(1000)), 1,
+            lambda a, b: (a * b).sum()),
+    Program("x.sum(1)+b", lambda x, b: x.sum(1) + b, (_f32(30, 40), _f32(30)), 1,
+            lambda x, b: x.sum(1) + b),
+    Program("x-x.mean(1,keepdims)", lambda x: x - x.mean(1, keepdims=True), (_f32(30, 40),), 2,
+            lambda x: x - x.mean(1, keepdims=True)),
+    Program("softmax", softmax, (_f32(30, 40),), 3,
+            lambda x: np.exp(x - x.max(-1, keepdims=True))
+            / np.exp(x - x.max(-1, keepdims=True)).sum(-1, keepdims=True), at_most=True),
+    Program("relu(x@w+b)", lambda x, w, b: jnp.maximum(x @ w + b, 0), (_f32(30, 20), _f32(20, 10),
+            _f32(10)), 2, lambda x, w, b: np.maximum(x @ w + b, 0)),
+    Program("seed loop", seed_loop, (_f32(1000),), 1, seed_loop),
+]
+IDS = [p.name for p in PROGRAMS]
+
+
+def _count_ok(program: Program, count: int) -> bool:
+    return count <= program.kernels if program.at_most else count == program.kernels
+
+
+def _plan_of(fn: Callable[..., Any], *args: Any) -> Any:
+    return plan(refjax.make_jaxpr(fn)(*args))
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=IDS)
+def test_plan_kernel_count(program: Program) -> None:
+    p = _plan_of(program.fn, *program.args)
+    assert _count_ok(program, len(p.kernels())), [k.name for k in p.kernels()]
+    assert not [s for s in p.steps if isinstance(s, PrimitiveStep)]
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=IDS)
+def test_plan_evaluates_to_numpy(program: Program) -> None:
+    p = _plan_of(program.fn, *program.args)
+    (out,) = evaluate_plan(p, program.args)
+    np.testing.assert_allclose(out, program.expected(*program.args), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=IDS)
+def test_launches_on_opencl(program: Program, on_opencl: KernelBackend) -> None:
+    args = [device_put(a, "opencl") for a in program.args]
+    f = refjax.jit(program.fn)
+    f(*args).block_until_ready()  # compile outside the trace
+    with refjax.profiler.trace_kernels() as log:
+        out = f(*args)
+    assert _count_ok(program, len(log.kernels())), [k.name for k in log.launches]
+    assert not log.host() and not log.compiles
+    reference = refjax.jit(program.fn)(*[device_put(a, "numpy") for a in program.args])
+    np.testing.assert_allclose(np.asarray(out), np.asarray(reference), rtol=1e-5, atol=1e-6)
+
+
+def test_seed_loop_is_exact_on_opencl(on_opencl: KernelBackend) -> None:
+    x = _f32(10_001)
+    out = refjax.jit(seed_loop)(device_put(x, "opencl"))
+    np.testing.assert_array_equal(np.asarray(out), seed_loop(x))  # no FMA contraction
+
+
+def test_seed_loop_kernel_is_vectorised(opencl: KernelBackend) -> None:
+    from refjax.backends.kernels.render import render
+
+    (kernel,) = _plan_of(seed_loop, _f32(1000)).kernels()
+    source = render(kernel, opencl.dialect).source
+    assert "vload4" in source and "vstore4" in source
+
+
+# ---------------------------------------------------------------------------------------------
+# Plan structure
+
+
+def _kinds(p: Any) -> list[str]:
+    out = []
+    for step in p.steps:
+        if isinstance(step, KernelStep):
+            out.append(type(step.kernel).__name__)
+        elif isinstance(step, PrimitiveStep):
+            out.append(step.primitive.name)
+        else:
+            out.append("reshape")
+    return out
+
+
+def test_reduction_absorbs_producers_and_consumers() -> None:
+    x, b = _f32(8, 16), _f32(8)
+    p = _plan_of(lambda x, b: jnp.tanh((jnp.exp(x) * 2).sum(1)) + b, x, b)
+    assert _kinds(p) == ["ReduceKernel"]
+    (out,) = evaluate_plan(p, [x, b])
+    np.testing.assert_allclose(out, np.tanh((np.exp(x) * 2).sum(1)) + b, rtol=1e-5)
+
+
+def test_multiple_outputs_share_a_kernel() -> None:
+    x = _f32(100)
+    p = _plan_of(lambda x: (x + 1, x * 2, jnp.sin(x)), x)
+    assert _kinds(p) == ["MapKernel"]
+    assert len(p.kernels()[0].outputs) == 3
+
+
+def test_reduction_and_its_epilogue_outputs_share_a_kernel() -> None:
+    x = _f32(8, 16)
+    p = _plan_of(lambda x: (x.sum(1), x.sum(1) * 2), x)
+    assert _kinds(p) == ["ReduceKernel"]
+
+
+def test_nested_jit_is_inlined() -> None:
+    inner = refjax.jit(lambda x: x * 2 + 1)
+    p = _plan_of(lambda x: inner(inner(x)) - 3, _f32(50))
+    assert _kinds(p) == ["MapKernel"]
+
+
+def test_views_fuse_without_copies() -> None:
+    x = _f32(4, 6)
+    iota = lax.broadcasted_iota(np.float32, (6, 2), 0)
+    p = _plan_of(lambda x: (x.T[::-1, 1:3] + iota).reshape(3, 2, 2), x)
+    assert _kinds(p) == ["MapKernel"]
+    (out,) = evaluate_plan(p, [x])
+    expected = (x.T[::-1, 1:3] + np.arange(6, dtype=np.float32)[:, None]).reshape(3, 2, 2)
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_reshape_of_a_strided_view_materialises() -> None:
+    x = _f32(4, 6)
+    p = _plan_of(lambda x: jnp.exp(x.T.reshape(24)), x)
+    assert _kinds(p) == ["MapKernel", "MapKernel"]  # a transposing copy, then exp
+    (out,) = evaluate_plan(p, [x])
+    np.testing.assert_allclose(out, np.exp(x.T.reshape(24)), rtol=1e-6)
+
+
+def test_reshape_of_an_input_is_an_alias() -> None:
+    p = _plan_of(lambda x: x.reshape(6, 4), _f32(4, 6))
+    assert _kinds(p) == ["reshape"]
+
+
+def test_reduced_value_broadcast_back_starts_a_kernel() -> None:
+    x = _f32(8, 16)
+    p = _plan_of(lambda x: x / x.sum(1, keepdims=True), x)
+    assert _kinds(p) == ["ReduceKernel", "MapKernel"]
+
+
+def test_two_reductions_combined() -> None:
+    x = _f32(8, 16)
+    p = _plan_of(lambda x: x.sum(1) * x.max(1), x)
+    assert _kinds(p) == ["ReduceKernel", "ReduceKernel"]
+    (out,) = evaluate_plan(p, [x])
+    np.testing.assert_allclose(out, x.sum(1) * x.max(1), rtol=1e-5)
+
+
+def test_reduction_of_a_reduction() -> None:
+    x = _f32(8, 16)
+    p = _plan_of(lambda x: x.sum(1).max(), x)
+    assert _kinds(p) == ["ReduceKernel", "ReduceKernel"]
+
+
+def test_matmul_with_transposed_operands_reads_them_in_place() -> None:
+    a, b = _f32(5, 3), _f32(7, 5)
+    p = _plan_of(lambda a, b: a.T @ b.T, a, b)
+    assert _kinds(p) == ["MatmulKernel"]
+    (out,) = evaluate_plan(p, [a, b])
+    np.testing.assert_allclose(out, a.T @ b.T, rtol=1e-5)
+
+
+def test_batched_matmul_with_a_fused_producer() -> None:
+    a, b = _f32(2, 4, 3), _f32(2, 3, 5)
+    p = _plan_of(lambda a, b: jnp.einsum("bij,bjk->bik", a * 2, b), a, b)
+    assert _kinds(p) == ["MapKernel", "MatmulKernel"]
+    (out,) = evaluate_plan(p, [a, b])
+    np.testing.assert_allclose(out, np.einsum("bij,bjk->bik", a * 2, b), rtol=1e-5)
+
+
+def test_matmul_as_primitive_when_asked() -> None:
+    p = plan(refjax.make_jaxpr(lambda a, b: a @ b)(_f32(2, 3), _f32(3, 4)),
+             FusionOptions(matmul_kernels=False))
+    assert _kinds(p) == ["dot_general"]
+
+
+def test_host_fallback_steps() -> None:
+    x = _f32(10)
+    p = _plan_of(lambda x: jnp.sort(x * 2) + 1, x)
+    assert _kinds(p) == ["MapKernel", "sort", "MapKernel"]
+    (out,) = evaluate_plan(p, [x])
+    np.testing.assert_allclose(out, np.sort(x * 2) + 1, rtol=1e-6)
+
+
+def test_float64_without_device_support_runs_on_the_host(x64: None) -> None:
+    x = np.arange(4.0)
+    p = plan(refjax.make_jaxpr(lambda x: x * 2)(x), FusionOptions(fp64=False))
+    assert _kinds(p) == ["mul"]
+
+
+def test_outputs_that_are_inputs_literals_or_duplicates() -> None:
+    x = _f32(3)
+    p = _plan_of(lambda x: (x, 1.0, x * 2, x * 2), x)
+    outs = evaluate_plan(p, [x])
+    assert len(p.kernels()) == 1
+    np.testing.assert_array_equal(outs[0], x)
+    assert float(outs[1]) == 1.0
+    np.testing.assert_array_equal(outs[2], x * 2)
+    np.testing.assert_array_equal(outs[3], x * 2)
+
+
+def test_size_zero_and_scalars() -> None:
+    for x in (np.zeros((0, 3), np.float32), np.float32(2.5)):
+        p = _plan_of(lambda x: (jnp.exp(x) * 2, x.sum()), x)
+        got = evaluate_plan(p, [x])
+        np.testing.assert_allclose(got[0], np.exp(x) * 2, rtol=1e-6)
+        np.testing.assert_allclose(got[1], x.sum(), rtol=1e-6)
+
+
+def test_control_flow_is_a_primitive_step_around_fused_bodies() -> None:
+    def f(x: Any) -> Any:
+        return lax.fori_loop(0, 3, lambda i, v: v * 2 + 1, x)
+
+    x = _f32(5)
+    p = _plan_of(f, x)
+    assert _kinds(p) == ["scan"]  # fori_loop with static bounds is a scan, as in JAX
+    (out,) = evaluate_plan(p, [x])
+    np.testing.assert_allclose(out, ((x * 2 + 1) * 2 + 1) * 2 + 1, rtol=1e-6)
+
+
+def test_budget_splits_huge_kernels() -> None:
+    n = 40
+    args = [_f32(8) for _ in range(n)]
+    p = _plan_of(lambda *xs: sum(xs[1:], xs[0]), *args)
+    assert len(p.kernels()) >= 2
+    assert all(len(k.inputs) <= 32 for k in p.kernels() if not isinstance(k, MatmulKernel))
+    (out,) = evaluate_plan(p, args)
+    np.testing.assert_allclose(out, np.sum(args, axis=0), rtol=1e-5)
+
+
+def test_kernel_kinds_are_typed() -> None:
+    p = _plan_of(softmax, _f32(4, 5))
+    assert all(isinstance(k, MapKernel | ReduceKernel) for k in p.kernels())
+    assert not any(isinstance(s, ReshapeStep) for s in p.steps)
+
+
+def _all_leaves(seq: Sequence[Any]) -> list[Any]:
+    return list(seq)

@@ -1,0 +1,130 @@
+"""Rendered kernels compile and compute what the IR evaluator computes (OpenCL, run on PoCL).
+
+Every op at every kernel dtype, with edge values (NaN, infinities, signed zeros, integer
+extremes, division by 0 and -1, out-of-range shifts, saturating casts), each reduce combiner,
+matmuls and the kernels of fused programs; shape-specialised and shape-generic renderings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+
+from refjax.backends.kernels import KernelBackend
+from refjax.backends.kernels.dialects import CUDA, OPENCL
+from refjax.backends.kernels.evaluate import evaluate
+from refjax.backends.kernels.ir import Kernel, MatmulKernel, ReduceKernel
+from refjax.backends.kernels.render import literal, render
+from tests.backends import corpus
+
+OP_CASES = corpus.op_cases()
+REDUCE_CASES = corpus.reduce_cases()
+MATMUL_CASES = corpus.matmul_cases()
+PROGRAM_CASES = corpus.program_cases()
+# Shape-generic rendering (eager dispatch uses it) on a representative subset.
+GENERIC = {"ops_float32", "ops_int32", "ops_bool", "reduce_max_float32", "views_0", "softmax_1",
+           "matmul_float32_3x5x7x33_t"}
+APPROX_TOL = {np.dtype(np.float32): 2e-6, np.dtype(np.float64): 4e-15}
+
+
+def _random_inputs(kernel: Kernel) -> tuple[list[np.ndarray], list[np.generic]]:
+    rng = np.random.default_rng(7)
+    inputs = [rng.uniform(-2, 2, b.size).astype(b.dtype) for b in kernel.inputs]
+    params = [t.type(rng.uniform(0.5, 1.5)) for t in kernel.params]
+    return inputs, params
+
+
+def _same_floats(got: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """Bit-for-bit equality, except that any NaN equals any NaN."""
+    both_nan = np.isnan(got) & np.isnan(want)
+    same = (got == want) & (np.signbit(got) == np.signbit(want))
+    result: np.ndarray = both_nan | same
+    return result
+
+
+def _check(case: corpus.Case, kernel: Kernel, got: Sequence[np.ndarray],
+           want: Sequence[np.ndarray]) -> None:
+    approximate = isinstance(kernel, ReduceKernel | MatmulKernel)
+    for k, (g, w) in enumerate(zip(got, want, strict=True)):
+        g = np.asarray(g).reshape(np.shape(w))
+        assert g.dtype == w.dtype, (case.name, k)
+        if w.dtype.kind != "f":
+            np.testing.assert_array_equal(g, w, err_msg=f"{case.name} output {k}")
+        elif k in case.approximate or (approximate and kernel_sums(kernel)) or not case.inputs:
+            tol = APPROX_TOL[w.dtype]
+            np.testing.assert_allclose(g, w, rtol=tol, atol=tol, equal_nan=True,
+                                       err_msg=f"{case.name} output {k}")
+        else:
+            bad = ~_same_floats(g, w)
+            assert not bad.any(), (case.name, k, g[bad][:5], w[bad][:5])
+
+
+def kernel_sums(kernel: Kernel) -> bool:
+    """Whether float results depend on the summation order."""
+    from refjax.backends.kernels.ir import BinaryOp
+
+    return isinstance(kernel, MatmulKernel) or (
+        isinstance(kernel, ReduceKernel) and kernel.combine in (BinaryOp.ADD, BinaryOp.MUL)
+    )
+
+
+def _run(backend: KernelBackend, case: corpus.Case, generic: bool) -> None:
+    kernel = corpus.coalesced(case).kernel
+    if case.inputs:
+        inputs, params = list(case.inputs), []
+    else:
+        inputs, params = _random_inputs(kernel)
+    want = evaluate(kernel, inputs, params)
+    bufs = [backend.from_numpy(np.ascontiguousarray(a).reshape(-1)) for a in inputs]
+    got = [backend.to_numpy(b) for b in backend.run_kernel(kernel, bufs, params, generic)]
+    _check(case, kernel, got, want)
+
+
+ALL_CASES = OP_CASES + REDUCE_CASES + MATMUL_CASES + PROGRAM_CASES
+RUNS = [pytest.param(c, False, id=c.name) for c in ALL_CASES] + [
+    pytest.param(c, True, id=f"{c.name}-generic") for c in ALL_CASES if c.name in GENERIC
+]
+
+
+@pytest.mark.parametrize("case,generic", RUNS)
+def test_kernel_matches_evaluator_on_opencl(
+    case: corpus.Case, generic: bool, opencl: KernelBackend
+) -> None:
+    _run(opencl, case, generic)
+
+
+def test_generic_rendering_shares_source_across_shapes() -> None:
+    a = corpus.reduce_case(corpus.BinaryOp.ADD, corpus.F32, rows=3, cols=10)
+    b = corpus.reduce_case(corpus.BinaryOp.ADD, corpus.F32, rows=7, cols=20)
+    ra, rb = (render(corpus.coalesced(c).kernel, OPENCL, generic=True) for c in (a, b))
+    assert ra.source == rb.source and ra.shape_args != rb.shape_args
+    sa, sb = (render(corpus.coalesced(c).kernel, OPENCL) for c in (a, b))
+    assert sa.source != sb.source and not sa.shape_args
+
+
+def test_renderers_are_pure_and_dialects_differ_only_as_data() -> None:
+    kernel = corpus.coalesced(OP_CASES[-1]).kernel
+    assert render(kernel, OPENCL) == render(kernel, OPENCL)
+    cl, cu = render(kernel, OPENCL).source, render(kernel, CUDA).source
+    assert "__kernel void" in cl and 'extern "C" __global__ void' in cu
+    assert "vload4" in cl and "reinterpret_cast<const double4*>" not in cu
+
+
+@pytest.mark.parametrize(
+    "value,dtype,text",
+    [
+        (0.1, np.float32, "0x1.99999a0000000p-4f"),
+        (-0.0, np.float64, "(-0x0.0p+0)"),
+        (float("inf"), np.float32, "INFINITY"),
+        (-(2**31), np.int32, "((int)(-2147483647 - 1))"),
+        (2**64 - 1, np.uint64, "18446744073709551615UL"),
+        (-3, np.int8, "((char)-3)"),
+        (True, np.bool_, "true"),
+    ],
+)
+def test_literals_are_exact(value: Any, dtype: Any, text: str) -> None:
+    v = np.asarray(value, dtype).item()
+    assert literal(OPENCL, v, np.dtype(dtype)) == text
