@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,opencl]'
+	$(PY) -m pip install -q -e '.[test,opencl,cuda]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -23,7 +23,7 @@ typecheck: $(STAMP)
 	$(PY) -m mypy --strict refjax spec
 
 unit: $(STAMP)
-	$(PY) -m pytest -n 2
+	REFJAX_REQUIRE_NVRTC=1 $(PY) -m pytest -n 2
 
 test: lint typecheck unit
 
