@@ -378,7 +378,7 @@ def while_loop(
     arg_tree = tree_util.tree_structure((init_val,))
     avals = [get_aval(x) for x in flat]
     body, body_consts, body_tree = _trace_fn(body_fun, arg_tree, avals, "while_loop")
-    _check_carry("body_fun output", body_tree, body.out_avals, "input", in_tree, avals)
+    _check_same_types("body_fun output", body_tree, body.out_avals, "input", in_tree, avals)
     if any(a.weak_type and not b.weak_type for a, b in zip(avals, body.out_avals, strict=True)):
         avals = [
             a.update(weak_type=a.weak_type and b.weak_type)
@@ -404,27 +404,6 @@ def while_loop(
         body_nconsts=len(body_consts),
     )
     return tree_util.tree_unflatten(in_tree, outs)
-
-
-def _check_carry(
-    what1: str,
-    tree1: PyTreeDef,
-    avals1: Sequence[ShapedArray],
-    what2: str,
-    tree2: PyTreeDef,
-    avals2: Sequence[ShapedArray],
-) -> None:
-    if tree1 != tree2:
-        raise TypeError(
-            f"{what1} and {what2} must have same type structure, got {tree1} and {tree2}."
-        )
-    a1 = [a.strip_weak_type() for a in avals1]
-    a2 = [a.strip_weak_type() for a in avals2]
-    if a1 != a2:
-        diff = tree_util.tree_unflatten(
-            tree1, [_show_diff(a, b) for a, b in zip(a1, a2, strict=True)]
-        )
-        raise TypeError(f"{what1} and {what2} must have identical types, got\n{diff}.")
 
 
 def _to_aval(x: ArrayLike, aval: ShapedArray) -> ArrayLike:
