@@ -53,6 +53,11 @@ def batching_rule(prim: Primitive) -> BatchingRule:
 # Moving batch axes
 
 
+def batch_size(args: Sequence[ArrayLike], dims: Sequence[BatchDim]) -> int:
+    """The size of the batch axis, read off the first batched operand."""
+    return next(get_aval(a).shape[d] for a, d in zip(args, dims, strict=True) if d is not None)
+
+
 def moveaxis(x: ArrayLike, src: int, dst: int) -> Array:
     """``x`` with axis ``src`` moved to position ``dst`` (a transpose, or nothing)."""
     from refjax.primitives.shape import transpose

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from refjax.interp.batching import BatchDim, batch_jaxpr, batching_rules
+from refjax.interp.batching import BatchDim, batch_jaxpr, batch_size, batching_rules
 from refjax.interp.core import (
     Array,
     ArrayLike,
     ClosedJaxpr,
     ShapedArray,
-    get_aval,
 )
 from refjax.interp.jvp import Tangent, Zero, instantiate, jvp_jaxpr, jvp_rules
 from refjax.interp.partial_eval import PartialEvalTrace, partial_eval_jaxpr, partial_eval_rules
@@ -71,7 +70,7 @@ jvp_rules[jit_p] = _jit_jvp
 def _jit_batch(
     args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, jaxpr: ClosedJaxpr, name: str
 ) -> tuple[list[Array], list[BatchDim]]:
-    size = next(get_aval(a).shape[d] for a, d in zip(args, dims, strict=True) if d is not None)
+    size = batch_size(args, dims)
     batched = batch_jaxpr(jaxpr, tuple(dims), size)
     outs = jit_p.bind_all(*args, jaxpr=batched, name=name)
     return outs, [0] * len(outs)

@@ -18,6 +18,7 @@ from refjax import dtypes, tree_util
 from refjax.interp.batching import (
     BatchDim,
     batch_jaxpr_dims,
+    batch_size,
     batching_rules,
     bdim_at,
     moveaxis,
@@ -247,7 +248,7 @@ def _cond_batch(
     from refjax.primitives.elementwise import select_n
     from refjax.primitives.shape import broadcast_in_dim
 
-    size = next(get_aval(a).shape[d] for a, d in zip(args, dims, strict=True) if d is not None)
+    size = batch_size(args, dims)
     index, ops = args[0], args[1:]
     op_dims = tuple(None if d is None else d for d in dims[1:])
     everything = (True,) * len(branches[0].out_avals)
@@ -504,7 +505,7 @@ def _while_batch(
     body_nconsts: int,
 ) -> tuple[list[Array], list[BatchDim]]:
     nc, nb = cond_nconsts, body_nconsts
-    size = next(get_aval(a).shape[d] for a, d in zip(args, dims, strict=True) if d is not None)
+    size = batch_size(args, dims)
     cconsts = [
         x if d is None else moveaxis(x, d, 0) for x, d in zip(args[:nc], dims[:nc], strict=True)
     ]
@@ -884,7 +885,7 @@ def _scan_batch(
     num_carry: int,
 ) -> tuple[list[Array], list[BatchDim]]:
     nc, nk = num_consts, num_carry
-    size = next(get_aval(a).shape[d] for a, d in zip(args, dims, strict=True) if d is not None)
+    size = batch_size(args, dims)
     consts = [
         x if d is None else moveaxis(x, d, 0) for x, d in zip(args[:nc], dims[:nc], strict=True)
     ]

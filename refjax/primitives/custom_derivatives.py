@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from refjax import tree_util
-from refjax.interp.batching import BatchDim, batch_jaxpr, batching_rules, bdim_at
+from refjax.interp.batching import BatchDim, batch_jaxpr, batch_size, batching_rules, bdim_at
 from refjax.interp.core import (
     Array,
     ArrayLike,
@@ -150,7 +150,7 @@ def _custom_jvp_call_batch(
     num_consts: int,
     symbolic_zeros: bool,
 ) -> tuple[list[Array], list[BatchDim]]:
-    size = next(get_aval(a).shape[d] for a, d in zip(args, dims, strict=True) if d is not None)
+    size = batch_size(args, dims)
     dims_t = tuple(dims)
     batched_call = batch_jaxpr(call_jaxpr, dims_t, size)
 
@@ -405,7 +405,7 @@ def _custom_vjp_call_batch(
 ) -> tuple[list[Array], list[BatchDim]]:
     from refjax.api import vmap
 
-    size = next(get_aval(a).shape[d] for a, d in zip(args, dims, strict=True) if d is not None)
+    size = batch_size(args, dims)
     args0 = [bdim_at(a, d, size, 0) for a, d in zip(args, dims, strict=True)]
     zeros = (0,) * len(args0)
     batched_call = batch_jaxpr(call_jaxpr, zeros, size)
