@@ -45,8 +45,14 @@ def arg_names(fn: Callable[..., Any], args: Sequence[Any]) -> list[str]:
     return names
 
 
-def abstractify(x: ArrayLike) -> ShapedArray:
-    """The aval a traced input gets: shapes and dtypes kept, weak types kept, as JAX."""
+def abstractify(x: ArrayLike | ShapeDtypeStruct) -> ShapedArray:
+    """The aval a traced input gets: shapes and dtypes kept, weak types kept, as JAX.
+
+    A :class:`ShapeDtypeStruct` stands for an array of its shape and dtype (``make_jaxpr`` and
+    ``eval_shape`` accept one, as JAX's do).
+    """
+    if isinstance(x, ShapeDtypeStruct):
+        return ShapedArray(x.shape, x.dtype, x.weak_type)
     return get_aval(x)
 
 
@@ -830,12 +836,7 @@ def eval_shape(fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         out_trees.append(out_tree)
         return out_flat
 
-    avals = [
-        ShapedArray(tuple(x.shape), np.dtype(x.dtype), getattr(x, "weak_type", False))
-        if isinstance(x, ShapeDtypeStruct)
-        else get_aval(x)
-        for x in flat
-    ]
+    avals = [abstractify(x) for x in flat]
     closed = trace_to_jaxpr(flat_fun, avals, debug_info(fun, "eval_shape", []))
     shapes = [ShapeDtypeStruct(a.shape, a.dtype, a.weak_type) for a in closed.out_avals]
     return tree_util.tree_unflatten(out_trees[0], shapes)

@@ -188,6 +188,21 @@ def test_eval_shape_and_shape_dtype_struct() -> None:
     assert out[1] == refjax.ShapeDtypeStruct((2, 3), np.float32)
 
 
+def test_shape_dtype_structs_stand_for_arrays_when_tracing() -> None:
+    """make_jaxpr and eval_shape take ShapeDtypeStructs as JAX does: the same text as JAX's."""
+    jax = pytest.importorskip("jax")
+
+    def f(x: Any, y: Any) -> Any:
+        return (x * 2).sum(0) + y
+
+    spec = [((4, 3), np.float32), ((3,), np.int32)]
+    ours = refjax.make_jaxpr(f)(*[refjax.ShapeDtypeStruct(s, t) for s, t in spec])
+    theirs = jax.make_jaxpr(f)(*[jax.ShapeDtypeStruct(s, t) for s, t in spec])
+    assert str(ours) == str(theirs)
+    shape = refjax.eval_shape(f, *[refjax.ShapeDtypeStruct(s, t) for s, t in spec])
+    assert shape == refjax.ShapeDtypeStruct((3,), np.float32)
+
+
 def test_block_until_ready_returns_its_argument() -> None:
     tree = {"a": jnp.ones(3)}
     assert refjax.block_until_ready(tree) is tree
