@@ -45,7 +45,7 @@ _MATH = [
     UnaryOp.EXP, UnaryOp.EXP2, UnaryOp.LOG, UnaryOp.LOG1P, UnaryOp.EXPM1, UnaryOp.TANH,
     UnaryOp.SIN, UnaryOp.COS, UnaryOp.TAN, UnaryOp.ASIN, UnaryOp.ACOS, UnaryOp.ATAN,
     UnaryOp.SINH, UnaryOp.COSH, UnaryOp.ASINH, UnaryOp.ACOSH, UnaryOp.ATANH, UnaryOp.SQRT,
-    UnaryOp.CBRT,
+    UnaryOp.CBRT, UnaryOp.ERF, UnaryOp.ERFC, UnaryOp.LGAMMA,
 ]
 UNARY: dict[str, list[UnaryOp]] = {
     "f": [UnaryOp.NEG, UnaryOp.SIGN, UnaryOp.FLOOR, UnaryOp.CEIL, UnaryOp.ROUND,

@@ -168,3 +168,41 @@ def test_dump_kernels(on_opencl: KernelBackend, tmp_path: Path,
 
 def test_multiple_outputs_and_pytrees(on_opencl: KernelBackend) -> None:
     _same_on_numpy(lambda x: {"a": x * 2, "b": (x.sum(), x, 3.0)}, _f32(6))
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+@pytest.mark.parametrize("dtype", [np.float32, np.int32, np.uint8, np.bool_])
+def test_argmax_argmin_run_as_two_reductions(
+    on_opencl: KernelBackend, name: str, dtype: type
+) -> None:
+    """argmax/argmin are decomposed into kernels (no host step): first extreme, first NaN."""
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 4, (5, 6, 7)).astype(dtype)  # small range: many ties
+    if dtype == np.float32:
+        x[1, 2, 3] = np.nan
+        x[2, :, 4] = np.nan
+        x[3, 0, :] = -0.0
+        x[3, 1, :] = 0.0
+    ref = getattr(np, name)
+    for axis in range(3):
+        f = refjax.jit(lambda x, axis=axis: getattr(jnp, name)(x, axis=axis))
+        xd = device_put(x, "opencl")
+        f(xd)
+        with refjax.profiler.trace_kernels() as log:
+            out = f(xd)
+        assert not log.host() and len(log.kernels()) == 2
+        np.testing.assert_array_equal(np.asarray(out), ref(x, axis=axis))
+        eager = getattr(lax, name)(xd, axis, np.int32)
+        np.testing.assert_array_equal(np.asarray(eager), ref(x, axis=axis))
+
+
+def test_special_functions_run_as_kernels(on_opencl: KernelBackend) -> None:
+    x = np.array([-3.5, -2.5, -1.5, -0.5, 0.0, 0.25, 0.5, 1.0, 2.0, 3.5, 10.0, 30.0, np.inf,
+                  -np.inf, np.nan], np.float32)
+    for fn in (lax.erf, lax.erfc, lax.lgamma):
+        f = refjax.jit(fn)
+        with refjax.profiler.trace_kernels() as log:
+            got = np.asarray(f(device_put(x, "opencl")))
+        assert not log.host() and len(log.kernels()) == 1
+        want = np.asarray(f(device_put(x, "numpy")))
+        np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-7)

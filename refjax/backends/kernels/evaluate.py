@@ -69,6 +69,9 @@ _UNARY_PRIMITIVES: Final[dict[UnaryOp, Primitive]] = {
     UnaryOp.ATANH: tr.atanh_p,
     UnaryOp.SQRT: tr.sqrt_p,
     UnaryOp.CBRT: tr.cbrt_p,
+    UnaryOp.ERF: tr.erf_p,
+    UnaryOp.ERFC: tr.erfc_p,
+    UnaryOp.LGAMMA: tr.lgamma_p,
 }
 _BINARY_PRIMITIVES: Final[dict[BinaryOp, Primitive]] = {
     BinaryOp.ADD: ew.add_p,

@@ -7,6 +7,8 @@ every value it can as an expression of the kernel IR (a :class:`~lower.Sym`) ins
   chains of them become one *map* kernel;
 - a reduction takes its operand's expression as its prologue; elementwise consumers of the
   reduced value extend its epilogue, so they run in the same *axis-reduce* kernel;
+- a primitive with a decomposition (``decompose.py``: ``argmax``, ``argmin``) is inlined as the
+  jaxpr of primitives that have IR forms, as a ``jit`` call is;
 - a value is *materialised* (written to a buffer by a kernel) only when something needs a buffer:
   a view or another reduction of a reduced value (a reduced value broadcast back starts a new
   kernel), ``dot_general`` (its own tiled matmul kernel, or a library call), primitives without
@@ -28,6 +30,7 @@ from typing import Final, TypeAlias
 import numpy as np
 
 from refjax.backends.kernels import lower
+from refjax.backends.kernels.decompose import decompositions
 from refjax.backends.kernels.ir import (
     Affine,
     BinaryOp,
@@ -412,11 +415,15 @@ class _Planner:
         prim = eqn.primitive
         if prim is ew.copy_p:
             self.fresh.add(eqn.outvars[0])
+        in_avals = [a.aval for a in eqn.invars]
+        out_avals = [v.aval for v in eqn.outvars]
         if prim in _CALLS:
             self._inline(eqn, eqn.params[_CALLS[prim]])
+        elif prim in decompositions and all(
+            is_kernel_dtype(a.dtype, self.options.fp64) for a in [*in_avals, *out_avals]
+        ):
+            self._inline(eqn, decompositions[prim](in_avals, eqn.params))
         else:
-            in_avals = [a.aval for a in eqn.invars]
-            out_avals = [v.aval for v in eqn.outvars]
             fusable = lower.lowerable(prim, in_avals, out_avals, self.options.fp64)
             if fusable and prim in lower.reductions:
                 self._reduce(eqn)

@@ -92,6 +92,9 @@ class UnaryOp(enum.Enum):
     ATANH = "atanh"
     SQRT = "sqrt"
     CBRT = "cbrt"
+    ERF = "erf"
+    ERFC = "erfc"
+    LGAMMA = "lgamma"
 
 
 class BinaryOp(enum.Enum):

@@ -345,6 +345,9 @@ for _prim, _op in [
     (tr.atanh_p, UnaryOp.ATANH),
     (tr.sqrt_p, UnaryOp.SQRT),
     (tr.cbrt_p, UnaryOp.CBRT),
+    (tr.erf_p, UnaryOp.ERF),
+    (tr.erfc_p, UnaryOp.ERFC),
+    (tr.lgamma_p, UnaryOp.LGAMMA),
 ]:
     lowerings[_prim] = _unary_rule(_op)
 

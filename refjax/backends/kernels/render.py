@@ -262,6 +262,9 @@ _MATH_UNARY: Final[dict[UnaryOp, str]] = {
     UnaryOp.ATANH: "atanh",
     UnaryOp.SQRT: "sqrt",
     UnaryOp.CBRT: "cbrt",
+    UnaryOp.ERF: "erf",
+    UnaryOp.ERFC: "erfc",
+    UnaryOp.LGAMMA: "lgamma",
     UnaryOp.ABS: "fabs",
 }
 _MATH_BINARY: Final[dict[BinaryOp, str]] = {
