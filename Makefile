@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck unit clean
+.PHONY: demo test lint typecheck unit unit-numpy unit-opencl clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,8 +22,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy --strict refjax spec
 
-unit: $(STAMP)
+# The whole suite runs twice: on the numpy backend (with tests/backends, which compiles every
+# generated CUDA kernel with NVRTC, and the spec, which runs every case on numpy, OpenCL and JAX),
+# then on the OpenCL backend (PoCL), leaving out those two, which choose their backends themselves.
+unit: unit-numpy unit-opencl
+
+unit-numpy: $(STAMP)
 	REFJAX_REQUIRE_NVRTC=1 $(PY) -m pytest -n 2
+
+unit-opencl: $(STAMP)
+	REFJAX_BACKEND=opencl $(PY) -m pytest -n 2 --ignore=tests/backends --ignore=tests/test_spec.py
 
 test: lint typecheck unit
 
