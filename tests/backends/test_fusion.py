@@ -77,6 +77,14 @@ PROGRAMS = [
     Program("relu(x@w+b)", lambda x, w, b: jnp.maximum(x @ w + b, 0), (_f32(30, 20), _f32(20, 10),
             _f32(10)), 2, lambda x, w, b: np.maximum(x @ w + b, 0)),
     Program("seed loop", seed_loop, (_f32(1000),), 1, seed_loop),
+    Program("concat+pad", lambda a, b: jnp.concatenate([a, jnp.pad(b, (2, 1)) * 2]) + 1,
+            (_f32(1001), _f32(997)), 1,
+            lambda a, b: np.concatenate([a, np.pad(b, (2, 1)) * 2]) + 1),
+    Program("pad(x).sum(0)", lambda x: lax.pad(x, np.float32(3), [(1, -2, 0), (2, 2, 0)]).sum(0),
+            (_f32(30, 40),), 1,
+            lambda x: np.pad(x, ((1, 0), (2, 2)), constant_values=3)[:-2].sum(0)),
+    Program("argmax", lambda x: jnp.argmax(x * 2, axis=1), (_f32(30, 40),), 2,
+            lambda x: np.argmax(x * 2, axis=1)),
 ]
 IDS = [p.name for p in PROGRAMS]
 

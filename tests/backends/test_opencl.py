@@ -206,3 +206,45 @@ def test_special_functions_run_as_kernels(on_opencl: KernelBackend) -> None:
         assert not log.host() and len(log.kernels()) == 1
         want = np.asarray(f(device_put(x, "numpy")))
         np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int8, np.bool_])
+def test_pad_and_concatenate_fuse_into_kernels(on_opencl: KernelBackend, dtype: type) -> None:
+    """pad (without interior padding) and concatenate are views with clamped loads: they fuse
+    with their neighbours, run no host step, and equal numpy's pad/concatenate."""
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal((3, 5)) * 4).astype(dtype)
+    y = (rng.standard_normal((3, 2)) * 4).astype(dtype)
+    e = np.zeros((3, 0), dtype)
+    fill = np.array(1, dtype)
+    programs: list[tuple[Callable[..., Any], Callable[..., Any], int]] = [
+        (lambda x, y, e: lax.pad(x, fill, [(1, 2, 0), (0, 3, 0)]),
+         lambda x, y, e: np.pad(x, ((1, 2), (0, 3)), constant_values=fill), 1),
+        (lambda x, y, e: lax.pad(x, fill, [(-1, 2, 0), (2, -2, 0)]),
+         lambda x, y, e: np.pad(x, ((0, 2), (2, 0)), constant_values=fill)[1:, :-2], 1),
+        (lambda x, y, e: lax.concatenate([x, e, y, x], 1) == fill,
+         lambda x, y, e: np.concatenate([x, y, x], 1) == fill, 1),
+        (lambda x, y, e: lax.concatenate([x.T, y.T], 0).max(1),
+         lambda x, y, e: np.concatenate([x.T, y.T], 0).max(1), 1),
+        (lambda x, y, e: lax.pad(e, fill, [(0, 0, 0), (1, 1, 0)]),
+         lambda x, y, e: np.pad(e, ((0, 0), (1, 1)), constant_values=fill), 1),
+    ]
+    args = [device_put(a, "opencl") for a in (x, y, e)]
+    for ours, ref, n_kernels in programs:
+        f = refjax.jit(ours)
+        f(*args)
+        with refjax.profiler.trace_kernels() as log:
+            got = f(*args)
+        assert not log.host() and len(log.kernels()) == n_kernels
+        np.testing.assert_array_equal(np.asarray(got), ref(x, y, e))
+        np.testing.assert_array_equal(np.asarray(ours(*args)), ref(x, y, e))  # eager
+
+
+def test_interior_padding_runs_on_the_host(on_opencl: KernelBackend) -> None:
+    x = _f32(4)
+    with refjax.profiler.trace_kernels() as log:
+        got = lax.pad(device_put(x, "opencl"), np.float32(0), [(1, 0, 2)])
+    assert [h.name for h in log.host()] == ["pad"]
+    want = np.zeros(11, np.float32)
+    want[1::3] = x
+    np.testing.assert_array_equal(np.asarray(got), want)

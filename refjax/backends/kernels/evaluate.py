@@ -203,7 +203,10 @@ def _evaluate(
         return full(np.asarray(params[expr.index], expr.dtype), shape)
     if isinstance(expr, Load):
         flat = np.asarray(inputs[expr.buffer]).reshape(-1)
-        return flat[_affine_values(expr.index, shape)].astype(expr.dtype)
+        where = _affine_values(expr.index, shape)
+        if expr.clamp:
+            where = np.clip(where, 0, flat.size - 1)
+        return flat[where].astype(expr.dtype)
     if isinstance(expr, Index):
         return _affine_values(expr.index, shape).astype(expr.dtype)
     if isinstance(expr, Reduced):

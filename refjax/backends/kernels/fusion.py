@@ -3,8 +3,8 @@
 Values live in numbered *slots* (device buffers). The planner walks the equations once, keeping
 every value it can as an expression of the kernel IR (a :class:`~lower.Sym`) instead of a buffer:
 
-- elementwise, broadcast and view-like primitives extend the expressions of their operands, so
-  chains of them become one *map* kernel;
+- elementwise, broadcast and view-like primitives (``pad`` and ``concatenate`` among them)
+  extend the expressions of their operands, so chains of them become one *map* kernel;
 - a reduction takes its operand's expression as its prologue; elementwise consumers of the
   reduced value extend its epilogue, so they run in the same *axis-reduce* kernel;
 - a primitive with a decomposition (``decompose.py``: ``argmax``, ``argmin``) is inlined as the
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, TypeAlias
 
 import numpy as np
@@ -233,7 +233,7 @@ class _Planner:
     def _alias_source(self, s: Sym) -> int | None:
         """The slot already holding ``s`` densely (maybe with another shape), or None."""
         expr = self.b.body[s.id]
-        if not isinstance(expr, Load) or expr.index != dense_affine(s.shape):
+        if not isinstance(expr, Load) or expr.clamp or expr.index != dense_affine(s.shape):
             return None
         return expr.buffer if self.slots[expr.buffer].size == math.prod(s.shape) else None
 
@@ -282,7 +282,7 @@ class _Planner:
             if isinstance(expr, Load):
                 if expr.buffer not in inputs:
                     inputs.append(expr.buffer)
-                expr = Load(inputs.index(expr.buffer), expr.index, expr.dtype)
+                expr = replace(expr, buffer=inputs.index(expr.buffer))
             elif isinstance(expr, Param):
                 if expr.index not in params:
                     params.append(expr.index)
@@ -424,7 +424,7 @@ class _Planner:
         ):
             self._inline(eqn, decompositions[prim](in_avals, eqn.params))
         else:
-            fusable = lower.lowerable(prim, in_avals, out_avals, self.options.fp64)
+            fusable = lower.lowerable(prim, eqn.params, in_avals, out_avals, self.options.fp64)
             if fusable and prim in lower.reductions:
                 self._reduce(eqn)
             elif fusable:
@@ -616,7 +616,7 @@ class _Planner:
             view = self.b.load(slot, shape, s.dtype)
         view = self.b.cast(view, acc)
         expr = self.b.body[view.id]
-        if isinstance(expr, Load):
+        if isinstance(expr, Load) and not expr.clamp:
             return expr.buffer, expr.index
         (slot,) = self.emit_map([view], [ShapedArray(shape, acc)])
         return slot, dense_affine(shape)

@@ -5,7 +5,8 @@ position in the body, so bodies are flat, shallowly hashable and easy to print o
 line. The leaves read memory or the index space:
 
 - ``Load``: element ``offset + sum(strides[d] * i[d])`` of an input buffer, where ``i`` is the
-  multi-index of the iteration space (a stride of 0 is a broadcast, a negative one a reversal);
+  multi-index of the iteration space (a stride of 0 is a broadcast, a negative one a reversal),
+  optionally clamped into the buffer (``pad`` and ``concatenate`` read past their operands);
 - ``Index``: that same affine function of the multi-index as a value (``iota``);
 - ``Const``: a constant fixed by the lowering; ``Param``: a scalar argument of the launch;
 - ``Reduced``: the result of the reduction, in the epilogue of an axis-reduce kernel.
@@ -23,7 +24,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, TypeAlias
 
 import numpy as np
@@ -162,11 +163,17 @@ class Param:
 
 @dataclass(frozen=True, slots=True)
 class Load:
-    """Element ``index`` of input buffer ``buffer`` (stored densely, row-major)."""
+    """Element ``index`` of input buffer ``buffer`` (stored densely, row-major).
+
+    With ``clamp`` the element index is first clamped into the buffer: the load of a value that
+    a select discards where the index is out of range (``pad``, ``concatenate``), which must
+    still read inside the buffer.
+    """
 
     buffer: int
     index: Affine
     dtype: DType
+    clamp: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,7 +440,7 @@ def _rewrite_affines(
     out: list[Expr] = []
     for i, expr in enumerate(body):
         if i in nodes and isinstance(expr, Load):
-            out.append(Load(expr.buffer, fn(expr.index), expr.dtype))
+            out.append(replace(expr, index=fn(expr.index)))
         elif i in nodes and isinstance(expr, Index):
             out.append(Index(fn(expr.index), expr.dtype))
         else:

@@ -7,20 +7,24 @@ position together with the index space (shape) it is computed over.
 View primitives (broadcast, transpose, slice, rev, squeeze, reshape) move no data: they rebuild
 the value's expression over the new index space, rewriting the affine index of every load and
 iota beneath it. A reshape that is not affine in the loads' strides raises :class:`NotAffine`, and
-the caller materialises the operand first (a dense buffer reshapes affinely).
+the caller materialises the operand first (a dense buffer reshapes affinely). ``pad`` (without
+interior padding) and ``concatenate`` are views too: each operand is shifted into place with
+clamped loads (always inside their buffers) and selected where its index range holds.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
 import numpy as np
 
 from refjax.backends.kernels.ir import (
     COMPARISONS,
+    INDEX32,
+    INDEX64,
     Affine,
     Binary,
     BinaryOp,
@@ -163,11 +167,7 @@ class Builder:
                 affine = remap(expr.index)
                 if affine is None:
                     raise NotAffine(f"index {expr.index} is not affine after the view")
-                leaf: Expr = (
-                    Load(expr.buffer, affine, expr.dtype)
-                    if isinstance(expr, Load)
-                    else Index(affine, expr.dtype)
-                )
+                leaf: Expr = replace(expr, index=affine)
                 new[i] = self.add(leaf)
             else:
                 new[i] = self.add(with_operands(expr, [new[j] for j in operands(expr)]))
@@ -542,6 +542,68 @@ def _slice(b: Builder, args: Sequence[Sym], params: Params, out: ShapedArray) ->
     return b.reindex(x, out.shape, view.apply)
 
 
+def clamped(b: Builder, x: Sym) -> Sym:
+    """``x`` with every load beneath it clamped into its buffer (to read out of its range)."""
+    new: dict[int, int] = {}
+    for i in b.reached([x.id]):
+        expr = b.body[i]
+        if isinstance(expr, Load):
+            new[i] = b.add(replace(expr, clamp=True))
+        else:
+            new[i] = b.add(with_operands(expr, [new[j] for j in operands(expr)]))
+    return Sym(new[x.id], x.shape, x.dtype)
+
+
+def shifted(b: Builder, x: Sym, low: Sequence[int], shape: tuple[int, ...]) -> tuple[Sym, Sym]:
+    """``x`` placed at offset ``low`` in a space of ``shape``, and where it is inside it.
+
+    The first value is ``x[i - low]`` (clamped loads: defined everywhere, meaningful where the
+    second, a bool, holds).
+    """
+    n = len(shape)
+    itype = INDEX32 if max(shape, default=0) < 2**31 - 1 else INDEX64
+    view = LinearView(tuple(-lo for lo in low), tuple(_unit(k, n) for k in range(n)), n)
+    value = clamped(b, b.reindex(x, shape, view.apply))
+    inside: Sym | None = None
+    for k in range(n):
+        index = b.leaf(Index(Affine(0, _unit(k, n)), itype), shape)
+        for bound, op in ((low[k], BinaryOp.GE), (low[k] + x.shape[k], BinaryOp.LT)):
+            if (op is BinaryOp.GE and bound <= 0) or (op is BinaryOp.LT and bound >= shape[k]):
+                continue  # always true
+            test = b.binary(op, index, b.const(bound, itype, shape))
+            inside = test if inside is None else b.binary(BinaryOp.AND, inside, test)
+    return value, b.const(True, BOOL, shape) if inside is None else inside
+
+
+@_view(sh.pad_p)
+def _pad(b: Builder, args: Sequence[Sym], params: Params, out: ShapedArray) -> Sym:
+    x, fill = args
+    fill = stretch(b, fill, out.shape)
+    if math.prod(x.shape) == 0:
+        return fill
+    low = [lo for lo, _, _ in params["padding_config"]]
+    value, inside = shifted(b, x, low, out.shape)
+    return b.select(inside, value, fill)
+
+
+@_view(sh.concatenate_p)
+def _concatenate(b: Builder, args: Sequence[Sym], params: Params, out: ShapedArray) -> Sym:
+    axis = params["dimension"]
+    placed: list[tuple[Sym, Sym]] = []
+    start = 0
+    for x in args:
+        if x.shape[axis]:
+            low = [start if k == axis else 0 for k in range(len(out.shape))]
+            placed.append(shifted(b, x, low, out.shape))
+        start += x.shape[axis]
+    if not placed:  # every operand is empty: so is the result
+        return b.const(0, out.dtype, out.shape)
+    result = placed[-1][0]
+    for value, inside in reversed(placed[:-1]):
+        result = b.select(inside, value, result)
+    return result
+
+
 @_view(sh.iota_p)
 def _iota(b: Builder, args: Sequence[Sym], params: Params, out: ShapedArray) -> Sym:
     affine = Affine(0, _unit(params["dimension"], len(out.shape)))
@@ -607,9 +669,11 @@ def reduction_prologue(b: Builder, x: Sym, axes: Sequence[int]) -> Sym:
     return transpose(b, x, [*kept, *axes])
 
 
-def lowerable(prim: Primitive, in_avals: Sequence[ShapedArray], out_avals: Sequence[ShapedArray],
-              fp64: bool) -> bool:
+def lowerable(prim: Primitive, params: Params, in_avals: Sequence[ShapedArray],
+              out_avals: Sequence[ShapedArray], fp64: bool) -> bool:
     """Whether ``prim`` on these avals has a kernel form (else it runs on the host)."""
     if prim not in lowerings and prim not in reductions:
         return False
+    if prim is sh.pad_p and any(interior for _, _, interior in params["padding_config"]):
+        return False  # interior padding is not an affine view: the host pads
     return all(is_kernel_dtype(a.dtype, fp64) for a in [*in_avals, *out_avals])

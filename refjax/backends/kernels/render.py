@@ -464,6 +464,7 @@ class _Body:
 
     d: Dialect
     kernel: MapKernel | ReduceKernel
+    ints: _Ints
     helpers: set[Helper] = field(default_factory=set)
 
     def operand(self, i: int, names: dict[int, str]) -> str:
@@ -523,6 +524,9 @@ class _Body:
         """A load of element ``index`` (bools as true/false), or the index value itself."""
         if isinstance(expr, Index):
             return f"(({ctype(self.d, expr.dtype)})({index}))"
+        if expr.clamp:  # into [0, size - 1]: the value is discarded where it was out of range
+            last = self.ints(self.kernel.inputs[expr.buffer].size - 1)
+            index = f"(({index}) < 0 ? 0 : ({index}) > {last} ? {last} : ({index}))"
         text = f"in{expr.buffer}[{index}]"
         return f"({text} != 0)" if expr.dtype == BOOL else text
 
@@ -688,6 +692,8 @@ def _vectorisable(kernel: MapKernel, d: Dialect) -> bool:
     dtypes = [kernel.body[o].dtype for o in kernel.outputs]
     for i in used:
         expr = kernel.body[i]
+        if isinstance(expr, Load) and expr.clamp:  # clamped loads are scalar loads
+            return False
         if isinstance(expr, Load) and expr.index.strides[0] == 1:
             dtypes.append(expr.dtype)
             if d.vector_alignment and expr.index.offset % VECTOR_WIDTH:
@@ -699,7 +705,7 @@ def _render_map(kernel: MapKernel, d: Dialect, generic: bool) -> Rendered:
     itype_dtype = _index_dtype(kernel)
     itype = ctype(d, itype_dtype)
     ints = _Ints(generic)
-    body = _Body(d, kernel)
+    body = _Body(d, kernel, ints)
     order = sorted(reached(kernel.body, kernel.outputs))
     axes = [f"i{k}" for k in range(len(kernel.shape))]
     n = ints(kernel.size)
@@ -846,7 +852,7 @@ def _render_reduce(kernel: ReduceKernel, d: Dialect, generic: bool) -> Rendered:
     itype_dtype = _index_dtype(kernel)
     itype = ctype(d, itype_dtype)
     ints = _Ints(generic)
-    body = _Body(d, kernel)
+    body = _Body(d, kernel, ints)
     n_out = len(kernel.shape)
     out_axes = [f"o{k}" for k in range(n_out)]
     red_axes = [f"r{k}" for k in range(len(kernel.reduced_shape))]
