@@ -1003,20 +1003,29 @@ def _pp_tuple(items: Sequence[str]) -> str:
     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
+DisplayRule: TypeAlias = Callable[[Params], Params]
+display_rules: dict[Primitive, DisplayRule] = {}
+"""How a primitive's params are shown, where JAX's printer leaves some out or reshapes them
+(``broadcast_in_dim``'s shape, implied by its binder; ``dot_general``'s None params). The
+parser fills such hidden params back in (``parser.register_hidden_params``)."""
+
+
 def pp_eqn(eqn: JaxprEqn, names: VarNames, indent: int) -> str:
     lhs = " ".join(names.binder(v) for v in eqn.outvars)
     rhs = " ".join(names.atom(a) for a in eqn.invars)
     name = eqn.primitive.name
-    if not eqn.params:
+    rule = display_rules.get(eqn.primitive)
+    params = eqn.params if rule is None else rule(eqn.params)
+    if not params:
         return f"{lhs} = {name} {rhs}"
-    items = sorted(eqn.params.items())
+    items = sorted(params.items())
     flat = " ".join(f"{k}={pp_param(v, names, indent)}" for k, v in items)
     line = f"{lhs} = {name}[{flat}] {rhs}"
     if "\n" not in line and indent + len(line) <= LINE_WIDTH:
         return line
     pad = " " * indent
-    params = "".join(f"\n{pad}  {k}={pp_param(v, names, indent + 2)}" for k, v in items)
-    return f"{lhs} = {name}[{params}\n{pad}] {rhs}"
+    lines = "".join(f"\n{pad}  {k}={pp_param(v, names, indent + 2)}" for k, v in items)
+    return f"{lhs} = {name}[{lines}\n{pad}] {rhs}"
 
 
 def pp_param(value: ParamValue, names: VarNames, indent: int) -> str:

@@ -134,7 +134,8 @@ def _fill_dot_general(params: dict[str, ParamValue], outs: Sequence[ShapedArray]
         params.setdefault(key, None)
 
 
-# JAX's printer leaves these out (its pp rules for the two primitives); refjax text has them all.
+# JAX's printer leaves these out (its pp rules for the two primitives), and so does refjax's
+# (core.display_rules); text with them all in reads too.
 register_hidden_params("broadcast_in_dim", _fill_broadcast_in_dim)
 register_hidden_params("dot_general", _fill_dot_general)
 

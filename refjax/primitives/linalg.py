@@ -16,7 +16,15 @@ import numpy as np
 from refjax import dtypes
 from refjax.dtypes import DType, DTypeLike
 from refjax.interp.batching import BatchDim, batching_rules
-from refjax.interp.core import Array, ArrayLike, ParamValue, ShapedArray, get_aval
+from refjax.interp.core import (
+    Array,
+    ArrayLike,
+    Params,
+    ParamValue,
+    ShapedArray,
+    display_rules,
+    get_aval,
+)
 from refjax.interp.jvp import defjvp
 from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2
 from refjax.primitives import elementwise as ew
@@ -222,6 +230,17 @@ def _dot_general_rule(
 
 
 dot_general_p = standard_primitive("dot_general", _dot_general_rule)
+
+
+def _dot_general_display(params: Params) -> Params:
+    """As JAX shows it: None params and the sharding left out, dimension numbers as lists."""
+    shown = {k: v for k, v in params.items() if v is not None and k != "out_sharding"}
+    (lc, rc), (lb, rb) = params["dimension_numbers"]
+    shown["dimension_numbers"] = ((list(lc), list(rc)), (list(lb), list(rb)))
+    return shown
+
+
+display_rules[dot_general_p] = _dot_general_display
 
 
 def _index_tuple(dims: Sequence[int] | int) -> Dims:

@@ -18,7 +18,7 @@ import numpy as np
 from refjax import dtypes
 from refjax.dtypes import DType, DTypeLike
 from refjax.interp.batching import BatchDim, batching_rules, bdim_at
-from refjax.interp.core import Array, ArrayLike, ShapedArray, get_aval
+from refjax.interp.core import Array, ArrayLike, Params, ShapedArray, display_rules, get_aval
 from refjax.interp.jvp import deflinear, zeros_like_aval
 from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2
 
@@ -141,6 +141,17 @@ def _broadcast_in_dim_rule(
 
 
 broadcast_in_dim_p = standard_primitive("broadcast_in_dim", _broadcast_in_dim_rule)
+
+
+def _broadcast_in_dim_display(params: Params) -> Params:
+    """As JAX shows it: no shape or sharding (the binder has them), no empty dimensions."""
+    shown = {k: v for k, v in params.items() if k not in ("shape", "sharding")}
+    if not shown["broadcast_dimensions"]:
+        del shown["broadcast_dimensions"]
+    return shown
+
+
+display_rules[broadcast_in_dim_p] = _broadcast_in_dim_display
 
 
 def broadcast_in_dim(

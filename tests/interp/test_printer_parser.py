@@ -596,3 +596,27 @@ def test_parse_jaxprs_printed_by_jax(
     for out, exp in zip(outs, expected, strict=True):
         assert out.dtype == exp.dtype
         np.testing.assert_allclose(np.asarray(out), np.asarray(exp), rtol=1e-6)
+
+
+def test_text_hides_the_params_jax_hides() -> None:
+    """broadcast_in_dim's shape/sharding and dot_general's None params are left out of the text,
+    and dimension numbers shown as lists, as in JAX: the texts are equal, and read back."""
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jjnp
+
+    import refjax.numpy as rjnp
+
+    def programs(np_: Any) -> list[Callable[..., Any]]:
+        return [
+            lambda x: np_.zeros(3) + x[0],
+            lambda x: np_.broadcast_to(x[:, None, :], (2, 4, 3)),
+            lambda x: x @ x.T,
+            lambda x: np_.einsum("ij,kj->ik", x, x * 2),
+            lambda x: np_.matmul(x[None], np_.ones((5, 3, 2), np.float32)),
+        ]
+
+    x = np.ones((2, 3), np.float32)
+    for ours, theirs in zip(programs(rjnp), programs(jjnp), strict=True):
+        text = str(refjax.make_jaxpr(ours)(x))
+        assert text == str(jax.make_jaxpr(theirs)(x))
+        assert str(parse_jaxpr(text)) == text
