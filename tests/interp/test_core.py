@@ -277,37 +277,28 @@ def test_printer_loop_has_jax_structure() -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="a weak literal from a Python scalar prints its float32 value (0.10000000149011612); "
-    "JAX keeps the Python float and prints 0.1",
+    "where the other operand is weak too, JAX keeps the Python float (a TypedFloat) and prints "
+    "0.1 (against a strong float32 operand JAX prints 0.10000000149011612 as we do)",
 )
 def test_printer_loop_matches_jax_exactly() -> None:
     ours, theirs = _print_both(lambda np_: _loop, 1.0)
     assert ours == theirs
 
 
-# Known differences, each a separate fix (see the report that came with these tests).
-DIFFERENT_TEXT: list[tuple[str, Callable[[Any], Callable[..., Any]], Any, str]] = [
-    (
-        "broadcast",
-        lambda np_: lambda x: x + np_.ones(3, np.float32),
-        X,
-        "JAX's printer hides broadcast_in_dim's shape and sharding, and empty dimensions",
-    ),
-    (
-        "matmul",
-        lambda np_: lambda x: x @ x.T,
-        X,
-        "JAX prints dot_general's dimension_numbers as lists and hides None params",
-    ),
+# Once known differences, now equal: JAX's printer hides broadcast_in_dim's shape, sharding and
+# empty dimensions, and dot_general's None params (its dimension numbers print as lists).
+SAME_TEXT: list[tuple[str, Callable[[Any], Callable[..., Any]], Any]] = [
+    ("broadcast", lambda np_: lambda x: x + np_.ones(3, np.float32), X),
+    ("matmul", lambda np_: lambda x: x @ x.T, X),
 ]
 
 
-@pytest.mark.parametrize("name,make,arg,reason", DIFFERENT_TEXT, ids=[p[0] for p in DIFFERENT_TEXT])
-def test_printer_known_differences(
-    name: str, make: Callable[[Any], Callable[..., Any]], arg: Any, reason: str
+@pytest.mark.parametrize("name,make,arg", SAME_TEXT, ids=[p[0] for p in SAME_TEXT])
+def test_printer_hidden_params_match_jax(
+    name: str, make: Callable[[Any], Callable[..., Any]], arg: Any
 ) -> None:
     ours, theirs = _print_both(make, arg)
-    if ours != theirs:
-        pytest.xfail(reason)
+    assert ours == theirs
 
 
 # ---------------------------------------------------------------------------------------------
