@@ -1020,9 +1020,10 @@ def pp_eqn(eqn: JaxprEqn, names: VarNames, indent: int) -> str:
         return f"{lhs} = {name} {rhs}"
     items = sorted(params.items())
     flat = " ".join(f"{k}={pp_param(v, names, indent)}" for k, v in items)
-    line = f"{lhs} = {name}[{flat}] {rhs}"
-    if "\n" not in line and indent + len(line) <= LINE_WIDTH:
-        return line
+    head = f"{lhs} = {name}[{flat}]"
+    # As JAX's printer: the params stay on one line if they fit, whatever operands follow.
+    if "\n" not in head and indent + len(head) <= LINE_WIDTH:
+        return f"{head} {rhs}"
     pad = " " * indent
     lines = "".join(f"\n{pad}  {k}={pp_param(v, names, indent + 2)}" for k, v in items)
     return f"{lhs} = {name}[{lines}\n{pad}] {rhs}"
