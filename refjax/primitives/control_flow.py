@@ -1161,8 +1161,44 @@ def fori_loop(
 
 
 def map(f: Callable[[Any], Any], xs: Any, *, batch_size: int | None = None) -> Any:  # noqa: A001
-    """``f`` applied to each slice of ``xs`` along its leading axis, stacked (``lax.map``)."""
-    if batch_size is not None:
-        raise NotImplementedError("lax.map: batch_size is not supported by refjax yet")
-    _, ys = scan(lambda _, x: ((), f(x)), (), xs)
-    return ys
+    """``f`` applied to each slice of ``xs`` along its leading axis, stacked (``lax.map``).
+
+    With ``batch_size``, as JAX: a scan over ``vmap(f)`` on batches of that many slices, then
+    ``vmap(f)`` on the remainder, concatenated (``batch_size=0`` is one ``vmap``).
+    """
+    if batch_size is None:
+        _, ys = scan(lambda _, x: ((), f(x)), (), xs)
+        return ys
+    from refjax.api import vmap  # the API sits above the primitives
+    from refjax.primitives import indexing as ix
+    from refjax.primitives import shape as sh
+
+    leaves, tree = tree_util.tree_flatten(xs)
+    if not leaves:
+        return map(f, xs)
+    n = int(np.shape(leaves[0])[0])
+    batches, rest = divmod(n, batch_size) if batch_size else (0, n)
+    done = batches * batch_size
+
+    def part(x: Any, start: int, stop: int) -> Any:  # x[start:stop], nothing if that is all
+        shape = np.shape(x)
+        if (start, stop) == (0, shape[0]):
+            return x
+        return ix.slice(x, (start, *(0,) * (len(shape) - 1)), (stop, *shape[1:]))
+
+    batched, remainders = [], []
+    for x in leaves:  # per leaf, its batches then its remainder (JAX's order of equations)
+        if batches:
+            batched.append(sh.reshape(part(x, 0, done), (batches, batch_size, *np.shape(x)[1:])))
+        if rest:
+            remainders.append(part(x, done, n))
+    def flatten(y: Any) -> Any:
+        return sh.reshape(y, (done, *y.shape[2:]))
+
+    if not batches:
+        return vmap(f)(tree_util.tree_unflatten(tree, remainders))
+    _, ys = scan(lambda _, x: ((), vmap(f)(x)), (), tree_util.tree_unflatten(tree, batched))
+    if not rest:
+        return tree_util.tree_map(flatten, ys)
+    remainder = vmap(f)(tree_util.tree_unflatten(tree, remainders))
+    return tree_util.tree_map(lambda a, b: sh.concatenate([flatten(a), b], 0), ys, remainder)

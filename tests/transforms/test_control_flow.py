@@ -217,3 +217,26 @@ def test_python_if_on_traced_value_raises() -> None:
 
     with pytest.raises(TracerBoolConversionError, match="Attempted boolean conversion"):
         refjax.jit(f)(1.0)
+
+
+@pytest.mark.parametrize("batch_size", [0, 1, 3, 4, 10, 25])
+def test_map_with_batch_size(batch_size: int) -> None:
+    """lax.map(batch_size=k): a loop's values, JAX's jaxpr text, and grad through it."""
+    rng = np.random.default_rng(batch_size)
+    xs = {"a": rng.standard_normal((10, 2)).astype(np.float32),
+          "b": rng.standard_normal(10).astype(np.float32)}
+
+    def body(m: Any) -> Callable[[Any], Any]:
+        return lambda r: (m.numpy.sin(r["a"]) * r["b"], r["b"].sum() * 2)
+
+    got = lax.map(body(refjax), xs, batch_size=batch_size)
+    want = [(np.sin(xs["a"][i]) * xs["b"][i], xs["b"][i] * 2) for i in range(10)]
+    np.testing.assert_allclose(np.asarray(got[0]), np.stack([w[0] for w in want]), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(got[1]), np.stack([w[1] for w in want]), rtol=1e-6)
+    ours = refjax.make_jaxpr(lambda x: lax.map(body(refjax), x, batch_size=batch_size))(xs)
+    theirs = jax.make_jaxpr(lambda x: jax.lax.map(body(jax), x, batch_size=batch_size))(xs)
+    assert str(ours) == str(theirs)
+    loss = lambda m, lx: lambda a: m.numpy.sum(  # noqa: E731
+        lx.map(lambda r: m.numpy.sin(r) ** 2, a, batch_size=batch_size))
+    g = refjax.jit(refjax.grad(loss(refjax, lax)))(xs["a"])
+    np.testing.assert_allclose(np.asarray(g), np.sin(2 * xs["a"]), rtol=1e-5, atol=1e-6)
