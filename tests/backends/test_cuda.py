@@ -19,11 +19,12 @@ import pytest
 
 import refjax
 from refjax import lax
+from refjax.backends.kernels import update_slice_kernel
 from refjax.backends.kernels.dialects import CUDA
 from refjax.backends.kernels.fusion import Plan, plan, primitive_jaxpr
 from refjax.backends.kernels.ir import Kernel
 from refjax.backends.kernels.render import Rendered, render
-from refjax.interp.core import ClosedJaxpr
+from refjax.interp.core import ClosedJaxpr, ShapedArray
 from tests.backends import corpus
 from tests.backends.test_fusion import PROGRAMS
 from tests.primitives.records import all_records
@@ -78,6 +79,8 @@ def _kernels() -> Iterator[tuple[Kernel, bool]]:
         yield kernel, True
     for case in corpus.program_cases():
         yield case.kernel, False
+    for begin in [(0, 0), (1, 2), (3, 0), (0, 3)]:  # the kernel dynamic_update_slice launches
+        yield update_slice_kernel(ShapedArray((5, 6), np.dtype(np.float32)), (2, 3), begin), True
     for program in PROGRAMS:
         for p, generic in _plans_of(refjax.make_jaxpr(program.fn)(*program.args)):
             yield from ((k, generic) for k in p.kernels())

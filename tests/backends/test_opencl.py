@@ -248,3 +248,41 @@ def test_interior_padding_runs_on_the_host(on_opencl: KernelBackend) -> None:
     want = np.zeros(11, np.float32)
     want[1::3] = x
     np.testing.assert_array_equal(np.asarray(got), want)
+
+
+def test_dynamic_slices_keep_data_on_the_device(on_opencl: KernelBackend) -> None:
+    """dynamic_slice/dynamic_update_slice read only their start indices back: the data moves by
+    shape-generic kernels, compiled once for every start (clamped as XLA clamps)."""
+    x = _f32(6, 5)
+    u = _f32(2, 3)
+
+    def f(x: Any, u: Any, i: Any) -> Any:
+        window = lax.dynamic_slice(x, (i, 1), (3, 2))
+        return lax.dynamic_update_slice(x, u * window[0, 0], (i - 1, i)), window
+
+    for jit in (False, True):
+        g = refjax.jit(f) if jit else f
+        g(device_put(x, "opencl"), device_put(u, "opencl"), np.int32(0))
+        g(device_put(x, "opencl"), device_put(u, "opencl"), np.int32(1))
+        with refjax.profiler.trace_kernels() as log:
+            for i in range(-2, 9):  # out-of-range starts are clamped
+                got = g(device_put(x, "opencl"), device_put(u, "opencl"), np.int32(i))
+                want = g(device_put(x, "numpy"), device_put(u, "numpy"), np.int32(i))
+                for a, b in zip(got, want, strict=True):
+                    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+        assert not log.host()
+        assert len(log.compiles) <= 3  # start 0 and the right edge drop a bound test
+
+
+def test_fori_loop_with_dynamic_indexing_on_the_device(on_opencl: KernelBackend) -> None:
+    def body(i: Any, acc: Any) -> Any:  # acc[i] = acc[i - 1] * 2 + 1, with lax's slices
+        previous = lax.dynamic_slice(acc, (i - 1,), (1,))
+        return lax.dynamic_update_slice(acc, previous * 2 + 1, (i,))
+
+    f = refjax.jit(lambda a: lax.fori_loop(1, 8, body, a))
+    a = np.zeros(8, np.float32)
+    f(device_put(a, "opencl"))
+    with refjax.profiler.trace_kernels() as log:
+        out = f(device_put(a, "opencl"))
+    assert not log.host()
+    np.testing.assert_array_equal(np.asarray(out), 2.0 ** np.arange(8) - 1)

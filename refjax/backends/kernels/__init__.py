@@ -17,6 +17,7 @@ from __future__ import annotations
 import abc
 import hashlib
 import logging
+import math
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
@@ -39,13 +40,16 @@ from refjax.backends.kernels.fusion import (
     plan,
     primitive_jaxpr,
 )
-from refjax.backends.kernels.ir import Kernel
+from refjax.backends.kernels.ir import BufferArg, Kernel, MapKernel, coalesce, is_kernel_dtype
+from refjax.backends.kernels.lower import Builder, shifted
 from refjax.backends.kernels.render import Grid, Rendered, launch_grid, render
+from refjax.backends.numpy_impls.indexing import clamped_starts
 from refjax.dtypes import DType
 from refjax.interp.core import ClosedJaxpr, NDArray, Params, Primitive, ShapedArray, pp_jaxpr
+from refjax.primitives import indexing as ix
 from refjax.primitives.control_flow import cond_p, scan_p, while_p
 
-__all__ = ["KernelBackend", "PlanExecutable", "dense"]
+__all__ = ["KernelBackend", "PlanExecutable", "dense", "update_slice_kernel"]
 
 DUMP_ENV: Final = "REFJAX_DUMP_KERNELS"
 EAGER_CACHE_SIZE: Final = 4096
@@ -179,6 +183,11 @@ class KernelBackend(Backend):
             return self._while(params)
         if prim is scan_p:
             return self._scan(params)
+        if is_kernel_dtype(out_avals[0].dtype, self.options.fp64):
+            if prim is ix.dynamic_slice_p:
+                return self._dynamic_slice(params, out_avals)
+            if prim is ix.dynamic_update_slice_p:
+                return self._dynamic_update_slice(out_avals[0])
         return self.host_runner(prim, params, out_avals)
 
     def host_runner(
@@ -198,6 +207,32 @@ class KernelBackend(Backend):
                     profiler.KernelLaunch(prim.name, self.name, read, written, "host")
                 )
             return outs
+
+        return run
+
+    # -- dynamic slices: the start indices come to the host, the data stays on the device ----
+    def _starts(self, starts: Sequence[Buffer], shape: tuple[int, ...],
+                sizes: tuple[int, ...]) -> list[int]:
+        return clamped_starts(shape, sizes, [self._scalar(s) for s in starts])
+
+    def _dynamic_slice(self, params: Params, out_avals: Sequence[ShapedArray]) -> BufferFn:
+        sizes: tuple[int, ...] = params["slice_sizes"]
+
+        def run(x: Buffer, *starts: Buffer) -> list[Buffer]:
+            begin = self._starts(starts, tuple(x.shape), sizes)
+            limit = tuple(b + n for b, n in zip(begin, sizes, strict=True))
+            window = {"start_indices": tuple(begin), "limit_indices": limit, "strides": None}
+            return self.execute(ix.slice_p, [x], window, out_avals)  # a shape-generic kernel
+
+        return run
+
+    def _dynamic_update_slice(self, out: ShapedArray) -> BufferFn:
+        def run(x: Buffer, update: Buffer, *starts: Buffer) -> list[Buffer]:
+            shape = tuple(update.shape)
+            begin = self._starts(starts, out.shape, shape)
+            kernel = update_slice_kernel(out, shape, begin)
+            (flat,) = self.run_kernel(kernel, [x, update], generic=True)
+            return [self.reshape(flat, out.shape)]
 
         return run
 
@@ -252,6 +287,23 @@ class KernelBackend(Backend):
             return carry + ys
 
         return run
+
+
+def update_slice_kernel(
+    operand: ShapedArray, update: tuple[int, ...], begin: Sequence[int]
+) -> MapKernel:
+    """The map kernel writing ``operand`` with an update of shape ``update`` placed at ``begin``
+    (inputs: the operand, the update): the update shifted in with clamped loads, selected inside
+    its window."""
+    b = Builder()
+    value, inside = shifted(b, b.load(1, update, operand.dtype), begin, operand.shape)
+    result = b.select(inside, value, b.load(0, operand.shape, operand.dtype))
+    inputs = (BufferArg(operand.dtype, operand.size), BufferArg(operand.dtype, math.prod(update)))
+    kernel = MapKernel("map_dynamic_update_slice", operand.shape, inputs, (), tuple(b.body),
+                       (result.id,))
+    coalesced = coalesce(kernel)
+    assert isinstance(coalesced, MapKernel)
+    return coalesced
 
 
 def dense(value: NDArray) -> NDArray:

@@ -565,12 +565,15 @@ def shifted(b: Builder, x: Sym, low: Sequence[int], shape: tuple[int, ...]) -> t
     view = LinearView(tuple(-lo for lo in low), tuple(_unit(k, n) for k in range(n)), n)
     value = clamped(b, b.reindex(x, shape, view.apply))
     inside: Sym | None = None
+    zero = b.const(0, itype, shape)
     for k in range(n):
-        index = b.leaf(Index(Affine(0, _unit(k, n)), itype), shape)
         for bound, op in ((low[k], BinaryOp.GE), (low[k] + x.shape[k], BinaryOp.LT)):
             if (op is BinaryOp.GE and bound <= 0) or (op is BinaryOp.LT and bound >= shape[k]):
                 continue  # always true
-            test = b.binary(op, index, b.const(bound, itype, shape))
+            # i[k] - bound against 0: the bound is an index offset, a launch argument when the
+            # kernel is rendered shape-generic (one compiled kernel for every placement)
+            index = b.leaf(Index(Affine(-bound, _unit(k, n)), itype), shape)
+            test = b.binary(op, index, zero)
             inside = test if inside is None else b.binary(BinaryOp.AND, inside, test)
     return value, b.const(True, BOOL, shape) if inside is None else inside
 

@@ -42,7 +42,7 @@ def _slice(
     return x[window].copy()
 
 
-def _clamped_starts(
+def clamped_starts(
     shape: tuple[int, ...], sizes: tuple[int, ...], starts: Sequence[NDArray]
 ) -> list[int]:
     """XLA's rule: each start is clamped into ``[0, dim - size]`` so the window fits."""
@@ -51,14 +51,14 @@ def _clamped_starts(
 
 @register(ix.dynamic_slice_p)
 def _dynamic_slice(x: NDArray, *starts: NDArray, slice_sizes: tuple[int, ...]) -> NDArray:
-    begin = _clamped_starts(x.shape, slice_sizes, starts)
+    begin = clamped_starts(x.shape, slice_sizes, starts)
     window = tuple(np.s_[b : b + n] for b, n in zip(begin, slice_sizes, strict=True))
     return x[window].copy()
 
 
 @register(ix.dynamic_update_slice_p)
 def _dynamic_update_slice(x: NDArray, update: NDArray, *starts: NDArray) -> NDArray:
-    begin = _clamped_starts(x.shape, update.shape, starts)
+    begin = clamped_starts(x.shape, update.shape, starts)
     window = tuple(np.s_[b : b + n] for b, n in zip(begin, update.shape, strict=True))
     out = x.copy()
     out[window] = update
