@@ -25,6 +25,7 @@ from refjax.numpy._util import (
 )
 from refjax.numpy.reductions import Axis
 from refjax.numpy.reductions import logsumexp as logsumexp
+from refjax.primitives.custom_derivatives import custom_jvp
 
 __all__ = [
     "celu",
@@ -50,6 +51,8 @@ __all__ = [
     "soft_sign",
     "softmax",
     "softplus",
+    "sparse_plus",
+    "squareplus",
     "standardize",
     "swish",
 ]
@@ -60,14 +63,42 @@ def identity(x: ArrayLike) -> Array:
     return ensure_arraylike("identity", x)[0]
 
 
+@custom_jvp
 def relu(x: ArrayLike) -> Array:
-    """Rectified linear unit: ``max(x, 0)``."""
+    """Rectified linear unit: ``max(x, 0)``; its derivative at 0 is 0, as in JAX (a custom
+    JVP: ``max``'s own rule would give 1/2 at the tie)."""
     return jnp.maximum(x, 0)
 
 
+relu.defjvps(lambda g, ans, x: lax.select(jnp.greater(x, 0), g, jnp.zeros_like(g)))
+
+
+@custom_jvp
 def relu6(x: ArrayLike) -> Array:
-    """ReLU capped at 6: ``min(max(x, 0), 6)``."""
+    """ReLU capped at 6: ``min(max(x, 0), 6)``; its derivative is 0 at 0 and at 6, as in JAX."""
     return jnp.minimum(jnp.maximum(x, 0), 6.0)
+
+
+relu6.defjvps(
+    lambda g, ans, x: lax.select(
+        jnp.logical_and(jnp.greater(x, 0), jnp.less(x, 6)), g, jnp.zeros_like(g)
+    )
+)
+
+
+def squareplus(x: ArrayLike, b: ArrayLike = 4) -> Array:
+    """``(x + sqrt(x**2 + b)) / 2`` (arXiv:2112.11687)."""
+    arr, b_arr = ensure_arraylike("squareplus", x, b)
+    return jnp.divide(jnp.add(arr, jnp.sqrt(jnp.add(jnp.square(arr), b_arr))), 2)
+
+
+def sparse_plus(x: ArrayLike) -> Array:
+    """0 up to -1, ``(x + 1)**2 / 4`` between -1 and 1, ``x`` from 1 on."""
+    (arr,) = ensure_arraylike("sparse_plus", x)
+    middle = jnp.divide(jnp.power(jnp.add(arr, 1.0), 2), 4)
+    upper = jnp.where(jnp.greater_equal(arr, 1.0), arr, middle)
+    out: Array = jnp.where(jnp.less_equal(arr, -1.0), 0.0, upper)
+    return out
 
 
 def sigmoid(x: ArrayLike) -> Array:

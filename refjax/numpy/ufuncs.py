@@ -29,6 +29,7 @@ from refjax.numpy._util import (
     promote_shapes,
     where_,
 )
+from refjax.primitives.custom_derivatives import custom_jvp
 
 # ---------------------------------------------------------------------------------------------
 # Constants shaped like an operand
@@ -526,8 +527,36 @@ def nextafter(x1: ArrayLike, x2: ArrayLike, /) -> Array:
 
 
 def logaddexp(x1: ArrayLike, x2: ArrayLike, /) -> Array:
-    """Elementwise ``log(exp(x1) + exp(x2))``, computed stably."""
+    """Elementwise ``log(exp(x1) + exp(x2))``, computed stably.
+
+    Its derivative is JAX's custom JVP, ``t1 * exp(x1 - out) + t2 * exp(x2 - out)`` (so
+    ``softplus'(0) = 1/2``), not the derivative of the stable formula (0 at ``x1 == x2``)."""
     a, b = promote_args_inexact("logaddexp", x1, x2)
+    out: Array = _logaddexp(a, b)
+    return out
+
+
+def _replace_inf(x: Array) -> Array:
+    """``x`` with +inf (in the real part) replaced by 0, as JAX's derivative rules use it."""
+    re = lax.real(x) if _is_complex(x.dtype) else x
+    zeros = lax.broadcast_in_dim(constant_like(x, 0), x.shape, ())
+    return lax.select(lax.eq(re, constant_like(re, np.inf)), zeros, x)
+
+
+def _log_add_exp_jvp(
+    primal: Callable[[Array, Array], Array], exp_: Callable[[ArrayLike], Array]
+) -> Callable[[tuple[Array, ...], tuple[Array, ...]], tuple[Array, Array]]:
+    def jvp(primals: tuple[Array, ...], tangents: tuple[Array, ...]) -> tuple[Array, Array]:
+        (x1, x2), (t1, t2) = primals, tangents
+        out = primal(x1, x2)
+        d1 = lax.mul(t1, exp_(lax.sub(_replace_inf(x1), _replace_inf(out))))
+        d2 = lax.mul(t2, exp_(lax.sub(_replace_inf(x2), _replace_inf(out))))
+        return out, lax.add(d1, d2)
+
+    return jvp
+
+
+def _logaddexp_formula(a: Array, b: Array) -> Array:
     amax = lax.max(a, b)
     if _is_complex(a.dtype):
         delta = lax.sub(lax.add(a, b), lax.mul(amax, const(amax, 2)))
@@ -540,9 +569,20 @@ def logaddexp(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     return lax.select_n(nan, stable, naive)
 
 
+_logaddexp_formula.__name__ = _logaddexp_formula.__qualname__ = "logaddexp"  # JAX's name
+_logaddexp = custom_jvp(_logaddexp_formula)
+_logaddexp.defjvp(_log_add_exp_jvp(_logaddexp, lax.exp))
+
+
 def logaddexp2(x1: ArrayLike, x2: ArrayLike, /) -> Array:
-    """Elementwise ``log2(2**x1 + 2**x2)``, computed stably."""
+    """Elementwise ``log2(2**x1 + 2**x2)``, computed stably (with JAX's custom JVP, as
+    :func:`logaddexp`)."""
     a, b = promote_args_inexact("logaddexp2", x1, x2)
+    out: Array = _logaddexp2(a, b)
+    return out
+
+
+def _logaddexp2_formula(a: Array, b: Array) -> Array:
     amax = lax.max(a, b)
     inv_ln2 = const(amax, float(1 / np.log(2)))
     if _is_complex(a.dtype):
@@ -555,6 +595,11 @@ def logaddexp2(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     naive = lax.add(a, b)
     tail = lax.mul(inv_ln2, lax.log1p(lax.exp2(lax.neg(lax.abs(delta)))))
     return lax.select_n(nan, lax.add(amax, tail), naive)
+
+
+_logaddexp2_formula.__name__ = _logaddexp2_formula.__qualname__ = "logaddexp2"
+_logaddexp2 = custom_jvp(_logaddexp2_formula)
+_logaddexp2.defjvp(_log_add_exp_jvp(_logaddexp2, lax.exp2))
 
 
 def _wrap_between(x: Array, bound: float) -> Array:

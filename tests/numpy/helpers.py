@@ -139,15 +139,36 @@ def jax_prim_names(fun: Callable[..., Any], *args: Any) -> list[str]:
 
 
 def refjax_prim_names(fun: Callable[..., Any], *args: Any) -> list[str]:
-    """The primitive names of ``refjax.make_jaxpr(fun)(*args)``, constant equations folded."""
+    """The primitive names of ``refjax.make_jaxpr(fun)(*args)``, flattened through calls
+    (jit, custom_jvp_call, custom_vjp_call) as :func:`jax_prim_names`, constants folded."""
+    closed = refjax.make_jaxpr(fun)(*args)
+    out: list[str] = []
+    _refjax_flat(closed.jaxpr, {id(v) for v in closed.jaxpr.constvars}, out)
+    return out
+
+
+def _refjax_flat(jaxpr: Any, consts: set[int], out: list[str]) -> None:
     from refjax.interp.core import Literal
 
-    closed = refjax.make_jaxpr(fun)(*args)
-    consts = {id(v) for v in closed.jaxpr.constvars}
-    out: list[str] = []
-    for eqn in closed.jaxpr.eqns:
-        if all(isinstance(a, Literal) or id(a) in consts for a in eqn.invars):
+    def known(a: Any) -> bool:
+        return isinstance(a, Literal) or id(a) in consts
+
+    for eqn in jaxpr.eqns:
+        inner = next((eqn.params[k] for k in ("jaxpr", "call_jaxpr") if k in eqn.params), None)
+        if inner is not None and eqn.primitive.name in ("jit", "custom_jvp_call",
+                                                         "custom_vjp_call"):
+            inner = getattr(inner, "jaxpr", inner)
+            inner_consts = {id(v) for v in inner.constvars}
+            n_extra = len(eqn.invars) - len(inner.invars)  # leading consts of the call, if any
+            for outer, var in zip(eqn.invars[n_extra:], inner.invars, strict=True):
+                if known(outer):
+                    inner_consts.add(id(var))
+            _refjax_flat(inner, inner_consts, out)
+            for inner_out, outer_out in zip(inner.outvars, eqn.outvars, strict=True):
+                if isinstance(inner_out, Literal) or id(inner_out) in inner_consts:
+                    consts.add(id(outer_out))
+            continue
+        if all(known(a) for a in eqn.invars):
             consts.update(id(v) for v in eqn.outvars)
             continue
         out.append(eqn.primitive.name)
-    return out

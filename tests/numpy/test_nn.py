@@ -18,7 +18,7 @@ INPUTS: list[Any] = [X, np.array([1, -2, 3], np.int32), 2.0, np.float16([0.5, -1
 ACTIVATIONS = ["relu", "relu6", "sigmoid", "softplus", "soft_sign", "silu", "swish", "mish",
                "log_sigmoid", "elu", "leaky_relu", "hard_tanh", "celu", "selu", "hard_sigmoid",
                "hard_silu", "hard_swish", "gelu", "softmax", "log_softmax", "logsumexp",
-               "standardize", "identity"]
+               "standardize", "identity", "squareplus", "sparse_plus"]
 
 
 def nn(m: Any) -> Any:
@@ -107,3 +107,39 @@ def test_activations_match_numpy_formulas() -> None:
 def test_softmax_uses_stop_gradient() -> None:
     jaxpr = refjax.make_jaxpr(rnn.softmax)(X)
     assert "stop_gradient" in [e.primitive.name for e in jaxpr.eqns]
+
+
+# Kinks, ties and infinities, where a derivative rule (custom or not) decides the answer.
+KINKS = np.float32([0.0, -0.0, 6.0, -1.0, 1.0, 0.5, -3.0, 50.0, -50.0, np.inf, -np.inf])
+SMOOTHED = ["relu", "relu6", "softplus", "log_sigmoid", "squareplus", "sparse_plus", "silu",
+            "gelu", "elu", "celu", "selu", "mish", "hard_tanh", "sigmoid", "soft_sign"]
+
+
+@pytest.mark.parametrize("name", SMOOTHED)
+def test_activation_derivatives_at_kinks_match_jax(name: str) -> None:
+    """relu'(0) = 0 and relu6'(6) = 0 (JAX's custom JVPs), softplus'(0) = 1/2 (logaddexp's)."""
+    ours = refjax.vmap(refjax.grad(getattr(rnn, name)))(KINKS)
+    theirs = jax.vmap(jax.grad(getattr(jax.nn, name)))(KINKS)
+    # a few ulp apart where the formula cancels (squareplus at -50); a wrong rule is off by 1/2
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-4, atol=1e-7,
+                               equal_nan=True)
+    second = refjax.vmap(refjax.grad(refjax.grad(getattr(rnn, name))))(KINKS[2:9])
+    second_jax = jax.vmap(jax.grad(jax.grad(getattr(jax.nn, name))))(KINKS[2:9])
+    np.testing.assert_allclose(np.asarray(second), np.asarray(second_jax), rtol=1e-4,
+                               atol=1e-5, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", ["logaddexp", "logaddexp2"])
+def test_logaddexp_derivatives_match_jax(name: str) -> None:
+    inf, nan = np.inf, np.nan
+    pairs = np.float32([(0, 0), (1, 2), (inf, 1), (-inf, -inf), (inf, inf), (3, -inf),
+                        (nan, 1), (-2, -2), (40, -40)])
+    x, y = pairs[:, 0], pairs[:, 1]
+    ours = refjax.vmap(refjax.grad(getattr(refjax.numpy, name), (0, 1)))(x, y)
+    theirs = jax.vmap(jax.grad(getattr(jnp, name), (0, 1)))(x, y)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, equal_nan=True)
+    tangent = refjax.jvp(getattr(refjax.numpy, name), (x, y), (np.ones_like(x), -np.ones_like(y)))
+    tangent_jax = jax.jvp(getattr(jnp, name), (x, y), (np.ones_like(x), -np.ones_like(y)))
+    np.testing.assert_allclose(np.asarray(tangent[1]), np.asarray(tangent_jax[1]), rtol=1e-6,
+                               equal_nan=True)
