@@ -336,6 +336,112 @@ def mean(
 _mean = mean  # ``var`` and ``std`` take a keyword argument called ``mean``
 
 
+# ---------------------------------------------------------------------------------------------
+# NaN-ignoring reductions: NaNs replaced by the reduction's identity (JAX's _nan_reduction)
+
+
+def _nan_reduction(
+    a: ArrayLike,
+    name: str,
+    reduction: Callable[..., Array],
+    init: float,
+    nan_if_all_nan: bool,
+    axis: Axis,
+    keepdims: bool,
+    where: ArrayLike | None,
+    **kwargs: Any,
+) -> Array:
+    (arr,) = ensure_arraylike(name, a)
+    mask = _check_where(name, where)
+    if arr.dtype.kind not in "fc":
+        return reduction(arr, axis=axis, keepdims=keepdims, where=mask, **kwargs)
+    nan = lax.ne(arr, arr)
+    out = reduction(where_(nan, _init_value(arr.dtype, init), arr), axis=axis,
+                    keepdims=keepdims, where=mask, **kwargs)
+    if not nan_if_all_nan:
+        return out
+    return where_(all(nan, axis=axis, keepdims=keepdims), constant(np.nan, out.dtype), out)
+
+
+def nanmax(
+    a: ArrayLike,
+    axis: Axis = None,
+    out: None = None,
+    keepdims: bool = False,
+    initial: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+) -> Array:
+    """Maximum over ``axis`` ignoring NaNs (NaN where every element is NaN)."""
+    _no_out("nanmax", out)
+    return _nan_reduction(a, "nanmax", max, -np.inf, initial is None, axis, keepdims, where,
+                          initial=initial)
+
+
+def nanmin(
+    a: ArrayLike,
+    axis: Axis = None,
+    out: None = None,
+    keepdims: bool = False,
+    initial: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+) -> Array:
+    """Minimum over ``axis`` ignoring NaNs (NaN where every element is NaN)."""
+    _no_out("nanmin", out)
+    return _nan_reduction(a, "nanmin", min, np.inf, initial is None, axis, keepdims, where,
+                          initial=initial)
+
+
+def nansum(
+    a: ArrayLike,
+    axis: Axis = None,
+    dtype: DTypeLike | None = None,
+    out: None = None,
+    keepdims: bool = False,
+    initial: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+) -> Array:
+    """Sum over ``axis`` treating NaNs as 0."""
+    _no_out("nansum", out)
+    return _nan_reduction(a, "nansum", sum, 0, False, axis, keepdims, where, dtype=dtype,
+                          initial=initial)
+
+
+def nanprod(
+    a: ArrayLike,
+    axis: Axis = None,
+    dtype: DTypeLike | None = None,
+    out: None = None,
+    keepdims: bool = False,
+    initial: ArrayLike | None = None,
+    where: ArrayLike | None = None,
+) -> Array:
+    """Product over ``axis`` treating NaNs as 1."""
+    _no_out("nanprod", out)
+    return _nan_reduction(a, "nanprod", prod, 1, False, axis, keepdims, where, dtype=dtype,
+                          initial=initial)
+
+
+def nanmean(
+    a: ArrayLike,
+    axis: Axis = None,
+    dtype: DTypeLike | None = None,
+    out: None = None,
+    keepdims: bool = False,
+    where: ArrayLike | None = None,
+) -> Array:
+    """Mean over ``axis`` of the elements that are not NaN (NaN where there are none)."""
+    _no_out("nanmean", out)
+    (arr,) = ensure_arraylike("nanmean", a)
+    mask = _check_where("nanmean", where)
+    if arr.dtype.kind in "biu":
+        return mean(arr, axis, dtype, None, keepdims, where=mask)
+    result_dtype = to_inexact_dtype(arr.dtype) if dtype is None else user_dtype(dtype, "mean")
+    kept = lax.bitwise_not(lax.ne(arr, arr))
+    normalizer = sum(kept, axis=axis, dtype=result_dtype, keepdims=keepdims, where=mask)
+    total = nansum(arr, axis, dtype=result_dtype, keepdims=keepdims, where=mask)
+    return lax.div(total, normalizer)
+
+
 def _var_promote_types(a_dtype: DType, dtype: DType | None) -> tuple[DType, DType]:
     """(computation dtype, result dtype) of ``var``."""
     if dtype is not None:
