@@ -24,6 +24,7 @@ from refjax.dtypes import (
 )
 from refjax.interp.core import Array as ndarray  # noqa: N813  # jnp.ndarray is the Array type
 from refjax.numpy import indexing as indexing
+from refjax.numpy import linalg as linalg
 from refjax.numpy.einsum import (
     einsum,
 )
