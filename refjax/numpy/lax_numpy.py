@@ -1151,3 +1151,154 @@ def isscalar(element: Any) -> bool:
     if isinstance(element, (Array, np.ndarray, np.generic)):
         return bool(np.ndim(element) == 0)
     return type(element) in (bool, int, float, complex)
+
+
+# ---------------------------------------------------------------------------------------------
+# Differences, grids, products and rotations (built from the operations above, as JAX's are)
+
+
+def diff(
+    a: ArrayLike,
+    n: int = 1,
+    axis: int = -1,
+    prepend: ArrayLike | None = None,
+    append: ArrayLike | None = None,
+) -> Array:
+    """The ``n``-th discrete difference along ``axis`` (``!=`` for booleans)."""
+    (arr,) = ensure_arraylike("diff", a)
+    n = operator.index(_concrete_scalar(n, "'n' argument of jnp.diff"))
+    axis = operator.index(_concrete_scalar(axis, "'axis' argument of jnp.diff"))
+    if n == 0:
+        return arr
+    if n < 0:
+        raise ValueError(f"order must be non-negative but got {n}")
+    if arr.ndim == 0:
+        raise ValueError(f"diff requires input that is at least one dimensional; got {a}")
+    axis = canonicalize_axis(axis, arr.ndim)
+    edge = tuple(1 if k == axis else d for k, d in enumerate(arr.shape))
+
+    def piece(value: ArrayLike) -> Array:  # a scalar stands for a slice of the edge's shape
+        (p,) = ensure_arraylike("diff", value)
+        return p if p.ndim else broadcast_to(p, edge)
+
+    combined = [arr]
+    if prepend is not None:
+        combined.insert(0, piece(prepend))
+    if append is not None:
+        combined.append(piece(append))
+    if len(combined) > 1:
+        arr = concatenate(combined, axis)
+    later = tuple(slice(1, None) if k == axis else slice(None) for k in range(arr.ndim))
+    earlier = tuple(slice(None, -1) if k == axis else slice(None) for k in range(arr.ndim))
+    op = ufuncs.not_equal if arr.dtype == dtypes.bool_ else ufuncs.subtract
+    for _ in range(n):
+        arr = op(arr[later], arr[earlier])
+    return arr
+
+
+def meshgrid(
+    *xi: ArrayLike, copy: bool = True, sparse: bool = False, indexing: str = "xy"
+) -> list[Array]:
+    """Coordinate grids from 1-D coordinate arrays (``xy``: the first two axes swapped)."""
+    args = ensure_arraylike("meshgrid", *xi)
+    if not copy:
+        raise ValueError("jax.numpy.meshgrid only supports copy=True")
+    if indexing not in ["xy", "ij"]:
+        raise ValueError(f"Valid values for indexing are 'xy' and 'ij', got {indexing}")
+    if any(a.ndim != 1 for a in args):
+        raise ValueError(
+            f"Arguments to jax.numpy.meshgrid must be 1D, got shapes {[a.shape for a in args]}"
+        )
+    swap = indexing == "xy" and len(args) >= 2
+    if swap:
+        args[0], args[1] = args[1], args[0]
+    shape = [1 if sparse else a.shape[0] for a in args]
+
+    def grid_shape(i: int, a: Array) -> list[int]:
+        return [*shape[:i], a.shape[0], *shape[i + 1 :]] if sparse else shape
+
+    output = [lax.broadcast_in_dim(a, grid_shape(i, a), (i,)) for i, a in enumerate(args)]
+    if swap:
+        output[0], output[1] = output[1], output[0]
+    return output
+
+
+def append(arr: ArrayLike, values: ArrayLike, axis: int | None = None) -> Array:
+    """``values`` appended to ``arr`` along ``axis`` (both flattened when ``axis`` is None)."""
+    if axis is None:
+        return concatenate([ravel(arr), ravel(values)], 0)
+    return concatenate([arr, values], axis=axis)
+
+
+def kron(a: ArrayLike, b: ArrayLike) -> Array:
+    """The Kronecker product of ``a`` and ``b``."""
+    check_arraylike("kron", a, b)
+    x, y = promote_dtypes(a, b)
+    if x.ndim < y.ndim:
+        x = expand_dims(x, range(y.ndim - x.ndim))
+    elif y.ndim < x.ndim:
+        y = expand_dims(y, range(x.ndim - y.ndim))
+    x_spread = expand_dims(x, range(1, 2 * x.ndim, 2))
+    y_spread = expand_dims(y, range(0, 2 * y.ndim, 2))
+    out_shape = tuple(int(s) for s in np.multiply(x.shape, y.shape))
+    return reshape(lax.mul(x_spread, y_spread), out_shape)
+
+
+def rot90(m: ArrayLike, k: int = 1, axes: tuple[int, int] = (0, 1)) -> Array:
+    """``m`` rotated by 90 degrees ``k`` times in the plane of ``axes``."""
+    (arr,) = ensure_arraylike("rot90", m)
+    if arr.ndim < 2:
+        raise ValueError(
+            "rot90 requires its first argument to have ndim at least two, but got first "
+            f"argument of shape {arr.shape}, which has ndim {arr.ndim}"
+        )
+    ax1, ax2 = (canonicalize_axis(a, arr.ndim) for a in axes)
+    if ax1 == ax2:
+        raise ValueError("Axes must be different")
+    k = k % 4
+    if k == 0:
+        return arr
+    if k == 2:
+        return flip(flip(arr, ax1), ax2)
+    perm = list(range(arr.ndim))
+    perm[ax1], perm[ax2] = perm[ax2], perm[ax1]
+    if k == 1:
+        return transpose(flip(arr, ax2), perm)
+    return flip(transpose(arr, perm), ax2)
+
+
+def nan_to_num(
+    x: ArrayLike,
+    copy: bool = True,
+    nan: ArrayLike = 0.0,
+    posinf: ArrayLike | None = None,
+    neginf: ArrayLike | None = None,
+) -> Array:
+    """NaN replaced by ``nan``, +-inf by ``posinf``/``neginf`` (the dtype's extremes)."""
+    del copy
+    (arr,) = ensure_arraylike("nan_to_num", x)
+    dtype = arr.dtype
+    if dtype.kind not in "fc":
+        return arr
+    if dtype.kind == "c":
+        re, im = (nan_to_num(p, nan=nan, posinf=posinf, neginf=neginf)
+                  for p in (ufuncs.real(arr), ufuncs.imag(arr)))
+        return ufuncs.make_complex(re, im, dtype)
+    info = dtypes.finfo(dtype)
+    high = info.max if posinf is None else posinf
+    low = info.min if neginf is None else neginf
+    out = where(ufuncs.isnan(arr), asarray(nan, dtype=dtype), arr)
+    out = where(ufuncs.isposinf(out), asarray(high, dtype=dtype), out)
+    result: Array = where(ufuncs.isneginf(out), asarray(low, dtype=dtype), out)
+    return result
+
+
+def angle(z: ArrayLike, deg: bool = False) -> Array:
+    """The argument (phase) of ``z``, in radians (degrees with ``deg``)."""
+    (arr,) = ensure_arraylike("angle", z)
+    re, im = ufuncs.real(arr), ufuncs.imag(arr)
+    if re.dtype.kind not in "fc" or (arr.dtype.kind == "f" and arr.ndim == 0):
+        default = dtypes.default_float_dtype()
+        re, im = lax.convert_element_type(re, default), lax.convert_element_type(im, default)
+    result = lax.atan2(im, re)
+    return ufuncs.degrees(result) if deg else result

@@ -730,3 +730,35 @@ def greater(x: ArrayLike, y: ArrayLike, /) -> Array:
 def greater_equal(x: ArrayLike, y: ArrayLike, /) -> Array:
     """Elementwise ``x >= y``."""
     return _compare("greater_equal", lax.ge, x, y)
+
+
+def sinc(x: ArrayLike, /) -> Array:
+    """``sin(pi x) / (pi x)``, 1 at 0; every derivative at 0 is the Maclaurin coefficient
+    (JAX's custom JVP), not the 0/0 of the quotient rule."""
+    (arr,) = promote_args_inexact("sinc", x)
+    is_zero = lax.eq(arr, constant_like(arr, 0))
+    pi_x = lax.mul(constant_like(arr, np.pi), arr)
+    safe_pi_x = where_(is_zero, constant_like(arr, 1), pi_x)
+    out: Array = where_(is_zero, _sinc_maclaurin(0, pi_x), lax.div(lax.sin(safe_pi_x), safe_pi_x))
+    return out
+
+
+def _sinc_maclaurin_impl(k: int, x: Array) -> Array:
+    """The k-th derivative of ``sin(x)/x`` at 0, shaped like ``x``."""
+    zero = lax.mul(x, constant_like(x, 0))
+    if k % 2:
+        return zero
+    return lax.add(zero, constant_like(x, (-1) ** (k // 2) / (k + 1)))
+
+
+_sinc_maclaurin = custom_jvp(_sinc_maclaurin_impl, nondiff_argnums=(0,))
+
+
+def _sinc_maclaurin_jvp(
+    k: int, primals: tuple[Array, ...], tangents: tuple[Array, ...]
+) -> tuple[Array, Array]:
+    (x,), (t,) = primals, tangents
+    return _sinc_maclaurin(k, x), lax.mul(_sinc_maclaurin(k + 1, x), t)
+
+
+_sinc_maclaurin.defjvp(_sinc_maclaurin_jvp)

@@ -1,0 +1,85 @@
+"""diff, meshgrid, append, kron, rot90, nan_to_num, angle and sinc against ``jax.numpy``:
+values, dtypes, weak types, errors; derivatives where a rule decides them (sinc at 0)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import refjax
+import refjax.numpy as rnp
+from tests.numpy.helpers import check, jax, jnp
+
+X = np.arange(12, dtype=np.float32).reshape(3, 4) ** 2 / 7
+B = np.array([[True, False, False], [True, True, False]])
+SPECIAL = np.float32([np.nan, np.inf, -np.inf, 0.0, -2.5])
+Z = np.complex64([1 + 1j, -2 + 0.5j, np.nan + 1j, 3j])
+
+CASES: list[tuple[str, Callable[..., Any], tuple[Any, ...]]] = [
+    ("diff", lambda m, a: m.diff(a), (X,)),
+    ("diff n2 axis0", lambda m, a: m.diff(a, n=2, axis=0), (X,)),
+    ("diff n0", lambda m, a: m.diff(a, n=0), (X,)),
+    ("diff prepend append", lambda m, a: m.diff(a, prepend=1.0, append=X[:, :1]), (X,)),
+    ("diff bool", lambda m, a: m.diff(a), (B,)),
+    ("diff ints", lambda m, a: m.diff(a, axis=0), (np.int8([[1, 5], [3, -2]]),)),
+    ("diff negative n", lambda m, a: m.diff(a, n=-1), (X,)),
+    ("diff scalar", lambda m, a: m.diff(a), (np.float32(2),)),
+    ("meshgrid xy", lambda m, a: m.meshgrid(a[0], a[1, :3], a[2, :2]), (X,)),
+    ("meshgrid ij sparse", lambda m, a: m.meshgrid(a[0], a[1, :3], indexing="ij",
+                                                   sparse=True), (X,)),
+    ("meshgrid one", lambda m, a: m.meshgrid(a[0]), (X,)),
+    ("meshgrid bad indexing", lambda m, a: m.meshgrid(a[0], indexing="xx"), (X,)),
+    ("meshgrid 2d", lambda m, a: m.meshgrid(a), (X,)),
+    ("append flat", lambda m, a: m.append(a, a[0]), (X,)),
+    ("append axis", lambda m, a: m.append(a, a[:1], axis=0), (X,)),
+    ("append scalar", lambda m, a: m.append(a, 2), (np.int32([1, 2]),)),
+    ("kron", lambda m, a: m.kron(a[:2, :2], a[1:, 1:3]), (X,)),
+    ("kron ranks", lambda m, a: m.kron(a[0], np.int32([[1, 2], [3, 4]])), (X,)),
+    ("rot90", lambda m, a: m.rot90(a), (X,)),
+    ("rot90 k2", lambda m, a: m.rot90(a, 2), (X,)),
+    ("rot90 k3 axes", lambda m, a: m.rot90(a, -1, axes=(1, 0)), (X,)),
+    ("rot90 k4", lambda m, a: m.rot90(a, 4), (X,)),
+    ("rot90 1d", lambda m, a: m.rot90(a[0]), (X,)),
+    ("rot90 same axes", lambda m, a: m.rot90(a, axes=(1, 1)), (X,)),
+    ("nan_to_num", lambda m, a: m.nan_to_num(a), (SPECIAL,)),
+    ("nan_to_num given", lambda m, a: m.nan_to_num(a, nan=-1.0, posinf=9.0, neginf=-9.0),
+     (SPECIAL,)),
+    ("nan_to_num ints", lambda m, a: m.nan_to_num(a), (np.int32([1, 2]),)),
+    ("nan_to_num complex", lambda m, a: m.nan_to_num(a), (Z,)),
+    ("nan_to_num float16", lambda m, a: m.nan_to_num(a), (SPECIAL.astype(np.float16),)),
+    ("angle", lambda m, a: m.angle(a), (Z,)),
+    ("angle deg", lambda m, a: m.angle(a, deg=True), (Z,)),
+    ("angle real", lambda m, a: m.angle(a), (SPECIAL,)),
+    ("angle int", lambda m, a: m.angle(a), (np.int32([-1, 2]),)),
+    ("angle scalar", lambda m, a: m.angle(a), (-2.0,)),
+    ("sinc", lambda m, a: m.sinc(a), (np.float32([0.0, 0.5, -1.5, 1e-8, 3.0]),)),
+    ("sinc int", lambda m, a: m.sinc(a), (np.int32([0, 1, 2]),)),
+]
+
+
+@pytest.mark.parametrize("f,args", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_matches_jax(f: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    check(f, *args)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_sinc_derivatives_at_zero_match_jax(order: int) -> None:
+    """JAX differentiates sinc at 0 through the Maclaurin series: 0, -pi^2/3, 0 ..."""
+    ours: Any = rnp.sinc
+    theirs: Any = jnp.sinc
+    for _ in range(order):
+        ours, theirs = refjax.grad(ours), jax.grad(theirs)
+    x = np.float32([0.0, 0.25, -1.5])
+    got = [float(ours(v)) for v in x]
+    want = [float(theirs(v)) for v in x]
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-6)
+
+
+def test_diff_and_kron_match_numpy() -> None:
+    np.testing.assert_allclose(rnp.diff(X, n=2), np.diff(X.astype(np.float64), n=2), rtol=1e-5)
+    a, b = X[:2, :2], X[1:, 1:3]
+    np.testing.assert_allclose(rnp.kron(a, b), np.kron(a.astype(np.float64), b), rtol=1e-6)
+    np.testing.assert_array_equal(rnp.rot90(X, 3), np.rot90(X, 3))
