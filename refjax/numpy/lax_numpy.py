@@ -47,6 +47,7 @@ from refjax.numpy._util import (
     broadcast_to as _broadcast_to,
 )
 from refjax.numpy.reductions import all as _all
+from refjax.numpy.reductions import argmax as _argmax
 
 # ---------------------------------------------------------------------------------------------
 # Arrays from Python values
@@ -1302,3 +1303,52 @@ def angle(z: ArrayLike, deg: bool = False) -> Array:
         re, im = lax.convert_element_type(re, default), lax.convert_element_type(im, default)
     result = lax.atan2(im, re)
     return ufuncs.degrees(result) if deg else result
+
+
+def select(
+    condlist: Sequence[ArrayLike], choicelist: Sequence[ArrayLike], default: ArrayLike = 0
+) -> Array:
+    """The element of the first choice whose condition holds, else ``default``."""
+    if len(condlist) != len(choicelist):
+        raise ValueError(
+            f"condlist must have length equal to choicelist ({len(condlist)} vs "
+            f"{len(choicelist)})"
+        )
+    if len(condlist) == 0:
+        raise ValueError("condlist must be non-empty")
+    check_arraylike("select", *condlist, *choicelist, default)
+    conds = [asarray(c) for c in condlist]
+    choices = promote_dtypes(asarray(default), *[asarray(c) for c in choicelist])
+    # the default first, under a False condition: argmax of all-False picks it
+    conditions = stack(broadcast_arrays(False, *conds))
+    index = _argmax(conditions.astype(bool), axis=0)
+    return lax.select_n(*broadcast_arrays(index, *choices))
+
+
+def cross(
+    a: ArrayLike,
+    b: ArrayLike,
+    axisa: int = -1,
+    axisb: int = -1,
+    axisc: int = -1,
+    axis: int | None = None,
+) -> Array:
+    """The cross product of 2- or 3-vectors along the given axes."""
+    check_arraylike("cross", a, b)
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    x, y = moveaxis(a, axisa, -1), moveaxis(b, axisb, -1)
+    if x.shape[-1] not in (2, 3) or y.shape[-1] not in (2, 3):
+        raise ValueError("Dimension must be either 2 or 3 for cross product")
+    if x.shape[-1] == 2 and y.shape[-1] == 2:
+        return ufuncs.subtract(ufuncs.multiply(x[..., 0], y[..., 1]),
+                               ufuncs.multiply(x[..., 1], y[..., 0]))
+    x0, x1, y0, y1 = x[..., 0], x[..., 1], y[..., 0], y[..., 1]
+    x2 = x[..., 2] if x.shape[-1] == 3 else zeros_like(x0)
+    y2 = y[..., 2] if y.shape[-1] == 3 else zeros_like(y0)
+
+    def minor(p: Array, q: Array, r: Array, s: Array) -> Array:
+        return ufuncs.subtract(ufuncs.multiply(p, q), ufuncs.multiply(r, s))
+
+    c = array([minor(x1, y2, x2, y1), minor(x2, y0, x0, y2), minor(x0, y1, x1, y0)])
+    return moveaxis(c, 0, axisc)

@@ -28,6 +28,7 @@ from refjax.numpy._util import (
     convert,
     ensure_arraylike,
     promote_args_inexact,
+    promote_dtypes_inexact,
     promote_dtypes_numeric,
     to_inexact_dtype,
     user_dtype,
@@ -671,3 +672,75 @@ def full_zero(x: Array) -> Array:
     """Zeros shaped like ``x``, keeping its dtype and weak type (``lax.full_like(x, 0)``)."""
     fill = constant(0, x.dtype, x.weak_type)
     return fill if not x.shape else lax.broadcast_in_dim(fill, x.shape, ())
+
+
+def average(
+    a: ArrayLike,
+    axis: Axis = None,
+    weights: ArrayLike | None = None,
+    returned: bool = False,
+    keepdims: bool = False,
+) -> Array | tuple[Array, Array]:
+    """The (weighted) mean over ``axis``; with ``returned``, also the sum of the weights."""
+    axes = _ensure_optional_axes(axis)
+    if weights is None:
+        (arr,) = ensure_arraylike("average", a)
+        (arr,) = promote_dtypes_inexact(arr)
+        axis_tuple = tuple(range(arr.ndim)) if axes is None else (
+            (axes,) if isinstance(axes, int) else axes)
+        avg = mean(arr, axis=axes, keepdims=keepdims)
+        count = math.prod(arr.shape[canonicalize_axis(d, arr.ndim)] for d in axis_tuple)
+        weights_sum: Array = constant(count, avg.dtype)
+    else:
+        arr, w = ensure_arraylike("average", a, weights)
+        arr, w = promote_dtypes_inexact(arr, w)
+        if arr.shape != w.shape:
+            if axes is None:
+                raise ValueError("Axis must be specified when shapes of a and weights differ.")
+            axis_tuple = tuple(canonicalize_axis(d, arr.ndim) for d in (
+                (axes,) if isinstance(axes, int) else axes))
+            if w.shape != tuple(arr.shape[d] for d in axis_tuple):
+                raise ValueError(
+                    "Shape of weights must be consistent with shape of a along specified axis."
+                )
+            new_shape = tuple(n if d in axis_tuple else 1 for d, n in enumerate(arr.shape))
+            w = lax.reshape(w, new_shape, dimensions=tuple(int(i) for i in np.argsort(axis_tuple)))
+        weights_sum = sum(w, axis=axes, keepdims=keepdims)
+        avg = lax.div(sum(lax.mul(arr, broadcast_to(w, arr.shape)), axis=axes,
+                          keepdims=keepdims), weights_sum)
+    if returned:
+        if avg.shape != weights_sum.shape:
+            weights_sum = broadcast_to(weights_sum, avg.shape)
+        return avg, weights_sum
+    return avg
+
+
+def cumulative_sum(
+    x: ArrayLike,
+    /,
+    *,
+    axis: int | None = None,
+    dtype: DTypeLike | None = None,
+    include_initial: bool = False,
+) -> Array:
+    """Running sums along ``axis`` (the array API's cumsum), optionally starting with 0."""
+    (arr,) = ensure_arraylike("cumulative_sum", x)
+    if arr.ndim == 0:
+        raise ValueError(
+            "The input must be non-scalar to take a cumulative sum, however a scalar value or "
+            "scalar array was given."
+        )
+    if axis is None:
+        axis = 0
+        if arr.ndim > 1:
+            raise ValueError(
+                f"The input array has rank {arr.ndim}, however axis was not set to an explicit "
+                "value. The axis argument is only optional for one-dimensional arrays."
+            )
+    axis = canonicalize_axis(axis, arr.ndim)
+    out = _cumulative("cumulative_sum", lax.cumsum, arr, axis, dtype, promote_integers=True)
+    if include_initial:
+        shape = tuple(1 if d == axis else n for d, n in enumerate(arr.shape))
+        zeros = broadcast_to(constant(0, out.dtype), shape)
+        out = lax.concatenate([zeros, out], axis)
+    return out

@@ -83,3 +83,40 @@ def test_diff_and_kron_match_numpy() -> None:
     a, b = X[:2, :2], X[1:, 1:3]
     np.testing.assert_allclose(rnp.kron(a, b), np.kron(a.astype(np.float64), b), rtol=1e-6)
     np.testing.assert_array_equal(rnp.rot90(X, 3), np.rot90(X, 3))
+
+
+W = np.float32([1, 2, 0.5, 3])
+MORE: list[tuple[str, Callable[..., Any], tuple[Any, ...]]] = [
+    ("average", lambda m, a: m.average(a), (X,)),
+    ("average axis", lambda m, a: m.average(a, axis=0), (X,)),
+    ("average weights", lambda m, a: m.average(a, axis=1, weights=W), (X,)),
+    ("average full weights returned", lambda m, a: m.average(a, weights=a + 1, returned=True),
+     (X,)),
+    ("average returned keepdims", lambda m, a: m.average(a, axis=1, returned=True,
+                                                         keepdims=True), (X,)),
+    ("average ints", lambda m, a: m.average(a, axis=0), (np.int32([[1, 2], [4, 7]]),)),
+    ("average weights no axis", lambda m, a: m.average(a, weights=W), (X,)),
+    ("average bad weights", lambda m, a: m.average(a, axis=0, weights=W), (X,)),
+    ("cumulative_sum", lambda m, a: m.cumulative_sum(a[0]), (X,)),
+    ("cumulative_sum axis initial", lambda m, a: m.cumulative_sum(a, axis=1,
+                                                                  include_initial=True), (X,)),
+    ("cumulative_sum ints", lambda m, a: m.cumulative_sum(a), (np.int8([1, 2, 3]),)),
+    ("cumulative_sum bool", lambda m, a: m.cumulative_sum(a, axis=0), (B,)),
+    ("cumulative_sum needs axis", lambda m, a: m.cumulative_sum(a), (X,)),
+    ("cumulative_sum scalar", lambda m, a: m.cumulative_sum(a), (np.float32(1),)),
+    ("select", lambda m, a: m.select([a > 5, a < 1], [a, -a], 7.0), (X,)),
+    ("select ints default", lambda m, a: m.select([a > 2], [a]), (np.int32([1, 5, 3]),)),
+    ("select lengths", lambda m, a: m.select([a > 2], [a, a]), (X,)),
+    ("select empty", lambda m, a: m.select([], []), (X,)),
+    ("cross 3", lambda m, a: m.cross(a[:, :3], a[:, 1:]), (X,)),
+    ("cross 2", lambda m, a: m.cross(a[:, :2], a[:, 2:]), (X,)),
+    ("cross 2x3", lambda m, a: m.cross(a[:, :2], a[:, 1:]), (X,)),
+    ("cross axis", lambda m, a: m.cross(a[:, :3].T, a[:, 1:].T, axis=0), (X,)),
+    ("cross axisc", lambda m, a: m.cross(a[:, :3], a[:, 1:], axisc=0), (X,)),
+    ("cross bad", lambda m, a: m.cross(a, a), (X,)),
+]
+
+
+@pytest.mark.parametrize("f,args", [c[1:] for c in MORE], ids=[c[0] for c in MORE])
+def test_more_match_jax(f: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    check(f, *args)
