@@ -47,7 +47,9 @@ from refjax.numpy._util import (
     broadcast_to as _broadcast_to,
 )
 from refjax.numpy.reductions import all as _all
+from refjax.numpy.reductions import any as _any
 from refjax.numpy.reductions import argmax as _argmax
+from refjax.numpy.reductions import sum as _sum
 
 # ---------------------------------------------------------------------------------------------
 # Arrays from Python values
@@ -1352,3 +1354,95 @@ def cross(
 
     c = array([minor(x1, y2, x2, y1), minor(x2, y0, x0, y2), minor(x0, y1, x1, y0)])
     return moveaxis(c, 0, axisc)
+
+
+def logspace(
+    start: ArrayLike,
+    stop: ArrayLike,
+    num: int = 50,
+    endpoint: bool = True,
+    base: ArrayLike = 10.0,
+    dtype: DTypeLike | None = None,
+    axis: int = 0,
+) -> Array:
+    """``base ** linspace(start, stop, num)``."""
+    out_dtype = (to_inexact_dtype(dtypes.result_type(start, stop)) if dtype is None
+                 else user_dtype(dtype, "logspace"))
+    computation_dtype = to_inexact_dtype(out_dtype)
+    lo, hi = ensure_arraylike("logspace", start, stop)
+    lin = linspace(lo.astype(computation_dtype), hi.astype(computation_dtype), num,
+                   endpoint=endpoint, axis=axis)
+    return lax.convert_element_type(ufuncs.power(base, lin), out_dtype)
+
+
+def _sort_less(x: Array, y: Array) -> Array:
+    """``x`` before ``y`` in sort order: -0.0 equals 0.0, NaN after everything (as lax.sort);
+    complex numbers by real part, then imaginary part."""
+    if x.dtype == dtypes.bool_:
+        return ufuncs.logical_and(ufuncs.logical_not(x), y)
+    if x.dtype.kind == "c":
+        re_x, re_y, im_x, im_y = ufuncs.real(x), ufuncs.real(y), ufuncs.imag(x), ufuncs.imag(y)
+        tie = ufuncs.logical_not(ufuncs.logical_or(_sort_less(re_x, re_y),
+                                                   _sort_less(re_y, re_x)))
+        return ufuncs.logical_or(_sort_less(re_x, re_y),
+                                 ufuncs.logical_and(tie, _sort_less(im_x, im_y)))
+    if x.dtype.kind != "f":
+        return ufuncs.less(x, y)
+    nan_last = ufuncs.logical_and(ufuncs.isnan(y), ufuncs.logical_not(ufuncs.isnan(x)))
+    return ufuncs.logical_or(ufuncs.less(x, y), nan_last)
+
+
+def searchsorted(
+    a: ArrayLike,
+    v: ArrayLike,
+    side: str = "left",
+    sorter: ArrayLike | None = None,
+    *,
+    method: str = "scan",
+) -> Array:
+    """Where ``v``'s elements would go in the sorted 1-D ``a``: the count of elements of ``a``
+    before each (``left``: strictly before; ``right``: not after), in lax.sort's order."""
+    if side not in ("left", "right"):
+        raise ValueError(f"{side!r} is an invalid value for keyword 'side'. "
+                         "Expected one of ['left', 'right'].")
+    if method not in ("scan", "scan_unrolled", "sort", "compare_all"):
+        raise ValueError(f"{method!r} is an invalid value for keyword 'method'. Expected one of "
+                         "['sort', 'scan', 'scan_unrolled', 'compare_all'].")
+    if sorter is None:
+        arr, values = ensure_arraylike("searchsorted", a, v)
+    else:
+        arr, values, order = ensure_arraylike("searchsorted", a, v, sorter)
+    if arr.ndim != 1:
+        raise ValueError("a should be 1-dimensional")
+    arr, values = promote_dtypes(arr, values)
+    if sorter is not None:
+        arr = arr[order]
+    index_dtype = dtypes.int32 if arr.shape[0] < 2**31 - 1 else dtypes.int64
+    column = reshape(arr, (arr.shape[0],) + (1,) * values.ndim)
+    if side == "left":
+        before = _sort_less(column, values)
+    else:
+        before = ufuncs.logical_not(_sort_less(values, column))
+    return _sum(before, axis=0, dtype=index_dtype)
+
+
+def isin(
+    element: ArrayLike,
+    test_elements: ArrayLike,
+    assume_unique: bool = False,
+    invert: bool = False,
+    *,
+    method: str = "auto",
+) -> Array:
+    """Whether each element of ``element`` equals some element of ``test_elements``."""
+    del assume_unique, method  # every method gives the same answer: compare all pairs
+    elements, tests = ensure_arraylike("isin", element, test_elements)
+    x, y = promote_dtypes(elements, tests)
+    x, y = ravel(x), ravel(y)
+    if x.size == 0 or y.size == 0:
+        return full(elements.shape, invert, dtype=dtypes.bool_)
+    if invert:
+        found = _all(ufuncs.not_equal(x[:, None], y[None, :]), axis=-1)
+    else:
+        found = _any(ufuncs.equal(x[:, None], y[None, :]), axis=-1)
+    return reshape(found, elements.shape)

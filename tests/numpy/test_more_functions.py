@@ -120,3 +120,48 @@ MORE: list[tuple[str, Callable[..., Any], tuple[Any, ...]]] = [
 @pytest.mark.parametrize("f,args", [c[1:] for c in MORE], ids=[c[0] for c in MORE])
 def test_more_match_jax(f: Callable[..., Any], args: tuple[Any, ...]) -> None:
     check(f, *args)
+
+
+SORTED = np.float32([-np.inf, -1, -0.0, 0.0, 0.0, 2, 2, 5, np.inf, np.nan])
+QUERIES = np.float32([[-np.inf, -0.0, 0.0, 2], [3, np.inf, np.nan, -7]])
+SEARCH: list[tuple[str, Callable[..., Any], tuple[Any, ...]]] = [
+    ("searchsorted left", lambda m, a, v: m.searchsorted(a, v), (SORTED, QUERIES)),
+    ("searchsorted right", lambda m, a, v: m.searchsorted(a, v, side="right"),
+     (SORTED, QUERIES)),
+    ("searchsorted scalar", lambda m, a, v: m.searchsorted(a, 2.0), (SORTED, QUERIES)),
+    ("searchsorted ints", lambda m, a, v: m.searchsorted(a, v, side="right"),
+     (np.int32([1, 3, 3, 9]), np.int32([0, 3, 10]))),
+    ("searchsorted bools", lambda m, a, v: m.searchsorted(a, v),
+     (np.array([False, True, True]), np.array([True, False]))),
+    ("searchsorted complex", lambda m, a, v: m.searchsorted(a, v),
+     (np.complex64([1 + 0j, 1 + 2j, 3 - 1j]), np.complex64([1 + 1j, 3 - 2j, 0j]))),
+    ("searchsorted sorter", lambda m, a, v: m.searchsorted(a, v, sorter=np.int32([2, 0, 1])),
+     (np.float32([3, 5, 1]), np.float32([2, 4]))),
+    ("searchsorted 2d", lambda m, a, v: m.searchsorted(a, v), (QUERIES, SORTED)),
+    ("searchsorted bad side", lambda m, a, v: m.searchsorted(a, v, side="middle"),
+     (SORTED, QUERIES)),
+    ("searchsorted mixed dtypes", lambda m, a, v: m.searchsorted(a, v),
+     (np.int32([1, 2, 3]), np.float32([1.5, 3]))),
+    ("isin", lambda m, a, v: m.isin(a, v), (QUERIES, SORTED)),
+    ("isin invert", lambda m, a, v: m.isin(a, v, invert=True), (QUERIES, SORTED)),
+    ("isin ints", lambda m, a, v: m.isin(a, v), (np.int32([[1, 2], [3, 4]]), np.int8([4, 1]))),
+    ("isin empty", lambda m, a, v: m.isin(a, v[:0], invert=True), (QUERIES, SORTED)),
+    ("logspace", lambda m, a, v: m.logspace(0, 2, 5), (SORTED, QUERIES)),
+    ("logspace base dtype", lambda m, a, v: m.logspace(1, 3, 3, base=2, dtype=m.int32,
+                                                       endpoint=False), (SORTED, QUERIES)),
+    ("logspace arrays axis", lambda m, a, v: m.logspace(v[0], v[0] + 1, 4, axis=1),
+     (SORTED, np.float32([[0, 1], [2, 3]]))),
+]
+
+
+@pytest.mark.parametrize("f,args", [c[1:] for c in SEARCH], ids=[c[0] for c in SEARCH])
+def test_search_and_sets_match_jax(f: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    check(f, *args)
+
+
+def test_searchsorted_under_jit_and_vmap_matches_a_loop() -> None:
+    a = np.sort(np.random.default_rng(0).standard_normal(20).astype(np.float32))
+    v = np.random.default_rng(1).standard_normal((5, 3)).astype(np.float32)
+    got = refjax.jit(refjax.vmap(lambda row: rnp.searchsorted(a, row, side="right")))(v)
+    want = np.stack([np.searchsorted(a, row, side="right") for row in v])
+    np.testing.assert_array_equal(np.asarray(got), want)
