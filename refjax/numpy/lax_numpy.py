@@ -33,6 +33,7 @@ from refjax.numpy._util import (
     promote_args,
     promote_args_inexact,
     promote_dtypes,
+    promote_dtypes_inexact,
     to_inexact_dtype,
     user_dtype,
     where_,
@@ -1446,3 +1447,63 @@ def isin(
     else:
         found = _any(ufuncs.equal(x[:, None], y[None, :]), axis=-1)
     return reshape(found, elements.shape)
+
+
+def trapezoid(
+    y: ArrayLike, x: ArrayLike | None = None, dx: ArrayLike = 1.0, axis: int = -1
+) -> Array:
+    """The integral of ``y`` along ``axis`` by the trapezoidal rule (samples at ``x`` or a
+    spacing ``dx``)."""
+    if x is None:
+        (y_in,) = ensure_arraylike("trapezoid", y)
+        (y_arr,) = promote_dtypes_inexact(y_in)
+        step = asarray(dx)
+        if step.ndim > 0:
+            step = lax.expand_dims(step, tuple(range(y_arr.ndim - step.ndim)))
+            step = moveaxis(step, axis, -1)
+    else:
+        y_in, x_in = ensure_arraylike("trapezoid", y, x)
+        y_arr, x_arr = promote_dtypes_inexact(y_in, x_in)
+        step = diff(x_arr) if x_arr.ndim == 1 else moveaxis(diff(x_arr, axis=axis), axis, -1)
+    y_arr = moveaxis(y_arr, axis, -1)
+    if step.ndim == 0 or step.shape[-1] == 1:
+        width = step if step.ndim == 0 else step[..., 0]
+        ends = ufuncs.multiply(0.5, ufuncs.add(y_arr[..., 0], y_arr[..., -1]))
+        return ufuncs.multiply(width, ufuncs.subtract(_sum(y_arr, axis=-1), ends))
+    pairs = ufuncs.add(y_arr[..., 1:], y_arr[..., :-1])
+    return ufuncs.multiply(0.5, _sum(ufuncs.multiply(step, pairs), axis=-1))
+
+
+def unravel_index(indices: ArrayLike, shape: Any) -> tuple[Array, ...]:
+    """The multi-indices of flat ``indices`` into ``shape`` (out-of-range indices clamped)."""
+    (flat,) = ensure_arraylike("unravel_index", indices)
+    try:
+        sizes = list(shape)
+    except TypeError:
+        sizes = [shape]
+    if any(np.ndim(s) != 0 for s in sizes):
+        raise ValueError("unravel_index: shape should be a scalar or 1D sequence.")
+    out: list[Array] = [flat] * len(sizes)
+    rest = flat
+    for i, s in reversed(list(enumerate(sizes))):
+        rest, out[i] = ufuncs.divmod(rest, s)
+    past_end = ufuncs.greater(rest, 0)
+    before_start = (asarray(False) if rest.dtype.kind == "u" else ufuncs.less(rest, -1))
+    return tuple(where(past_end, s - 1, where(before_start, 0, i))
+                 for s, i in zip(sizes, out, strict=True))
+
+
+def polyval(p: ArrayLike, x: ArrayLike, *, unroll: int = 16) -> Array:
+    """The polynomial with coefficients ``p`` (highest degree first) at ``x`` (Horner's rule,
+    a scan over the coefficients as in JAX)."""
+    p_in, x_in = ensure_arraylike("polyval", p, x)
+    coeffs, xs = promote_dtypes(p_in, x_in)
+    shape = _broadcast_shapes(coeffs.shape[1:], xs.shape)
+    start = lax.broadcast_in_dim(constant(0, xs.dtype), shape, ())
+
+    def step(y: Array, c: Array) -> tuple[Array, None]:
+        return ufuncs.add(ufuncs.multiply(y, xs), c), None
+
+    result, _ = lax.scan(step, start, coeffs, unroll=unroll)
+    out: Array = result
+    return out

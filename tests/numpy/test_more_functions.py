@@ -165,3 +165,50 @@ def test_searchsorted_under_jit_and_vmap_matches_a_loop() -> None:
     got = refjax.jit(refjax.vmap(lambda row: rnp.searchsorted(a, row, side="right")))(v)
     want = np.stack([np.searchsorted(a, row, side="right") for row in v])
     np.testing.assert_array_equal(np.asarray(got), want)
+
+
+SAMPLES = np.float32([[1, 2, 4, 7], [2, 1, 0, -1], [0.5, 0.5, 3, 3]])
+STATS: list[tuple[str, Callable[..., Any], tuple[Any, ...]]] = [
+    ("trapezoid", lambda m, a: m.trapezoid(a), (SAMPLES,)),
+    ("trapezoid dx axis", lambda m, a: m.trapezoid(a, dx=0.5, axis=0), (SAMPLES,)),
+    ("trapezoid x", lambda m, a: m.trapezoid(a, x=a[0] ** 2), (SAMPLES,)),
+    ("trapezoid x 2d", lambda m, a: m.trapezoid(a, x=a * 2, axis=0), (SAMPLES,)),
+    ("trapezoid dx array", lambda m, a: m.trapezoid(a, dx=a[:, 1:] - a[:, :-1]), (SAMPLES,)),
+    ("trapezoid ints", lambda m, a: m.trapezoid(a), (np.int32([1, 4, 9]),)),
+    ("unravel_index", lambda m, a: m.unravel_index(a, (3, 4)),
+     (np.int32([0, 5, 11, 12, -1, -13, 40]),)),
+    ("unravel_index scalar shape", lambda m, a: m.unravel_index(a, 5), (np.int32([3, 7]),)),
+    ("unravel_index unsigned", lambda m, a: m.unravel_index(a, (2, 3)), (np.uint8([4, 9]),)),
+    ("polyval", lambda m, a: m.polyval(a[0], a[1]), (SAMPLES,)),
+    ("polyval ints", lambda m, a: m.polyval(np.int32([1, -2, 3]), a), (np.int32([0, 2, 5]),)),
+    ("polyval broadcast", lambda m, a: m.polyval(a[:, :1], a[1]), (SAMPLES,)),
+    ("cov", lambda m, a: m.cov(a), (SAMPLES,)),
+    ("cov not rowvar bias", lambda m, a: m.cov(a, rowvar=False, bias=True), (SAMPLES,)),
+    ("cov y ddof", lambda m, a: m.cov(a[0], a[1], ddof=0), (SAMPLES,)),
+    ("cov fweights", lambda m, a: m.cov(a, fweights=np.int32([1, 2, 1, 3])), (SAMPLES,)),
+    ("cov aweights", lambda m, a: m.cov(a, aweights=np.float32([0.5, 1, 2, 1])), (SAMPLES,)),
+    ("cov both weights", lambda m, a: m.cov(a, fweights=np.int32([1, 2, 1, 3]),
+                                            aweights=np.float32([0.5, 1, 2, 1])), (SAMPLES,)),
+    ("cov one variable", lambda m, a: m.cov(a[0]), (SAMPLES,)),
+    ("cov ints dtype", lambda m, a: m.cov(a, dtype=m.float32), (np.int32([[1, 2, 5]]),)),
+    ("cov float fweights", lambda m, a: m.cov(a, fweights=np.float32([1, 2, 1, 3])),
+     (SAMPLES,)),
+    ("cov 3d", lambda m, a: m.cov(a[None]), (SAMPLES,)),
+    ("corrcoef", lambda m, a: m.corrcoef(a), (SAMPLES,)),
+    ("corrcoef y", lambda m, a: m.corrcoef(a[0], a[2]), (SAMPLES,)),
+    ("corrcoef one", lambda m, a: m.corrcoef(a[0]), (SAMPLES,)),
+    ("corrcoef complex", lambda m, a: m.corrcoef(a), (SAMPLES + 1j * SAMPLES[::-1],)),
+]
+
+
+@pytest.mark.parametrize("f,args", [c[1:] for c in STATS], ids=[c[0] for c in STATS])
+def test_statistics_match_jax(f: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    check(f, *args, tol=1e-5)
+
+
+def test_cov_and_trapezoid_match_numpy() -> None:
+    np.testing.assert_allclose(rnp.cov(SAMPLES, aweights=np.float32([1, 2, 3, 4])),
+                               np.cov(SAMPLES.astype(np.float64), aweights=[1, 2, 3, 4]),
+                               rtol=1e-5)
+    np.testing.assert_allclose(rnp.trapezoid(SAMPLES, dx=0.3),
+                               np.trapezoid(SAMPLES.astype(np.float64), dx=0.3), rtol=1e-6)
