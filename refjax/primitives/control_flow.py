@@ -1192,6 +1192,7 @@ def map(f: Callable[[Any], Any], xs: Any, *, batch_size: int | None = None) -> A
             batched.append(sh.reshape(part(x, 0, done), (batches, batch_size, *np.shape(x)[1:])))
         if rest:
             remainders.append(part(x, done, n))
+
     def flatten(y: Any) -> Any:
         return sh.reshape(y, (done, *y.shape[2:]))
 
