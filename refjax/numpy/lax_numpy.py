@@ -1507,3 +1507,15 @@ def polyval(p: ArrayLike, x: ArrayLike, *, unroll: int = 16) -> Array:
     result, _ = lax.scan(step, start, coeffs, unroll=unroll)
     out: Array = result
     return out
+
+
+def iscomplex(x: ArrayLike) -> Array:
+    """Elementwise: a nonzero imaginary part."""
+    im = ufuncs.imag(x)
+    return lax.ne(im, constant(0, im.dtype))
+
+
+def isreal(x: ArrayLike) -> Array:
+    """Elementwise: a zero imaginary part."""
+    im = ufuncs.imag(x)
+    return lax.eq(im, constant(0, im.dtype))

@@ -443,6 +443,78 @@ def nanmean(
     return lax.div(total, normalizer)
 
 
+def nanvar(
+    a: ArrayLike,
+    axis: Axis = None,
+    dtype: DTypeLike | None = None,
+    out: None = None,
+    ddof: int = 0,
+    keepdims: bool = False,
+    where: ArrayLike | None = None,
+    mean: ArrayLike | None = None,
+) -> Array:
+    """Variance over ``axis`` of the elements that are not NaN (NaN where too few remain)."""
+    _no_out("nanvar", out)
+    (arr,) = ensure_arraylike("nanvar", a)
+    mask = _check_where("nanvar", where)
+    user = None if dtype is None else user_dtype(dtype, "nanvar")
+    computation_dtype, result_dtype = _var_promote_types(arr.dtype, user)
+    arr = convert(arr, computation_dtype)
+    if mean is None:
+        a_mean = nanmean(arr, axis, dtype=computation_dtype, keepdims=True, where=mask)
+    else:
+        a_mean = convert(as_array(mean), computation_dtype)
+    nan = lax.ne(arr, arr)
+    centered = where_(nan, 0, lax.sub(arr, broadcast_to(a_mean, arr.shape)))  # grads stay finite
+    if centered.dtype.kind == "c":
+        centered = lax.real(lax.mul(centered, lax.conj(centered)))
+    else:
+        centered = lax.square(centered)
+    normalizer = sum(lax.bitwise_not(nan), axis=axis, keepdims=keepdims, where=mask)
+    normalizer = lax.sub(normalizer, constant(ddof, normalizer.dtype))
+    too_few = lax.le(normalizer, constant(0, normalizer.dtype))
+    total = sum(centered, axis, keepdims=keepdims, where=mask)
+    total = where_(too_few, np.nan, total)
+    divisor = where_(too_few, 1, normalizer)
+    result = lax.div(total, convert(divisor, total.dtype))
+    return convert(result, result_dtype)
+
+
+def nanstd(
+    a: ArrayLike,
+    axis: Axis = None,
+    dtype: DTypeLike | None = None,
+    out: None = None,
+    ddof: int = 0,
+    keepdims: bool = False,
+    where: ArrayLike | None = None,
+    mean: ArrayLike | None = None,
+) -> Array:
+    """Standard deviation over ``axis`` of the elements that are not NaN."""
+    _no_out("nanstd", out)
+    return lax.sqrt(nanvar(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims,
+                           where=where, mean=mean))
+
+
+def _nan_arg_extreme(name: str, fill: float, pick: Callable[..., Array]) -> Callable[..., Array]:
+    def reduce(
+        a: ArrayLike, axis: int | None = None, out: None = None, keepdims: bool | None = None
+    ) -> Array:
+        _no_out(name, out)
+        (arr,) = ensure_arraylike(name, a)
+        ax = None if axis is None else operator.index(axis)
+        if arr.dtype.kind not in "fc":
+            return pick(arr, axis=ax, keepdims=bool(keepdims))
+        nan = lax.ne(arr, arr)
+        found = pick(where_(nan, fill, arr), axis=ax, keepdims=bool(keepdims))
+        return where_(all(nan, axis=ax, keepdims=bool(keepdims)), -1, found)
+
+    reduce.__name__ = reduce.__qualname__ = name
+    reduce.__doc__ = (f"Index of the {'greatest' if fill < 0 else 'least'} element along "
+                      "``axis`` ignoring NaNs (-1 where every element is NaN).")
+    return reduce
+
+
 def _var_promote_types(a_dtype: DType, dtype: DType | None) -> tuple[DType, DType]:
     """(computation dtype, result dtype) of ``var``."""
     if dtype is not None:
@@ -593,12 +665,16 @@ def _cumulative(
     axis: int | None,
     dtype: DTypeLike | None,
     promote_integers: bool = False,
+    fill_nan: float | None = None,
 ) -> Array:
-    """The common body of cumsum/cumprod (JAX's ``_cumulative_reduction``)."""
+    """The common body of cumsum/cumprod (JAX's ``_cumulative_reduction``); ``fill_nan``
+    replaces NaNs first (nancumsum, nancumprod)."""
     (arr,) = ensure_arraylike(name, a)
     if axis is None or arr.ndim == 0:
         arr = lax.reshape(arr, (arr.size,))
     ax = canonicalize_axis(0 if axis is None else axis, arr.ndim)
+    if fill_nan is not None and arr.dtype.kind in "fc":
+        arr = where_(lax.ne(arr, arr), constant(fill_nan, arr.dtype), arr)
     if dtype is None:
         result_dtype = arr.dtype
         if promote_integers or arr.dtype == dtypes.bool_:
@@ -629,6 +705,22 @@ def cumprod(
     """Running products along ``axis`` (of the flattened array if None)."""
     _no_out("cumprod", out)
     return _cumulative("cumprod", lax.cumprod, a, axis, dtype)
+
+
+def nancumsum(
+    a: ArrayLike, axis: int | None = None, dtype: DTypeLike | None = None, out: None = None
+) -> Array:
+    """Running sums along ``axis`` treating NaNs as 0."""
+    _no_out("nancumsum", out)
+    return _cumulative("nancumsum", lax.cumsum, a, axis, dtype, fill_nan=0)
+
+
+def nancumprod(
+    a: ArrayLike, axis: int | None = None, dtype: DTypeLike | None = None, out: None = None
+) -> Array:
+    """Running products along ``axis`` treating NaNs as 1."""
+    _no_out("nancumprod", out)
+    return _cumulative("nancumprod", lax.cumprod, a, axis, dtype, fill_nan=1)
 
 
 def logsumexp(
@@ -744,3 +836,7 @@ def cumulative_sum(
         zeros = broadcast_to(constant(0, out.dtype), shape)
         out = lax.concatenate([zeros, out], axis)
     return out
+
+
+nanargmax = _nan_arg_extreme("nanargmax", -np.inf, argmax)
+nanargmin = _nan_arg_extreme("nanargmin", np.inf, argmin)

@@ -181,3 +181,47 @@ def test_nan_reductions_match_numpy_and_differentiate_as_jax(name: str) -> None:
     ours = refjax.grad(lambda a: rnp.sum(getattr(rnp, name)(a, axis=1)))(x)
     theirs = jax.grad(lambda a: jax.numpy.sum(getattr(jax.numpy, name)(a, axis=1)))(x)
     np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), equal_nan=True)
+
+
+NAN_MORE: list[tuple[str, Any, dict[str, Any]]] = [
+    ("nanvar", NAN_X, {}),
+    ("nanvar", NAN_X, {"axis": 1, "ddof": 1}),
+    ("nanvar", NAN_X, {"axis": 0, "keepdims": True}),
+    ("nanvar", np.int32([[1, 2], [3, 5]]), {"axis": 0}),
+    ("nanvar", NAN_X.astype(np.complex64), {"axis": 1}),
+    ("nanvar", NAN_X, {"axis": 1, "where": np.array([True, False, True, True])}),
+    ("nanstd", NAN_X, {"axis": 1}),
+    ("nanstd", NAN_X, {"axis": 1, "ddof": 2}),
+    ("nanargmax", NAN_X, {}),
+    ("nanargmax", NAN_X, {"axis": 1}),
+    ("nanargmax", NAN_X, {"axis": 0, "keepdims": True}),
+    ("nanargmax", np.int32([[1, 7], [3, 5]]), {"axis": 1}),
+    ("nanargmin", NAN_X, {"axis": 1}),
+    ("nanargmin", NAN_X, {"axis": 0}),
+    ("nancumsum", NAN_X, {}),
+    ("nancumsum", NAN_X, {"axis": 1}),
+    ("nancumsum", np.int8([1, 2, 3]), {}),
+    ("nancumprod", NAN_X, {"axis": 0}),
+    ("nancumprod", NAN_X, {"axis": 1, "dtype": np.float32}),
+]
+
+
+@pytest.mark.parametrize("name,x,kw", NAN_MORE, ids=[f"{n}-{i}" for i, (n, _, _) in
+                                                     enumerate(NAN_MORE)])
+def test_more_nan_functions_match_jax(name: str, x: Any, kw: dict[str, Any]) -> None:
+    check(lambda m, a: getattr(m, name)(a, **kw), x)
+
+
+@pytest.mark.parametrize("name", ["nanvar", "nanstd", "nancumsum"])
+def test_more_nan_functions_differentiate_as_jax(name: str) -> None:
+    x = np.float32([[1, np.nan, 3], [2, 2.5, np.nan], [5, 1, 0]])
+    jax = pytest.importorskip("jax")
+    ours = refjax.grad(lambda a: rnp.sum(getattr(rnp, name)(a, axis=1)))(x)
+    theirs = jax.grad(lambda a: jax.numpy.sum(getattr(jax.numpy, name)(a, axis=1)))(x)
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-5, equal_nan=True)
+
+
+@pytest.mark.parametrize("x", [np.complex64([1, 2j, 3 + 0j, np.nan]), np.float32([1, 2]),
+                               np.int32([0, 3])], ids=str)
+def test_iscomplex_isreal_match_jax(x: Any) -> None:
+    check(lambda m, a: (m.iscomplex(a), m.isreal(a)), x)
