@@ -1,4 +1,5 @@
-"""``jnp.cov`` and ``jnp.corrcoef``, written as JAX's are (weighted averages and one ``dot``)."""
+"""``jnp.cov``/``corrcoef`` (weighted averages and one ``dot``) and the quantile family
+(``quantile``, ``percentile``, ``median`` and their NaN-ignoring forms), written as JAX's are."""
 
 from __future__ import annotations
 
@@ -9,12 +10,26 @@ import numpy as np
 from refjax import dtypes
 from refjax.dtypes import DTypeLike
 from refjax.interp.core import Array, ArrayLike
+from refjax.numpy import indexing, reductions, ufuncs
 from refjax.numpy import lax_numpy as lnp
-from refjax.numpy import reductions, ufuncs
-from refjax.numpy._util import check_arraylike, ensure_arraylike, promote_args_inexact
+from refjax.numpy._util import (
+    canonicalize_axis,
+    check_arraylike,
+    ensure_arraylike,
+    promote_args_inexact,
+)
 from refjax.numpy.tensor_contractions import dot
 
-__all__ = ["corrcoef", "cov"]
+__all__ = [
+    "corrcoef",
+    "cov",
+    "median",
+    "nanmedian",
+    "nanpercentile",
+    "nanquantile",
+    "percentile",
+    "quantile",
+]
 
 
 def _weights(name: str, value: ArrayLike, n: int, integer: bool) -> Array:
@@ -110,3 +125,192 @@ def corrcoef(
     if dtypes.issubdtype(c.dtype, np.complexfloating):
         return ufuncs.make_complex(real_part, lnp.clip(ufuncs.imag(c), -1, 1), c.dtype)
     return real_part
+
+
+# ---------------------------------------------------------------------------------------------
+# Quantiles: sort along the reduced axis, then interpolate between neighbouring order statistics
+
+_METHODS = ("linear", "lower", "higher", "midpoint", "nearest", "inverted_cdf")
+
+
+def _quantile(
+    a: ArrayLike,
+    q: ArrayLike,
+    axis: int | tuple[int, ...] | None,
+    method: str,
+    keepdims: bool,
+    squash_nans: bool,
+    weights: ArrayLike | None,
+) -> Array:
+    if method not in _METHODS:
+        raise ValueError("method can only be 'linear', 'lower', 'higher', 'midpoint', 'nearest' "
+                         "or 'inverted_cdf'")
+    if weights is not None or method == "inverted_cdf":
+        raise NotImplementedError("refjax's quantile has no weights and no 'inverted_cdf' method")
+    (arr,) = ensure_arraylike("quantile", a)
+    (q_arr,) = ensure_arraylike("quantile", q)
+    (arr,) = promote_args_inexact("quantile", arr)
+    if arr.dtype.kind == "c":
+        raise ValueError(
+            "quantile does not support complex input, as the operation is poorly defined."
+        )
+    if q_arr.ndim > 1:
+        raise ValueError(f"q must be have rank <= 1, got shape {q_arr.shape}")
+    q_arr = q_arr.astype(arr.dtype) if q_arr.dtype.kind != "f" else q_arr
+    ndim = arr.ndim
+    if axis is None:
+        axes = tuple(range(ndim))
+    elif isinstance(axis, tuple):
+        axes = tuple(canonicalize_axis(d, ndim) for d in axis)
+        if len(set(axes)) != len(axes):
+            raise ValueError("repeated axis")
+    else:
+        axes = (canonicalize_axis(axis, ndim),)
+    kept = [d for d in range(ndim) if d not in axes]
+    # the reduced axes, flattened, last
+    flat = lnp.reshape(lnp.transpose(arr, [*kept, *axes]),
+                       (*[arr.shape[d] for d in kept], -1))
+    n = flat.shape[-1]
+    nan = ufuncs.isnan(flat)
+    if squash_nans:
+        ordered = lnp.sort(flat, axis=-1)  # NaNs sort last
+        counts = reductions.sum(ufuncs.logical_not(nan), axis=-1, dtype=q_arr.dtype)
+    else:
+        ordered = lnp.sort(lnp.where(reductions.any(nan, axis=-1, keepdims=True), np.nan, flat),
+                           axis=-1)
+        counts = lnp.full(flat.shape[:-1], n, dtype=q_arr.dtype)
+    # q's axis first, then the kept axes
+    q_b = lnp.reshape(q_arr, q_arr.shape + (1,) * counts.ndim)
+    position = ufuncs.multiply(q_b, ufuncs.subtract(counts, 1))
+    low, high = ufuncs.floor(position), ufuncs.ceil(position)
+    high_weight = ufuncs.subtract(position, low)
+    low_weight = ufuncs.subtract(1, high_weight)
+    last = ufuncs.subtract(counts, 1)
+    low = ufuncs.maximum(0, ufuncs.minimum(low, last)).astype(dtypes.int32)
+    high = ufuncs.maximum(0, ufuncs.minimum(high, last)).astype(dtypes.int32)
+    out_shape = q_arr.shape + counts.shape
+    source = lnp.broadcast_to(ordered, out_shape + (n,))
+
+    def at(index: Array) -> Array:
+        picked = indexing.take_along_axis(source, lnp.broadcast_to(index, out_shape)[..., None],
+                                          axis=-1)
+        return picked[..., 0]
+
+    low_value, high_value = at(low), at(high)
+    if method == "linear":
+        result = ufuncs.add(ufuncs.multiply(low_value, low_weight),
+                            ufuncs.multiply(high_value, high_weight))
+    elif method == "lower":
+        result = low_value
+    elif method == "higher":
+        result = high_value
+    elif method == "nearest":
+        result = lnp.where(ufuncs.less_equal(high_weight, 0.5), low_value, high_value)
+    else:  # midpoint
+        result = ufuncs.multiply(ufuncs.add(low_value, high_value), 0.5)
+    if keepdims:  # the reduced axes back, as size 1, after q's axis
+        shape = list(result.shape[: q_arr.ndim])
+        rest = iter(result.shape[q_arr.ndim :])
+        shape += [1 if d in axes else next(rest) for d in range(ndim)]
+        result = lnp.reshape(result, tuple(shape))
+    return result.astype(arr.dtype)
+
+
+def quantile(
+    a: ArrayLike,
+    q: ArrayLike,
+    axis: int | tuple[int, ...] | None = None,
+    out: None = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    *,
+    weights: ArrayLike | None = None,
+) -> Array:
+    """The ``q``-th quantiles of ``a`` over ``axis`` (interpolated by ``method``)."""
+    check_arraylike("quantile", a, q)
+    if overwrite_input or out is not None:
+        raise ValueError("jax.numpy.quantile does not support overwrite_input=True or out != None")
+    return _quantile(a, q, axis, method, keepdims, False, weights)
+
+
+def nanquantile(
+    a: ArrayLike,
+    q: ArrayLike,
+    axis: int | tuple[int, ...] | None = None,
+    out: None = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    *,
+    weights: ArrayLike | None = None,
+) -> Array:
+    """:func:`quantile` of the elements that are not NaN."""
+    check_arraylike("nanquantile", a, q)
+    if overwrite_input or out is not None:
+        raise ValueError(
+            "jax.numpy.nanquantile does not support overwrite_input=True or out != None"
+        )
+    return _quantile(a, q, axis, method, keepdims, True, weights)
+
+
+def percentile(
+    a: ArrayLike,
+    q: ArrayLike,
+    axis: int | tuple[int, ...] | None = None,
+    out: None = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    *,
+    weights: ArrayLike | None = None,
+) -> Array:
+    """:func:`quantile` with ``q`` in percent."""
+    check_arraylike("percentile", a, q)
+    (q_arr,) = promote_args_inexact("percentile", q)
+    return quantile(a, ufuncs.true_divide(q_arr, 100), axis, out, overwrite_input, method,
+                    keepdims, weights=weights)
+
+
+def nanpercentile(
+    a: ArrayLike,
+    q: ArrayLike,
+    axis: int | tuple[int, ...] | None = None,
+    out: None = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    *,
+    weights: ArrayLike | None = None,
+) -> Array:
+    """:func:`nanquantile` with ``q`` in percent."""
+    check_arraylike("nanpercentile", a, q)
+    (q_arr,) = promote_args_inexact("nanpercentile", q)
+    return nanquantile(a, ufuncs.true_divide(q_arr, 100), axis, out, overwrite_input, method,
+                       keepdims, weights=weights)
+
+
+def median(
+    a: ArrayLike,
+    axis: int | tuple[int, ...] | None = None,
+    out: None = None,
+    overwrite_input: bool = False,
+    keepdims: bool = False,
+) -> Array:
+    """The median over ``axis`` (the midpoint of the middle two for an even count)."""
+    (arr,) = ensure_arraylike("median", a)
+    return quantile(arr, 0.5, axis=axis, out=out, overwrite_input=overwrite_input,
+                    keepdims=keepdims, method="midpoint")
+
+
+def nanmedian(
+    a: ArrayLike,
+    axis: int | tuple[int, ...] | None = None,
+    out: None = None,
+    overwrite_input: bool = False,
+    keepdims: bool = False,
+) -> Array:
+    """The median of the elements that are not NaN."""
+    (arr,) = ensure_arraylike("nanmedian", a)
+    return nanquantile(arr, 0.5, axis=axis, out=out, overwrite_input=overwrite_input,
+                       keepdims=keepdims, method="midpoint")

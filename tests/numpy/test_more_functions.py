@@ -212,3 +212,49 @@ def test_cov_and_trapezoid_match_numpy() -> None:
                                rtol=1e-5)
     np.testing.assert_allclose(rnp.trapezoid(SAMPLES, dx=0.3),
                                np.trapezoid(SAMPLES.astype(np.float64), dx=0.3), rtol=1e-6)
+
+
+QX = np.float32([[3, 1, 4, 1, 5], [9, 2, 6, 5, 3], [5, np.nan, 9, 7, 9]])
+QUANTILE_KW: list[dict[str, Any]] = [
+    {}, {"axis": 1}, {"axis": 0, "keepdims": True}, {"axis": (1, 0)},
+    {"axis": 1, "method": "lower"}, {"axis": 1, "method": "higher"},
+    {"axis": 1, "method": "nearest"}, {"axis": 1, "method": "midpoint"}, {"keepdims": True},
+]
+
+
+@pytest.mark.parametrize("name", ["quantile", "nanquantile"])
+@pytest.mark.parametrize("q", [0.5, np.float32([0.0, 0.1, 0.9, 1.0])], ids=["scalar", "vector"])
+@pytest.mark.parametrize("kw", QUANTILE_KW, ids=[str(k) for k in QUANTILE_KW])
+def test_quantiles_match_jax(name: str, q: Any, kw: dict[str, Any]) -> None:
+    check(lambda m, a: getattr(m, name)(a, q, **kw), QX)
+
+
+QUANTILE_OTHERS: list[tuple[str, Callable[..., Any], tuple[Any, ...]]] = [
+    ("percentile", lambda m, a: m.percentile(a, np.float32([10, 50]), axis=1), (QX,)),
+    ("nanpercentile", lambda m, a: m.nanpercentile(a, 25.0, axis=1, keepdims=True), (QX,)),
+    ("median", lambda m, a: m.median(a, axis=1), (QX,)),
+    ("median all", lambda m, a: m.median(a), (QX,)),
+    ("nanmedian", lambda m, a: m.nanmedian(a, axis=(0, 1), keepdims=True), (QX,)),
+    ("median ints", lambda m, a: m.median(a, axis=1), (np.int32([[1, 2, 3, 4]]),)),
+    ("quantile 3d axes", lambda m, a: m.quantile(a, 0.3, axis=(0, 2), keepdims=True),
+     (np.arange(24, dtype=np.float32).reshape(2, 3, 4),)),
+    ("quantile complex", lambda m, a: m.quantile(a, 0.5), (np.complex64([1, 2j]),)),
+    ("quantile bad method", lambda m, a: m.quantile(a, 0.5, method="mean"), (QX,)),
+    ("quantile q rank 2", lambda m, a: m.quantile(a, np.float32([[0.5]])), (QX,)),
+    ("quantile out", lambda m, a: m.quantile(a, 0.5, overwrite_input=True), (QX,)),
+]
+
+
+@pytest.mark.parametrize("f,args", [c[1:] for c in QUANTILE_OTHERS],
+                         ids=[c[0] for c in QUANTILE_OTHERS])
+def test_quantile_family_matches_jax(f: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    check(f, *args)
+
+
+def test_quantile_gradient_and_missing_weights() -> None:
+    q = np.float32([0.3, 0.7])
+    ours = refjax.grad(lambda x: rnp.sum(rnp.nanquantile(x, q, axis=1)))(QX)
+    theirs = jax.grad(lambda x: jnp.sum(jnp.nanquantile(x, q, axis=1)))(QX)
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), equal_nan=True)
+    with pytest.raises(NotImplementedError, match="weights"):
+        rnp.quantile(QX, 0.5, method="inverted_cdf", weights=np.ones_like(QX))
