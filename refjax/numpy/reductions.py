@@ -466,10 +466,7 @@ def nanvar(
         a_mean = convert(as_array(mean), computation_dtype)
     nan = lax.ne(arr, arr)
     centered = where_(nan, 0, lax.sub(arr, broadcast_to(a_mean, arr.shape)))  # grads stay finite
-    if centered.dtype.kind == "c":
-        centered = lax.real(lax.mul(centered, lax.conj(centered)))
-    else:
-        centered = lax.square(centered)
+    centered = _squared_magnitude(centered)
     normalizer = sum(lax.bitwise_not(nan), axis=axis, keepdims=keepdims, where=mask)
     normalizer = lax.sub(normalizer, constant(ddof, normalizer.dtype))
     too_few = lax.le(normalizer, constant(0, normalizer.dtype))
@@ -515,6 +512,13 @@ def _nan_arg_extreme(name: str, fill: float, pick: Callable[..., Array]) -> Call
     return reduce
 
 
+def _squared_magnitude(x: Array) -> Array:
+    """``|x|**2``, real: ``x * conj(x)``'s real part for complex ``x`` (as JAX's var)."""
+    if x.dtype.kind == "c":
+        return lax.real(lax.mul(x, lax.conj(x)))
+    return lax.square(x)
+
+
 def _var_promote_types(a_dtype: DType, dtype: DType | None) -> tuple[DType, DType]:
     """(computation dtype, result dtype) of ``var``."""
     if dtype is not None:
@@ -555,12 +559,8 @@ def var(
         a_mean = _mean(arr, axes, dtype=computation_dtype, keepdims=True, where=mask)
     else:
         a_mean = convert(as_array(mean), computation_dtype)
-    centered = lax.sub(arr, a_mean)
-    if computation_dtype.kind == "c":
-        centered = lax.real(lax.mul(centered, lax.conj(centered)))
-        computation_dtype = centered.dtype
-    else:
-        centered = lax.square(centered)
+    centered = _squared_magnitude(lax.sub(arr, a_mean))
+    computation_dtype = centered.dtype
     normalizer = _count(arr, axes, keepdims, mask, computation_dtype)
     normalizer = lax.sub(normalizer, convert(correction, computation_dtype))
     total = sum(centered, axes, dtype=computation_dtype, keepdims=keepdims, where=mask)

@@ -266,9 +266,7 @@ def percentile(
     weights: ArrayLike | None = None,
 ) -> Array:
     """:func:`quantile` with ``q`` in percent."""
-    check_arraylike("percentile", a, q)
-    (q_arr,) = promote_args_inexact("percentile", q)
-    return quantile(a, ufuncs.true_divide(q_arr, 100), axis, out, overwrite_input, method,
+    return quantile(a, _fraction("percentile", a, q), axis, out, overwrite_input, method,
                     keepdims, weights=weights)
 
 
@@ -284,10 +282,15 @@ def nanpercentile(
     weights: ArrayLike | None = None,
 ) -> Array:
     """:func:`nanquantile` with ``q`` in percent."""
-    check_arraylike("nanpercentile", a, q)
-    (q_arr,) = promote_args_inexact("nanpercentile", q)
-    return nanquantile(a, ufuncs.true_divide(q_arr, 100), axis, out, overwrite_input, method,
+    return nanquantile(a, _fraction("nanpercentile", a, q), axis, out, overwrite_input, method,
                        keepdims, weights=weights)
+
+
+def _fraction(name: str, a: ArrayLike, q: ArrayLike) -> Array:
+    """A percentage ``q`` as a fraction (after checking the arguments, as JAX does)."""
+    check_arraylike(name, a, q)
+    (q_arr,) = promote_args_inexact(name, q)
+    return ufuncs.true_divide(q_arr, 100)
 
 
 def median(

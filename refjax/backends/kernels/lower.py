@@ -25,6 +25,7 @@ from refjax.backends.kernels.ir import (
     COMPARISONS,
     INDEX32,
     INDEX64,
+    LEAVES,
     Affine,
     Binary,
     BinaryOp,
@@ -158,17 +159,26 @@ class Builder:
         self, x: Sym, shape: tuple[int, ...], remap: Callable[[Affine], Affine | None]
     ) -> Sym:
         """``x`` rebuilt over ``shape``, every load/iota index rewritten by ``remap``."""
-        new: dict[int, int] = {}
-        for i in self.reached([x.id]):
-            expr = self.body[i]
+
+        def leaf(expr: Expr) -> Expr:
             if isinstance(expr, Reduced):
                 raise NotAffine("a reduced value is not viewed inside its own kernel")
             if isinstance(expr, Load | Index):
                 affine = remap(expr.index)
                 if affine is None:
                     raise NotAffine(f"index {expr.index} is not affine after the view")
-                leaf: Expr = replace(expr, index=affine)
-                new[i] = self.add(leaf)
+                return replace(expr, index=affine)
+            return expr
+
+        return self.rebuild(x, shape, leaf)
+
+    def rebuild(self, x: Sym, shape: tuple[int, ...], leaf: Callable[[Expr], Expr]) -> Sym:
+        """``x`` over ``shape`` with every leaf beneath it replaced by ``leaf(expr)``."""
+        new: dict[int, int] = {}
+        for i in self.reached([x.id]):
+            expr = self.body[i]
+            if isinstance(expr, LEAVES):
+                new[i] = self.add(leaf(expr))
             else:
                 new[i] = self.add(with_operands(expr, [new[j] for j in operands(expr)]))
         return Sym(new[x.id], shape, x.dtype)
@@ -544,14 +554,7 @@ def _slice(b: Builder, args: Sequence[Sym], params: Params, out: ShapedArray) ->
 
 def clamped(b: Builder, x: Sym) -> Sym:
     """``x`` with every load beneath it clamped into its buffer (to read out of its range)."""
-    new: dict[int, int] = {}
-    for i in b.reached([x.id]):
-        expr = b.body[i]
-        if isinstance(expr, Load):
-            new[i] = b.add(replace(expr, clamp=True))
-        else:
-            new[i] = b.add(with_operands(expr, [new[j] for j in operands(expr)]))
-    return Sym(new[x.id], x.shape, x.dtype)
+    return b.rebuild(x, x.shape, lambda e: replace(e, clamp=True) if isinstance(e, Load) else e)
 
 
 def shifted(b: Builder, x: Sym, low: Sequence[int], shape: tuple[int, ...]) -> tuple[Sym, Sym]:
