@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -45,9 +46,17 @@ class Device:
 
 
 class Backend(abc.ABC):
-    """A place that holds buffers and computes primitives on them."""
+    """A place that holds buffers and computes primitives on them.
+
+    One backend object serves every thread: its executable cache is guarded by ``_lock``, and a
+    subclass guards its own shared state (kernel caches, a device queue) the same way.
+    """
 
     name: str
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()  # guards _executables (and a subclass's caches)
+        self._executables: dict[int, tuple[ClosedJaxpr, Executable]] = {}
 
     @abc.abstractmethod
     def from_numpy(self, value: NDArray) -> Buffer:
@@ -82,16 +91,17 @@ class Backend(abc.ABC):
         return step
 
     def compile(self, closed: ClosedJaxpr) -> Executable:
-        """An executable for ``closed`` (cached per jaxpr object)."""
-        cache: dict[int, tuple[ClosedJaxpr, Executable]] = self.__dict__.setdefault(
-            "_executables", {}
-        )
-        hit = cache.get(id(closed))
+        """An executable for ``closed`` (cached per jaxpr object, built once per backend)."""
+        hit = self._executables.get(id(closed))
         if hit is not None and hit[0] is closed:
             return hit[1]
-        exe = self.build_executable(closed)
-        cache[id(closed)] = (closed, exe)
-        return exe
+        with self._lock:  # another thread may have built it while this one waited
+            hit = self._executables.get(id(closed))
+            if hit is not None and hit[0] is closed:
+                return hit[1]
+            exe = self.build_executable(closed)
+            self._executables[id(closed)] = (closed, exe)
+            return exe
 
     def build_executable(self, closed: ClosedJaxpr) -> Executable:
         """Prepare ``closed`` for running: by default, one prepared step per equation."""
@@ -176,6 +186,7 @@ class ArrayImpl(Array):
 
 _FACTORIES: dict[str, Callable[[], Backend]] = {}
 _INSTANCES: dict[str, Backend] = {}  # a cache: each backend is created once, on first use
+_CREATING: Final = threading.Lock()  # held while a backend is created, so only one thread does
 BACKEND_ENV: Final = "REFJAX_BACKEND"
 
 
@@ -188,12 +199,28 @@ def get_backend(name: str | None = None) -> Backend:
     """The backend called ``name``, or the default one (``REFJAX_BACKEND``, else numpy)."""
     name = name or os.environ.get(BACKEND_ENV) or "numpy"
     backend = _INSTANCES.get(name)
-    if backend is None:
-        if name not in _FACTORIES:
-            known = ", ".join(sorted(_FACTORIES))
-            raise RuntimeError(f"Unknown backend {name!r}; available backends: {known}")
-        backend = _INSTANCES[name] = _FACTORIES[name]()
+    if backend is not None:
+        return backend
+    with _CREATING:
+        backend = _INSTANCES.get(name)  # made by another thread while this one waited
+        if backend is None:
+            backend = _INSTANCES[name] = _create_backend(name)
     return backend
+
+
+def _create_backend(name: str) -> Backend:
+    """A new backend ``name``; a RuntimeError naming it and the reason if it cannot start."""
+    if name not in _FACTORIES:
+        known = ", ".join(sorted(_FACTORIES))
+        raise RuntimeError(f"Unknown backend {name!r}; available backends: {known}")
+    try:
+        return _FACTORIES[name]()
+    except Exception as err:  # no package, no driver, no platform, no device ...
+        reason = " ".join(f"{type(err).__name__}: {err}".split())  # one line
+        raise RuntimeError(
+            f"Unable to initialize backend {name!r}: {reason} (set {BACKEND_ENV}=numpy to use "
+            "the CPU reference backend)"
+        ) from None
 
 
 def default_backend() -> str:

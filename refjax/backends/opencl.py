@@ -13,6 +13,7 @@ backend is first used, so ``import refjax`` works without it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -21,7 +22,7 @@ import numpy as np
 
 from refjax.backends.base import Buffer, Device, register_backend
 from refjax.backends.kernels import KernelBackend, dense
-from refjax.backends.kernels.cache import KernelCache
+from refjax.backends.kernels.cache import KernelCache, Request
 from refjax.backends.kernels.dialects import OPENCL, SPECIAL_IN_DOUBLE
 from refjax.backends.kernels.fusion import FusionOptions
 from refjax.backends.kernels.render import Grid, Rendered
@@ -62,11 +63,11 @@ class OpenCLBackend(KernelBackend):
         self.reduce_local_size = 16 if is_cpu else 256  # PoCL compiles each local size anew
         self.max_groups = (1 << 24) if is_cpu else units * 32
         self._empty_arg = cl.Buffer(self.context, cl.mem_flags.READ_ONLY, 16)
+        self._launching = threading.Lock()  # set_args + enqueue of a shared kernel object
         # PoCL caches its own machine code by source (~/.cache/pocl), and reading a program's
         # binary back from it costs ~10x the build; with PoCL the cache entry is the checked
         # source, and loading it is a build that hits PoCL's cache.
         self._keep_binaries = "Portable Computing Language" not in self.device.platform.name
-        self._just_built: tuple[str, Any] | None = None
         self.cache: KernelCache[Any] = KernelCache("opencl", _fingerprint(cl, self.device),
                                                    self._build, self._load)
 
@@ -126,42 +127,54 @@ class OpenCLBackend(KernelBackend):
     def launch(
         self, kernel: object, grid: Grid, buffers: Sequence[Buffer], scalars: Sequence[np.generic]
     ) -> None:
-        """Enqueue a kernel on buffers and scalar arguments."""
+        """Enqueue a kernel on buffers and scalar arguments.
+
+        A kernel object holds its arguments until it is enqueued, and one object serves every
+        thread, so binding and enqueueing happen under the launch lock.
+        """
         k: Any = kernel
-        k.set_args(*[self._mem(b) for b in buffers], *scalars)
-        self.cl.enqueue_nd_range_kernel(self.queue, k, grid.global_size, grid.local_size)
+        args = [*[self._mem(b) for b in buffers], *scalars]
+        with self._launching:
+            k.set_args(*args)
+            self.cl.enqueue_nd_range_kernel(self.queue, k, grid.global_size, grid.local_size)
 
     def _mem(self, buffer: Buffer) -> Any:
         return buffer.data if buffer.size else self._empty_arg
 
-    def _build(self, source: str, options: Sequence[str]) -> bytes:
-        program = self._build_source(source, options)
-        self._just_built = (source, program)
+    def _build(self, request: Request) -> tuple[bytes, Any]:
+        """Compile ``request``: its payload (with PoCL the source, else the binary) and kernel."""
+        program = self._build_source(request.source, request.options)
+        kernel = self.cl.Kernel(program, request.name)
         if not self._keep_binaries:
-            return _SOURCE + source.encode() + b"\0" + "\0".join(options).encode()
+            return _SOURCE + _source_payload(request), kernel
         binary: bytes = program.get_info(self.cl.program_info.BINARIES)[0]
-        return _BINARY + binary
+        return _BINARY + binary, kernel
 
     def _build_source(self, source: str, options: Sequence[str]) -> Any:
+        """The program built from ``source``; RuntimeError with the log and source if not."""
         program = self.cl.Program(self.context, source)
         try:
             return program.build(options=list(options))
         except self.cl.RuntimeError as err:
             raise RuntimeError(f"OpenCL build failed: {err}\n--- source ---\n{source}") from None
 
-    def _load(self, payload: bytes, name: str) -> Any:
-        just_built, self._just_built = self._just_built, None
+    def _load(self, payload: bytes, request: Request) -> Any:
+        """The kernel of a cache entry's payload; ValueError if it is not ``request``'s."""
         if payload.startswith(_SOURCE):
-            source, _, options = payload[len(_SOURCE) :].partition(b"\0")
-            text = source.decode()
-            if just_built is not None and just_built[0] == text:
-                program = just_built[1]
-            else:
-                program = self._build_source(text, [o for o in options.decode().split("\0") if o])
-        else:
+            if payload[len(_SOURCE) :] != _source_payload(request):
+                raise ValueError("the entry holds another kernel's source")
+            program = self._build_source(request.source, request.options)  # hits PoCL's cache
+        elif payload.startswith(_BINARY):
             binary = payload[len(_BINARY) :]
             program = self.cl.Program(self.context, [self.device], [binary]).build()
-        return self.cl.Kernel(program, name)
+        else:
+            raise ValueError("the entry holds neither a source nor a binary")
+        return self.cl.Kernel(program, request.name)
+
+
+def _source_payload(request: Request) -> bytes:
+    """A PoCL cache entry's payload: the source and the build options."""
+    return request.source.encode() + b"\0" + "\0".join(request.options).encode()
 
 
 def _context(cl: Any) -> Any:

@@ -726,13 +726,25 @@ class Trace(abc.ABC):
         """Interpret ``prim`` applied to ``args``."""
 
     def check_foreign(self, tracer: Tracer) -> None:
-        """Accept a tracer of an enclosing live trace (a constant here); reject a leaked one."""
+        """Accept a tracer of an enclosing live trace (a constant here); reject a leaked one.
+
+        Enclosing means an ancestor of this trace: a live trace of another thread (whose level
+        may well be lower) is not one.
+        """
         owner = tracer._trace
-        if owner.alive and owner.level < self.level:
+        if owner.alive and owner.level < self.level and self._descends_from(owner):
             return
         raise UnexpectedTracerError(
             escaped_tracer_message(tracer.aval.str_short(), type(tracer).__name__, owner.describe())
         )
+
+    def _descends_from(self, ancestor: Trace) -> bool:
+        trace = self.parent
+        while trace is not None and trace.level >= ancestor.level:
+            if trace is ancestor:
+                return True
+            trace = trace.parent
+        return False
 
     def describe(self) -> str:
         """What this trace is tracing, for error messages."""

@@ -69,8 +69,9 @@ class KernelBackend(Backend):
     max_groups: int = 1024  # grid-stride kernels launch at most this many groups
 
     def __init__(self, options: FusionOptions) -> None:
+        super().__init__()
         self.options = options
-        self._eager: OrderedDict[Hashable, PlanExecutable] = OrderedDict()
+        self._eager: OrderedDict[Hashable, PlanExecutable] = OrderedDict()  # under self._lock
 
     # -- runtime hooks ---------------------------------------------------------------------
     @abc.abstractmethod
@@ -110,18 +111,28 @@ class KernelBackend(Backend):
         """One primitive: a cached single-primitive plan with shape-generic kernels."""
         in_avals = [ShapedArray(tuple(b.shape), np.dtype(b.dtype)) for b in buffers]
         key = _eager_key(prim, params, in_avals, out_avals)
-        exe = None if key is None else self._eager.get(key)
-        if exe is None:
-            closed = primitive_jaxpr(prim, params, in_avals, out_avals)
-            steps = plan(closed, self.options)
-            exe = PlanExecutable(self, steps, generic=True, label=prim.name, jaxpr=closed)
-            if key is not None:
-                self._eager[key] = exe
+        if key is None:
+            return self._eager_executable(prim, params, in_avals, out_avals).run(buffers)
+        with self._lock:  # the LRU order changes on every hit
+            exe = self._eager.get(key)
+            if exe is None:
+                exe = self._eager[key] = self._eager_executable(prim, params, in_avals, out_avals)
                 if len(self._eager) > EAGER_CACHE_SIZE:
                     self._eager.popitem(last=False)
-        elif key is not None:
-            self._eager.move_to_end(key)
+            else:
+                self._eager.move_to_end(key)
         return exe.run(buffers)
+
+    def _eager_executable(
+        self,
+        prim: Primitive,
+        params: Params,
+        in_avals: Sequence[ShapedArray],
+        out_avals: Sequence[ShapedArray],
+    ) -> PlanExecutable:
+        closed = primitive_jaxpr(prim, params, in_avals, out_avals)
+        steps = plan(closed, self.options)
+        return PlanExecutable(self, steps, generic=True, label=prim.name, jaxpr=closed)
 
     def build_executable(self, closed: ClosedJaxpr) -> Executable:
         """``closed`` as fused, shape-specialised kernels."""
