@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from typing import Any
@@ -21,7 +22,7 @@ import numpy as np
 
 from refjax.backends.base import Buffer, Device, register_backend
 from refjax.backends.kernels import BufferFn, KernelBackend, dense
-from refjax.backends.kernels.cache import KernelCache
+from refjax.backends.kernels.cache import KernelCache, Request
 from refjax.backends.kernels.dialects import CUDA
 from refjax.backends.kernels.fusion import FusionOptions
 from refjax.backends.kernels.render import Grid, Rendered
@@ -77,9 +78,7 @@ class CudaBackend(KernelBackend):
         arch = f"--gpu-architecture=compute_{device.compute_capability}"
         self.build_options = (arch, *CUDA.build_options)
         fingerprint = f"{nvrtc_version()}|{arch}"
-        self.cache: KernelCache[Any] = KernelCache(
-            "cuda", fingerprint, lambda src, opts: nvrtc_compile(src, opts), self._load
-        )
+        self.cache: KernelCache[Any] = KernelCache("cuda", fingerprint, self._build, self._load)
 
     # -- buffers ---------------------------------------------------------------------------
     def from_numpy(self, value: NDArray) -> Buffer:
@@ -126,13 +125,21 @@ class CudaBackend(KernelBackend):
         """The kernel object for ``rendered``, from the kernel cache."""
         return self.cache.get(rendered.source, self.build_options, rendered.name)
 
-    def _load(self, ptx: bytes, name: str) -> Any:
+    def _build(self, request: Request) -> tuple[bytes, Any]:
+        """Compile ``request`` with NVRTC: its PTX (the cache payload) and its loaded kernel."""
+        ptx = nvrtc_compile(request.source, request.options, request.name)
+        return ptx, self._load(ptx, request)
+
+    def _load(self, ptx: bytes, request: Request) -> Any:
+        """The kernel ``request.name`` of ``ptx``; ValueError if the PTX has no such entry."""
+        if not re.search(rb"\.entry\s+" + re.escape(request.name.encode()) + rb"\s*\(", ptx):
+            raise ValueError(f"the PTX has no kernel {request.name}")
         fd, path = tempfile.mkstemp(suffix=".ptx")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(ptx)
             module = self.cp.RawModule(path=path)
-            return module.get_function(name)
+            return module.get_function(request.name)
         finally:
             os.unlink(path)
 
