@@ -14,21 +14,17 @@ from typing import Any
 import numpy as np
 
 from refjax import dtypes, tree_util
+from refjax.api_util import (
+    check_callable,
+    ensure_inbounds,
+    ensure_index,
+    ensure_index_tuple,
+    ensure_str_tuple,
+    validate_jit_argnums,
+)
 from refjax.backends.base import ArrayImpl
 from refjax.interp.core import Array, ArrayLike, ShapedArray, as_array, get_aval
 from refjax.interp.staging import debug_info, trace_to_jaxpr
-
-
-def _normalize_argnums(argnums: int | Sequence[int], nargs: int, what: str) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    out = []
-    for n in nums:
-        if not -nargs <= n < nargs:
-            raise ValueError(
-                f"{what}={argnums} is out of range for a function called with {nargs} arguments"
-            )
-        out.append(n % nargs)
-    return tuple(out)
 
 
 def arg_names(fn: Callable[..., Any], args: Sequence[Any]) -> list[str]:
@@ -62,10 +58,15 @@ def make_jaxpr(
     return_shape: bool = False,
 ) -> Callable[..., Any]:
     """A function that returns the ClosedJaxpr of ``fun`` traced on its arguments' avals."""
+    if not callable(fun):
+        raise TypeError("the first argument must be callable")  # JAX's text (functools.partial)
 
     @functools.wraps(fun)
     def make(*args: Any) -> Any:
-        static = _normalize_argnums(static_argnums, len(args), "static_argnums")
+        check_callable(fun)  # JAX's make_jaxpr checks as jax.jit does, when called
+        nums = ensure_index_tuple(static_argnums)
+        validate_jit_argnums(fun, (nums, ()), ((), ()))
+        static = ensure_inbounds(True, len(args), nums)
         dyn_args = [a for i, a in enumerate(args) if i not in static]
         flat, in_tree = tree_util.tree_flatten(dyn_args)
         out_tree: list[tree_util.PyTreeDef] = []
@@ -157,6 +158,7 @@ def jvp(
     from refjax.interp.core import current_trace, new_trace
     from refjax.interp.jvp import JVPTrace, JVPTracer, Zero, instantiate
 
+    check_callable(fun)
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError(
             "primal and tangent arguments to jax.jvp must be tuples or lists; "
@@ -234,6 +236,7 @@ def linearize(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> 
     """``(fun(*primals), f_jvp)`` where ``f_jvp`` evaluates the staged linear JVP jaxpr."""
     from refjax.interp.core import eval_jaxpr
 
+    check_callable(fun)
     flat_fun, outs, jaxpr, _ = _linearize(fun, primals, has_aux, "linearize")
     assert flat_fun.out_tree is not None
     out_tree, n = flat_fun.out_tree, flat_fun.num_out
@@ -261,6 +264,7 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     from refjax.interp.jvp import Zero, instantiate, tangent_aval
     from refjax.interp.transpose import UndefinedPrimal, backward_pass
 
+    check_callable(fun)
     flat_fun, outs, jaxpr, in_avals = _linearize(fun, primals, has_aux, "vjp")
     assert flat_fun.out_tree is not None
     out_tree, n = flat_fun.out_tree, flat_fun.num_out
@@ -336,10 +340,12 @@ def value_and_grad(
     allow_int: bool = False,
 ) -> Callable[..., Any]:
     """A function computing ``fun``'s value and its gradient with respect to ``argnums``."""
+    check_callable(fun)
+    spec = ensure_index(argnums)
 
     @functools.wraps(fun)
     def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
-        nums = _normalize_argnums(argnums, len(args), "argnums")
+        nums = _grad_argnums(spec, len(args))
         dyn = [args[i] for i in nums]
         for leaf in tree_util.tree_leaves(dyn):
             _check_grad_input(leaf, allow_int)
@@ -359,10 +365,22 @@ def value_and_grad(
 
         aval = get_aval(out)
         grads = f_vjp(constant(np.ones((), aval.dtype), aval.dtype, aval.weak_type))
-        g = grads[0] if isinstance(argnums, int) else tuple(grads)
+        g = grads[0] if isinstance(spec, int) else tuple(grads)
         return ((out, aux), g) if has_aux else (out, g)
 
     return value_and_grad_f
+
+
+def _grad_argnums(argnums: int | tuple[int, ...], nargs: int) -> tuple[int, ...]:
+    """``argnums`` resolved against the caller's ``nargs`` positional arguments, as JAX."""
+    max_argnum = argnums if isinstance(argnums, int) else max(argnums)
+    if max_argnum >= nargs:
+        raise TypeError(
+            f"differentiating with respect to {argnums=} requires at least {max_argnum + 1} "
+            f"positional arguments to be passed by the caller, but got only {nargs} positional "
+            "arguments."
+        )
+    return ensure_inbounds(False, nargs, ensure_index_tuple(argnums))
 
 
 def grad(
@@ -495,6 +513,21 @@ def _leaf_descriptions(fun: Callable[..., Any], args: Any, flat: Sequence[Any]) 
     return out
 
 
+def _move_out_axis(val: ArrayLike, bdim: int | None, size: int, out_axis: int | None) -> Array:
+    """One output of ``vmap``: its batch axis ``bdim`` moved to ``out_axis`` (JAX's errors for
+    an axis outside the output's rank, or a mapped output with ``out_axes=None``)."""
+    from refjax.interp.batching import bdim_at
+
+    if out_axis is None:
+        if bdim is not None:
+            raise ValueError("vmap has mapped output but out_axes is None")
+        return as_array(val)
+    rank = get_aval(val).ndim + (bdim is None)
+    if not -rank <= out_axis < rank:
+        raise ValueError(f"axis {out_axis} is out of bounds for array of dimension {rank}")
+    return bdim_at(val, bdim, size, out_axis)
+
+
 def vmap(
     fun: Callable[..., Any],
     in_axes: Any = 0,
@@ -503,9 +536,10 @@ def vmap(
     axis_size: int | None = None,
 ) -> Callable[..., Any]:
     """``fun`` mapped over axes of its arguments (``in_axes``), stacking results at ``out_axes``."""
-    from refjax.interp.batching import BatchTrace, BatchTracer, bdim_at
+    from refjax.interp.batching import BatchTrace, BatchTracer
     from refjax.interp.core import current_trace, new_trace
 
+    check_callable(fun)
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
     if not (in_axes is None or type(in_axes) in (int, tuple, dict)):
@@ -539,14 +573,8 @@ def vmap(
             out_flat, out_tree = tree_util.tree_flatten(out)
             o_dims = _flatten_axes("vmap out_axes", out, out_axes)
             pairs = [trace.lift(o) for o in out_flat]
-        results = []
-        for (val, d), od in zip(pairs, o_dims, strict=True):
-            if od is None:
-                if d is not None:
-                    raise ValueError("vmap has mapped output but out_axes is None")
-                results.append(as_array(val))
-            else:
-                results.append(bdim_at(val, d, size, od))
+        moved = zip(pairs, o_dims, strict=True)
+        results = [_move_out_axis(val, d, size, od) for (val, d), od in moved]
         return tree_util.tree_unflatten(out_tree, results)
 
     return vmap_f
@@ -577,8 +605,11 @@ def jacfwd(
     """The Jacobian of ``fun`` by forward mode: ``vmap`` of ``jvp`` over a standard basis."""
     from refjax.numpy import reshape
 
+    check_callable(fun)
+    spec = ensure_index(argnums)
+
     def jac(*args: Any, **kwargs: Any) -> Any:
-        nums = _normalize_argnums(argnums, len(args), "argnums")
+        nums = ensure_inbounds(False, len(args), ensure_index_tuple(spec))
         dyn = tuple(args[i] for i in nums)
         flat, tree = tree_util.tree_flatten(dyn)
 
@@ -608,7 +639,7 @@ def jacfwd(
                 parts.append(reshape(piece, (*y.shape[:-1], *shape)))
                 start += n
             per_arg = tree_util.tree_unflatten(tree, parts)
-            return per_arg[0] if isinstance(argnums, int) else per_arg
+            return per_arg[0] if isinstance(spec, int) else per_arg
 
         out = tree_util.tree_map(split, pushed)
         return (out, aux) if has_aux else out
@@ -625,8 +656,10 @@ def jacrev(
     """The Jacobian of ``fun`` by reverse mode: ``vmap`` of ``vjp`` over a standard basis."""
     from refjax.numpy import reshape
 
+    check_callable(fun)  # JAX's jacrev checks argnums only when called
+
     def jac(*args: Any, **kwargs: Any) -> Any:
-        nums = _normalize_argnums(argnums, len(args), "argnums")
+        nums = ensure_inbounds(False, len(args), ensure_index_tuple(argnums))
         dyn = tuple(args[i] for i in nums)
 
         def partial_fun(*dyn_args: Any) -> Any:
@@ -721,25 +754,41 @@ def _check_jit_arg(fun_name: str, x: Any, name: str) -> ShapedArray:
     return get_aval(x)
 
 
+def _jit_statics(
+    fun: Callable[..., Any],
+    static_argnums: int | Sequence[int],
+    static_argnames: str | Sequence[str],
+    donate_argnums: int | Sequence[int],
+    donate_argnames: str | Sequence[str],
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """``jit``'s static argument numbers and names, checked against ``fun`` as JAX does."""
+    check_callable(fun)
+    static = ensure_index_tuple(static_argnums), ensure_str_tuple(static_argnames)
+    donate = ensure_index_tuple(donate_argnums), ensure_str_tuple(donate_argnames)
+    validate_jit_argnums(fun, static, donate)
+    return static
+
+
 def jit(
     fun: Callable[..., Any],
     static_argnums: int | Sequence[int] = (),
     static_argnames: str | Sequence[str] = (),
     donate_argnums: int | Sequence[int] = (),
+    donate_argnames: str | Sequence[str] = (),
 ) -> Callable[..., Any]:
     """``fun`` traced once per signature to a jaxpr and run by the backend's compiler.
 
     The cache key is the input pytree structure, each input's aval (shape, dtype, weak type),
-    the static arguments' values and the backend. ``donate_argnums`` is accepted and ignored:
-    refjax never reuses input buffers.
+    the static arguments' values and the backend. ``donate_argnums`` and ``donate_argnames``
+    are checked and otherwise ignored: refjax never reuses input buffers.
     """
     from refjax.backends.base import ArrayImpl, get_backend, to_buffer
     from refjax.config import config
     from refjax.interp.core import EVAL_TRACE, current_trace
     from refjax.primitives.calls import jit_p
 
-    static_names = (
-        (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+    static_nums, static_names = _jit_statics(
+        fun, static_argnums, static_argnames, donate_argnums, donate_argnames
     )
     cache: dict[Any, _JitEntry] = {}
     static_positions: dict[int, tuple[int, ...]] = {}
@@ -775,9 +824,7 @@ def jit(
             return fun(*args, **kwargs)
         static_pos = static_positions.get(len(args))
         if static_pos is None:
-            static_pos = static_positions[len(args)] = (
-                _normalize_argnums(static_argnums, len(args), "static_argnums") if args else ()
-            )
+            static_pos = static_positions[len(args)] = ensure_inbounds(True, len(args), static_nums)
         statics = tuple((i, args[i]) for i in static_pos) + tuple(
             (k, kwargs[k]) for k in sorted(kwargs) if k in static_names
         )
@@ -827,6 +874,7 @@ def jit(
 
 def eval_shape(fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """The output shapes and dtypes of ``fun`` on ``args``, without computing it."""
+    check_callable(fun)
     flat, in_tree = tree_util.tree_flatten((args, kwargs))
     out_trees: list[tree_util.PyTreeDef] = []
 

@@ -138,3 +138,12 @@ def missing_rule_message(primitive: str, transformation: str) -> str:
         "abstract_eval": f"Abstract evaluation for '{primitive}' not implemented",
     }
     return kinds.get(transformation, f"No {transformation} rule for primitive '{primitive}'")
+
+
+def shape_overflow_message(shape: tuple[int, ...]) -> str:
+    """The text of the ValueError for an array too large to count: XLA's, then the rule."""
+    dims = ", ".join(map(str, shape))
+    return (
+        f"overflow in static extent product: dimensions=[{dims}]. An array's size in bytes "
+        "(its item size times the product of its dimensions) must fit in int64."
+    )

@@ -28,6 +28,7 @@ from refjax.interp.core import (
     Tracer,
     Var,
     abstract_eval,
+    check_size,
     get_aval,
 )
 
@@ -99,6 +100,7 @@ class Backend(abc.ABC):
             hit = self._executables.get(id(closed))
             if hit is not None and hit[0] is closed:
                 return hit[1]
+            _check_sizes(closed)
             exe = self.build_executable(closed)
             self._executables[id(closed)] = (closed, exe)
             return exe
@@ -109,6 +111,13 @@ class Backend(abc.ABC):
 
     def block_until_ready(self, buffer: Buffer) -> None:  # noqa: B027  # synchronous by default
         """Wait until ``buffer`` has been computed."""
+
+
+def _check_sizes(closed: ClosedJaxpr) -> None:
+    """ValueError if a value ``closed`` computes has more bytes than an int64 counts."""
+    jaxpr = closed.jaxpr
+    for var in [*jaxpr.invars, *(v for eqn in jaxpr.eqns for v in eqn.outvars)]:
+        check_size(var.aval)
 
 
 class ArrayImpl(Array):
@@ -277,6 +286,8 @@ def apply_primitive(prim: Primitive, args: Sequence[ArrayLike], params: Params) 
     """Eager evaluation of one primitive: check it abstractly, then compute it on a backend."""
     avals = [get_aval(a) for a in args]
     out_avals = abstract_eval(prim, avals, params)
+    for aval in out_avals:
+        check_size(aval)
     backend = _pick_backend(args)
     buffers = [to_buffer(a, av, backend) for a, av in zip(args, avals, strict=True)]
     outs = backend.execute(prim, buffers, params, out_avals)

@@ -30,6 +30,7 @@ from refjax.errors import (
     conversion_context,
     escaped_tracer_message,
     missing_rule_message,
+    shape_overflow_message,
 )
 
 if TYPE_CHECKING:
@@ -464,7 +465,7 @@ class Array:
         """This array with a new shape (``x.reshape(2, 3)`` or ``x.reshape((2, 3))``)."""
         from refjax import numpy as jnp
 
-        new_shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        new_shape = shape[0] if len(shape) == 1 else shape  # as given, for JAX's messages
         return jnp.reshape(self, new_shape, order=order)
 
     def transpose(self, *axes: Any) -> Array:
@@ -703,6 +704,26 @@ def abstract_eval(
         return list(out)
     assert isinstance(out, ShapedArray)
     return [out]
+
+
+_MAX_BYTES: Final = 2**63 - 1
+
+
+def check_size(aval: ShapedArray) -> None:
+    """ValueError when an array of ``aval`` would have more bytes than an int64 counts.
+
+    XLA computes the product ``itemsize * d0 * d1 * ...`` left to right and rejects it at the
+    first overflow (so a zero-sized axis after an overflowing prefix does not help); JAX then
+    fails (aborts, even) when it compiles or runs. Abstract values of any size are fine (JAX's
+    ``eval_shape`` and ``make_jaxpr`` accept them); backends check each value they are to
+    compute (``apply_primitive``, ``Backend.compile``), before allocating, so every backend
+    gives the same error.
+    """
+    n = aval.dtype.itemsize
+    for d in aval.shape:
+        n *= d
+        if n > _MAX_BYTES:
+            raise ValueError(shape_overflow_message(aval.shape))
 
 
 # ---------------------------------------------------------------------------------------------

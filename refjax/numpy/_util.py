@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from typing import Final, SupportsIndex
+from typing import Any, Final, SupportsIndex
 
 import numpy as np
 
@@ -184,17 +184,37 @@ def canonicalize_axis(axis: SupportsIndex, ndim: int) -> int:
     return ax % ndim if ax < 0 else ax
 
 
-def canonicalize_shape(shape: object) -> tuple[int, ...]:
-    """A shape argument (an int or a sequence of ints) as a tuple of Python ints."""
-    if isinstance(shape, (int, np.integer)):
-        return (int(shape),)
+def canonicalize_dims(shape: object) -> tuple[int, ...]:
+    """JAX's ``core.canonicalize_shape``: an int or a sequence of integers as a tuple of Python
+    ints, else JAX's TypeError (with a hint when a dimension is a traced value)."""
+    dims: Any = (shape,) if isinstance(shape, int) else shape  # any object: checked here
     try:
-        return tuple(operator.index(d) for d in shape)  # type: ignore[attr-defined]
+        return tuple(operator.index(d) for d in dims)
     except TypeError:
-        listed = list(shape) if isinstance(shape, (tuple, list)) else [shape]
-        raise TypeError(
-            f"Shapes must be 1D sequences of concrete values of integer type, got {listed}."
-        ) from None
+        raise _invalid_shape_error(dims) from None
+
+
+def canonicalize_shape(shape: Any) -> tuple[int, ...]:
+    """A ``jnp`` shape argument as a tuple of Python ints; a 0-d value (``3``, ``np.int64(3)``,
+    a 0-d array, but also ``2.0`` or None, which then fail) stands for a one-dimensional shape."""
+    if not isinstance(shape, (tuple, list)) and (
+        getattr(shape, "ndim", None) == 0 or np.ndim(shape) == 0
+    ):
+        shape = (shape,)
+    return canonicalize_dims(shape)
+
+
+def _invalid_shape_error(shape: object) -> TypeError:
+    msg = f"Shapes must be 1D sequences of concrete values of integer type, got {shape}."
+    dims = shape if isinstance(shape, (tuple, list)) else ()
+    traced = [d for d in dims if isinstance(d, Tracer) and d._concrete_value() is None]
+    if traced:
+        msg += (
+            "\nIf using `jit`, try using `static_argnums` or applying `jit` to smaller "
+            "subfunctions."
+        )
+        msg += "".join(d._origin_msg() for d in traced)
+    return TypeError(msg)
 
 
 def broadcast_to(x: ArrayLike, shape: tuple[int, ...]) -> Array:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import math
 import operator
+import types
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ from refjax.numpy import ufuncs
 from refjax.numpy._util import (
     as_array,
     canonicalize_axis,
+    canonicalize_dims,
     canonicalize_shape,
     check_arraylike,
     check_python_int_range,
@@ -160,17 +162,34 @@ def full(shape: Any, fill_value: ArrayLike, dtype: DTypeLike | None = None) -> A
     return _broadcast_to(asarray(fill_value, dtype=out_dtype), canonicalize_shape(shape))
 
 
+def _filled(name: str, shape: Any, fill_value: int, dtype: DTypeLike | None) -> Array:
+    """``zeros``/``ones``/``empty``: JAX's checks of a shape passed by mistake, then ``full``."""
+    if isinstance(shape, types.GeneratorType):
+        raise TypeError("expected sequence object with len >= 0 or a single integer")
+    if isinstance(dtype, int) and isinstance(shape, int):
+        raise TypeError(
+            f"Cannot interpret '{dtype}' as a data type.\n\nDid you accidentally write "
+            f"`jax.numpy.{name}({shape}, {dtype})` when you meant "
+            f"`jax.numpy.{name}(({shape}, {dtype}))`, i.e. with a single tuple argument for the "
+            "shape?"
+        )
+    out_dtype = user_dtype(float if dtype is None else dtype, name)
+    return _full(canonicalize_shape(shape), fill_value, out_dtype)
+
+
 def zeros(shape: Any, dtype: DTypeLike | None = None) -> Array:
     """An array of zeros (float by default)."""
-    return _full(canonicalize_shape(shape), 0, user_dtype(float if dtype is None else dtype, ""))
+    return _filled("zeros", shape, 0, dtype)
 
 
 def ones(shape: Any, dtype: DTypeLike | None = None) -> Array:
     """An array of ones (float by default)."""
-    return _full(canonicalize_shape(shape), 1, user_dtype(float if dtype is None else dtype, ""))
+    return _filled("ones", shape, 1, dtype)
 
 
-empty = zeros
+def empty(shape: Any, dtype: DTypeLike | None = None) -> Array:
+    """An uninitialised array in JAX; zeros here."""
+    return _filled("empty", shape, 0, dtype)
 
 
 def full_like(
@@ -429,10 +448,18 @@ def size(a: ArrayLike, axis: int | None = None) -> int:
     return math.prod(s) if axis is None else s[canonicalize_axis(axis, len(s))]
 
 
+def _is_iterable(x: Any) -> bool:
+    try:
+        iter(x)
+    except TypeError:
+        return False
+    return True
+
+
 def _compute_newshape(arr: Array, newshape: Any) -> tuple[int, ...]:
     """A reshape target with its ``-1`` resolved; JAX's TypeError if the sizes differ."""
     orig = newshape
-    dims = canonicalize_shape(newshape)
+    dims = canonicalize_dims(newshape if _is_iterable(newshape) else [newshape])
     neg = [i for i, d in enumerate(dims) if d == -1]
     if len(neg) > 1:
         raise TypeError(f"can only specify one unknown axis size with a `-1` value, got {orig}")
@@ -557,7 +584,15 @@ def broadcast_arrays(*args: ArrayLike) -> list[Array]:
 
 def broadcast_shapes(*shapes: Any) -> tuple[int, ...]:
     """The shape the given shapes broadcast to."""
-    return _broadcast_shapes(*(canonicalize_shape(s) for s in shapes))
+    given = [(s,) if np.ndim(s) == 0 else tuple(s) for s in shapes]
+    dims = [canonicalize_dims(s) for s in given]
+    for shape, d in zip(given, dims, strict=True):
+        if any(n < 0 for n in d):
+            raise TypeError(
+                "Only non-negative indices are allowed when broadcasting static shapes, but got "
+                f"shape {shape!r}."
+            )
+    return _broadcast_shapes(*dims)
 
 
 def atleast_1d(*arys: ArrayLike) -> Any:
