@@ -30,6 +30,7 @@ from refjax.interp.core import (
     abstract_eval,
     check_size,
     get_aval,
+    register_evaluator,
 )
 
 Buffer = Any  # a backend's own array type: numpy.ndarray, a pyopencl or cupy array
@@ -292,6 +293,23 @@ def apply_primitive(prim: Primitive, args: Sequence[ArrayLike], params: Params) 
     buffers = [to_buffer(a, av, backend) for a, av in zip(args, avals, strict=True)]
     outs = backend.execute(prim, buffers, params, out_avals)
     return [ArrayImpl(av, b, backend) for av, b in zip(out_avals, outs, strict=True)]
+
+
+class _RootEvaluator:
+    """How the root trace (``interp.core.EvalTrace``) computes: on the arrays' backend."""
+
+    def apply_primitive(
+        self, prim: Primitive, args: Sequence[ArrayLike], params: Params
+    ) -> list[Array]:
+        """``prim`` on concrete ``args`` (see :func:`apply_primitive`)."""
+        return apply_primitive(prim, args, params)
+
+    def device_put(self, x: ArrayLike) -> Array:
+        """``x`` on the default backend."""
+        return device_put(x)
+
+
+register_evaluator(_RootEvaluator())
 
 
 def block_until_ready(x: Any) -> Any:

@@ -14,7 +14,7 @@ import contextvars
 import enum
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -32,9 +32,6 @@ from refjax.errors import (
     missing_rule_message,
     shape_overflow_message,
 )
-
-if TYPE_CHECKING:
-    from refjax.numpy.indexing import IndexUpdateHelper
 
 # Static parameters of primitives are heterogeneous (axes tuples, dtypes, jaxprs, enums); each
 # rule states the precise types of the params it reads in its own signature.
@@ -114,7 +111,8 @@ def _dtype_name(dtype: DType) -> str:
 
 
 class Array:
-    """``refjax.Array``: a concrete array or a tracer. Operators forward to ``refjax.numpy``.
+    """``refjax.Array``: a concrete array or a tracer. Operators forward to ``refjax.numpy``
+    (installed by ``refjax.numpy.array_methods``).
 
     Subclasses define ``aval`` and ``_concrete_value``. (A plain class rather than an ABC:
     ``isinstance`` checks against it run on every primitive application.)
@@ -220,413 +218,98 @@ class Array:
         """The value as nested Python lists."""
         return self._scalar("tolist").tolist()
 
-    # -- arithmetic ------------------------------------------------------------------------
-    def __neg__(self) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.negative(self)
-
-    def __pos__(self) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.positive(self)
-
-    def __abs__(self) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.abs(self)
-
-    def __invert__(self) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.invert(self)
-
-    def __add__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.add(self, other)
-
-    def __radd__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.add(other, self)
-
-    def __sub__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.subtract(self, other)
-
-    def __rsub__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.subtract(other, self)
-
-    def __mul__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.multiply(self, other)
-
-    def __rmul__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.multiply(other, self)
-
-    def __truediv__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.true_divide(self, other)
-
-    def __rtruediv__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.true_divide(other, self)
-
-    def __floordiv__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.floor_divide(self, other)
-
-    def __rfloordiv__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.floor_divide(other, self)
-
-    def __mod__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.remainder(self, other)
-
-    def __rmod__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.remainder(other, self)
-
-    def __divmod__(self, other: ArrayLike) -> tuple[Array, Array]:
-        from refjax import numpy as jnp
-
-        return jnp.floor_divide(self, other), jnp.remainder(self, other)
-
-    def __pow__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.power(self, other)
-
-    def __rpow__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.power(other, self)
-
-    def __matmul__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.matmul(self, other)
-
-    def __rmatmul__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.matmul(other, self)
-
-    def __and__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.bitwise_and(self, other)
-
-    def __rand__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.bitwise_and(other, self)
-
-    def __or__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.bitwise_or(self, other)
-
-    def __ror__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.bitwise_or(other, self)
-
-    def __xor__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.bitwise_xor(self, other)
-
-    def __rxor__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.bitwise_xor(other, self)
-
-    def __lshift__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.left_shift(self, other)
-
-    def __rlshift__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.left_shift(other, self)
-
-    def __rshift__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.right_shift(self, other)
-
-    def __rrshift__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.right_shift(other, self)
-
-    # -- comparisons -----------------------------------------------------------------------
-    def __eq__(self, other: object) -> Array:  # type: ignore[override]  # elementwise, as numpy
-        from refjax import numpy as jnp
-
-        return jnp.equal(self, _as_operand(other))
-
-    def __ne__(self, other: object) -> Array:  # type: ignore[override]  # elementwise, as numpy
-        from refjax import numpy as jnp
-
-        return jnp.not_equal(self, _as_operand(other))
-
-    def __lt__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.less(self, other)
-
-    def __le__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.less_equal(self, other)
-
-    def __gt__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.greater(self, other)
-
-    def __ge__(self, other: ArrayLike) -> Array:
-        from refjax import numpy as jnp
-
-        return jnp.greater_equal(self, other)
-
-    # -- indexing --------------------------------------------------------------------------
-    def __getitem__(self, idx: Any) -> Array:
-        from refjax.numpy import indexing
-
-        return indexing.getitem(self, idx)
-
-    @property
-    def at(self) -> IndexUpdateHelper:
-        """Functional index updates: ``x.at[idx].set(v)``, ``.add``, ``.mul``, ``.get`` ..."""
-        from refjax.numpy import indexing
-
-        return indexing.IndexUpdateHelper(self)
-
-    # -- methods ---------------------------------------------------------------------------
-    @property
-    def T(self) -> Array:  # noqa: N802  # numpy's name
-        """The transpose (axes reversed)."""
-        from refjax import numpy as jnp
-
-        return jnp.transpose(self)
-
-    @property
-    def mT(self) -> Array:  # noqa: N802  # numpy's name
-        """The matrix transpose (last two axes swapped)."""
-        from refjax import numpy as jnp
-
-        return jnp.swapaxes(self, -1, -2)
-
-    @property
-    def real(self) -> Array:
-        """The real part."""
-        from refjax import numpy as jnp
-
-        return jnp.real(self)
-
-    @property
-    def imag(self) -> Array:
-        """The imaginary part."""
-        from refjax import numpy as jnp
-
-        return jnp.imag(self)
-
-    def conj(self) -> Array:
-        """The complex conjugate."""
-        from refjax import numpy as jnp
-
-        return jnp.conjugate(self)
-
-    def astype(self, dtype: dtypes.DTypeLike) -> Array:
-        """This array converted to ``dtype``."""
-        from refjax import numpy as jnp
-
-        return jnp.astype(self, dtype)
-
-    def reshape(self, *shape: Any, order: str = "C") -> Array:
-        """This array with a new shape (``x.reshape(2, 3)`` or ``x.reshape((2, 3))``)."""
-        from refjax import numpy as jnp
-
-        new_shape = shape[0] if len(shape) == 1 else shape  # as given, for JAX's messages
-        return jnp.reshape(self, new_shape, order=order)
-
-    def transpose(self, *axes: Any) -> Array:
-        """This array with its axes permuted (reversed by default)."""
-        from refjax import numpy as jnp
-
-        perm = axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes
-        return jnp.transpose(self, perm or None)
-
-    def swapaxes(self, axis1: int, axis2: int) -> Array:
-        """This array with two axes swapped."""
-        from refjax import numpy as jnp
-
-        return jnp.swapaxes(self, axis1, axis2)
-
-    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Array:
-        """This array without its size-1 axes."""
-        from refjax import numpy as jnp
-
-        return jnp.squeeze(self, axis)
-
-    def ravel(self, order: str = "C") -> Array:
-        """This array flattened to 1-D."""
-        from refjax import numpy as jnp
-
-        return jnp.ravel(self, order=order)
-
-    def flatten(self, order: str = "C") -> Array:
-        """This array flattened to 1-D."""
-        return self.ravel(order)
-
-    def sum(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Array:
-        """Sum over ``axis``."""
-        from refjax import numpy as jnp
-
-        return jnp.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
-
-    def prod(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Array:
-        """Product over ``axis``."""
-        from refjax import numpy as jnp
-
-        return jnp.prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
-
-    def mean(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Array:
-        """Mean over ``axis``."""
-        from refjax import numpy as jnp
-
-        return jnp.mean(self, axis=axis, dtype=dtype, keepdims=keepdims)
-
-    def var(
-        self, axis: Any = None, dtype: Any = None, ddof: int = 0, keepdims: bool = False
-    ) -> Array:
-        """Variance over ``axis``."""
-        from refjax import numpy as jnp
-
-        return jnp.var(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
-
-    def std(
-        self, axis: Any = None, dtype: Any = None, ddof: int = 0, keepdims: bool = False
-    ) -> Array:
-        """Standard deviation over ``axis``."""
-        from refjax import numpy as jnp
-
-        return jnp.std(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
-
-    def max(self, axis: Any = None, keepdims: bool = False) -> Array:
-        """Maximum over ``axis``."""
-        from refjax import numpy as jnp
-
-        return jnp.max(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis: Any = None, keepdims: bool = False) -> Array:
-        """Minimum over ``axis``."""
-        from refjax import numpy as jnp
-
-        return jnp.min(self, axis=axis, keepdims=keepdims)
-
-    def any(self, axis: Any = None, keepdims: bool = False) -> Array:
-        """Whether any element is true over ``axis``."""
-        from refjax import numpy as jnp
-
-        return jnp.any(self, axis=axis, keepdims=keepdims)
-
-    def all(self, axis: Any = None, keepdims: bool = False) -> Array:
-        """Whether all elements are true over ``axis``."""
-        from refjax import numpy as jnp
-
-        return jnp.all(self, axis=axis, keepdims=keepdims)
-
-    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Array:
-        """Index of the maximum over ``axis``."""
-        from refjax import numpy as jnp
-
-        return jnp.argmax(self, axis=axis, keepdims=keepdims)
-
-    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Array:
-        """Index of the minimum over ``axis``."""
-        from refjax import numpy as jnp
-
-        return jnp.argmin(self, axis=axis, keepdims=keepdims)
-
-    def cumsum(self, axis: int | None = None, dtype: Any = None) -> Array:
-        """Cumulative sum along ``axis``."""
-        from refjax import numpy as jnp
-
-        return jnp.cumsum(self, axis=axis, dtype=dtype)
-
-    def cumprod(self, axis: int | None = None, dtype: Any = None) -> Array:
-        """Cumulative product along ``axis``."""
-        from refjax import numpy as jnp
-
-        return jnp.cumprod(self, axis=axis, dtype=dtype)
-
-    def clip(self, min: ArrayLike | None = None, max: ArrayLike | None = None) -> Array:  # noqa: A002
-        """Values limited to ``[min, max]``."""
-        from refjax import numpy as jnp
-
-        return jnp.clip(self, min, max)
-
-    def round(self, decimals: int = 0) -> Array:
-        """Values rounded half to even."""
-        from refjax import numpy as jnp
-
-        return jnp.round(self, decimals)
-
-    def dot(self, other: ArrayLike) -> Array:
-        """The dot product with ``other``."""
-        from refjax import numpy as jnp
-
-        return jnp.dot(self, other)
-
-    def sort(self, axis: int = -1) -> Array:
-        """Values sorted along ``axis``."""
-        from refjax import numpy as jnp
-
-        return jnp.sort(self, axis=axis)
-
-    def argsort(self, axis: int = -1) -> Array:
-        """Indices that sort along ``axis``."""
-        from refjax import numpy as jnp
-
-        return jnp.argsort(self, axis=axis)
-
-    def take(self, indices: ArrayLike, axis: int | None = None) -> Array:
-        """Elements at ``indices`` along ``axis``."""
-        from refjax import numpy as jnp
-
-        return jnp.take(self, indices, axis=axis)
-
-    def repeat(self, repeats: int, axis: int | None = None) -> Array:
-        """Each element repeated ``repeats`` times."""
-        from refjax import numpy as jnp
-
-        return jnp.repeat(self, repeats, axis=axis)
+    # -- operators and methods: installed by refjax.numpy.array_methods, declared here
+    if TYPE_CHECKING:
+        def __neg__(self) -> Array: ...
+        def __pos__(self) -> Array: ...
+        def __abs__(self) -> Array: ...
+        def __invert__(self) -> Array: ...
+        def __add__(self, other: ArrayLike) -> Array: ...
+        def __radd__(self, other: ArrayLike) -> Array: ...
+        def __sub__(self, other: ArrayLike) -> Array: ...
+        def __rsub__(self, other: ArrayLike) -> Array: ...
+        def __mul__(self, other: ArrayLike) -> Array: ...
+        def __rmul__(self, other: ArrayLike) -> Array: ...
+        def __truediv__(self, other: ArrayLike) -> Array: ...
+        def __rtruediv__(self, other: ArrayLike) -> Array: ...
+        def __floordiv__(self, other: ArrayLike) -> Array: ...
+        def __rfloordiv__(self, other: ArrayLike) -> Array: ...
+        def __mod__(self, other: ArrayLike) -> Array: ...
+        def __rmod__(self, other: ArrayLike) -> Array: ...
+        def __divmod__(self, other: ArrayLike) -> tuple[Array, Array]: ...
+        def __pow__(self, other: ArrayLike) -> Array: ...
+        def __rpow__(self, other: ArrayLike) -> Array: ...
+        def __matmul__(self, other: ArrayLike) -> Array: ...
+        def __rmatmul__(self, other: ArrayLike) -> Array: ...
+        def __and__(self, other: ArrayLike) -> Array: ...
+        def __rand__(self, other: ArrayLike) -> Array: ...
+        def __or__(self, other: ArrayLike) -> Array: ...
+        def __ror__(self, other: ArrayLike) -> Array: ...
+        def __xor__(self, other: ArrayLike) -> Array: ...
+        def __rxor__(self, other: ArrayLike) -> Array: ...
+        def __lshift__(self, other: ArrayLike) -> Array: ...
+        def __rlshift__(self, other: ArrayLike) -> Array: ...
+        def __rshift__(self, other: ArrayLike) -> Array: ...
+        def __rrshift__(self, other: ArrayLike) -> Array: ...
+        def __eq__(self, other: object) -> Array: ...  # type: ignore[override]  # elementwise, as numpy
+        def __ne__(self, other: object) -> Array: ...  # type: ignore[override]  # elementwise, as numpy
+        def __lt__(self, other: ArrayLike) -> Array: ...
+        def __le__(self, other: ArrayLike) -> Array: ...
+        def __gt__(self, other: ArrayLike) -> Array: ...
+        def __ge__(self, other: ArrayLike) -> Array: ...
+        def __getitem__(self, idx: Any) -> Array: ...
+        @property
+        def at(self) -> Any: ...  # refjax.numpy.indexing.IndexUpdateHelper
+        @property
+        def T(self) -> Array: ...  # noqa: N802  # numpy's name
+        @property
+        def mT(self) -> Array: ...  # noqa: N802  # numpy's name
+        @property
+        def real(self) -> Array: ...
+        @property
+        def imag(self) -> Array: ...
+        def conj(self) -> Array: ...
+        def astype(self, dtype: dtypes.DTypeLike) -> Array: ...
+        def reshape(self, *shape: Any, order: str = "C") -> Array: ...
+        def transpose(self, *axes: Any) -> Array: ...
+        def swapaxes(self, axis1: int, axis2: int) -> Array: ...
+        def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Array: ...
+        def ravel(self, order: str = "C") -> Array: ...
+        def flatten(self, order: str = "C") -> Array: ...
+        def sum(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Array: ...
+        def prod(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Array: ...
+        def mean(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Array: ...
+        def var(
+            self, axis: Any = None, dtype: Any = None, ddof: int = 0, keepdims: bool = False
+        ) -> Array: ...
+        def std(
+            self, axis: Any = None, dtype: Any = None, ddof: int = 0, keepdims: bool = False
+        ) -> Array: ...
+        def max(self, axis: Any = None, keepdims: bool = False) -> Array: ...
+        def min(self, axis: Any = None, keepdims: bool = False) -> Array: ...
+        def any(self, axis: Any = None, keepdims: bool = False) -> Array: ...
+        def all(self, axis: Any = None, keepdims: bool = False) -> Array: ...
+        def argmax(self, axis: int | None = None, keepdims: bool = False) -> Array: ...
+        def argmin(self, axis: int | None = None, keepdims: bool = False) -> Array: ...
+        def cumsum(self, axis: int | None = None, dtype: Any = None) -> Array: ...
+        def cumprod(self, axis: int | None = None, dtype: Any = None) -> Array: ...
+        def clip(
+            self, min: ArrayLike | None = None, max: ArrayLike | None = None  # noqa: A002
+        ) -> Array: ...
+        def round(self, decimals: int = 0) -> Array: ...
+        def dot(self, other: ArrayLike) -> Array: ...
+        def sort(self, axis: int = -1) -> Array: ...
+        def argsort(self, axis: int = -1) -> Array: ...
+        def take(self, indices: ArrayLike, axis: int | None = None) -> Array: ...
+        def repeat(self, repeats: int, axis: int | None = None) -> Array: ...
 
 
 ArrayLike: TypeAlias = Array | NDArray | np.generic | bool | int | float | complex
 _SCALAR_TYPES: Final = (bool, int, float, complex, np.generic)
 
 
-def _as_operand(x: object) -> ArrayLike:
+def as_operand(x: object) -> ArrayLike:
+    """``x`` if numpy would compare an array with it, else TypeError."""
     if isinstance(x, (Array, np.ndarray, *_SCALAR_TYPES)):
         return x
     raise TypeError(f"unsupported operand type {type(x).__name__!r} for an array comparison")
@@ -813,12 +496,39 @@ class EvalTrace(Trace):
         for arg in args:
             if isinstance(arg, Tracer):
                 self.check_foreign(arg)
-        from refjax.backends.base import apply_primitive
-
-        return apply_primitive(prim, args, params)
+        return _evaluator().apply_primitive(prim, args, params)
 
 
 EVAL_TRACE: Final = EvalTrace(None)
+
+
+class Evaluator(Protocol):
+    """What the root trace needs from the backend layer, which registers it (as JAX's
+    ``primitive.impl``): compute one primitive on concrete values, and place a constant."""
+
+    def apply_primitive(
+        self, prim: Primitive, args: Sequence[ArrayLike], params: Params
+    ) -> list[Array]:
+        """``prim`` applied to concrete ``args`` on a backend."""
+        ...
+
+    def device_put(self, x: ArrayLike) -> Array:
+        """A constant as a concrete array on the default backend."""
+        ...
+
+
+_EVALUATOR: list[Evaluator] = []  # set once, by refjax.backends when it is imported
+
+
+def register_evaluator(evaluator: Evaluator) -> None:
+    """Make ``evaluator`` compute what the root ``EvalTrace`` is given."""
+    _EVALUATOR[:] = [evaluator]
+
+
+def _evaluator() -> Evaluator:
+    if not _EVALUATOR:
+        raise RuntimeError("no backend is registered: import refjax, not only refjax.interp")
+    return _EVALUATOR[0]
 
 
 def current_trace() -> Trace:
@@ -974,9 +684,7 @@ def as_array(x: ArrayLike) -> Array:
     """``x`` if it is an Array; constants become concrete arrays on the default backend."""
     if isinstance(x, Array):
         return x
-    from refjax.backends.base import device_put
-
-    return device_put(x)
+    return _evaluator().device_put(x)
 
 
 # ---------------------------------------------------------------------------------------------

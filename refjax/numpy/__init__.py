@@ -629,3 +629,7 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+# Array's operators and methods forward to the functions above, so they are installed last.
+from refjax.numpy import array_methods as _array_methods  # noqa: E402
+
+_array_methods.install()
