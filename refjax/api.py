@@ -361,7 +361,7 @@ def value_and_grad(
         else:
             out, f_vjp = vjp(partial_fun, *dyn)
         _check_grad_output(out)
-        from refjax.numpy._util import constant
+        from refjax.primitives.constants import constant
 
         aval = get_aval(out)
         grads = f_vjp(constant(np.ones((), aval.dtype), aval.dtype, aval.weak_type))

@@ -43,10 +43,10 @@ from refjax.numpy._util import (
     canonicalize_axis,
     canonicalize_shape,
     check_arraylike,
-    constant,
     promote_dtypes_inexact,
     user_dtype,
 )
+from refjax.primitives.constants import constant
 from refjax.primitives.indexing import GatherDimensionNumbers, GatherScatterMode
 from refjax.primitives.prng import threefry2x32
 

@@ -304,9 +304,10 @@ class _RootEvaluator:
         """``prim`` on concrete ``args`` (see :func:`apply_primitive`)."""
         return apply_primitive(prim, args, params)
 
-    def device_put(self, x: ArrayLike) -> Array:
-        """``x`` on the default backend."""
-        return device_put(x)
+    def put(self, host: NDArray, aval: ShapedArray) -> Array:
+        """``host`` as an array of ``aval`` on the default backend."""
+        backend = get_backend()
+        return ArrayImpl(aval, backend.from_numpy(host), backend)
 
 
 register_evaluator(_RootEvaluator())

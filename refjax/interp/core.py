@@ -512,8 +512,9 @@ class Evaluator(Protocol):
         """``prim`` applied to concrete ``args`` on a backend."""
         ...
 
-    def device_put(self, x: ArrayLike) -> Array:
-        """A constant as a concrete array on the default backend."""
+    def put(self, host: NDArray, aval: ShapedArray) -> Array:
+        """A concrete array of ``aval`` holding ``host`` (of ``aval.dtype``), on the default
+        backend."""
         ...
 
 
@@ -529,6 +530,15 @@ def _evaluator() -> Evaluator:
     if not _EVALUATOR:
         raise RuntimeError("no backend is registered: import refjax, not only refjax.interp")
     return _EVALUATOR[0]
+
+
+def concrete_array(value: object, aval: ShapedArray) -> Array:
+    """A concrete array of ``aval`` (weak type included) holding ``value``, converted to
+    ``aval.dtype`` as numpy converts (wrapping, no warnings): how constants are made, whatever
+    the current trace."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        host = np.asarray(value).astype(aval.dtype)
+    return _evaluator().put(host, aval)
 
 
 def current_trace() -> Trace:
@@ -684,7 +694,7 @@ def as_array(x: ArrayLike) -> Array:
     """``x`` if it is an Array; constants become concrete arrays on the default backend."""
     if isinstance(x, Array):
         return x
-    return _evaluator().device_put(x)
+    return concrete_array(x, get_aval(x))
 
 
 # ---------------------------------------------------------------------------------------------

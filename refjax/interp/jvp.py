@@ -30,6 +30,7 @@ from refjax.interp.core import (
     Tracer,
     as_array,
     call_jaxpr,
+    concrete_array,
     current_trace,
     get_aval,
     new_trace,
@@ -65,13 +66,7 @@ def tangent_aval(aval: ShapedArray) -> ShapedArray:
 
 def zeros_like_aval(aval: ShapedArray) -> Array:
     """A concrete array of zeros of ``aval`` (``float0`` zeros included)."""
-    from refjax.backends.base import device_put
-
-    if aval.dtype == dtypes.float0:
-        return device_put(np.zeros(aval.shape, dtypes.float0))
-    from refjax.numpy._util import constant
-
-    return constant(np.zeros(aval.shape, aval.dtype), aval.dtype, aval.weak_type)
+    return concrete_array(np.zeros(aval.shape, aval.dtype), aval)
 
 
 def instantiate_tangent(t: Tangent) -> Array:

@@ -15,10 +15,14 @@ from typing import Any, Final, SupportsIndex
 import numpy as np
 
 from refjax import dtypes, lax
-from refjax.backends.base import ArrayImpl, device_put, get_backend
 from refjax.dtypes import DType, DTypeLike
-from refjax.interp.core import Array, ArrayLike, ShapedArray, Tracer, get_aval
-from refjax.primitives.elementwise import convert_element_type_p
+from refjax.interp.core import Array, ArrayLike, Tracer
+from refjax.primitives.constants import (
+    check_python_int_range,
+    constant,
+    convert,
+    full_like_scalar,
+)
 
 _ARRAY_TYPES = (Array, np.ndarray, np.generic, bool, int, float, complex)
 
@@ -49,46 +53,10 @@ def as_array(x: ArrayLike) -> Array:
     return constant(np.asarray(x), dtype, weak)
 
 
-def check_python_int_range(x: object) -> None:
-    """JAX's OverflowError for a Python int outside the default integer dtype's range."""
-    if type(x) is int:
-        dtype = dtypes.default_int_dtype()
-        info = np.iinfo(dtype)
-        if not info.min <= x <= info.max:
-            raise OverflowError(f"Python int {x} too large to convert to {dtype.name}")
-
-
 def ensure_arraylike(fun_name: str, *args: object) -> list[Array]:
     """Check that every argument is array-like, then make each an Array."""
     check_arraylike(fun_name, *args)
     return [as_array(a) for a in args]  # type: ignore[arg-type]  # checked just above
-
-
-def convert(x: ArrayLike, dtype: DType, weak_type: bool = False) -> Array:
-    """``x`` as ``dtype`` with weak flag ``weak_type``: constants convert now, tracers by an eqn."""
-    aval = get_aval(x)
-    if aval.dtype == dtype and aval.weak_type == weak_type and isinstance(x, Array):
-        return x
-    if isinstance(x, Tracer):
-        return convert_element_type_p.bind(x, new_dtype=dtype, weak_type=weak_type)
-    check_python_int_range(x)
-    return constant(np.asarray(x), dtype, weak_type)
-
-
-def constant(value: object, dtype: DType, weak_type: bool = False) -> ArrayImpl:
-    """A concrete array of exactly ``dtype``/``weak_type`` made from a host value."""
-    with np.errstate(invalid="ignore", over="ignore"):
-        host = np.asarray(value).astype(dtype)
-    if not weak_type:
-        return device_put(host)
-    backend = get_backend()
-    return ArrayImpl(ShapedArray(host.shape, dtype, True), backend.from_numpy(host), backend)
-
-
-def full_like_scalar(x: ArrayLike, value: object) -> Array:
-    """The scalar ``value`` with ``x``'s dtype and weak type (``lax._const``)."""
-    aval = get_aval(x)
-    return constant(value, aval.dtype, aval.weak_type)
 
 
 # ---------------------------------------------------------------------------------------------

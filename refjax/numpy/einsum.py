@@ -20,7 +20,8 @@ from typing import Any
 from refjax import dtypes, lax
 from refjax.dtypes import DType, DTypeLike
 from refjax.interp.core import Array
-from refjax.numpy._util import check_arraylike, constant, convert, ensure_arraylike, user_dtype
+from refjax.numpy._util import check_arraylike, ensure_arraylike, user_dtype
+from refjax.primitives.constants import constant, convert
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,12 +34,11 @@ from refjax.numpy._util import (
     broadcast_arrays,
     broadcast_to,
     canonicalize_axis,
-    constant,
-    convert,
     ensure_arraylike,
     promote_dtypes,
     where_,
 )
+from refjax.primitives.constants import constant, convert
 
 Index: TypeAlias = Any  # an int, slice, None, Ellipsis, array, or a tuple of those
 Mode: TypeAlias = "str | GatherScatterMode | None"

@@ -28,9 +28,6 @@ from refjax.numpy._util import (
     canonicalize_dims,
     canonicalize_shape,
     check_arraylike,
-    check_python_int_range,
-    constant,
-    convert,
     ensure_arraylike,
     promote_args,
     promote_args_inexact,
@@ -53,6 +50,7 @@ from refjax.numpy.reductions import all as _all
 from refjax.numpy.reductions import any as _any
 from refjax.numpy.reductions import argmax as _argmax
 from refjax.numpy.reductions import sum as _sum
+from refjax.primitives.constants import check_python_int_range, constant, convert
 
 # ---------------------------------------------------------------------------------------------
 # Arrays from Python values

@@ -24,8 +24,6 @@ from refjax.numpy._util import (
     as_array,
     broadcast_to,
     canonicalize_axis,
-    constant,
-    convert,
     ensure_arraylike,
     promote_args_inexact,
     promote_dtypes_inexact,
@@ -34,6 +32,7 @@ from refjax.numpy._util import (
     user_dtype,
     where_,
 )
+from refjax.primitives.constants import constant, convert
 
 Axis: TypeAlias = int | Sequence[int] | None
 

@@ -15,13 +15,8 @@ from refjax import dtypes, lax
 from refjax.dtypes import DType, DTypeLike
 from refjax.interp.core import Array, ArrayLike
 from refjax.numpy import ufuncs
-from refjax.numpy._util import (
-    canonicalize_axis,
-    convert,
-    ensure_arraylike,
-    promote_dtypes,
-    user_dtype,
-)
+from refjax.numpy._util import canonicalize_axis, ensure_arraylike, promote_dtypes, user_dtype
+from refjax.primitives.constants import convert
 
 Precision = Any
 

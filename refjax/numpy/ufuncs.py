@@ -18,8 +18,6 @@ from refjax.dtypes import DType
 from refjax.interp.core import Array, ArrayLike, get_aval, is_concrete
 from refjax.numpy._util import (
     check_arraylike,
-    constant,
-    convert,
     ensure_arraylike,
     promote_args,
     promote_args_inexact,
@@ -29,6 +27,7 @@ from refjax.numpy._util import (
     promote_shapes,
     where_,
 )
+from refjax.primitives.constants import constant, convert
 from refjax.primitives.custom_derivatives import custom_jvp
 
 # ---------------------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from refjax.interp.transpose import (
     transpose_rules,
 )
 from refjax.primitives.common import standard_primitive
+from refjax.primitives.constants import convert
 from refjax.tree_util import PyTreeDef
 
 __all__ = ["cond", "fori_loop", "map", "scan", "switch", "while_loop"]
@@ -122,8 +123,6 @@ def _check_same_types(
 
 def _strengthen(fn: Callable[..., Any], strong: Sequence[bool]) -> Callable[..., Any]:
     """``fn`` with the flat outputs marked ``strong`` converted to strongly typed values."""
-    from refjax.numpy._util import convert
-
     def wrapped(*args: Any) -> Any:
         out_flat, tree = tree_util.tree_flatten(fn(*args))
         fixed = [
@@ -408,8 +407,6 @@ def while_loop(
 
 
 def _to_aval(x: ArrayLike, aval: ShapedArray) -> ArrayLike:
-    from refjax.numpy._util import convert
-
     return convert(x, aval.dtype, aval.weak_type)
 
 
@@ -1148,8 +1145,6 @@ def fori_loop(
             "Can only use `unroll` in `fori_loop` if the loop bounds are statically known."
         )
     dtype = dtypes.result_type(lower, upper)
-    from refjax.numpy._util import convert
-
     lo_arr, hi_arr = convert(lower, dtype), convert(upper, dtype)
 
     def body(carry: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:

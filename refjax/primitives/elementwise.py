@@ -221,7 +221,7 @@ def _shape_of(x: ArrayLike) -> tuple[int, ...]:
 
 def _const(x: ArrayLike, value: complex) -> Array:
     """Rank-0 ``value`` with ``x``'s dtype and weak type; lax broadcasts it (JAX's ``_const``)."""
-    from refjax.numpy._util import full_like_scalar
+    from refjax.primitives.constants import full_like_scalar
 
     return full_like_scalar(x, value)
 

@@ -32,6 +32,7 @@ from refjax.primitives.common import (
     standard_primitive,
     unop_rule,
 )
+from refjax.primitives.constants import full_like_scalar
 from refjax.primitives.elementwise import (
     add,
     div,
@@ -105,8 +106,6 @@ __all__ = [
 
 def _const(x: ArrayLike, value: float) -> Array:
     """Rank-0 ``value`` with ``x``'s dtype and weak type; lax broadcasts it (JAX's ``_const``)."""
-    from refjax.numpy._util import full_like_scalar
-
     return full_like_scalar(x, value)
 
 
