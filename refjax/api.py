@@ -536,8 +536,7 @@ def vmap(
     axis_size: int | None = None,
 ) -> Callable[..., Any]:
     """``fun`` mapped over axes of its arguments (``in_axes``), stacking results at ``out_axes``."""
-    from refjax.interp.batching import BatchTrace, BatchTracer
-    from refjax.interp.core import current_trace, new_trace
+    from refjax.interp.batching import vmap_flat
 
     check_callable(fun)
     if isinstance(in_axes, list):
@@ -562,17 +561,18 @@ def vmap(
         flat, in_tree = tree_util.tree_flatten(tree)
         dims = _flatten_axes("vmap in_axes", tree, (in_axes, 0))
         size = _mapped_size(fun, tree, flat, dims, axis_size)
-        trace = BatchTrace(current_trace(), size, axis_name)
-        with new_trace(trace):
-            ins = [
-                x if d is None else BatchTracer(trace, x, d % get_aval(x).ndim)
-                for x, d in zip(flat, dims, strict=True)
-            ]
-            a, kw = tree_util.tree_unflatten(in_tree, ins)
+        outs: list[tuple[Any, tree_util.PyTreeDef]] = []
+
+        def flat_fun(*ins: ArrayLike) -> list[ArrayLike]:
+            a, kw = tree_util.tree_unflatten(in_tree, list(ins))
             out = fun(*a, **kw)
             out_flat, out_tree = tree_util.tree_flatten(out)
-            o_dims = _flatten_axes("vmap out_axes", out, out_axes)
-            pairs = [trace.lift(o) for o in out_flat]
+            outs.append((out, out_tree))
+            return out_flat
+
+        pairs = vmap_flat(flat_fun, flat, dims, size, axis_name)
+        out, out_tree = outs[0]
+        o_dims = _flatten_axes("vmap out_axes", out, out_axes)
         moved = zip(pairs, o_dims, strict=True)
         results = [_move_out_axis(val, d, size, od) for (val, d), od in moved]
         return tree_util.tree_unflatten(out_tree, results)

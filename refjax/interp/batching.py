@@ -32,6 +32,7 @@ from refjax.interp.core import (
     set_current_trace,
 )
 from refjax.interp.staging import trace_to_jaxpr
+from refjax.tree_util import PyTree, PyTreeDef, tree_flatten, tree_unflatten
 
 BatchDim: TypeAlias = int | None
 not_mapped: Final = None
@@ -223,6 +224,45 @@ class BatchTrace(Trace):
         if dim is None:
             return val
         return BatchTracer(self, val, dim % get_aval(val).ndim)
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points: a function on batches (``api.vmap`` adds pytrees and argument checks)
+
+
+def vmap_flat(
+    fun: Callable[..., Sequence[ArrayLike]],
+    args: Sequence[ArrayLike],
+    in_dims: Sequence[BatchDim],
+    size: int,
+    axis_name: object = None,
+) -> list[tuple[ArrayLike, BatchDim]]:
+    """``fun`` on batches of ``size``: ``args`` mapped along ``in_dims`` (None: unmapped);
+    each output with its batch dim (None for an output that does not depend on the batch)."""
+    trace = BatchTrace(current_trace(), size, axis_name)
+    with new_trace(trace):
+        ins = [
+            x if d is None else BatchTracer(trace, x, d % get_aval(x).ndim)
+            for x, d in zip(args, in_dims, strict=True)
+        ]
+        return [trace.lift(o) for o in fun(*ins)]
+
+
+def vmap_leading(fun: Callable[..., PyTree], *args: PyTree, size: int | None = None) -> PyTree:
+    """``fun`` mapped over the leading axis (of ``size``, else the first leaf's) of every leaf
+    of ``args``, every output stacked along a new leading axis: ``vmap(fun)(*args)`` for rules
+    that need one, without the API's argument checks."""
+    flat, in_tree = tree_flatten(args)
+    size = get_aval(flat[0]).shape[0] if size is None else size
+    out_trees: list[PyTreeDef] = []
+
+    def flat_fun(*leaves: ArrayLike) -> list[ArrayLike]:
+        out, out_tree = tree_flatten(fun(*tree_unflatten(in_tree, list(leaves))))
+        out_trees.append(out_tree)
+        return out
+
+    pairs = vmap_flat(flat_fun, flat, [0] * len(flat), size)
+    return tree_unflatten(out_trees[0], [bdim_at(v, d, size, 0) for v, d in pairs])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from refjax.interp.batching import (
     batching_rules,
     bdim_at,
     moveaxis,
+    vmap_leading,
 )
 from refjax.interp.core import (
     Array,
@@ -1164,7 +1165,6 @@ def map(f: Callable[[Any], Any], xs: Any, *, batch_size: int | None = None) -> A
     if batch_size is None:
         _, ys = scan(lambda _, x: ((), f(x)), (), xs)
         return ys
-    from refjax.api import vmap  # the API sits above the primitives
     from refjax.primitives import indexing as ix
     from refjax.primitives import shape as sh
 
@@ -1192,9 +1192,9 @@ def map(f: Callable[[Any], Any], xs: Any, *, batch_size: int | None = None) -> A
         return sh.reshape(y, (done, *y.shape[2:]))
 
     if not batches:
-        return vmap(f)(tree_util.tree_unflatten(tree, remainders))
-    _, ys = scan(lambda _, x: ((), vmap(f)(x)), (), tree_util.tree_unflatten(tree, batched))
+        return vmap_leading(f, tree_util.tree_unflatten(tree, remainders))
+    _, ys = scan(lambda _, x: ((), vmap_leading(f, x)), (), tree_util.tree_unflatten(tree, batched))
     if not rest:
         return tree_util.tree_map(flatten, ys)
-    remainder = vmap(f)(tree_util.tree_unflatten(tree, remainders))
+    remainder = vmap_leading(f, tree_util.tree_unflatten(tree, remainders))
     return tree_util.tree_map(lambda a, b: sh.concatenate([flatten(a), b], 0), ys, remainder)

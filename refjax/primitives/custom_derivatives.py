@@ -17,7 +17,14 @@ from typing import Any
 import numpy as np
 
 from refjax import tree_util
-from refjax.interp.batching import BatchDim, batch_jaxpr, batch_size, batching_rules, bdim_at
+from refjax.interp.batching import (
+    BatchDim,
+    batch_jaxpr,
+    batch_size,
+    batching_rules,
+    bdim_at,
+    vmap_leading,
+)
 from refjax.interp.core import (
     Array,
     ArrayLike,
@@ -29,7 +36,7 @@ from refjax.interp.core import (
 from refjax.interp.core import (
     call_jaxpr as eval_closed,  # the params below are named call_jaxpr, as JAX's
 )
-from refjax.interp.jvp import Tangent, Zero, instantiate, jvp_rules, tangent_aval
+from refjax.interp.jvp import Tangent, Zero, add_tangents, instantiate, jvp_rules, tangent_aval
 from refjax.interp.staging import debug_info, hoist_consts, trace_to_jaxpr
 from refjax.interp.transpose import Cotangent, UndefinedPrimal, transpose_rules
 from refjax.primitives.common import standard_primitive
@@ -201,7 +208,7 @@ class custom_jvp:  # noqa: N801  # JAX's name
                 if rule is None:
                     continue
                 term = rule(t, out, *primals)
-                total = term if total is None else tree_util.tree_map(_add, total, term)
+                total = term if total is None else tree_util.tree_map(add_tangents, total, term)
             if total is None:
                 total = tree_util.tree_map(lambda o: np.zeros_like(np.asarray(o)), out)
             return out, total
@@ -254,12 +261,6 @@ class custom_jvp:  # noqa: N801  # JAX's name
             symbolic_zeros=self.symbolic_zeros,
         )
         return tree_util.tree_unflatten(out_tree, outs)
-
-
-def _add(x: Any, y: Any) -> Any:
-    from refjax.numpy import add
-
-    return add(x, y)
 
 
 def _call_with_static(
@@ -403,8 +404,6 @@ def _custom_vjp_call_batch(
     vjp: VjpFunctions,
     num_consts: int,
 ) -> tuple[list[Array], list[BatchDim]]:
-    from refjax.api import vmap
-
     size = batch_size(args, dims)
     args0 = [bdim_at(a, d, size, 0) for a, d in zip(args, dims, strict=True)]
     zeros = (0,) * len(args0)
@@ -415,7 +414,8 @@ def _custom_vjp_call_batch(
         return batch_jaxpr(inner, zeros, size), num_res
 
     def bwd(res: list[ArrayLike], cts: list[ArrayLike]) -> list[ArrayLike]:
-        out: list[ArrayLike] = vmap(lambda r, c: vjp.bwd(list(r), list(c)))(res, cts)
+        bwd_batch = vmap_leading(lambda r, c: vjp.bwd(list(r), list(c)), res, cts, size=size)
+        out: list[ArrayLike] = bwd_batch
         return out
 
     outs = custom_vjp_call_p.bind_all(

@@ -186,3 +186,18 @@ def test_custom_jvp_and_vjp_compose_with_jit_and_vmap() -> None:
     clip_grad.defvjp(lambda x: (x, None), lambda _, g: (jnp.clip(g, -1.0, 1.0),))
     out = refjax.grad(lambda x: jnp.sum(clip_grad(x) * 5.0))(np.ones(3, np.float32))
     np.testing.assert_allclose(out, np.ones(3))
+
+
+@pytest.mark.parametrize("second", ["rule", "none"])
+def test_custom_jvp_defjvps_sums_its_rules_as_jax(second: str) -> None:
+    def results(m: Any) -> list[Any]:
+        f = m.custom_jvp(lambda x, y: x * m.numpy.sin(y))
+        f.defjvps(
+            lambda t, ans, x, y: t * m.numpy.sin(y),
+            (lambda t, ans, x, y: x * m.numpy.cos(y) * t) if second == "rule" else None,
+        )
+        out, tangent = m.jvp(f, (2.0, 3.0), (0.5, 10.0))
+        return [out, tangent, *m.grad(lambda x, y: f(x, y) ** 2, argnums=(0, 1))(2.0, 3.0)]
+
+    for ours, theirs in zip(results(refjax), results(jax), strict=True):
+        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-6)
