@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Final, TypeAlias
 
 from refjax.errors import missing_rule_message
+from refjax.interp.ad_util import add_any, add_any_p
 from refjax.interp.core import (
     Array,
     ArrayLike,
@@ -88,6 +89,22 @@ def bdim_at(x: ArrayLike, dim: BatchDim, size: int, dst: int = 0) -> Array:
     if dim is None:
         return broadcast_batch(x, size, dst % (get_aval(x).ndim + 1))
     return moveaxis(x, dim, dst)
+
+
+def _add_any_batch(
+    args: Sequence[ArrayLike], dims: Sequence[BatchDim]
+) -> tuple[Array, BatchDim]:
+    x, y = args
+    dx, dy = dims
+    if dx == dy:
+        return add_any(x, y), dx
+    batched, d = (x, dx) if dx is not None else (y, dy)
+    assert d is not None  # batching rules run only when some operand is batched
+    size = get_aval(batched).shape[d]
+    return add_any(bdim_at(x, dx, size, 0), bdim_at(y, dy, size, 0)), 0
+
+
+batching_rules[add_any_p] = _add_any_batch
 
 
 # ---------------------------------------------------------------------------------------------

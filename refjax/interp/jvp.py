@@ -17,6 +17,7 @@ import numpy as np
 
 from refjax import dtypes
 from refjax.errors import missing_rule_message
+from refjax.interp.ad_util import add_any, add_any_p
 from refjax.interp.core import (
     Array,
     ArrayLike,
@@ -92,8 +93,6 @@ def add_tangents(x: Tangent, y: Tangent) -> Tangent:
         return y
     if isinstance(y, Zero):
         return x
-    from refjax.primitives.ad_util import add_any
-
     return add_any(x, y)
 
 
@@ -168,6 +167,9 @@ def deflinear(prim: Primitive) -> None:
         return outs[0], touts[0]
 
     jvp_rules[prim] = rule
+
+
+deflinear(add_any_p)
 
 
 def jvp_rule(prim: Primitive) -> JvpRule:

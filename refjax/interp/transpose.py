@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from refjax.errors import missing_rule_message
+from refjax.interp.ad_util import add_any_p
 from refjax.interp.core import (
     Array,
     ArrayLike,
@@ -63,6 +64,15 @@ def deflinear2(prim: Primitive, fn: Callable[..., Sequence[Cotangent | None]]) -
         return fn(ct, *operands, **params)
 
     transpose_rules[prim] = rule
+
+
+def _add_any_transpose(
+    ct: Cotangent, x: ArrayLike | UndefinedPrimal, y: ArrayLike | UndefinedPrimal
+) -> Sequence[Cotangent | None]:
+    return [ct, ct]
+
+
+deflinear2(add_any_p, _add_any_transpose)
 
 
 def _zero_ct(x: ArrayLike | UndefinedPrimal) -> Cotangent | None:

@@ -6,8 +6,8 @@ import numpy as np
 
 from refjax.backends.base import get_backend
 from refjax.backends.numpy_impls.table import impls, register
+from refjax.interp.ad_util import add_any_p
 from refjax.interp.core import ClosedJaxpr, NDArray
-from refjax.primitives.ad_util import add_any_p
 from refjax.primitives.calls import jit_p
 from refjax.primitives.custom_derivatives import custom_jvp_call_p, custom_lin_p, custom_vjp_call_p
 
