@@ -44,8 +44,8 @@ from refjax.backends.kernels.ir import (
 )
 from refjax.backends.numpy_impls.reductions import max_identity, min_identity
 from refjax.dtypes import DType
+from refjax.interp import ad_util
 from refjax.interp.core import Params, Primitive, ShapedArray
-from refjax.primitives import ad_util
 from refjax.primitives import elementwise as ew
 from refjax.primitives import indexing as ix
 from refjax.primitives import reductions as rd
