@@ -17,6 +17,7 @@ import numpy as np
 
 from refjax.dtypes import DType
 from refjax.interp.core import Array, ClosedJaxpr, Params, Primitive, ShapedArray
+from refjax.interp.staging import trace_to_jaxpr
 from refjax.primitives import elementwise as ew
 from refjax.primitives import reductions as rd
 from refjax.primitives import shape as sh
@@ -25,12 +26,8 @@ Decomposition: TypeAlias = Callable[[Sequence[ShapedArray], Params], ClosedJaxpr
 
 
 def _trace(fn: Callable[..., Array], in_avals: Sequence[ShapedArray]) -> ClosedJaxpr:
-    """``fn`` staged out on arguments of ``in_avals``."""
-    from refjax.api import ShapeDtypeStruct, make_jaxpr  # the API sits above the backends
-
-    specs = [ShapeDtypeStruct(a.shape, a.dtype) for a in in_avals]
-    closed: ClosedJaxpr = make_jaxpr(fn)(*specs)
-    return closed
+    """``fn`` staged out on (strongly typed) arguments of ``in_avals``."""
+    return trace_to_jaxpr(lambda *xs: [fn(*xs)], [a.strip_weak_type() for a in in_avals])
 
 
 def _arg_extreme(extreme: Callable[[Array, Sequence[int]], Array]) -> Decomposition:
