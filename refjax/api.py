@@ -155,8 +155,7 @@ def jvp(
     fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False
 ) -> Any:
     """``(fun(*primals), d fun(primals)[tangents])``: forward-mode derivative along ``tangents``."""
-    from refjax.interp.core import current_trace, new_trace
-    from refjax.interp.jvp import JVPTrace, JVPTracer, Zero, instantiate
+    from refjax.interp.jvp import Zero, instantiate, jvp_flat
 
     check_callable(fun)
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
@@ -172,21 +171,25 @@ def jvp(
             f"primals have tree structure {p_tree} whereas tangents have tree structure {t_tree}."
         )
     _check_jvp_args(flat_p, flat_t)
-    trace = JVPTrace(current_trace())
-    with new_trace(trace):
-        ins = [
-            JVPTracer(
-                trace, p, Zero.from_primal(p) if _dtype_of(t) == dtypes.float0 else as_array(t)
-            )
-            for p, t in zip(flat_p, flat_t, strict=True)
-        ]
-        out = fun(*tree_util.tree_unflatten(p_tree, ins))
+    tangents_in = [
+        Zero.from_primal(p) if _dtype_of(t) == dtypes.float0 else as_array(t)
+        for p, t in zip(flat_p, flat_t, strict=True)
+    ]
+    outs: list[tuple[tree_util.PyTreeDef, Any]] = []
+
+    def flat_fun(*ins: ArrayLike) -> list[ArrayLike]:
+        out = fun(*tree_util.tree_unflatten(p_tree, list(ins)))
+        aux = None
         if has_aux:
             out, aux = out
         out_flat, out_tree = tree_util.tree_flatten(out)
-        pairs = [trace.lift(o) for o in out_flat]
-    primals_out = tree_util.tree_unflatten(out_tree, [as_array(p) for p, _ in pairs])
-    tangents_out = tree_util.tree_unflatten(out_tree, [instantiate(t) for _, t in pairs])
+        outs.append((out_tree, aux))
+        return out_flat
+
+    primals_flat, tangents_flat = jvp_flat(flat_fun, flat_p, tangents_in)
+    out_tree, aux = outs[0]
+    primals_out = tree_util.tree_unflatten(out_tree, primals_flat)
+    tangents_out = tree_util.tree_unflatten(out_tree, [instantiate(t) for t in tangents_flat])
     if has_aux:
         return primals_out, tangents_out, aux
     return primals_out, tangents_out

@@ -243,6 +243,24 @@ class JVPTrace(Trace):
 
 
 # ---------------------------------------------------------------------------------------------
+# The entry point: forward mode on flat arrays (``api.jvp`` adds pytrees and argument checks)
+
+
+def jvp_flat(
+    fun: Callable[..., Sequence[ArrayLike]],
+    primals: Sequence[ArrayLike],
+    tangents: Sequence[Tangent],
+) -> tuple[list[Array], list[Tangent]]:
+    """``fun``'s outputs at ``primals`` and their tangents along ``tangents`` (symbolic zeros
+    where an output does not depend on a nonzero tangent)."""
+    trace = JVPTrace(current_trace())
+    with new_trace(trace):
+        ins = [JVPTracer(trace, p, t) for p, t in zip(primals, tangents, strict=True)]
+        pairs = [trace.lift(o) for o in fun(*ins)]
+    return [as_array(p) for p, _ in pairs], [t for _, t in pairs]
+
+
+# ---------------------------------------------------------------------------------------------
 # Transforming whole jaxprs (used by the rules of higher-order primitives)
 
 
