@@ -308,3 +308,94 @@ def test_kernel_kinds_are_typed() -> None:
 
 def _all_leaves(seq: Sequence[Any]) -> list[Any]:
     return list(seq)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every program compiles: failure classes found by the random-program generator
+
+
+FULL_REDUCTIONS_BROADCAST_BACK = [
+    ("x-x.mean()", lambda x: x - x.mean(), lambda x: x - x.mean()),
+    ("x+x.sum()", lambda x: x + x.sum(), lambda x: x + x.sum()),
+    ("x*max(x)", lambda x: x * jnp.max(x), lambda x: x * np.max(x)),
+    ("x.sum(1)*x.sum(1)[None]", lambda x: x.sum(1) * x.sum(1).max(),
+     lambda x: x.sum(1) * x.sum(1).max()),
+]
+
+
+@pytest.mark.parametrize(("fn", "expected"), [(f, e) for _, f, e in FULL_REDUCTIONS_BROADCAST_BACK],
+                         ids=[n for n, _, _ in FULL_REDUCTIONS_BROADCAST_BACK])
+def test_full_reduction_broadcast_back_is_materialised(
+    fn: Callable[..., Any], expected: Callable[..., Any]
+) -> None:
+    """A reduced scalar used over a bigger space: its reduce kernel writes it, a map loads it."""
+    x = _f32(6, 7)
+    p = _plan_of(fn, x)
+    assert _kinds(p)[-1] == "MapKernel" and not p.fallbacks
+    (out,) = evaluate_plan(p, [x])
+    np.testing.assert_allclose(out, expected(x), rtol=1e-5, atol=1e-5)
+
+
+def test_full_reduction_broadcast_back_on_opencl(on_opencl: KernelBackend) -> None:
+    x = _f32(6, 7)
+    f = refjax.jit(lambda x: (x - x.mean(), x * jnp.max(x)))
+    args = device_put(x, "opencl")
+    f(args)
+    with refjax.profiler.trace_kernels() as log:
+        centred, scaled = f(args)
+    assert len(log.kernels()) == 3 and not log.host()  # a sum, a max, then one map for both
+    np.testing.assert_allclose(np.asarray(centred), x - x.mean(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(scaled), x * x.max(), rtol=1e-6)
+
+
+def test_a_jit_called_twice_redefines_its_variables() -> None:
+    """The same inner jaxpr inlined twice: a slot bound by the first call is not reused."""
+    inner = refjax.jit(lambda x: (x - x.sum()).T)
+    a, b = _f32(2, 3), _f32(2, 3)
+    p = _plan_of(lambda a, b: (inner(a), inner(b) * 2), a, b)
+    assert not p.fallbacks
+    got = evaluate_plan(p, [a, b])
+    np.testing.assert_allclose(got[0], (a - a.sum()).T, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[1], (b - b.sum()).T * 2, rtol=1e-5, atol=1e-6)
+
+
+def test_a_jit_called_twice_on_a_pending_value() -> None:
+    """The second call's operand is still an expression, not a buffer."""
+    inner = refjax.jit(lambda x: x.reshape(-1) / x.max())
+    a = _f32(3, 4)
+    p = _plan_of(lambda a: inner(a) + inner(a * 2).sum(), a)
+    (out,) = evaluate_plan(p, [a])
+    expected = a.reshape(-1) / a.max() + (a * 2 / (a * 2).max()).sum()
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_planning_failure_splits_the_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An equation whose fused form fails is retried on buffers, then runs as a primitive."""
+    from refjax.backends.kernels import lower
+    from refjax.primitives import transcendental as tr
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("no fused form")
+
+    monkeypatch.setitem(lower.lowerings, tr.exp_p, broken)
+    x = _f32(4, 5)
+    p = _plan_of(lambda x: jnp.exp(x * 2) + 1, x)
+    assert _kinds(p) == ["MapKernel", "exp", "MapKernel"]
+    assert len(p.fallbacks) == 2
+    (out,) = evaluate_plan(p, [x])
+    np.testing.assert_allclose(out, np.exp(x * 2) + 1, rtol=1e-6)
+
+
+def test_a_planner_bug_never_escapes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure outside any one equation: the whole jaxpr runs as primitive steps."""
+    from refjax.backends.kernels import fusion
+
+    def broken(self: Any, outvars: Any) -> Any:
+        raise RuntimeError("planner bug")
+
+    monkeypatch.setattr(fusion._Planner, "_materialise_outputs", broken)
+    x = _f32(4, 5)
+    p = _plan_of(lambda x: (x * 2).sum(0), x)
+    assert _kinds(p) == ["mul", "reduce_sum"] and p.fallbacks
+    (out,) = evaluate_plan(p, [x])
+    np.testing.assert_allclose(out, (x * 2).sum(0), rtol=1e-5)

@@ -10,20 +10,30 @@ every value it can as an expression of the kernel IR (a :class:`~lower.Sym`) ins
 - a primitive with a decomposition (``decompose.py``: ``argmax``, ``argmin``) is inlined as the
   jaxpr of primitives that have IR forms, as a ``jit`` call is;
 - a value is *materialised* (written to a buffer by a kernel) only when something needs a buffer:
-  a view or another reduction of a reduced value (a reduced value broadcast back starts a new
-  kernel), ``dot_general`` (its own tiled matmul kernel, or a library call), primitives without
-  a kernel form (gather, scatter, sort, cumulative ops, control flow ...: a primitive step, run
-  by the backend on the host or around compiled bodies), a kernel past the input or size budget,
-  and the outputs of the jaxpr. Other values used by several consumers are recomputed.
+  a view or another reduction of a reduced value, or an elementwise op broadcasting it (a reduced
+  value broadcast back, ``x - x.mean()``, starts a new kernel), a reduced value combined with one
+  of another pending reduction, ``dot_general`` (its own tiled matmul kernel, or a library call),
+  primitives without a kernel form (gather, scatter, sort, cumulative ops, control flow ...: a
+  primitive step, run by the backend on the host or around compiled bodies), a kernel past the
+  input or size budget, and the outputs of the jaxpr. Other values used by several consumers are
+  recomputed.
 
 A pending reduce kernel is emitted when one of its results is first needed as a buffer; at that
-point every value still live that depends on its result is added to its outputs.
+point every value still live that depends on its result is added to its outputs. A call's jaxpr
+inlined twice redefines its variables: each definition forgets the buffer of the previous one.
+
+Every program compiles. If planning an equation fails (a planner bug: some fused form that does
+not exist), the kernel is split there: the equation is planned again on its operands
+materialised, and if that fails too it becomes a primitive step; if anything else fails, the
+whole jaxpr is planned again as primitive steps. Each such fallback is logged and listed in
+:attr:`Plan.fallbacks` (the random-program tests require none).
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final, TypeAlias
 
@@ -66,6 +76,7 @@ from refjax.interp.core import (
 )
 from refjax.primitives import elementwise as ew
 from refjax.primitives import linalg as la
+from refjax.primitives import shape as sh
 from refjax.primitives.calls import jit_p
 from refjax.primitives.custom_derivatives import custom_jvp_call_p, custom_vjp_call_p
 
@@ -73,6 +84,8 @@ MAX_KERNEL_INPUTS: Final = 32  # buffers one kernel may read
 MAX_KERNEL_COST: Final = 1024  # the deepest chain of ops one kernel computes per element
 VIEW_RECOMPUTE_COST: Final = 64  # a view of a deeper value materialises it first
 BROADCAST_RECOMPUTE_COST: Final = 8  # an expanding broadcast of a deeper value, likewise
+
+log = logging.getLogger("refjax.kernels")
 
 _CALLS: Final[dict[Primitive, str]] = {
     jit_p: "jaxpr",
@@ -125,6 +138,7 @@ class Plan:
     constants: tuple[tuple[int, NDArray], ...]
     steps: tuple[Step, ...]
     outputs: tuple[int, ...]
+    fallbacks: tuple[str, ...] = ()  # planning failures worked around (a planner bug each)
 
     def kernels(self) -> list[Kernel]:
         """The kernels of the plan, in launch order."""
@@ -156,8 +170,10 @@ class _PendingReduce:
 class _Planner:
     """One walk over a jaxpr's equations (nested calls inlined), building a :class:`Plan`."""
 
-    def __init__(self, options: FusionOptions) -> None:
+    def __init__(self, options: FusionOptions, host: bool = False) -> None:
         self.options = options
+        self.host = host  # every equation a primitive step: the plan of last resort
+        self.fallbacks: list[str] = []
         self.b = Builder()
         self.slots: list[ShapedArray] = []
         self.constants: list[tuple[int, NDArray]] = []
@@ -182,6 +198,11 @@ class _Planner:
         self.slot_of[var] = slot
         aval = self.slots[slot]
         self.sym[var] = self.b.load(slot, var.aval.shape, aval.dtype)
+
+    def define(self, var: Var, s: Sym) -> None:
+        """``var`` is the expression ``s`` (a jaxpr inlined twice redefines its variables)."""
+        self.slot_of.pop(var, None)
+        self.sym[var] = s
 
     def constant_slot(self, value: NDArray, aval: ShapedArray) -> int:
         """A slot holding a host constant (uploaded when the executable is built)."""
@@ -363,9 +384,11 @@ class _Planner:
         self._count_uses(jaxpr)
         for eqn in jaxpr.eqns:
             self.equation(eqn)
-        outputs = self._materialise_outputs(jaxpr.outvars)
+        if not self.host:
+            self._materialise_outputs(jaxpr.outvars)
+        outputs = self._output_slots(jaxpr.outvars)
         return Plan(tuple(self.slots), tuple(inputs), tuple(self.constants), tuple(self.steps),
-                    tuple(outputs))
+                    tuple(outputs), tuple(self.fallbacks))
 
     def _bind_consts(self, jaxpr: Jaxpr, consts: Sequence[object]) -> None:
         for var, const in zip(jaxpr.constvars, consts, strict=True):
@@ -380,7 +403,8 @@ class _Planner:
             if isinstance(atom, Var):
                 self.remaining[atom] = self.remaining.get(atom, 0) + 1
 
-    def _materialise_outputs(self, outvars: Sequence[Atom]) -> list[int]:
+    def _materialise_outputs(self, outvars: Sequence[Atom]) -> None:
+        """Compute every output still an expression: pending reductions, then maps by shape."""
         groups: dict[tuple[int, ...], list[Var]] = {}
         for atom in outvars:
             if isinstance(atom, Literal) or atom in self.slot_of:
@@ -404,6 +428,9 @@ class _Planner:
             slots = self.emit_map([self.sym[v] for v in members], [v.aval for v in members])
             for var, slot in zip(members, slots, strict=True):
                 self.bind_slot(var, slot)
+
+    def _output_slots(self, outvars: Sequence[Atom]) -> list[int]:
+        """The slots of the (materialised) outputs; literals become constants."""
         return [
             self.constant_slot(np.asarray(a.val), a.aval) if isinstance(a, Literal)
             else self.slot_of[a]
@@ -417,25 +444,59 @@ class _Planner:
             self.fresh.add(eqn.outvars[0])
         in_avals = [a.aval for a in eqn.invars]
         out_avals = [v.aval for v in eqn.outvars]
-        if prim in _CALLS:
+        if prim in _CALLS and not self.host:
             self._inline(eqn, eqn.params[_CALLS[prim]])
-        elif prim in decompositions and all(
+        elif not self.host and prim in decompositions and all(
             is_kernel_dtype(a.dtype, self.options.fp64) for a in [*in_avals, *out_avals]
         ):
             self._inline(eqn, decompositions[prim](in_avals, eqn.params))
         else:
-            fusable = lower.lowerable(prim, eqn.params, in_avals, out_avals, self.options.fp64)
-            if fusable and prim in lower.reductions:
-                self._reduce(eqn)
-            elif fusable:
-                self._map(eqn)
-            elif prim is la.dot_general_p and self._matmul_dtype(eqn) is not None:
-                self._matmul(eqn)
-            else:
-                self._primitive(eqn)
+            self._fuse_or_split(eqn, self._planner_of(eqn, in_avals, out_avals))
         for atom in eqn.invars:
             if isinstance(atom, Var):
                 self.remaining[atom] -= 1
+
+    def _planner_of(
+        self, eqn: JaxprEqn, in_avals: Sequence[ShapedArray], out_avals: Sequence[ShapedArray]
+    ) -> Callable[[JaxprEqn], None]:
+        """The method planning ``eqn``: a reduction, a map, a matmul, or a primitive step."""
+        prim = eqn.primitive
+        if self.host:
+            return self._primitive
+        fusable = lower.lowerable(prim, eqn.params, in_avals, out_avals, self.options.fp64)
+        if fusable and prim in lower.reductions:
+            return self._reduce
+        if fusable:
+            return self._map
+        if prim is la.dot_general_p and self._matmul_dtype(eqn) is not None:
+            return self._matmul
+        return self._primitive
+
+    def _fuse_or_split(self, eqn: JaxprEqn, fuse: Callable[[JaxprEqn], None]) -> None:
+        """``fuse(eqn)``; if that fails, again on operands in buffers; last, a host step."""
+        if fuse == self._primitive:
+            fuse(eqn)
+            return
+        try:
+            fuse(eqn)
+            return
+        except Exception as err:  # any planning failure: split the kernel here, and retry
+            self._fell_back(eqn, "its operands materialised", err)
+        try:
+            for atom in eqn.invars:
+                if isinstance(atom, Var):
+                    self.buffer(atom)
+            fuse(eqn)
+            return
+        except Exception as err:  # still no kernel form: the backend runs it as a primitive
+            self._fell_back(eqn, "a primitive step", err)
+        self._primitive(eqn)
+
+    def _fell_back(self, eqn: JaxprEqn, how: str, err: Exception) -> None:
+        """Record (and log) that planning ``eqn`` failed with ``err``, and what happens instead."""
+        note = f"{eqn.primitive.name} planned as {how} after {type(err).__name__}: {err}"
+        log.warning("refjax fusion: %s", note)
+        self.fallbacks.append(note)
 
     def _inline(self, eqn: JaxprEqn, closed: ClosedJaxpr) -> None:
         """A call: its body's equations join the caller's."""
@@ -453,11 +514,11 @@ class _Planner:
 
     def _bind_like(self, var: Var, atom: Atom) -> None:
         if isinstance(atom, Literal):
-            self.sym[var] = lower.stretch(self.b, self.param(atom), var.aval.shape)
+            self.define(var, lower.stretch(self.b, self.param(atom), var.aval.shape))
         elif atom in self.slot_of:
             self.bind_slot(var, self.slot_of[atom])
         else:
-            self.sym[var] = self.sym[atom]
+            self.define(var, self.sym[atom])
 
     def _map(self, eqn: JaxprEqn) -> None:
         prim = eqn.primitive
@@ -472,11 +533,13 @@ class _Planner:
                 try:
                     result = rule(self.b, args, eqn.params, out.aval)
                 except NotAffine:  # a reshape with dimensions: copy it transposed first
+                    if prim is not sh.reshape_p:
+                        raise
                     result = self._transposed_reshape(args[0], eqn.params["dimensions"], out.aval)
         else:
-            args = self._fusable_operands(eqn.invars)
+            args = self._fusable_operands(eqn.invars, out.aval.shape)
             result = rule(self.b, args, eqn.params, out.aval)
-        self.sym[out] = result
+        self.define(out, result)
 
     def _transposed_reshape(
         self, x: Sym, dimensions: tuple[int, ...], out: ShapedArray
@@ -499,8 +562,8 @@ class _Planner:
             return self.materialise(atom)
         return s
 
-    def _fusable_operands(self, atoms: Sequence[Atom]) -> list[Sym]:
-        """Operands of an elementwise op: at most one pending reduction, within the budgets."""
+    def _fusable_operands(self, atoms: Sequence[Atom], shape: tuple[int, ...]) -> list[Sym]:
+        """Operands of an elementwise op over ``shape``: one unbroadcast reduction at most."""
         args = [self.value(a) for a in atoms]
         keep: int | None = None
         for k, s in enumerate(args):
@@ -508,7 +571,9 @@ class _Planner:
             if not reductions:
                 continue
             (r,) = reductions
-            if keep is None:
+            if s.shape != shape:
+                args[k] = self.materialise(atoms[k])
+            elif keep is None:
                 keep = r
             elif r != keep:
                 args[k] = self.materialise(atoms[k])
@@ -540,7 +605,7 @@ class _Planner:
                 out.aval.shape,
                 red_shape,
             )
-        self.sym[out] = self.b.leaf(Reduced(r, x.dtype), out.aval.shape)
+        self.define(out, self.b.leaf(Reduced(r, x.dtype), out.aval.shape))
 
     def _same_pending(
         self, prologue: Sym, combine: BinaryOp, red_shape: tuple[int, ...]
@@ -629,8 +694,15 @@ def _kernel_name(kind: str, body: Sequence[Expr]) -> str:
 
 
 def plan(closed: ClosedJaxpr, options: FusionOptions | None = None) -> Plan:
-    """Partition ``closed`` into kernels and primitive steps."""
-    return _Planner(options or FusionOptions()).run(closed)
+    """Partition ``closed`` into kernels and primitive steps (never an internal error)."""
+    options = options or FusionOptions()
+    try:
+        return _Planner(options).run(closed)
+    except Exception as err:  # a planner bug: every equation runs as a primitive step instead
+        note = f"the jaxpr planned as primitive steps after {type(err).__name__}: {err}"
+        log.warning("refjax fusion: %s", note)
+        host = _Planner(options, host=True).run(closed)
+        return replace(host, fallbacks=(note, *host.fallbacks))
 
 
 def primitive_jaxpr(
