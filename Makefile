@@ -31,7 +31,7 @@ unit-numpy: $(STAMP)
 	REFJAX_REQUIRE_NVRTC=1 $(PY) -m pytest -n 2
 
 unit-opencl: $(STAMP)
-	REFJAX_BACKEND=opencl $(PY) -m pytest -n 2 --ignore=tests/backends --ignore=tests/test_spec.py
+	REFJAX_BACKEND=opencl $(PY) -m pytest -n 2 --ignore=tests/backends --ignore=tests/test_spec.py --ignore=tests/fuzz
 
 test: lint typecheck unit
 

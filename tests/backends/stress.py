@@ -26,7 +26,7 @@ import refjax
 import refjax.numpy as jnp
 from refjax import lax
 
-Workload = Callable[[np.ndarray, np.ndarray], Any]
+Workload = Callable[..., Any]  # (w, x) -> a pytree of arrays
 
 
 def _loss(w: Any, x: Any) -> Any:
