@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,7 +114,7 @@ def test_a_tracer_of_another_threads_live_trace_is_rejected() -> None:
     import refjax.numpy as jnp
     from refjax.errors import UnexpectedTracerError
 
-    leaked: list[object] = []
+    leaked: list[Any] = []
     traced, finish = threading.Event(), threading.Event()
 
     def keeps_tracing(x: object) -> object:
