@@ -272,7 +272,8 @@ SHAPE_ERRORS: dict[str, Callable[[Any], Thunk]] = {
     "broadcast_to_float": lambda np_: lambda: np_.broadcast_to(1.0, (2.0,)),
     "broadcast_to_float_list": lambda np_: lambda: np_.broadcast_to(1.0, [2.0]),
     "broadcast_shapes_negative": lambda np_: lambda: np_.broadcast_shapes((-1,), (2,)),
-    "broadcast_shapes_float": lambda np_: lambda: np_.broadcast_shapes((2.0,), (2,)),
+    # 2.5, not 2.0: JAX caches broadcast_shapes, and (2.0,) hits an earlier call's (2,) entry
+    "broadcast_shapes_float": lambda np_: lambda: np_.broadcast_shapes((2.5,), (2,)),
     "reshape_float": lambda np_: lambda: np_.reshape(np_.ones(6), 2.0),
     "reshape_float_dim": lambda np_: lambda: np_.reshape(np_.ones(6), (2.0, 3)),
     "reshape_negative": lambda np_: lambda: np_.reshape(np_.ones(6), (-2, -3)),
