@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from refjax.backends.base import Buffer, Device, register_backend
-from refjax.backends.kernels import BufferFn, KernelBackend, dense
+from refjax.backends.kernels.backend import BufferFn, KernelBackend, dense
 from refjax.backends.kernels.cache import KernelCache, Request
 from refjax.backends.kernels.dialects import CUDA
 from refjax.backends.kernels.fusion import FusionOptions

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from refjax.backends.base import Buffer, Device, register_backend
-from refjax.backends.kernels import KernelBackend, dense
+from refjax.backends.kernels.backend import KernelBackend, dense
 from refjax.backends.kernels.cache import KernelCache, Request
 from refjax.backends.kernels.dialects import OPENCL, SPECIAL_IN_DOUBLE
 from refjax.backends.kernels.fusion import FusionOptions

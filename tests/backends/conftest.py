@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from refjax.backends.base import get_backend
-from refjax.backends.kernels import KernelBackend
+from refjax.backends.kernels.backend import KernelBackend
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ import pytest
 
 import refjax
 import refjax.numpy as jnp
-from refjax.backends.kernels import KernelBackend
+from refjax.backends.kernels.backend import KernelBackend
 from refjax.backends.kernels.cache import (
     EntryHeader,
     KernelCache,

@@ -19,7 +19,7 @@ import pytest
 
 import refjax
 from refjax import lax
-from refjax.backends.kernels import update_slice_kernel
+from refjax.backends.kernels.backend import update_slice_kernel
 from refjax.backends.kernels.dialects import CUDA
 from refjax.backends.kernels.fusion import Plan, plan, primitive_jaxpr
 from refjax.backends.kernels.ir import Kernel
@@ -173,7 +173,7 @@ def test_programs_on_cuda(program: object, on_cuda: None) -> None:
                          ids=lambda c: c.name)
 def test_corpus_on_cuda(case: corpus.Case) -> None:
     from refjax.backends.base import get_backend
-    from refjax.backends.kernels import KernelBackend
+    from refjax.backends.kernels.backend import KernelBackend
     from tests.backends.test_render import _run
 
     backend = get_backend("cuda")

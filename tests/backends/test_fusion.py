@@ -19,7 +19,7 @@ import refjax.numpy as jnp
 import refjax.profiler
 from refjax import lax
 from refjax.backends.base import device_put
-from refjax.backends.kernels import KernelBackend
+from refjax.backends.kernels.backend import KernelBackend
 from refjax.backends.kernels.evaluate import evaluate_plan
 from refjax.backends.kernels.fusion import (
     FusionOptions,

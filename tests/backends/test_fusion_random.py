@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 import refjax
-from refjax.backends.kernels import KernelBackend
+from refjax.backends.kernels.backend import KernelBackend
 from refjax.backends.kernels.fusion import FusionOptions, plan
 from tests.backends.random_programs import compare, generate, run_on, run_plan
 

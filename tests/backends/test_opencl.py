@@ -17,7 +17,7 @@ import refjax.numpy as jnp
 import refjax.profiler
 from refjax import lax
 from refjax.backends.base import ArrayImpl, device_put
-from refjax.backends.kernels import KernelBackend
+from refjax.backends.kernels.backend import KernelBackend
 
 RNG = np.random.default_rng(3)
 

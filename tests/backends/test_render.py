@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from refjax.backends.kernels import KernelBackend
+from refjax.backends.kernels.backend import KernelBackend
 from refjax.backends.kernels.dialects import CUDA, OPENCL
 from refjax.backends.kernels.evaluate import evaluate
 from refjax.backends.kernels.ir import Kernel, MatmulKernel, ReduceKernel
