@@ -48,11 +48,6 @@ def safe_zip(xs: Sequence[T], ys: Sequence[U]) -> list[tuple[T, U]]:
     return list(zip(xs, ys, strict=True))
 
 
-def safe_map(f: Callable[[T, U], Any], xs: Sequence[T], ys: Sequence[U]) -> list[Any]:
-    """``map`` over two sequences that fails on a length mismatch."""
-    return [f(x, y) for x, y in safe_zip(xs, ys)]
-
-
 # ---------------------------------------------------------------------------------------------
 # Abstract values
 

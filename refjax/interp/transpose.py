@@ -17,7 +17,6 @@ from typing import TypeAlias
 from refjax.errors import missing_rule_message
 from refjax.interp.ad_util import add_any_p
 from refjax.interp.core import (
-    Array,
     ArrayLike,
     Atom,
     ClosedJaxpr,
@@ -40,11 +39,6 @@ class UndefinedPrimal:
     """Marks a linear input of an equation being transposed: its value is not known."""
 
     aval: ShapedArray
-
-
-def is_undefined_primal(x: object) -> bool:
-    """Whether ``x`` is an :class:`UndefinedPrimal` marker."""
-    return isinstance(x, UndefinedPrimal)
 
 
 Cotangent: TypeAlias = Tangent
@@ -151,11 +145,6 @@ def _forward_known(
         for var, out in safe_zip(list(eqn.outvars), outs):
             known[var] = out
     return linear_eqns
-
-
-def materialize(ct: Cotangent) -> Array:
-    """A cotangent as an array (symbolic zeros become zeros)."""
-    return instantiate(ct)
 
 
 # ---------------------------------------------------------------------------------------------

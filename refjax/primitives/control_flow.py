@@ -493,6 +493,16 @@ def _tangent_aval(aval: ShapedArray) -> ShapedArray:
 jvp_rules[while_p] = _while_jvp
 
 
+def _batch_axis_to(
+    axis: int, args: Sequence[ArrayLike], dims: Sequence[BatchDim]
+) -> tuple[list[ArrayLike], tuple[BatchDim, ...]]:
+    """Loop operands with their batch axes moved to ``axis`` (unmapped ones as they are), and
+    the batch dims the batched body sees for them: 0 where mapped (a scanned operand's axis 0
+    is the scan's own, so its batch axis goes to 1 and the body's slice has it at 0)."""
+    moved = [x if d is None else moveaxis(x, d, axis) for x, d in zip(args, dims, strict=True)]
+    return moved, tuple(None if d is None else 0 for d in dims)
+
+
 def _while_batch(
     args: Sequence[ArrayLike],
     dims: Sequence[BatchDim],
@@ -504,15 +514,8 @@ def _while_batch(
 ) -> tuple[list[Array], list[BatchDim]]:
     nc, nb = cond_nconsts, body_nconsts
     size = batch_size(args, dims)
-    cconsts = [
-        x if d is None else moveaxis(x, d, 0) for x, d in zip(args[:nc], dims[:nc], strict=True)
-    ]
-    bconsts = [
-        x if d is None else moveaxis(x, d, 0)
-        for x, d in zip(args[nc : nc + nb], dims[nc : nc + nb], strict=True)
-    ]
-    cdims = tuple(None if d is None else 0 for d in dims[:nc])
-    bdims = tuple(None if d is None else 0 for d in dims[nc : nc + nb])
+    cconsts, cdims = _batch_axis_to(0, args[:nc], dims[:nc])
+    bconsts, bdims = _batch_axis_to(0, args[nc : nc + nb], dims[nc : nc + nb])
     carry = [bdim_at(x, d, size, 0) for x, d in zip(args[nc + nb :], dims[nc + nb :], strict=True)]
     n_carry = len(carry)
     carry_dims = (0,) * n_carry
@@ -884,21 +887,12 @@ def _scan_batch(
 ) -> tuple[list[Array], list[BatchDim]]:
     nc, nk = num_consts, num_carry
     size = batch_size(args, dims)
-    consts = [
-        x if d is None else moveaxis(x, d, 0) for x, d in zip(args[:nc], dims[:nc], strict=True)
-    ]
+    consts, const_dims = _batch_axis_to(0, args[:nc], dims[:nc])
     carry = [
         bdim_at(x, d, size, 0) for x, d in zip(args[nc : nc + nk], dims[nc : nc + nk], strict=True)
     ]
-    xs = [
-        x if d is None else moveaxis(x, d, 1)
-        for x, d in zip(args[nc + nk :], dims[nc + nk :], strict=True)
-    ]
-    in_dims = (
-        *(None if d is None else 0 for d in dims[:nc]),
-        *([0] * nk),
-        *(None if d is None else 0 for d in dims[nc + nk :]),
-    )
+    xs, xs_dims = _batch_axis_to(1, args[nc + nk :], dims[nc + nk :])  # axis 0 is the scan's
+    in_dims = (*const_dims, *([0] * nk), *xs_dims)
     n_ys = len(jaxpr.out_avals) - nk
     body_b, out_dims = batch_jaxpr_dims(
         jaxpr, tuple(in_dims), size, (*([True] * nk), *([False] * n_ys))

@@ -40,6 +40,7 @@ from refjax.backends.kernels.ir import (
     UnaryOp,
     is_kernel_dtype,
     operands,
+    reached,
     with_operands,
 )
 from refjax.backends.numpy_impls.reductions import max_identity, min_identity
@@ -145,14 +146,7 @@ class Builder:
 
     def reached(self, roots: Sequence[int]) -> list[int]:
         """Every body position the ``roots`` depend on, in body (topological) order."""
-        seen: set[int] = set()
-        stack = list(roots)
-        while stack:
-            i = stack.pop()
-            if i not in seen:
-                seen.add(i)
-                stack.extend(operands(self.body[i]))
-        return sorted(seen)
+        return sorted(reached(self.body, roots))
 
     # -- views ---------------------------------------------------------------------------
     def reindex(
