@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from refjax.primitives.control_flow import *  # noqa: F403
 from refjax.primitives.elementwise import *  # noqa: F403
-from refjax.primitives.indexing import *  # noqa: F403
+from refjax.primitives.gather_scatter import *  # noqa: F403
 from refjax.primitives.linalg import *  # noqa: F403
 from refjax.primitives.reductions import *  # noqa: F403
 from refjax.primitives.shape import *  # noqa: F403
+from refjax.primitives.slicing import *  # noqa: F403
+from refjax.primitives.sorting import *  # noqa: F403
 from refjax.primitives.transcendental import *  # noqa: F403

@@ -17,7 +17,6 @@ from refjax import numpy as jnp
 from refjax.dtypes import DTypeLike
 from refjax.interp.core import Array, ArrayLike
 from refjax.numpy._util import (
-    canonicalize_axis,
     check_arraylike,
     ensure_arraylike,
     promote_args_inexact,
@@ -26,6 +25,7 @@ from refjax.numpy._util import (
 from refjax.numpy.reductions import Axis
 from refjax.numpy.reductions import logsumexp as logsumexp
 from refjax.primitives.custom_derivatives import custom_jvp
+from refjax.util import canonicalize_axis
 
 __all__ = [
     "celu",

@@ -40,15 +40,15 @@ from refjax.numpy._util import (
     as_array,
     broadcast_shapes,
     broadcast_to,
-    canonicalize_axis,
     canonicalize_shape,
     check_arraylike,
     promote_dtypes_inexact,
     user_dtype,
 )
 from refjax.primitives.constants import constant
-from refjax.primitives.indexing import GatherDimensionNumbers, GatherScatterMode
+from refjax.primitives.gather_scatter import GatherDimensionNumbers, GatherScatterMode
 from refjax.primitives.prng import threefry2x32
+from refjax.util import canonicalize_axis
 
 __all__ = [
     "KeyArray",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from typing import Any, Final, SupportsIndex
+from typing import Any, Final
 
 import numpy as np
 
@@ -142,14 +142,6 @@ def promote_args_numeric(fun_name: str, *args: ArrayLike) -> list[Array]:
 
 # ---------------------------------------------------------------------------------------------
 # Shapes and axes
-
-
-def canonicalize_axis(axis: SupportsIndex, ndim: int) -> int:
-    """``axis`` as an index in ``range(ndim)``; negative axes count from the end."""
-    ax = operator.index(axis)
-    if not -ndim <= ax < ndim:
-        raise ValueError(f"axis {ax} is out of bounds for array of dimension {ndim}")
-    return ax % ndim if ax < 0 else ax
 
 
 def canonicalize_dims(shape: object) -> tuple[int, ...]:

@@ -33,12 +33,12 @@ from refjax.numpy._util import (
     as_array,
     broadcast_arrays,
     broadcast_to,
-    canonicalize_axis,
     ensure_arraylike,
     promote_dtypes,
     where_,
 )
 from refjax.primitives.constants import constant, convert
+from refjax.util import canonicalize_axis
 
 Index: TypeAlias = Any  # an int, slice, None, Ellipsis, array, or a tuple of those
 Mode: TypeAlias = "str | GatherScatterMode | None"
@@ -729,7 +729,7 @@ def scatter_update(
             and np.iinfo(arr.dtype).min <= y <= np.iinfo(arr.dtype).max):
         values = constant(y, arr.dtype)
     else:
-        from refjax.numpy.lax_numpy import asarray
+        from refjax.numpy.creation import asarray
 
         values = asarray(y)
     indexer = NDIndexer.from_raw(idx, arr.shape).expand_bool_indices()
@@ -850,7 +850,7 @@ class IndexUpdateRef:
     ) -> Array:
         """``x`` with ``x[idx] /= values``."""
         from refjax.numpy import ufuncs
-        from refjax.numpy.lax_numpy import ones_like
+        from refjax.numpy.creation import ones_like
 
         scale = scatter_update(ones_like(self.array), self.index, values, lax.scatter_mul,
                                indices_are_sorted, unique_indices, mode, wrap_negative_indices)
@@ -862,7 +862,7 @@ class IndexUpdateRef:
     ) -> Array:
         """``x`` with ``x[idx] **= values``."""
         from refjax.numpy import ufuncs
-        from refjax.numpy.lax_numpy import ones_like
+        from refjax.numpy.creation import ones_like
 
         exponent = scatter_update(ones_like(self.array), self.index, values, lax.scatter_mul,
                                   indices_are_sorted, unique_indices, mode,
@@ -916,7 +916,7 @@ def take(
         raise NotImplementedError("The 'out' argument to jnp.take is not supported.")
     arr, idx = ensure_arraylike("take", a, indices)
     from refjax.numpy import ufuncs
-    from refjax.numpy.lax_numpy import ravel
+    from refjax.numpy.manipulation import ravel
 
     if axis is None:
         arr, ax = ravel(arr), 0
@@ -970,7 +970,7 @@ def take_along_axis(
         if idx.ndim != 1:
             raise ValueError(f"take_along_axis indices must be 1D if axis=None, got shape "
                              f"{idx.shape}")
-        from refjax.numpy.lax_numpy import ravel
+        from refjax.numpy.manipulation import ravel
 
         a, axis = ravel(a), 0
     if a.ndim != idx.ndim:

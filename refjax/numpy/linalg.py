@@ -14,7 +14,8 @@ import numpy as np
 from refjax import dtypes
 from refjax.interp.core import Array, ArrayLike
 from refjax.numpy import reductions, ufuncs
-from refjax.numpy._util import canonicalize_axis, ensure_arraylike, promote_dtypes_inexact
+from refjax.numpy._util import ensure_arraylike, promote_dtypes_inexact
+from refjax.util import canonicalize_axis
 
 __all__ = ["norm", "vector_norm"]
 

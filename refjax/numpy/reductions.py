@@ -23,7 +23,6 @@ from refjax.interp.core import Array, ArrayLike, concrete_or_error
 from refjax.numpy._util import (
     as_array,
     broadcast_to,
-    canonicalize_axis,
     ensure_arraylike,
     promote_args_inexact,
     promote_dtypes_inexact,
@@ -33,6 +32,7 @@ from refjax.numpy._util import (
     where_,
 )
 from refjax.primitives.constants import constant, convert
+from refjax.util import canonicalize_axis
 
 Axis: TypeAlias = int | Sequence[int] | None
 

@@ -30,7 +30,7 @@ class _ScalarMeta(type):
         return not cls == other
 
     def __call__(cls, x: Any) -> Array:
-        from refjax.numpy.lax_numpy import asarray
+        from refjax.numpy.creation import asarray
 
         return asarray(x, dtype=cls.dtype)
 

@@ -10,15 +10,14 @@ import numpy as np
 from refjax import dtypes
 from refjax.dtypes import DTypeLike
 from refjax.interp.core import Array, ArrayLike
-from refjax.numpy import indexing, reductions, ufuncs
-from refjax.numpy import lax_numpy as lnp
+from refjax.numpy import creation, indexing, manipulation, reductions, selection, ufuncs
 from refjax.numpy._util import (
-    canonicalize_axis,
     check_arraylike,
     ensure_arraylike,
     promote_args_inexact,
 )
 from refjax.numpy.tensor_contractions import dot
+from refjax.util import canonicalize_axis
 
 __all__ = [
     "corrcoef",
@@ -65,19 +64,19 @@ def cov(
         raise ValueError("m has more than 2 dimensions")
     if dtype is not None and np.dtype(dtype).kind not in "fc":
         raise ValueError(f"cov: dtype must be a subclass of float or complex; got dtype={dtype}")
-    x: Array = lnp.atleast_2d(m_arr)
+    x: Array = manipulation.atleast_2d(m_arr)
     if not rowvar and m_arr.ndim != 1:
         x = x.T
     if x.shape[0] == 0:
-        return lnp.reshape(lnp.array([]), (0, 0))
+        return manipulation.reshape(creation.array([]), (0, 0))
     if y is not None:
-        extra: Array = lnp.atleast_2d(y_arr)
+        extra: Array = manipulation.atleast_2d(y_arr)
         if not rowvar and extra.shape[0] != 1:
             extra = extra.T
-        x = lnp.concatenate((x, extra), axis=0)
+        x = manipulation.concatenate((x, extra), axis=0)
     if x.shape[1] == 0:
         shape = () if x.shape[0] == 1 else (x.shape[0], x.shape[0])
-        return lnp.full(shape, np.nan, dtype=x.dtype)
+        return creation.full(shape, np.nan, dtype=x.dtype)
     if ddof is None:
         ddof = 1 if not bias else 0
     w: Array | None = None
@@ -104,7 +103,7 @@ def cov(
             ufuncs.multiply(ddof, reductions.sum(ufuncs.multiply(w, a_w))), w_sum))
     centered = ufuncs.subtract(x, avg[:, None])
     weighted = centered if w is None else ufuncs.multiply(centered, w[None, :])
-    return lnp.squeeze(ufuncs.true_divide(dot(centered, ufuncs.conj(weighted.T)), f))
+    return manipulation.squeeze(ufuncs.true_divide(dot(centered, ufuncs.conj(weighted.T)), f))
 
 
 def corrcoef(
@@ -119,11 +118,11 @@ def corrcoef(
     c = cov(x, y, rowvar, dtype=dtype)
     if c.ndim == 0:
         return ufuncs.divide(c, c)
-    stddev = ufuncs.sqrt(ufuncs.real(lnp.diag(c))).astype(c.dtype)
+    stddev = ufuncs.sqrt(ufuncs.real(selection.diag(c))).astype(c.dtype)
     c = ufuncs.divide(ufuncs.divide(c, stddev[:, None]), stddev[None, :])
-    real_part = lnp.clip(ufuncs.real(c), -1, 1)
+    real_part = selection.clip(ufuncs.real(c), -1, 1)
     if dtypes.issubdtype(c.dtype, np.complexfloating):
-        return ufuncs.make_complex(real_part, lnp.clip(ufuncs.imag(c), -1, 1), c.dtype)
+        return ufuncs.make_complex(real_part, selection.clip(ufuncs.imag(c), -1, 1), c.dtype)
     return real_part
 
 
@@ -168,19 +167,19 @@ def _quantile(
         axes = (canonicalize_axis(axis, ndim),)
     kept = [d for d in range(ndim) if d not in axes]
     # the reduced axes, flattened, last
-    flat = lnp.reshape(lnp.transpose(arr, [*kept, *axes]),
-                       (*[arr.shape[d] for d in kept], -1))
+    flat = manipulation.reshape(manipulation.transpose(arr, [*kept, *axes]),
+                                (*[arr.shape[d] for d in kept], -1))
     n = flat.shape[-1]
     nan = ufuncs.isnan(flat)
     if squash_nans:
-        ordered = lnp.sort(flat, axis=-1)  # NaNs sort last
+        ordered = selection.sort(flat, axis=-1)  # NaNs sort last
         counts = reductions.sum(ufuncs.logical_not(nan), axis=-1, dtype=q_arr.dtype)
     else:
-        ordered = lnp.sort(lnp.where(reductions.any(nan, axis=-1, keepdims=True), np.nan, flat),
-                           axis=-1)
-        counts = lnp.full(flat.shape[:-1], n, dtype=q_arr.dtype)
+        any_nan = reductions.any(nan, axis=-1, keepdims=True)
+        ordered = selection.sort(selection.where(any_nan, np.nan, flat), axis=-1)
+        counts = creation.full(flat.shape[:-1], n, dtype=q_arr.dtype)
     # q's axis first, then the kept axes
-    q_b = lnp.reshape(q_arr, q_arr.shape + (1,) * counts.ndim)
+    q_b = manipulation.reshape(q_arr, q_arr.shape + (1,) * counts.ndim)
     position = ufuncs.multiply(q_b, ufuncs.subtract(counts, 1))
     low, high = ufuncs.floor(position), ufuncs.ceil(position)
     high_weight = ufuncs.subtract(position, low)
@@ -189,11 +188,11 @@ def _quantile(
     low = ufuncs.maximum(0, ufuncs.minimum(low, last)).astype(dtypes.int32)
     high = ufuncs.maximum(0, ufuncs.minimum(high, last)).astype(dtypes.int32)
     out_shape = q_arr.shape + counts.shape
-    source = lnp.broadcast_to(ordered, out_shape + (n,))
+    source = manipulation.broadcast_to(ordered, out_shape + (n,))
 
     def at(index: Array) -> Array:
-        picked = indexing.take_along_axis(source, lnp.broadcast_to(index, out_shape)[..., None],
-                                          axis=-1)
+        spread = manipulation.broadcast_to(index, out_shape)
+        picked = indexing.take_along_axis(source, spread[..., None], axis=-1)
         return picked[..., 0]
 
     low_value, high_value = at(low), at(high)
@@ -205,14 +204,14 @@ def _quantile(
     elif method == "higher":
         result = high_value
     elif method == "nearest":
-        result = lnp.where(ufuncs.less_equal(high_weight, 0.5), low_value, high_value)
+        result = selection.where(ufuncs.less_equal(high_weight, 0.5), low_value, high_value)
     else:  # midpoint
         result = ufuncs.multiply(ufuncs.add(low_value, high_value), 0.5)
     if keepdims:  # the reduced axes back, as size 1, after q's axis
         shape = list(result.shape[: q_arr.ndim])
         rest = iter(result.shape[q_arr.ndim :])
         shape += [1 if d in axes else next(rest) for d in range(ndim)]
-        result = lnp.reshape(result, tuple(shape))
+        result = manipulation.reshape(result, tuple(shape))
     return result.astype(arr.dtype)
 
 

@@ -15,8 +15,9 @@ from refjax import dtypes, lax
 from refjax.dtypes import DType, DTypeLike
 from refjax.interp.core import Array, ArrayLike
 from refjax.numpy import ufuncs
-from refjax.numpy._util import canonicalize_axis, ensure_arraylike, promote_dtypes, user_dtype
+from refjax.numpy._util import ensure_arraylike, promote_dtypes, user_dtype
 from refjax.primitives.constants import convert
+from refjax.util import canonicalize_axis
 
 Precision = Any
 
@@ -149,7 +150,7 @@ def vdot(
     x, y = ensure_arraylike("vdot", a, b)
     if x.dtype.kind == "c":
         x = ufuncs.conjugate(x)
-    from refjax.numpy.lax_numpy import ravel
+    from refjax.numpy.manipulation import ravel
 
     return dot(ravel(x), ravel(y), precision=precision,
                preferred_element_type=preferred_element_type)
@@ -217,7 +218,7 @@ def outer(a: ArrayLike, b: ArrayLike, out: None = None) -> Array:
     """Every product ``a[i] * b[j]`` of the flattened arrays."""
     if out is not None:
         raise NotImplementedError("The 'out' argument to jnp.outer is not supported.")
-    from refjax.numpy.lax_numpy import ravel
+    from refjax.numpy.manipulation import ravel
 
     x, y = promote_dtypes(*ensure_arraylike("outer", a, b))
     col = lax.expand_dims(ravel(x), (1,))

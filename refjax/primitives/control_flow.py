@@ -1159,8 +1159,8 @@ def map(f: Callable[[Any], Any], xs: Any, *, batch_size: int | None = None) -> A
     if batch_size is None:
         _, ys = scan(lambda _, x: ((), f(x)), (), xs)
         return ys
-    from refjax.primitives import indexing as ix
     from refjax.primitives import shape as sh
+    from refjax.primitives import slicing as sl
 
     leaves, tree = tree_util.tree_flatten(xs)
     if not leaves:
@@ -1173,7 +1173,7 @@ def map(f: Callable[[Any], Any], xs: Any, *, batch_size: int | None = None) -> A
         shape = np.shape(x)
         if (start, stop) == (0, shape[0]):
             return x
-        return ix.slice(x, (start, *(0,) * (len(shape) - 1)), (stop, *shape[1:]))
+        return sl.slice(x, (start, *(0,) * (len(shape) - 1)), (stop, *shape[1:]))
 
     batched, remainders = [], []
     for x in leaves:  # per leaf, its batches then its remainder (JAX's order of equations)

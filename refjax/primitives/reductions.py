@@ -48,8 +48,8 @@ from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2
 
 # Families use each other's operations inside rules; module imports keep the cycle harmless.
 from refjax.primitives import elementwise as ew
-from refjax.primitives import indexing as ix
 from refjax.primitives import shape as sh
+from refjax.primitives import slicing as sl
 from refjax.primitives import transcendental as tr
 from refjax.primitives.common import (
     ANY,
@@ -389,12 +389,12 @@ def _prefix_scan(combine: Combine, elems: Sequence[ArrayLike], axis: int) -> lis
         return [as_array(e) for e in elems]
 
     def every_other(xs: Sequence[ArrayLike], start: int, stop: int | None = None) -> list[Array]:
-        return [ix.slice_in_dim(x, start, stop, 2, axis) for x in xs]
+        return [sl.slice_in_dim(x, start, stop, 2, axis) for x in xs]
 
     odd = _prefix_scan(combine, combine(every_other(elems, 0, -1), every_other(elems, 1)), axis)
-    before = odd if n % 2 else [ix.slice_in_dim(o, 0, -1, axis=axis) for o in odd]
+    before = odd if n % 2 else [sl.slice_in_dim(o, 0, -1, axis=axis) for o in odd]
     even = combine(before, every_other(elems, 2))
-    firsts = [ix.slice_in_dim(e, 0, 1, axis=axis) for e in elems]
+    firsts = [sl.slice_in_dim(e, 0, 1, axis=axis) for e in elems]
     even = [sh.concatenate([f, r], axis) for f, r in zip(firsts, even, strict=True)]
     return [_interleave(e, o, axis) for e, o in zip(even, odd, strict=True)]
 

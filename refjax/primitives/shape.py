@@ -24,14 +24,15 @@ from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2
 
 # Families use each other's operations inside rules; module imports keep the cycle harmless.
 from refjax.primitives import elementwise as ew
-from refjax.primitives import indexing as ix
 from refjax.primitives import reductions as rd
+from refjax.primitives import slicing as sl
 from refjax.primitives.common import (
     check_dtype,
     check_same_dtypes,
     check_shape,
     standard_primitive,
 )
+from refjax.util import canonicalize_axis
 
 __all__ = [
     "broadcast",
@@ -55,14 +56,6 @@ __all__ = [
     "transpose",
     "transpose_p",
 ]
-
-
-def _canonicalize_axis(axis: int, ndim: int) -> int:
-    """``axis`` in ``[-ndim, ndim)`` as a non-negative index, else JAX's ValueError."""
-    axis = operator.index(axis)
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"axis {axis} is out of bounds for array of dimension {ndim}")
-    return axis % ndim
 
 
 def _ints(values: Sequence[int]) -> tuple[int, ...]:
@@ -232,7 +225,7 @@ def expand_dims(array: ArrayLike, dimensions: Sequence[int]) -> Array:
         raise ValueError(f"repeated axis in lax.expand_dims: {dimensions}")
     shape = get_aval(array).shape
     ndim_out = len(shape) + len(dimensions)
-    dims = [_canonicalize_axis(d, ndim_out) for d in dimensions]
+    dims = [canonicalize_axis(d, ndim_out) for d in dimensions]
     if len(set(dims)) != len(dims):
         raise ValueError(f"repeated axis in lax.expand_dims: {dims}")
     kept = [i for i in range(ndim_out) if i not in dims]
@@ -366,7 +359,7 @@ squeeze_p = standard_primitive("squeeze", _squeeze_rule)
 def squeeze(array: ArrayLike, dimensions: Sequence[int]) -> Array:
     """``array`` without its size-1 axes ``dimensions`` (negative axes count from the end)."""
     ndim = get_aval(array).ndim
-    dims = tuple(sorted(_canonicalize_axis(d, ndim) for d in dimensions))
+    dims = tuple(sorted(canonicalize_axis(d, ndim) for d in dimensions))
     if not dims and isinstance(array, Array):
         return array
     return squeeze_p.bind(array, dimensions=dims)
@@ -558,7 +551,7 @@ def _concatenate_transpose(
     for x in operands:
         stop = start + _aval_of(x).shape[dimension]
         linear = isinstance(x, UndefinedPrimal)
-        cts.append(ix.slice_in_dim(ct, start, stop, axis=dimension) if linear else None)
+        cts.append(sl.slice_in_dim(ct, start, stop, axis=dimension) if linear else None)
         start = stop
     return cts
 
@@ -656,7 +649,7 @@ def _unpad(ct: Array, padding_config: PaddingConfig) -> Array:
         ct = pad(ct, _zero_scalar(ct), edges)
     strides = tuple(interior + 1 for _, _, interior in padding_config)
     if any(s > 1 for s in strides):
-        ct = ix.slice(ct, (0,) * ct.ndim, ct.shape, strides)
+        ct = sl.slice(ct, (0,) * ct.ndim, ct.shape, strides)
     return ct
 
 

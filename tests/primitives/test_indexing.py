@@ -18,7 +18,7 @@ from hypothesis.extra import numpy as hnp
 
 import refjax
 from refjax import lax
-from refjax.primitives import indexing
+from refjax.primitives import gather_scatter, slicing, sorting
 
 jax = pytest.importorskip("jax")
 
@@ -598,8 +598,9 @@ def test_gather_many_indices_is_fast() -> None:
 
 
 def test_primitives_are_exported() -> None:
-    for name in indexing.__all__:
-        assert getattr(lax, name) is getattr(indexing, name)
+    for module in (slicing, gather_scatter, sorting):
+        for name in module.__all__:
+            assert getattr(lax, name) is getattr(module, name)
 
 
 # ---------------------------------------------------------------------------------------------

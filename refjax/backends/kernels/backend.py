@@ -42,7 +42,7 @@ from refjax.backends.kernels.render import Grid, Rendered, launch_grid, render
 from refjax.backends.numpy_impls.indexing import clamped_starts
 from refjax.dtypes import DType
 from refjax.interp.core import ClosedJaxpr, NDArray, Params, Primitive, ShapedArray, pp_jaxpr
-from refjax.primitives import indexing as ix
+from refjax.primitives import slicing as sl
 from refjax.primitives.control_flow import cond_p, scan_p, while_p
 
 __all__ = ["KernelBackend", "PlanExecutable", "dense", "update_slice_kernel"]
@@ -191,9 +191,9 @@ class KernelBackend(Backend):
         if prim is scan_p:
             return self._scan(params)
         if is_kernel_dtype(out_avals[0].dtype, self.options.fp64):
-            if prim is ix.dynamic_slice_p:
+            if prim is sl.dynamic_slice_p:
                 return self._dynamic_slice(params, out_avals)
-            if prim is ix.dynamic_update_slice_p:
+            if prim is sl.dynamic_update_slice_p:
                 return self._dynamic_update_slice(out_avals[0])
         return self.host_runner(prim, params, out_avals)
 
@@ -229,7 +229,7 @@ class KernelBackend(Backend):
             begin = self._starts(starts, tuple(x.shape), sizes)
             limit = tuple(b + n for b, n in zip(begin, sizes, strict=True))
             window = {"start_indices": tuple(begin), "limit_indices": limit, "strides": None}
-            return self.execute(ix.slice_p, [x], window, out_avals)  # a shape-generic kernel
+            return self.execute(sl.slice_p, [x], window, out_avals)  # a shape-generic kernel
 
         return run
 

@@ -48,9 +48,9 @@ from refjax.dtypes import DType
 from refjax.interp import ad_util
 from refjax.interp.core import Params, Primitive, ShapedArray
 from refjax.primitives import elementwise as ew
-from refjax.primitives import indexing as ix
 from refjax.primitives import reductions as rd
 from refjax.primitives import shape as sh
+from refjax.primitives import slicing as sl
 from refjax.primitives import transcendental as tr
 
 BOOL: Final = np.dtype(np.bool_)
@@ -536,7 +536,7 @@ def _rev(b: Builder, args: Sequence[Sym], params: Params, out: ShapedArray) -> S
     return b.reindex(x, out.shape, LinearView(offsets, rows, n).apply)
 
 
-@_view(ix.slice_p)
+@_view(sl.slice_p)
 def _slice(b: Builder, args: Sequence[Sym], params: Params, out: ShapedArray) -> Sym:
     (x,) = args
     n = len(x.shape)

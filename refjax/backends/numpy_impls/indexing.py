@@ -16,18 +16,20 @@ import numpy as np
 
 from refjax.backends.numpy_impls.table import register
 from refjax.interp.core import Jaxpr, NDArray, Primitive
-from refjax.primitives import indexing as ix
-from refjax.primitives.indexing import (
+from refjax.primitives import gather_scatter as gs
+from refjax.primitives import slicing as sl
+from refjax.primitives.gather_scatter import (
     GatherDimensionNumbers,
     GatherScatterMode,
     ScatterDimensionNumbers,
 )
+from refjax.primitives.sorting import sort_p, top_k_p
 
 # ---------------------------------------------------------------------------------------------
 # slice, dynamic_slice, dynamic_update_slice
 
 
-@register(ix.slice_p)
+@register(sl.slice_p)
 def _slice(
     x: NDArray,
     *,
@@ -49,14 +51,14 @@ def clamped_starts(
     return [int(np.clip(int(s), 0, d - n)) for s, d, n in zip(starts, shape, sizes, strict=True)]
 
 
-@register(ix.dynamic_slice_p)
+@register(sl.dynamic_slice_p)
 def _dynamic_slice(x: NDArray, *starts: NDArray, slice_sizes: tuple[int, ...]) -> NDArray:
     begin = clamped_starts(x.shape, slice_sizes, starts)
     window = tuple(np.s_[b : b + n] for b, n in zip(begin, slice_sizes, strict=True))
     return x[window].copy()
 
 
-@register(ix.dynamic_update_slice_p)
+@register(sl.dynamic_update_slice_p)
 def _dynamic_update_slice(x: NDArray, update: NDArray, *starts: NDArray) -> NDArray:
     begin = clamped_starts(x.shape, update.shape, starts)
     window = tuple(np.s_[b : b + n] for b, n in zip(begin, update.shape, strict=True))
@@ -120,7 +122,7 @@ def _fill(dtype: np.dtype[Any], value: complex | None) -> NDArray:
 # gather
 
 
-@register(ix.gather_p)
+@register(gs.gather_p)
 def _gather(
     operand: NDArray,
     indices: NDArray,
@@ -142,7 +144,7 @@ def _gather(
     windows = _read_windows(operand, starts, slice_sizes)
     if mode is GatherScatterMode.FILL_OR_DROP:
         windows[~in_range] = _fill(operand.dtype, fill_value)
-    kept = ix.gather_window_dims(dnums, operand.ndim)
+    kept = gs.window_dims(dnums, operand.ndim)
     batch_shape = indices.shape[:-1]
     grouped_shape = batch_shape + tuple(slice_sizes[d] for d in kept)
     if windows.size != math.prod(grouped_shape):  # a batching dim with slice size 0: XLA's zeros
@@ -163,12 +165,12 @@ def _gather_output_order(offset_dims: tuple[int, ...], n_batch: int) -> list[int
 
 # How each scatter combines an entry with an update (None: the update replaces it).
 _COMBINERS: Final[dict[Primitive, np.ufunc | None]] = {
-    ix.scatter_p: None,
-    ix.scatter_add_p: np.add,
-    ix.scatter_sub_p: np.subtract,
-    ix.scatter_mul_p: np.multiply,
-    ix.scatter_min_p: np.minimum,
-    ix.scatter_max_p: np.maximum,
+    gs.scatter_p: None,
+    gs.scatter_add_p: np.add,
+    gs.scatter_sub_p: np.subtract,
+    gs.scatter_mul_p: np.multiply,
+    gs.scatter_min_p: np.minimum,
+    gs.scatter_max_p: np.maximum,
 }
 
 
@@ -177,7 +179,7 @@ def _scatter_window_sizes(
 ) -> tuple[int, ...]:
     """The window in operand dims: the updates' window sizes, 1 for inserted/batching dims."""
     sizes = [1] * operand.ndim
-    kept = ix.scatter_window_dims(dnums, operand.ndim)
+    kept = gs.window_dims(dnums, operand.ndim)
     for operand_dim, updates_dim in zip(kept, dnums.update_window_dims, strict=True):
         sizes[operand_dim] = updates.shape[updates_dim]
     return tuple(sizes)
@@ -273,7 +275,7 @@ def _sort_permutation(keys: Sequence[NDArray], axis: int) -> NDArray:
     return np.lexsort(flat_keys[::-1], axis=axis)
 
 
-@register(ix.sort_p)
+@register(sort_p)
 def _sort(*operands: NDArray, dimension: int, is_stable: bool, num_keys: int) -> list[NDArray]:
     perm = _sort_permutation(operands[:num_keys], dimension)
     return [np.take_along_axis(x, perm, axis=dimension) for x in operands]
@@ -291,7 +293,7 @@ def _descending_key(x: NDArray) -> NDArray:
     return ~key  # bitwise not reverses the order of every integer dtype, and of bools
 
 
-@register(ix.top_k_p)
+@register(top_k_p)
 def _top_k(x: NDArray, *, k: int, axis: int) -> tuple[NDArray, NDArray]:
     order = np.argsort(_descending_key(x), axis=axis, kind="stable")
     top = np.take(order, np.arange(k), axis=axis)

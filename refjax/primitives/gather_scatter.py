@@ -1,10 +1,10 @@
-"""Indexing primitives: slicing, gathering, scattering and sorting.
+"""Gather and scatter: reading and writing many windows at positions held in an index array.
 
-Each chooses or moves elements by position: ``slice`` and ``dynamic_slice`` cut a window,
-``dynamic_update_slice`` writes one, ``gather`` and the ``scatter`` family read and write many
-windows at positions held in an index array (XLA's semantics, batching dims included), and
-``sort``/``top_k`` reorder along an axis. Out-of-range positions are clamped or dropped as XLA
-does; the modes are spelled out at :class:`GatherScatterMode`.
+``gather`` reads the windows and the ``scatter`` family (``scatter`` and ``scatter_add``,
+``_sub``, ``_mul``, ``_min``, ``_max``) writes them, with XLA's semantics, batching dims
+included; :class:`GatherDimensionNumbers` and :class:`ScatterDimensionNumbers` say how the dims
+of operand, indices and output (or updates) correspond. Out-of-range positions are clamped or
+dropped as XLA does; the modes are spelled out at :class:`GatherScatterMode`.
 """
 
 from __future__ import annotations
@@ -26,14 +26,12 @@ from refjax.interp.core import (
     Array,
     ArrayLike,
     Jaxpr,
-    NDArray,
     ParamValue,
     Primitive,
     ShapedArray,
-    Tracer,
     get_aval,
 )
-from refjax.interp.jvp import Tangent, Zero, defjvp, deflinear, instantiate, jvp_rules
+from refjax.interp.jvp import Tangent, Zero, defjvp, instantiate, jvp_rules
 from refjax.interp.staging import trace_to_jaxpr
 from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2
 from refjax.primitives import elementwise as ew
@@ -44,17 +42,8 @@ __all__ = [
     "GatherDimensionNumbers",
     "GatherScatterMode",
     "ScatterDimensionNumbers",
-    "dynamic_index_in_dim",
-    "dynamic_slice",
-    "dynamic_slice_in_dim",
-    "dynamic_slice_p",
-    "dynamic_update_index_in_dim",
-    "dynamic_update_slice",
-    "dynamic_update_slice_in_dim",
-    "dynamic_update_slice_p",
     "gather",
     "gather_p",
-    "index_in_dim",
     "scatter",
     "scatter_add",
     "scatter_add_p",
@@ -67,23 +56,7 @@ __all__ = [
     "scatter_p",
     "scatter_sub",
     "scatter_sub_p",
-    "slice",
-    "slice_in_dim",
-    "slice_p",
-    "sort",
-    "sort_key_val",
-    "sort_p",
-    "top_k",
-    "top_k_p",
 ]
-
-
-def canonicalize_axis(axis: int, ndim: int) -> int:
-    """``axis`` in ``range(ndim)``, negative counting from the end; JAX's ValueError otherwise."""
-    axis = int(axis)
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"axis {axis} is out of bounds for array of dimension {ndim}")
-    return axis % ndim
 
 
 def _shape_of(x: ArrayLike) -> tuple[int, ...]:
@@ -113,525 +86,6 @@ def _slot(sorted_dims: Sequence[int], k: int, rank: int) -> tuple[int, int]:
     low = sorted_dims[k - 1] + 1 if k > 0 else 0
     high = sorted_dims[k] if k < len(sorted_dims) else rank
     return low, high
-
-
-# ---------------------------------------------------------------------------------------------
-# slice
-
-
-def _slice_rule(
-    operand: ShapedArray,
-    *,
-    start_indices: tuple[int, ...],
-    limit_indices: tuple[int, ...],
-    strides: tuple[int, ...] | None,
-) -> ShapedArray:
-    check_shape("slice", start_indices, "start_indices")
-    check_shape("slice", limit_indices, "limit_indices")
-    if operand.ndim != len(start_indices):
-        raise TypeError(
-            "slice start_indices must have length equal to the number of dimensions of the "
-            f"operand, got indices {start_indices} for operand shape {operand.shape}."
-        )
-    if len(start_indices) != len(limit_indices):
-        raise TypeError(
-            "slice limit_indices must have the same length as start_indices, got start_indices "
-            f"{start_indices} and limit_indices {limit_indices}."
-        )
-    if any(lim > d for d, lim in zip(operand.shape, limit_indices, strict=True)):
-        raise TypeError(
-            "slice limit_indices must be less than or equal to operand shape, got limit_indices "
-            f"{limit_indices} for operand shape {operand.shape}."
-        )
-    if any(lim < s for s, lim in zip(start_indices, limit_indices, strict=True)):
-        raise TypeError(
-            "slice limit_indices must be greater than or equal to start_indices, got "
-            f"start_indices {start_indices} and limit_indices {limit_indices}."
-        )
-    sizes = [lim - s for s, lim in zip(start_indices, limit_indices, strict=True)]
-    if strides is not None:
-        check_shape("slice", strides, "strides")
-        if len(strides) != operand.ndim:
-            raise TypeError(
-                "slice strides must have length equal to the number of dimensions of the "
-                f"operand, got strides {strides} for operand shape {operand.shape}."
-            )
-        if any(s <= 0 for s in strides):
-            raise TypeError(f"slice strides must be positive, got {strides}")
-        sizes = [max(0, (n - 1) // s + 1) for n, s in zip(sizes, strides, strict=True)]
-    return operand.update(shape=tuple(sizes))
-
-
-slice_p = standard_primitive("slice", _slice_rule)
-
-
-def slice(  # noqa: A001  # lax's name
-    operand: ArrayLike,
-    start_indices: Sequence[int],
-    limit_indices: Sequence[int],
-    strides: Sequence[int] | None = None,
-) -> Array:
-    """``operand[start:limit:stride]`` in every dimension (static bounds)."""
-    return slice_p.bind(
-        operand,
-        start_indices=tuple(start_indices),
-        limit_indices=tuple(limit_indices),
-        strides=None if strides is None else tuple(strides),
-    )
-
-
-deflinear(slice_p)
-
-
-def _slice_transpose(
-    ct: Array,
-    operand: UndefinedPrimal,
-    *,
-    start_indices: tuple[int, ...],
-    limit_indices: tuple[int, ...],
-    strides: tuple[int, ...] | None,
-) -> list[Cotangent | None]:
-    """Zeros around the cotangent (before, after, and between strided elements)."""
-    shape = operand.aval.shape
-    steps = strides or (1,) * len(shape)
-    ct_shape = get_aval(ct).shape
-    ends = [
-        s + sh.dilate_dim(n, st - 1)
-        for s, n, st in zip(start_indices, ct_shape, steps, strict=True)
-    ]
-    config = tuple(
-        (s, d - end, st - 1)
-        for s, d, end, st in zip(start_indices, shape, ends, steps, strict=True)
-    )
-    zero = np.zeros((), get_aval(ct).dtype)
-    return [sh.pad(ct, zero, config)]
-
-
-deflinear2(slice_p, _slice_transpose)
-
-
-def _slice_batch(
-    args: Sequence[ArrayLike],
-    dims: Sequence[BatchDim],
-    *,
-    start_indices: tuple[int, ...],
-    limit_indices: tuple[int, ...],
-    strides: tuple[int, ...] | None,
-) -> tuple[Array, int]:
-    """The whole batch axis is kept: start 0, limit its size, stride 1."""
-    (x,), (d,) = args, dims
-    assert d is not None
-    starts, limits = list(start_indices), list(limit_indices)
-    starts.insert(d, 0)
-    limits.insert(d, _shape_of(x)[d])
-    steps = None if strides is None else [*strides[:d], 1, *strides[d:]]
-    return slice(x, starts, limits, steps), d
-
-
-batching_rules[slice_p] = _slice_batch
-
-
-def slice_in_dim(
-    operand: ArrayLike,
-    start_index: int | None,
-    limit_index: int | None,
-    stride: int = 1,
-    axis: int = 0,
-) -> Array:
-    """:func:`slice` along one ``axis``: ``operand[..., start:limit:stride]`` there."""
-    shape = _shape_of(operand)
-    size = shape[axis]
-    start = 0 if start_index is None else int(start_index)
-    limit = size if limit_index is None else int(limit_index)
-    starts, limits, strides = [0] * len(shape), list(shape), [1] * len(shape)
-    starts[axis] = start + size if start < 0 else start
-    limits[axis] = limit + size if limit < 0 else limit
-    strides[axis] = int(stride)
-    return slice(operand, starts, limits, strides)
-
-
-def index_in_dim(operand: ArrayLike, index: int, axis: int = 0, keepdims: bool = True) -> Array:
-    """The entry ``index`` along ``axis`` (a size-1 axis kept unless ``keepdims=False``)."""
-    index, axis = int(index), int(axis)
-    size = _shape_of(operand)[axis]
-    wrapped = index + size if index < 0 else index
-    if not 0 <= wrapped < size:
-        raise IndexError(f"index {index} is out of bounds for axis {axis} with size {size}")
-    result = slice_in_dim(operand, wrapped, wrapped + 1, 1, axis)
-    return result if keepdims else sh.squeeze(result, (axis,))
-
-
-# ---------------------------------------------------------------------------------------------
-# dynamic_slice and dynamic_update_slice: start indices are values, clamped into range
-
-
-def _check_start_indices(name: str, operand: ShapedArray, starts: Sequence[ShapedArray]) -> None:
-    if len(starts) != operand.ndim:
-        raise TypeError(
-            f"{name} start_indices must have length equal to the rank of operand, got "
-            f"{len(starts)} indices for operand shape {operand.shape}."
-        )
-    if any(i.ndim != 0 for i in starts):
-        sep = " " if name == "dynamic_slice" else ""  # JAX's texts differ by one space
-        raise TypeError(
-            f"start_indices arguments to {name} must be scalars,{sep} got indices {tuple(starts)}"
-        )
-    if any(i.dtype != starts[0].dtype or not dtypes.is_integer(i.dtype) for i in starts):
-        sep = ": " if name == "dynamic_slice" else " "
-        names = ", ".join(i.dtype.name for i in starts)
-        raise TypeError(
-            f"index arguments to {name} must be integers of the same type, got{sep}{names}"
-        )
-
-
-def _dynamic_slice_rule(
-    operand: ShapedArray, *start_indices: ShapedArray, slice_sizes: tuple[int, ...]
-) -> ShapedArray:
-    if len(slice_sizes) != operand.ndim or any(
-        s > d for s, d in zip(slice_sizes, operand.shape, strict=True)
-    ):
-        raise TypeError(
-            "slice slice_sizes must be less than or equal to operand shape, got slice_sizes "
-            f"{slice_sizes} for operand shape {operand.shape}."
-        )
-    if any(s < 0 for s in slice_sizes):
-        raise TypeError(
-            "slice slice_sizes must be greater than or equal to zero, got slice_sizes of "
-            f"{slice_sizes}."
-        )
-    _check_start_indices("dynamic_slice", operand, start_indices)
-    return operand.update(shape=tuple(slice_sizes))
-
-
-dynamic_slice_p = standard_primitive("dynamic_slice", _dynamic_slice_rule)
-
-
-def _index_dtype(i: ArrayLike) -> DType:
-    if isinstance(i, (bool, int)):
-        return dtypes.default_int_dtype()
-    return get_aval(i).dtype
-
-
-def _wrap_negative(i: ArrayLike, size: int, allow_negative: bool) -> ArrayLike:
-    """A start index with negative values counted from the end (``i + size``), as JAX does."""
-    dtype = _index_dtype(i)
-    if dtypes.issubdtype(dtype, np.unsignedinteger):
-        return i
-    if isinstance(i, (int, np.integer)):
-        if int(i) < 0 and not allow_negative:
-            raise ValueError(
-                f"Index {i} is out of bounds for dimension {size} if allow_negative_indices=False"
-            )
-        return np.asarray(int(i) + size if int(i) < 0 else int(i), dtype)
-    if not allow_negative:
-        return i
-    if isinstance(i, Tracer):
-        zero, size_value = np.asarray(0, dtype), np.asarray(size, dtype)
-        is_negative = ew.lt(i, zero)
-        return ew.select_n(is_negative, i, ew.add(i, size_value))
-    value = np.asarray(i)
-    return np.where(value < 0, value + size, value).astype(value.dtype)
-
-
-def _dynamic_slice_indices(
-    operand: ArrayLike,
-    start_indices: Array | NDArray | Sequence[ArrayLike],
-    allow_negative_indices: bool | Sequence[bool],
-) -> list[ArrayLike]:
-    shape = _shape_of(operand)
-    if len(start_indices) != len(shape):
-        raise ValueError(
-            "Length of slice indices must match number of operand dimensions "
-            f"({len(start_indices)} vs {shape})"
-        )
-    if isinstance(start_indices, (Array, np.ndarray)):
-        if start_indices.ndim != 1:
-            raise ValueError(f"Slice indices must be a 1D sequence, got {start_indices.shape}")
-        starts: list[ArrayLike] = [start_indices[k] for k in range(len(start_indices))]
-    else:
-        starts = list(start_indices)
-    if isinstance(allow_negative_indices, bool):
-        allow_negative_indices = [allow_negative_indices] * len(starts)
-    return [
-        _wrap_negative(i, d, allow)
-        for i, d, allow in zip(starts, shape, allow_negative_indices, strict=True)
-    ]
-
-
-def dynamic_slice(
-    operand: ArrayLike,
-    start_indices: Array | NDArray | Sequence[ArrayLike],
-    slice_sizes: Sequence[int],
-    *,
-    allow_negative_indices: bool | Sequence[bool] = True,
-) -> Array:
-    """The window of ``slice_sizes`` at ``start_indices``, starts clamped to fit in range."""
-    starts = _dynamic_slice_indices(operand, start_indices, allow_negative_indices)
-    sizes = check_shape("dynamic_slice", slice_sizes, "slice_sizes")
-    return dynamic_slice_p.bind(operand, *starts, slice_sizes=sizes)
-
-
-def _dynamic_slice_jvp(
-    primals: Sequence[ArrayLike], tangents: Sequence[Tangent], *, slice_sizes: tuple[int, ...]
-) -> tuple[Array, Tangent]:
-    """The tangent's window at the same (clamped) starts."""
-    operand, *starts = primals
-    out = dynamic_slice_p.bind(operand, *starts, slice_sizes=slice_sizes)
-    t = tangents[0]
-    if isinstance(t, Zero):
-        return out, Zero.from_primal(out)
-    return out, dynamic_slice_p.bind(t, *starts, slice_sizes=slice_sizes)
-
-
-jvp_rules[dynamic_slice_p] = _dynamic_slice_jvp
-
-
-def _dynamic_slice_transpose(
-    ct: Array, operand: UndefinedPrimal, *starts: ArrayLike, slice_sizes: tuple[int, ...]
-) -> list[Cotangent | None]:
-    """The cotangent written into zeros at the window's place."""
-    zeros = _full(operand.aval.shape, 0, get_aval(ct).dtype)
-    return [dynamic_update_slice_p.bind(zeros, ct, *starts), *[None] * len(starts)]
-
-
-deflinear2(dynamic_slice_p, _dynamic_slice_transpose)
-
-
-def _zero_start(starts: Sequence[ArrayLike]) -> NDArray:
-    """A start index 0 of the dtype of the other start indices."""
-    dtype = get_aval(starts[0]).dtype if starts else dtypes.int32
-    return np.zeros((), dtype)
-
-
-def _stacked_starts(starts: Sequence[ArrayLike], dims: Sequence[BatchDim]) -> Array:
-    """Scalar start indices, some batched, as one index array of shape (batch, len(starts))."""
-    size = next(get_aval(i).shape[0] for i, d in zip(starts, dims, strict=True) if d is not None)
-    columns = [
-        sh.broadcast_in_dim(i, (size, 1), () if d is None else (0,))
-        for i, d in zip(starts, dims, strict=True)
-    ]
-    return sh.concatenate(columns, 1)
-
-
-def _dynamic_slice_batch(
-    args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, slice_sizes: tuple[int, ...]
-) -> tuple[Array, int]:
-    """A batched operand alone keeps its batch axis in the window; batched starts: a gather."""
-    operand, *starts = args
-    operand_dim, *start_dims = dims
-    if all(d is None for d in start_dims):
-        assert operand_dim is not None
-        new_starts: list[ArrayLike] = list(starts)
-        new_starts.insert(operand_dim, _zero_start(starts))
-        sizes = list(slice_sizes)
-        sizes.insert(operand_dim, _shape_of(operand)[operand_dim])
-        out = dynamic_slice_p.bind(operand, *new_starts, slice_sizes=tuple(sizes))
-        return out, operand_dim
-    all_dims = tuple(range(len(slice_sizes)))
-    dnums = GatherDimensionNumbers(
-        offset_dims=all_dims, collapsed_slice_dims=(), start_index_map=all_dims
-    )
-    return _gather_batch(
-        [operand, _stacked_starts(starts, start_dims)],
-        [operand_dim, 0],
-        dimension_numbers=dnums,
-        slice_sizes=slice_sizes,
-        unique_indices=True,
-        indices_are_sorted=True,
-        mode=GatherScatterMode.CLIP,
-        fill_value=None,
-    )
-
-
-batching_rules[dynamic_slice_p] = _dynamic_slice_batch
-
-
-def _zero_index_like(i: ArrayLike) -> ArrayLike:
-    """JAX's ``_const(i, 0)``: 0 as a Python int for Python ints, else of ``i``'s dtype."""
-    if isinstance(i, int):
-        return 0
-    return np.asarray(0, _index_dtype(i))
-
-
-def dynamic_slice_in_dim(
-    operand: ArrayLike,
-    start_index: ArrayLike,
-    slice_size: int,
-    axis: int = 0,
-    *,
-    allow_negative_indices: bool = True,
-) -> Array:
-    """:func:`dynamic_slice` along one ``axis``: ``operand[..., start:start + size]`` there."""
-    shape = _shape_of(operand)
-    axis = int(axis)
-    starts: list[ArrayLike] = [_zero_index_like(start_index)] * len(shape)
-    starts[axis] = start_index
-    sizes = list(shape)
-    sizes[axis] = int(slice_size)
-    allow = [False] * len(shape)
-    allow[axis] = allow_negative_indices
-    return dynamic_slice(operand, starts, sizes, allow_negative_indices=allow)
-
-
-def dynamic_index_in_dim(
-    operand: ArrayLike,
-    index: ArrayLike,
-    axis: int = 0,
-    keepdims: bool = True,
-    *,
-    allow_negative_indices: bool = True,
-) -> Array:
-    """The entry at the (dynamic) ``index`` along ``axis``."""
-    result = dynamic_slice_in_dim(
-        operand, index, 1, axis, allow_negative_indices=allow_negative_indices
-    )
-    return result if keepdims else sh.squeeze(result, (int(axis),))
-
-
-def _dynamic_update_slice_rule(
-    operand: ShapedArray, update: ShapedArray, *start_indices: ShapedArray
-) -> ShapedArray:
-    if operand.ndim != update.ndim:
-        raise TypeError(
-            "dynamic_update_slice update must have the same rank as operand, got update shape "
-            f"{update.shape} for operand shape {operand.shape}."
-        )
-    if operand.ndim != len(start_indices):
-        raise TypeError(
-            "dynamic_update_slice start_indices must have length equal to the rank of operand, "
-            f"got indices {start_indices} for operand shape {operand.shape}."
-        )
-    if any(u > d for u, d in zip(update.shape, operand.shape, strict=True)):
-        raise TypeError(
-            "dynamic_update_slice update shape must be smaller than operand shape, got update "
-            f"shape {update.shape} for operand shape {operand.shape}."
-        )
-    _check_start_indices("dynamic_update_slice", operand, start_indices)
-    check_same_dtypes("dynamic_update_slice", operand, update)
-    weak = all(a.weak_type for a in (operand, update, *start_indices))
-    return operand.update(weak_type=weak)
-
-
-dynamic_update_slice_p = standard_primitive("dynamic_update_slice", _dynamic_update_slice_rule)
-
-
-def dynamic_update_slice(
-    operand: ArrayLike,
-    update: ArrayLike,
-    start_indices: Array | NDArray | Sequence[ArrayLike],
-    *,
-    allow_negative_indices: bool | Sequence[bool] = True,
-) -> Array:
-    """``operand`` with ``update`` written at ``start_indices`` (clamped so that it fits)."""
-    starts = _dynamic_slice_indices(operand, start_indices, allow_negative_indices)
-    return dynamic_update_slice_p.bind(operand, update, *starts)
-
-
-def _dynamic_update_slice_jvp(
-    primals: Sequence[ArrayLike], tangents: Sequence[Tangent]
-) -> tuple[Array, Tangent]:
-    """The update's tangent written into the operand's tangent."""
-    operand, update, *starts = primals
-    t_operand, t_update, *_ = tangents
-    out = dynamic_update_slice_p.bind(operand, update, *starts)
-    if isinstance(t_operand, Zero) and isinstance(t_update, Zero):
-        return out, Zero.from_primal(out)
-    t_out = dynamic_update_slice_p.bind(instantiate(t_operand), instantiate(t_update), *starts)
-    return out, t_out
-
-
-jvp_rules[dynamic_update_slice_p] = _dynamic_update_slice_jvp
-
-
-def _dynamic_update_slice_transpose(
-    ct: Array,
-    operand: ArrayLike | UndefinedPrimal,
-    update: ArrayLike | UndefinedPrimal,
-    *starts: ArrayLike,
-) -> list[Cotangent | None]:
-    """The operand gets ``ct`` with the window zeroed; the update gets the window."""
-    update_shape = _aval_of(update).shape
-    operand_ct = update_ct = None
-    if isinstance(operand, UndefinedPrimal):
-        zeros = _full(update_shape, 0, get_aval(ct).dtype)
-        operand_ct = dynamic_update_slice_p.bind(ct, zeros, *starts)
-    if isinstance(update, UndefinedPrimal):
-        update_ct = dynamic_slice_p.bind(ct, *starts, slice_sizes=update_shape)
-    return [operand_ct, update_ct, *[None] * len(starts)]
-
-
-deflinear2(dynamic_update_slice_p, _dynamic_update_slice_transpose)
-
-
-def _dynamic_update_slice_batch(
-    args: Sequence[ArrayLike], dims: Sequence[BatchDim]
-) -> tuple[Array, int]:
-    """Unbatched starts: the window spans the batch axis. Batched starts: a scatter."""
-    operand, update, *starts = args
-    operand_dim, update_dim, *start_dims = dims
-    size = next(_shape_of(x)[d] for x, d in zip(args, dims, strict=True) if d is not None)
-    if all(d is None for d in start_dims):
-        dim = update_dim if operand_dim is None else operand_dim
-        assert dim is not None
-        operand = bdim_at(operand, operand_dim, size, dim)
-        update = bdim_at(update, update_dim, size, dim)
-        new_starts: list[ArrayLike] = list(starts)
-        new_starts.insert(dim, _zero_start(starts))
-        return dynamic_update_slice_p.bind(operand, update, *new_starts), dim
-    all_dims = tuple(range(len(starts)))
-    dnums = ScatterDimensionNumbers(
-        update_window_dims=all_dims, inserted_window_dims=(), scatter_dims_to_operand_dims=all_dims
-    )
-    return _scatter_batch(
-        scatter_p,
-        [operand, _stacked_starts(starts, start_dims), update],
-        [operand_dim, 0, update_dim],
-        dimension_numbers=dnums,
-        indices_are_sorted=True,
-        unique_indices=True,
-        mode=GatherScatterMode.CLIP,
-        update_jaxpr=None,
-        update_consts=(),
-    )
-
-
-batching_rules[dynamic_update_slice_p] = _dynamic_update_slice_batch
-
-
-def dynamic_update_slice_in_dim(
-    operand: ArrayLike,
-    update: ArrayLike,
-    start_index: ArrayLike,
-    axis: int,
-    *,
-    allow_negative_indices: bool = True,
-) -> Array:
-    """:func:`dynamic_update_slice` at ``start_index`` along ``axis`` (0 elsewhere)."""
-    ndim = len(_shape_of(operand))
-    axis = int(axis)
-    starts: list[ArrayLike] = [_zero_index_like(start_index)] * ndim
-    starts[axis] = start_index
-    allow = [False] * ndim
-    allow[axis] = allow_negative_indices
-    return dynamic_update_slice(operand, update, starts, allow_negative_indices=allow)
-
-
-def dynamic_update_index_in_dim(
-    operand: ArrayLike,
-    update: ArrayLike,
-    index: ArrayLike,
-    axis: int,
-    *,
-    allow_negative_indices: bool = True,
-) -> Array:
-    """``operand`` with entry ``index`` along ``axis`` replaced by ``update``."""
-    axis = int(axis)
-    if len(_shape_of(update)) != len(_shape_of(operand)):
-        assert len(_shape_of(update)) + 1 == len(_shape_of(operand))
-        update = sh.expand_dims(update, (axis,))
-    return dynamic_update_slice_in_dim(
-        operand, update, index, axis, allow_negative_indices=allow_negative_indices
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -782,6 +236,92 @@ def _check_index_map(op: str, index_map: tuple[int, ...], name: str, rank: int) 
 
 
 # ---------------------------------------------------------------------------------------------
+# Dimension numbers under vmap. GatherDimensionNumbers and ScatterDimensionNumbers name the same
+# five things in the same order: the window dims of the output (of the updates), the operand dims
+# a window drops (collapsed, inserted), the index map, and the batching dims of operand and
+# indices. The batching rules renumber either kind by position with these helpers.
+
+_DimensionNumbers = TypeVar("_DimensionNumbers", GatherDimensionNumbers, ScatterDimensionNumbers)
+
+
+def window_dims(dnums: _DimensionNumbers, ndim: int) -> tuple[int, ...]:
+    """Operand dims that a window runs over (neither collapsed/inserted nor batching), in order:
+    the gather's offset dims (the scatter's update window dims) meet them in this order."""
+    _, window_dropped, _, operand_batching, _ = dnums
+    dropped = set(window_dropped) | set(operand_batching)
+    return tuple(d for d in range(ndim) if d not in dropped)
+
+
+def _nearest_in(dim: BatchDim, low_high: tuple[int, int]) -> int:
+    """``dim`` clamped into ``[low, high]`` (``low`` if there is no ``dim``)."""
+    low, high = low_high
+    return low if dim is None else min(max(dim, low), high)
+
+
+def _dnums_with_operand_dim(dnums: _DimensionNumbers, operand_dim: int) -> _DimensionNumbers:
+    """Operand dims renumbered for a new operand axis at ``operand_dim``."""
+    window, dropped, index_map, operand_batching, indices_batching = dnums
+    return type(dnums)(
+        window,
+        _bump(dropped, operand_dim),
+        _bump(index_map, operand_dim),
+        _bump(operand_batching, operand_dim),
+        indices_batching,
+    )
+
+
+def _dnums_with_window_axis(
+    dnums: _DimensionNumbers, operand_dim: int, out_dim: BatchDim, ranks: tuple[int, int]
+) -> tuple[_DimensionNumbers, int]:
+    """A new operand axis at ``operand_dim`` taken whole as a window, with its window axis in the
+    output (the updates) at ``out_dim``, or as near as allowed (``None``: the first place).
+
+    ``ranks`` are the unbatched operand's and output's (updates'). The two meet in order on their
+    window dims, so the new pair must rank alike among them. Returns the new output axis.
+    """
+    operand_rank, out_rank = ranks
+    moved = _dnums_with_operand_dim(dnums, operand_dim)
+    window, dropped, index_map, operand_batching, indices_batching = moved
+    k = sum(1 for w in window_dims(dnums, operand_rank) if w < operand_dim)
+    new_out_dim = _nearest_in(out_dim, _slot(window, k, out_rank))
+    new_window = tuple(sorted(_bump(window, new_out_dim) + (new_out_dim,)))
+    new = type(dnums)(new_window, dropped, index_map, operand_batching, indices_batching)
+    return new, new_out_dim
+
+
+def _dnums_with_batch_axis(
+    dnums: _DimensionNumbers, indices_dim: int, out_dim: BatchDim, out_rank: int
+) -> tuple[_DimensionNumbers, int]:
+    """A new indices axis at ``indices_dim`` as one more batch dim, with its axis in the output
+    (the updates) at ``out_dim``, or as near as allowed (``None``: the first place).
+
+    ``out_rank`` is the unbatched output's (updates') rank; its dims that are not window dims
+    follow the indices' batch dims in order. Returns the new output axis.
+    """
+    window, dropped, index_map, operand_batching, indices_batching = dnums
+    out_batch = [d for d in range(out_rank) if d not in window]
+    new_out_dim = _nearest_in(out_dim, _slot(out_batch, indices_dim, out_rank))
+    new_window = _bump(window, new_out_dim)
+    new_indices_batching = _bump(indices_batching, indices_dim)
+    new = type(dnums)(new_window, dropped, index_map, operand_batching, new_indices_batching)
+    return new, new_out_dim
+
+
+def _dnums_with_batching_pair(
+    dnums: _DimensionNumbers, operand_dim: int, indices_dim: int
+) -> _DimensionNumbers:
+    """``operand_dim`` and ``indices_dim`` (new axes of operand and indices, the indices' already
+    counted in ``dnums``) paired as batching dims, in the sorted place of ``operand_dim`` among
+    the operand's batching dims."""
+    moved = _dnums_with_operand_dim(dnums, operand_dim)
+    window, dropped, index_map, operand_batching, indices_batching = moved
+    j = sum(1 for d in dnums.operand_batching_dims if d < operand_dim)
+    paired_operand = operand_batching[:j] + (operand_dim,) + operand_batching[j:]
+    paired_indices = indices_batching[:j] + (indices_dim,) + indices_batching[j:]
+    return type(dnums)(window, dropped, index_map, paired_operand, paired_indices)
+
+
+# ---------------------------------------------------------------------------------------------
 # gather
 
 
@@ -862,17 +402,11 @@ def _check_gather_slice_sizes(
             )
 
 
-def gather_window_dims(dnums: GatherDimensionNumbers, ndim: int) -> tuple[int, ...]:
-    """Operand dims that appear in the output (neither collapsed nor batching), in order."""
-    dropped = set(dnums.collapsed_slice_dims) | set(dnums.operand_batching_dims)
-    return tuple(d for d in range(ndim) if d not in dropped)
-
-
 def _gather_shape(
     indices: ShapedArray, dnums: GatherDimensionNumbers, slice_sizes: tuple[int, ...]
 ) -> tuple[int, ...]:
     """Offset dims take the window sizes, the other output dims the indices' batch dims."""
-    windows = iter(slice_sizes[d] for d in gather_window_dims(dnums, len(slice_sizes)))
+    windows = iter(slice_sizes[d] for d in window_dims(dnums, len(slice_sizes)))
     batch = iter(indices.shape[:-1])
     rank = len(dnums.offset_dims) + indices.ndim - 1
     return tuple(next(windows) if i in dnums.offset_dims else next(batch) for i in range(rank))
@@ -909,9 +443,6 @@ def _default_fill_value(dtype: DType) -> complex:
     if dtype == dtypes.bool_:
         return True
     raise ValueError(f"Unsupported dtype for gather fill_value {dtype}")
-
-
-_DimensionNumbers = TypeVar("_DimensionNumbers", GatherDimensionNumbers, ScatterDimensionNumbers)
 
 
 def _tuple_fields(dnums: _DimensionNumbers) -> _DimensionNumbers:
@@ -1055,7 +586,7 @@ def _gather_batch(
             unique_indices = indices_are_sorted = False
         else:
             sizes.insert(operand_dim, min(_shape_of(operand)[operand_dim], 1))
-            dnums = _gather_dnums_with_batching_pair(dnums, operand_dim, indices_dim)
+            dnums = _dnums_with_batching_pair(dnums, operand_dim, indices_dim)
     out = gather_p.bind(
         operand,
         indices,
@@ -1080,12 +611,7 @@ def _gather_window_over(
     """
     operand_rank, index_rank = ranks
     out_rank = len(dnums.offset_dims) + index_rank - 1
-    windows = gather_window_dims(dnums, operand_rank)
-    k = sum(1 for w in windows if w < operand_dim)
-    out_dim, _ = _slot(dnums.offset_dims, k, out_rank)
-    moved = _gather_dnums_with_operand_dim(dnums, operand_dim)
-    offset_dims = tuple(sorted((*_bump(dnums.offset_dims, out_dim), out_dim)))
-    return moved._replace(offset_dims=offset_dims), out_dim
+    return _dnums_with_window_axis(dnums, operand_dim, None, (operand_rank, out_rank))
 
 
 def _gather_batch_over(
@@ -1096,41 +622,7 @@ def _gather_batch_over(
     The output's batch dims follow the indices' in order; returns the new one's position.
     """
     out_rank = len(dnums.offset_dims) + index_rank - 2
-    out_batch = [d for d in range(out_rank) if d not in dnums.offset_dims]
-    out_dim, _ = _slot(out_batch, indices_dim, out_rank)
-    new = dnums._replace(
-        offset_dims=_bump(dnums.offset_dims, out_dim),
-        start_indices_batching_dims=_bump(dnums.start_indices_batching_dims, indices_dim),
-    )
-    return new, out_dim
-
-
-def _gather_dnums_with_operand_dim(
-    dnums: GatherDimensionNumbers, operand_dim: int
-) -> GatherDimensionNumbers:
-    """Operand dims renumbered for a new operand axis at ``operand_dim``."""
-    return dnums._replace(
-        collapsed_slice_dims=_bump(dnums.collapsed_slice_dims, operand_dim),
-        start_index_map=_bump(dnums.start_index_map, operand_dim),
-        operand_batching_dims=_bump(dnums.operand_batching_dims, operand_dim),
-    )
-
-
-def _gather_dnums_with_batching_pair(
-    dnums: GatherDimensionNumbers, operand_dim: int, indices_dim: int
-) -> GatherDimensionNumbers:
-    """``operand_dim`` and ``indices_dim`` (already counted in the indices) paired as batching
-    dims, in the sorted place of ``operand_dim`` among the operand's batching dims."""
-    moved = _gather_dnums_with_operand_dim(dnums, operand_dim)
-    j = sum(1 for d in dnums.operand_batching_dims if d < operand_dim)
-    operand_batching = list(moved.operand_batching_dims)
-    operand_batching.insert(j, operand_dim)
-    indices_batching = list(dnums.start_indices_batching_dims)
-    indices_batching.insert(j, indices_dim)
-    return moved._replace(
-        operand_batching_dims=tuple(operand_batching),
-        start_indices_batching_dims=tuple(indices_batching),
-    )
+    return _dnums_with_batch_axis(dnums, indices_dim, None, out_rank)
 
 
 batching_rules[gather_p] = _gather_batch
@@ -1220,12 +712,6 @@ def _check_updates_batch_shape(
         )
 
 
-def scatter_window_dims(dnums: ScatterDimensionNumbers, ndim: int) -> tuple[int, ...]:
-    """Operand dims that the updates' window dims run over (neither inserted nor batching)."""
-    dropped = set(dnums.inserted_window_dims) | set(dnums.operand_batching_dims)
-    return tuple(d for d in range(ndim) if d not in dropped)
-
-
 def _check_scatter_bounds(
     operand: ShapedArray,
     indices: ShapedArray,
@@ -1233,7 +719,7 @@ def _check_scatter_bounds(
     dnums: ScatterDimensionNumbers,
 ) -> None:
     """Update windows fit in the operand; update scatter dims match the indices' batch dims."""
-    max_sizes = [operand.shape[d] for d in scatter_window_dims(dnums, operand.ndim)]
+    max_sizes = [operand.shape[d] for d in window_dims(dnums, operand.ndim)]
     for dim, bound in zip(dnums.update_window_dims, max_sizes, strict=False):
         if bound < updates.shape[dim]:
             raise TypeError(
@@ -1473,7 +959,7 @@ def _scatter_slice_sizes(
     """The window of each update in operand dims: 1 on inserted and batching dims."""
     sizes = [1] * operand_ndim
     for operand_dim, updates_dim in zip(
-        scatter_window_dims(dnums, operand_ndim), dnums.update_window_dims, strict=True
+        window_dims(dnums, operand_ndim), dnums.update_window_dims, strict=True
     ):
         sizes[operand_dim] = updates_shape[updates_dim]
     return tuple(sizes)
@@ -1797,12 +1283,6 @@ def _scatter_batch(
     return prim.bind(operand, indices, updates, dimension_numbers=dnums, **params), out_dim
 
 
-def _nearest_in(dim: BatchDim, low_high: tuple[int, int]) -> int:
-    """``dim`` clamped into ``[low, high]`` (``low`` if there is no ``dim``)."""
-    low, high = low_high
-    return low if dim is None else min(max(dim, low), high)
-
-
 def _scatter_window_over(
     dnums: ScatterDimensionNumbers,
     operand_dim: BatchDim,
@@ -1814,17 +1294,13 @@ def _scatter_window_over(
     Operand window dims and update window dims meet in order, so the new pair must rank
     alike among them. Returns the dimension numbers and both axes' positions.
     """
-    operand_rank, updates_rank = ranks
-    windows, update_windows = scatter_window_dims(dnums, operand_rank), dnums.update_window_dims
+    operand_rank = ranks[0]
     if operand_dim is None:
         assert updates_dim is not None
-        rank = sum(1 for u in update_windows if u < updates_dim)
-        operand_dim, _ = _slot(windows, rank, operand_rank)
-    rank = sum(1 for w in windows if w < operand_dim)
-    new_updates_dim = _nearest_in(updates_dim, _slot(update_windows, rank, updates_rank))
-    update_window_dims = tuple(sorted((*_bump(update_windows, new_updates_dim), new_updates_dim)))
-    new = _scatter_dnums_with_operand_dim(dnums, operand_dim)
-    return new._replace(update_window_dims=update_window_dims), operand_dim, new_updates_dim
+        rank = sum(1 for u in dnums.update_window_dims if u < updates_dim)
+        operand_dim, _ = _slot(window_dims(dnums, operand_rank), rank, operand_rank)
+    new, new_updates_dim = _dnums_with_window_axis(dnums, operand_dim, updates_dim, ranks)
+    return new, operand_dim, new_updates_dim
 
 
 def _scatter_batch_over(
@@ -1839,213 +1315,9 @@ def _scatter_batch_over(
     The updates' scatter dims follow the indices' batch dims in order. Returns the dimension
     numbers and the updates' batch axis.
     """
-    update_scatter_dims = _updates_scatter_dims(updates_rank, dnums)
-    new_updates_dim = _nearest_in(
-        updates_dim, _slot(update_scatter_dims, indices_dim, updates_rank)
-    )
-    new = _scatter_dnums_with_batching_pair(dnums, operand_dim, indices_dim)
-    update_window_dims = _bump(dnums.update_window_dims, new_updates_dim)
-    return new._replace(update_window_dims=update_window_dims), new_updates_dim
-
-
-def _scatter_dnums_with_operand_dim(
-    dnums: ScatterDimensionNumbers, operand_dim: int
-) -> ScatterDimensionNumbers:
-    """Operand dims renumbered for a new operand axis at ``operand_dim``."""
-    return dnums._replace(
-        inserted_window_dims=_bump(dnums.inserted_window_dims, operand_dim),
-        scatter_dims_to_operand_dims=_bump(dnums.scatter_dims_to_operand_dims, operand_dim),
-        operand_batching_dims=_bump(dnums.operand_batching_dims, operand_dim),
-    )
-
-
-def _scatter_dnums_with_batching_pair(
-    dnums: ScatterDimensionNumbers, operand_dim: int, indices_dim: int
-) -> ScatterDimensionNumbers:
-    """``operand_dim`` and ``indices_dim`` (new axes of operand and indices) paired as batching
-    dims, in the sorted place of ``operand_dim`` among the operand's batching dims."""
-    moved = _scatter_dnums_with_operand_dim(dnums, operand_dim)
-    j = sum(1 for d in dnums.operand_batching_dims if d < operand_dim)
-    operand_batching = list(moved.operand_batching_dims)
-    operand_batching.insert(j, operand_dim)
-    indices_batching = list(_bump(dnums.scatter_indices_batching_dims, indices_dim))
-    indices_batching.insert(j, indices_dim)
-    return moved._replace(
-        operand_batching_dims=tuple(operand_batching),
-        scatter_indices_batching_dims=tuple(indices_batching),
-    )
+    new, new_updates_dim = _dnums_with_batch_axis(dnums, indices_dim, updates_dim, updates_rank)
+    return _dnums_with_batching_pair(new, operand_dim, indices_dim), new_updates_dim
 
 
 for _prim in (scatter_p, scatter_add_p, scatter_sub_p, scatter_mul_p, scatter_min_p, scatter_max_p):
     batching_rules[_prim] = functools.partial(_scatter_batch, _prim)
-
-
-# ---------------------------------------------------------------------------------------------
-# sort and top_k
-
-
-def _sort_rule(
-    *operands: ShapedArray, dimension: int, is_stable: bool, num_keys: int
-) -> tuple[ShapedArray, ...]:
-    if any(a.shape != operands[0].shape for a in operands[1:]):
-        shapes = " ".join(str(a.shape) for a in operands)
-        raise TypeError(f"Arguments to sort must have equal shapes, got: {shapes}")
-    return operands
-
-
-sort_p = standard_primitive("sort", _sort_rule, multiple_results=True)
-
-
-def sort(
-    operand: ArrayLike | Sequence[ArrayLike],
-    dimension: int = -1,
-    is_stable: bool = True,
-    num_keys: int = 1,
-) -> Array | tuple[Array, ...]:
-    """Operands sorted along ``dimension`` by the first ``num_keys`` of them, lexicographically.
-
-    Floats sort in a total order: -0.0 and 0.0 tie, NaNs go last; complex numbers sort by real
-    part, then imaginary part.
-    """
-    if isinstance(operand, Sequence):
-        if len(operand) == 0:
-            raise TypeError("Sort requires at least one operand")
-        if not 1 <= num_keys <= len(operand):
-            raise ValueError(
-                f"num_keys={num_keys} must be between 1 and len(operand)={len(operand)}"
-            )
-        axis = canonicalize_axis(dimension, len(_shape_of(operand[0])))
-        outs = sort_p.bind_all(*operand, dimension=axis, is_stable=is_stable, num_keys=num_keys)
-        return tuple(outs)
-    if num_keys != 1:
-        raise ValueError(f"num_keys={num_keys} must equal 1 for a single operand.")
-    axis = canonicalize_axis(dimension, len(_shape_of(operand)))
-    return sort_p.bind_all(operand, dimension=axis, is_stable=is_stable, num_keys=1)[0]
-
-
-def sort_key_val(
-    keys: ArrayLike, values: ArrayLike, dimension: int = -1, is_stable: bool = True
-) -> tuple[Array, Array]:
-    """``keys`` sorted along ``dimension``, and ``values`` permuted the same way."""
-    axis = canonicalize_axis(dimension, len(_shape_of(keys)))
-    k, v = sort_p.bind_all(keys, values, dimension=axis, is_stable=is_stable, num_keys=1)
-    return k, v
-
-
-def _take_along(x: ArrayLike, positions: ArrayLike, axis: int) -> Array:
-    """``x`` read at ``positions`` along ``axis`` (same shape elsewhere): take_along_axis."""
-    ndim = get_aval(x).ndim
-    others = tuple(d for d in range(ndim) if d != axis)
-    dnums = GatherDimensionNumbers(
-        offset_dims=(),
-        collapsed_slice_dims=(axis,),
-        start_index_map=(axis,),
-        operand_batching_dims=others,
-        start_indices_batching_dims=others,
-    )
-    index = sh.expand_dims(positions, (ndim,))
-    return gather(x, index, dnums, (1,) * ndim, mode=GatherScatterMode.PROMISE_IN_BOUNDS)
-
-
-def _sort_jvp(
-    primals: Sequence[ArrayLike],
-    tangents: Sequence[Tangent],
-    *,
-    dimension: int,
-    is_stable: bool,
-    num_keys: int,
-) -> tuple[list[Array], list[Tangent]]:
-    """Sort an iota along with the operands; the tangents follow that permutation."""
-    iota = sh.broadcasted_iota(dtypes.uint32, _shape_of(primals[0]), dimension)
-    *outs, perm = sort_p.bind_all(
-        *primals, iota, dimension=dimension, is_stable=is_stable, num_keys=num_keys
-    )
-    t_outs = [t if isinstance(t, Zero) else _take_along(t, perm, dimension) for t in tangents]
-    return outs, t_outs
-
-
-jvp_rules[sort_p] = _sort_jvp
-
-
-def _sort_batch(
-    args: Sequence[ArrayLike],
-    dims: Sequence[BatchDim],
-    *,
-    dimension: int,
-    is_stable: bool,
-    num_keys: int,
-) -> tuple[list[Array], list[int]]:
-    """Every operand batched at the first batched operand's axis; the sort axis shifts past it."""
-    first, bdim = next((a, d) for a, d in zip(args, dims, strict=True) if d is not None)
-    size = _shape_of(first)[bdim]
-    operands = [bdim_at(a, d, size, bdim) for a, d in zip(args, dims, strict=True)]
-    new_dimension = dimension + (bdim <= dimension)
-    outs = sort_p.bind_all(
-        *operands, dimension=new_dimension, is_stable=is_stable, num_keys=num_keys
-    )
-    return outs, [bdim] * len(outs)
-
-
-batching_rules[sort_p] = _sort_batch
-
-
-def _top_k_rule(operand: ShapedArray, *, k: int, axis: int) -> tuple[ShapedArray, ShapedArray]:
-    if dtypes.issubdtype(operand.dtype, np.complexfloating):
-        raise ValueError("top_k is not compatible with complex inputs.")
-    if k < 0:
-        raise ValueError(f"k argument to top_k must be nonnegative, got {k}")
-    if operand.ndim == 0:
-        raise TypeError(f"top_k operand must have >= 1 dimension, got {operand.shape}")
-    if not 0 <= axis < operand.ndim:
-        raise ValueError(
-            f"axis argument out of range: axis={axis} for operand.shape={operand.shape}"
-        )
-    shape = list(operand.shape)
-    if shape[axis] < k:
-        raise ValueError(
-            "k argument to top_k must be no larger than size along axis; got "
-            f"k={k} with shape={shape} and axis={axis}"
-        )
-    shape[axis] = k
-    return operand.update(shape=tuple(shape)), operand.update(
-        shape=tuple(shape), dtype=dtypes.int32
-    )
-
-
-top_k_p = standard_primitive("top_k", _top_k_rule, multiple_results=True)
-
-
-def top_k(operand: ArrayLike, k: int, *, axis: int = -1) -> tuple[Array, Array]:
-    """The ``k`` largest entries along ``axis`` and their indices (NaN largest, ties by index)."""
-    k = int(k)
-    if k < 0:
-        raise ValueError(f"k argument to top_k must be nonnegative, got {k}")
-    axis = canonicalize_axis(axis, len(_shape_of(operand)))
-    values, indices = top_k_p.bind_all(operand, k=k, axis=axis)
-    return values, indices
-
-
-def _top_k_jvp(
-    primals: Sequence[ArrayLike], tangents: Sequence[Tangent], *, k: int, axis: int
-) -> tuple[list[Array], list[Tangent]]:
-    """The tangent read at the winning indices; the indices have none."""
-    (operand,), (t,) = primals, tangents
-    values, indices = top_k_p.bind_all(operand, k=k, axis=axis)
-    t_values = _take_along(instantiate(t), indices, axis)
-    return [values, indices], [t_values, Zero.from_primal(indices)]
-
-
-jvp_rules[top_k_p] = _top_k_jvp
-
-
-def _top_k_batch(
-    args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, k: int, axis: int
-) -> tuple[list[Array], list[int]]:
-    """The batch axis stays put; the top-k axis shifts past it."""
-    (x,), (d,) = args, dims
-    assert d is not None
-    outs = top_k_p.bind_all(x, k=k, axis=axis + (d <= axis))
-    return outs, [d, d]
-
-
-batching_rules[top_k_p] = _top_k_batch
