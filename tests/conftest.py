@@ -1,13 +1,18 @@
-"""Shared pytest configuration: hypothesis profiles, 64-bit mode, JAX's compilation cache."""
+"""Shared pytest configuration: hypothesis profiles, 64-bit mode, JAX's compilation cache, and
+a check that no test leaves 64-bit mode on or entries in the global rule tables."""
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.oracle import enable_x64, jax_if_imported
 
 settings.register_profile(
     "refjax", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -45,18 +50,91 @@ def pytest_report_header() -> str:
 @pytest.fixture
 def x64() -> Iterator[None]:
     """Run a test with ``jax_enable_x64`` on in refjax (and in real JAX if installed)."""
+    with enable_x64():
+        yield
+
+
+# ---------------------------------------------------------------------------------------------
+# No test leaves state behind: 64-bit mode, or entries in the global rule tables
+
+# The module-level dicts that registering a primitive, rule, pytree node type or backend grows.
+# Modules not imported (yet) are left out; a table that a refactor moved is found by its name.
+# (The parser's param types are not here: it registers refjax's own on first use, a cache.)
+_TABLES: tuple[tuple[str, str], ...] = (
+    ("refjax.interp.core", "abstract_eval_rules"),
+    ("refjax.interp.core", "display_rules"),
+    ("refjax.interp.jvp", "jvp_rules"),
+    ("refjax.interp.batching", "batching_rules"),
+    ("refjax.interp.transpose", "transpose_rules"),
+    ("refjax.interp.partial_eval", "partial_eval_rules"),
+    ("refjax.interp.parser", "_HIDDEN_PARAMS"),
+    ("refjax.backends.base", "_FACTORIES"),
+    ("refjax.backends.numpy_impls", "impls"),
+    ("refjax.backends.kernels.lower", "lowerings"),
+    ("refjax.tree_util", "_registry"),
+)
+_found: dict[int, dict[str, dict[Any, Any]]] = {}
+
+
+def _rule_tables() -> dict[str, dict[Any, Any]]:
+    """Each table by name, looked up again only when new modules were imported."""
+    key = len(sys.modules)
+    if key not in _found:
+        tables: dict[str, dict[Any, Any]] = {}
+        modules = [(n, m) for n, m in list(sys.modules.items()) if n.startswith("refjax")]
+        for prefix, attr in _TABLES:
+            for name, module in modules:
+                table = getattr(module, attr, None) if name.startswith(prefix) else None
+                if isinstance(table, dict):
+                    tables.setdefault(f"{prefix}.{attr}", table)
+        _found.clear()
+        _found[key] = tables
+    return _found[key]
+
+
+@pytest.fixture
+def restore_rule_tables() -> Iterator[None]:
+    """Put every rule table (and the pytree registry) back as it was: for tests that register
+    node types or rules that ``monkeypatch.setitem`` cannot reach (decorators, ``register_*``)."""
+    saved = [(table, dict(table)) for table in _rule_tables().values()]
+    yield
+    for table, contents in saved:
+        table.clear()
+        table.update(contents)
+
+
+def _x64_state() -> tuple[bool, bool]:
     import refjax
 
-    try:
-        import jax
-    except ImportError:
-        jax = None
-    refjax.config.update("jax_enable_x64", True)
-    if jax is not None:
-        jax.config.update("jax_enable_x64", True)
-    try:
-        yield
-    finally:
+    real = jax_if_imported()
+    return bool(refjax.config.x64_enabled), bool(real is not None and real.config.jax_enable_x64)
+
+
+@pytest.fixture(autouse=True)
+def _leaves_no_state_behind() -> Iterator[None]:
+    """Fail a test that leaves 64-bit mode on or a rule table of another size (or replaced).
+
+    Cheap: the id and length of each table before and after. Tables of modules first imported
+    during the test are not compared (importing registers rules).
+    """
+    modules = len(sys.modules)
+    before = {name: (id(t), len(t)) for name, t in _rule_tables().items()}
+    yield
+    problems = []
+    if any(_x64_state()):
+        problems.append("left jax_enable_x64 on (use the x64 fixture or tests.oracle.enable_x64)")
+        import refjax
+
         refjax.config.update("jax_enable_x64", False)
-        if jax is not None:
-            jax.config.update("jax_enable_x64", False)
+        real = jax_if_imported()
+        if real is not None:
+            real.config.update("jax_enable_x64", False)
+    if len(sys.modules) == modules:
+        after = {name: (id(t), len(t)) for name, t in _rule_tables().items()}
+        for name, (ident, size) in before.items():
+            if after.get(name, (ident, size)) != (ident, size):
+                problems.append(f"changed {name}: {size} entries before, "
+                                f"{after[name][1]} after (remove what the test registers, e.g. "
+                                f"with monkeypatch.setitem)")
+    if problems:
+        pytest.fail("this test leaves state behind: " + "; ".join(problems), pytrace=False)

@@ -8,7 +8,7 @@ For each pair among bool, the signed and unsigned integers, the floats and the P
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -17,11 +17,10 @@ import pytest
 import refjax
 from refjax import dtypes as rdt
 from refjax.numpy._util import constant
+from tests.oracle import jax, jnp, lazy
 
-jax = pytest.importorskip("jax")
-jnp = pytest.importorskip("jax.numpy")
-jax_dtypes = pytest.importorskip("jax._src.dtypes")
-jax_lax = pytest.importorskip("jax._src.lax.lax")
+jax_dtypes = lazy("jax._src.dtypes")
+jax_lax = lazy("jax._src.lax.lax")
 
 # JAX warns when asked for 64-bit values with x64 off; refjax canonicalises silently.
 pytestmark = pytest.mark.filterwarnings("ignore:Explicitly requested dtype")
@@ -225,9 +224,14 @@ def test_bfloat16_is_not_an_array_type() -> None:
         refjax.numpy.add(np.zeros(2, bfloat16), 1.0)
 
 
-@pytest.mark.parametrize("bad", [jnp.bfloat16, object, np.dtype("S3"), rdt.float0])
-def test_promote_types_outside_the_lattice(bad: Any) -> None:
+@pytest.mark.parametrize(
+    "make_bad",  # made in the test: JAX's bfloat16 only exists with JAX
+    [lambda: jnp.bfloat16, lambda: object, lambda: np.dtype("S3"), lambda: rdt.float0],
+    ids=["bfloat16", "object", "bad2", "bad3"],
+)
+def test_promote_types_outside_the_lattice(make_bad: Callable[[], Any]) -> None:
     """JAX's ValueError for dtypes outside the lattice (refjax's lattice has no bfloat16)."""
+    bad = make_bad()
     with pytest.raises(ValueError, match="is not a valid dtype for JAX type promotion") as ours:
         rdt.promote_types(bad, np.float32)
     if bad is not jnp.bfloat16:

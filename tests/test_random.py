@@ -30,18 +30,10 @@ import pytest
 import refjax
 from refjax import random as rr
 from refjax.primitives.prng import threefry2x32
+from tests.tolerances import SAMPLER_ATOL, SAMPLER_RTOL
 
 SEEDS = [0, 1, 42, 2**31 - 1, -5, 2**32 + 7]
 SHAPES = [(), (3,), (2, 3), (0,)]
-
-# Tolerances of the samplers computed through transcendental functions (see the module doc).
-RTOL: dict[str, dict[Any, float]] = {
-    "normal": {np.float32: 2e-4, np.float64: 1e-11},
-    "truncated_normal": {np.float32: 2e-5, np.float64: 1e-13},
-    "gumbel": {np.float32: 2e-6, np.float64: 1e-14},
-    "exponential": {np.float32: 2e-6, np.float64: 1e-14},
-}
-ATOL: dict[Any, float] = {np.float32: 2e-6, np.float64: 1e-14}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -422,7 +414,7 @@ def tolerance(name: str, dtype: np.dtype[Any]) -> tuple[float, float]:
     kind = name.split()[0]
     if kind == "uniform_bounds":  # one fused multiply-add in XLA: one ulp of the span (4)
         return 0.0, 4 * float(np.finfo(real).eps)
-    return RTOL[kind][real], ATOL[real]
+    return SAMPLER_RTOL[kind][np.dtype(real)], SAMPLER_ATOL[np.dtype(real)]
 
 
 _JAX_PROGRAMS: dict[Program, Any] = {}

@@ -360,6 +360,7 @@ def test_map_with_path() -> None:
 # Registration
 
 
+@pytest.mark.usefixtures("restore_rule_tables")
 def test_register_pytree_node_class_decorator() -> None:
     @rtu.register_pytree_node_class
     class Scaled:
@@ -381,6 +382,7 @@ def test_register_pytree_node_class_decorator() -> None:
     assert (rebuilt.value, rebuilt.scale) == ((3, 4), 0.5)
 
 
+@pytest.mark.usefixtures("restore_rule_tables")
 def test_register_with_keys_class_and_static() -> None:
     @rtu.register_pytree_with_keys_class
     class Named:
@@ -406,6 +408,7 @@ def test_register_with_keys_class_and_static() -> None:
     assert treedef.unflatten([2])[1] == Config("c")
 
 
+@pytest.mark.usefixtures("restore_rule_tables")
 def test_register_dataclass_without_field_lists() -> None:
     @rtu.register_dataclass
     @dataclasses.dataclass
@@ -420,6 +423,7 @@ def test_register_dataclass_without_field_lists() -> None:
         rtu.register_dataclass(Params, data_fields=["w"])
 
 
+@pytest.mark.usefixtures("restore_rule_tables")
 def test_registering_a_type_twice_raises() -> None:
     class Twice:
         pass
@@ -593,6 +597,7 @@ def test_errors_match_jax(fn: Callable[[ModuleType], object]) -> None:
     _assert_same_as_jax(fn)
 
 
+@pytest.mark.usefixtures("restore_rule_tables")
 def test_duplicate_registration_matches_jax() -> None:
     class Twice:
         pass

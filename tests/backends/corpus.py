@@ -9,7 +9,7 @@ kernel; plus views, iota, matmuls and the kernels of a few fused programs.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,8 @@ import numpy as np
 import refjax
 import refjax.numpy as jnp
 from refjax import lax
+from refjax.backends.kernels.backend import KernelBackend
+from refjax.backends.kernels.evaluate import evaluate
 from refjax.backends.kernels.fusion import plan
 from refjax.backends.kernels.ir import (
     Affine,
@@ -34,6 +36,7 @@ from refjax.backends.kernels.ir import (
 )
 from refjax.backends.kernels.lower import Builder, identity_const, reductions
 from refjax.primitives import reductions as rd
+from tests.tolerances import KERNEL_SUMS
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 SIGNED = [np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64)]
@@ -247,3 +250,61 @@ def matmul_cases() -> list[Case]:
 def coalesced(case: Case) -> Case:
     """``case`` with its kernel coalesced (as the fusion planner emits kernels)."""
     return Case(case.name, coalesce(case.kernel), case.inputs, case.approximate)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a case on a kernel backend against the IR evaluator (test_render on OpenCL, test_cuda)
+
+
+def random_inputs(kernel: Kernel) -> tuple[list[np.ndarray], list[np.generic]]:
+    """Inputs in [-2, 2) and scalar params in [0.5, 1.5) for ``kernel`` (the same every run)."""
+    rng = np.random.default_rng(7)
+    inputs = [rng.uniform(-2, 2, b.size).astype(b.dtype) for b in kernel.inputs]
+    params = [t.type(rng.uniform(0.5, 1.5)) for t in kernel.params]
+    return inputs, params
+
+
+def same_floats(got: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """Bit-for-bit equality, except that any NaN equals any NaN."""
+    both_nan = np.isnan(got) & np.isnan(want)
+    same = (got == want) & (np.signbit(got) == np.signbit(want))
+    result: np.ndarray = both_nan | same
+    return result
+
+
+def kernel_sums(kernel: Kernel) -> bool:
+    """Whether float results depend on the summation order."""
+    return isinstance(kernel, MatmulKernel) or (
+        isinstance(kernel, ReduceKernel) and kernel.combine in (BinaryOp.ADD, BinaryOp.MUL)
+    )
+
+
+def check_outputs(case: Case, kernel: Kernel, got: Sequence[np.ndarray],
+                  want: Sequence[np.ndarray]) -> None:
+    """Exact (NaNs alike) except where summation order or approximations may differ."""
+    approximate = isinstance(kernel, ReduceKernel | MatmulKernel)
+    for k, (g, w) in enumerate(zip(got, want, strict=True)):
+        g = np.asarray(g).reshape(np.shape(w))
+        assert g.dtype == w.dtype, (case.name, k)
+        if w.dtype.kind != "f":
+            np.testing.assert_array_equal(g, w, err_msg=f"{case.name} output {k}")
+        elif k in case.approximate or (approximate and kernel_sums(kernel)) or not case.inputs:
+            tol = KERNEL_SUMS[w.dtype]
+            np.testing.assert_allclose(g, w, rtol=tol, atol=tol, equal_nan=True,
+                                       err_msg=f"{case.name} output {k}")
+        else:
+            bad = ~same_floats(g, w)
+            assert not bad.any(), (case.name, k, g[bad][:5], w[bad][:5])
+
+
+def run_case(backend: KernelBackend, case: Case, generic: bool) -> None:
+    """``case``'s kernel run on ``backend`` computes what the IR evaluator computes."""
+    kernel = coalesced(case).kernel
+    if case.inputs:
+        inputs, params = list(case.inputs), []
+    else:
+        inputs, params = random_inputs(kernel)
+    want = evaluate(kernel, inputs, params)
+    bufs = [backend.from_numpy(np.ascontiguousarray(a).reshape(-1)) for a in inputs]
+    got = [backend.to_numpy(b) for b in backend.run_kernel(kernel, bufs, params, generic)]
+    check_outputs(case, kernel, got, want)

@@ -26,9 +26,8 @@ from refjax.backends.kernels.ir import Kernel
 from refjax.backends.kernels.render import Rendered, render
 from refjax.interp.core import ClosedJaxpr, ShapedArray
 from tests.backends import corpus
-from tests.backends.test_fusion import PROGRAMS
-from tests.primitives.records import all_records
-from tests.primitives.test_op_table import _args, x64_for
+from tests.backends.programs import PROGRAMS, Program
+from tests.primitives.records import all_records, case_args, x64_for
 
 ARCH = "--gpu-architecture=compute_90"
 BATCH = 64
@@ -87,7 +86,7 @@ def _kernels() -> Iterator[tuple[Kernel, bool]]:
     for rec in all_records():
         for shapes, dtype in rec.cases():
             with x64_for(dtype):
-                args = _args(rec, shapes, dtype)
+                args = case_args(rec, shapes, dtype)
                 closed = refjax.make_jaxpr(lambda *a, rec=rec: rec.op(lax, *a))(*args)
                 for p, generic in _plans_of(closed):
                     yield from ((k, generic) for k in p.kernels())
@@ -155,7 +154,6 @@ def on_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_programs_on_cuda(program: object, on_cuda: None) -> None:
     import refjax.profiler
     from refjax.backends.base import device_put
-    from tests.backends.test_fusion import Program
 
     assert isinstance(program, Program)
     args = [device_put(a, "cuda") for a in program.args]
@@ -174,8 +172,7 @@ def test_programs_on_cuda(program: object, on_cuda: None) -> None:
 def test_corpus_on_cuda(case: corpus.Case) -> None:
     from refjax.backends.base import get_backend
     from refjax.backends.kernels.backend import KernelBackend
-    from tests.backends.test_render import _run
 
     backend = get_backend("cuda")
     assert isinstance(backend, KernelBackend)
-    _run(backend, case, generic=False)
+    corpus.run_case(backend, case, generic=False)

@@ -8,7 +8,6 @@ numpy backend (the reference) and with plain numpy.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,63 +28,8 @@ from refjax.backends.kernels.fusion import (
     plan,
 )
 from refjax.backends.kernels.ir import MapKernel, MatmulKernel, ReduceKernel
+from tests.backends.programs import PROGRAMS, Program, f32, seed_loop, softmax
 
-RNG = np.random.default_rng(0)
-
-
-def _f32(*shape: int) -> np.ndarray:
-    return RNG.standard_normal(shape).astype(np.float32)
-
-
-def seed_loop(x: Any) -> Any:
-    """The seed's loop: ten steps of ``x -= 0.1 * x``."""
-    for _ in range(10):
-        x -= 0.1 * x
-    return x
-
-
-def softmax(x: Any) -> Any:
-    """Softmax over the last axis, stabilised by the maximum."""
-    e = jnp.exp(x - x.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
-
-
-@dataclass(frozen=True)
-class Program:
-    """A function, its arguments, the kernel count (exact or at most) and its numpy value."""
-
-    name: str
-    fn: Callable[..., Any]
-    args: tuple[np.ndarray, ...]
-    kernels: int
-    expected: Callable[..., Any]
-    at_most: bool = False
-
-
-PROGRAMS = [
-    Program("a+b+c", lambda a, b, c: a + b + c, (_f32(1000), _f32(1000), _f32(1000)), 1,
-            lambda a, b, c: a + b + c),
-    Program("(a*b).sum()", lambda a, b: (a * b).sum(), (_f32(1000), _f32(1000)), 1,
-            lambda a, b: (a * b).sum()),
-    Program("x.sum(1)+b", lambda x, b: x.sum(1) + b, (_f32(30, 40), _f32(30)), 1,
-            lambda x, b: x.sum(1) + b),
-    Program("x-x.mean(1,keepdims)", lambda x: x - x.mean(1, keepdims=True), (_f32(30, 40),), 2,
-            lambda x: x - x.mean(1, keepdims=True)),
-    Program("softmax", softmax, (_f32(30, 40),), 3,
-            lambda x: np.exp(x - x.max(-1, keepdims=True))
-            / np.exp(x - x.max(-1, keepdims=True)).sum(-1, keepdims=True), at_most=True),
-    Program("relu(x@w+b)", lambda x, w, b: jnp.maximum(x @ w + b, 0), (_f32(30, 20), _f32(20, 10),
-            _f32(10)), 2, lambda x, w, b: np.maximum(x @ w + b, 0)),
-    Program("seed loop", seed_loop, (_f32(1000),), 1, seed_loop),
-    Program("concat+pad", lambda a, b: jnp.concatenate([a, jnp.pad(b, (2, 1)) * 2]) + 1,
-            (_f32(1001), _f32(997)), 1,
-            lambda a, b: np.concatenate([a, np.pad(b, (2, 1)) * 2]) + 1),
-    Program("pad(x).sum(0)", lambda x: lax.pad(x, np.float32(3), [(1, -2, 0), (2, 2, 0)]).sum(0),
-            (_f32(30, 40),), 1,
-            lambda x: np.pad(x, ((1, 0), (2, 2)), constant_values=3)[:-2].sum(0)),
-    Program("argmax", lambda x: jnp.argmax(x * 2, axis=1), (_f32(30, 40),), 2,
-            lambda x: np.argmax(x * 2, axis=1)),
-]
 IDS = [p.name for p in PROGRAMS]
 
 
@@ -125,7 +69,7 @@ def test_launches_on_opencl(program: Program, on_opencl: KernelBackend) -> None:
 
 
 def test_seed_loop_is_exact_on_opencl(on_opencl: KernelBackend) -> None:
-    x = _f32(10_001)
+    x = f32(10_001)
     out = refjax.jit(seed_loop)(device_put(x, "opencl"))
     np.testing.assert_array_equal(np.asarray(out), seed_loop(x))  # no FMA contraction
 
@@ -133,7 +77,7 @@ def test_seed_loop_is_exact_on_opencl(on_opencl: KernelBackend) -> None:
 def test_seed_loop_kernel_is_vectorised(opencl: KernelBackend) -> None:
     from refjax.backends.kernels.render import render
 
-    (kernel,) = _plan_of(seed_loop, _f32(1000)).kernels()
+    (kernel,) = _plan_of(seed_loop, f32(1000)).kernels()
     source = render(kernel, opencl.dialect).source
     assert "vload4" in source and "vstore4" in source
 
@@ -155,7 +99,7 @@ def _kinds(p: Any) -> list[str]:
 
 
 def test_reduction_absorbs_producers_and_consumers() -> None:
-    x, b = _f32(8, 16), _f32(8)
+    x, b = f32(8, 16), f32(8)
     p = _plan_of(lambda x, b: jnp.tanh((jnp.exp(x) * 2).sum(1)) + b, x, b)
     assert _kinds(p) == ["ReduceKernel"]
     (out,) = evaluate_plan(p, [x, b])
@@ -163,26 +107,26 @@ def test_reduction_absorbs_producers_and_consumers() -> None:
 
 
 def test_multiple_outputs_share_a_kernel() -> None:
-    x = _f32(100)
+    x = f32(100)
     p = _plan_of(lambda x: (x + 1, x * 2, jnp.sin(x)), x)
     assert _kinds(p) == ["MapKernel"]
     assert len(p.kernels()[0].outputs) == 3
 
 
 def test_reduction_and_its_epilogue_outputs_share_a_kernel() -> None:
-    x = _f32(8, 16)
+    x = f32(8, 16)
     p = _plan_of(lambda x: (x.sum(1), x.sum(1) * 2), x)
     assert _kinds(p) == ["ReduceKernel"]
 
 
 def test_nested_jit_is_inlined() -> None:
     inner = refjax.jit(lambda x: x * 2 + 1)
-    p = _plan_of(lambda x: inner(inner(x)) - 3, _f32(50))
+    p = _plan_of(lambda x: inner(inner(x)) - 3, f32(50))
     assert _kinds(p) == ["MapKernel"]
 
 
 def test_views_fuse_without_copies() -> None:
-    x = _f32(4, 6)
+    x = f32(4, 6)
     iota = lax.broadcasted_iota(np.float32, (6, 2), 0)
     p = _plan_of(lambda x: (x.T[::-1, 1:3] + iota).reshape(3, 2, 2), x)
     assert _kinds(p) == ["MapKernel"]
@@ -192,7 +136,7 @@ def test_views_fuse_without_copies() -> None:
 
 
 def test_reshape_of_a_strided_view_materialises() -> None:
-    x = _f32(4, 6)
+    x = f32(4, 6)
     p = _plan_of(lambda x: jnp.exp(x.T.reshape(24)), x)
     assert _kinds(p) == ["MapKernel", "MapKernel"]  # a transposing copy, then exp
     (out,) = evaluate_plan(p, [x])
@@ -200,18 +144,18 @@ def test_reshape_of_a_strided_view_materialises() -> None:
 
 
 def test_reshape_of_an_input_is_an_alias() -> None:
-    p = _plan_of(lambda x: x.reshape(6, 4), _f32(4, 6))
+    p = _plan_of(lambda x: x.reshape(6, 4), f32(4, 6))
     assert _kinds(p) == ["reshape"]
 
 
 def test_reduced_value_broadcast_back_starts_a_kernel() -> None:
-    x = _f32(8, 16)
+    x = f32(8, 16)
     p = _plan_of(lambda x: x / x.sum(1, keepdims=True), x)
     assert _kinds(p) == ["ReduceKernel", "MapKernel"]
 
 
 def test_two_reductions_combined() -> None:
-    x = _f32(8, 16)
+    x = f32(8, 16)
     p = _plan_of(lambda x: x.sum(1) * x.max(1), x)
     assert _kinds(p) == ["ReduceKernel", "ReduceKernel"]
     (out,) = evaluate_plan(p, [x])
@@ -219,13 +163,13 @@ def test_two_reductions_combined() -> None:
 
 
 def test_reduction_of_a_reduction() -> None:
-    x = _f32(8, 16)
+    x = f32(8, 16)
     p = _plan_of(lambda x: x.sum(1).max(), x)
     assert _kinds(p) == ["ReduceKernel", "ReduceKernel"]
 
 
 def test_matmul_with_transposed_operands_reads_them_in_place() -> None:
-    a, b = _f32(5, 3), _f32(7, 5)
+    a, b = f32(5, 3), f32(7, 5)
     p = _plan_of(lambda a, b: a.T @ b.T, a, b)
     assert _kinds(p) == ["MatmulKernel"]
     (out,) = evaluate_plan(p, [a, b])
@@ -233,7 +177,7 @@ def test_matmul_with_transposed_operands_reads_them_in_place() -> None:
 
 
 def test_batched_matmul_with_a_fused_producer() -> None:
-    a, b = _f32(2, 4, 3), _f32(2, 3, 5)
+    a, b = f32(2, 4, 3), f32(2, 3, 5)
     p = _plan_of(lambda a, b: jnp.einsum("bij,bjk->bik", a * 2, b), a, b)
     assert _kinds(p) == ["MapKernel", "MatmulKernel"]
     (out,) = evaluate_plan(p, [a, b])
@@ -241,13 +185,13 @@ def test_batched_matmul_with_a_fused_producer() -> None:
 
 
 def test_matmul_as_primitive_when_asked() -> None:
-    p = plan(refjax.make_jaxpr(lambda a, b: a @ b)(_f32(2, 3), _f32(3, 4)),
+    p = plan(refjax.make_jaxpr(lambda a, b: a @ b)(f32(2, 3), f32(3, 4)),
              FusionOptions(matmul_kernels=False))
     assert _kinds(p) == ["dot_general"]
 
 
 def test_host_fallback_steps() -> None:
-    x = _f32(10)
+    x = f32(10)
     p = _plan_of(lambda x: jnp.sort(x * 2) + 1, x)
     assert _kinds(p) == ["MapKernel", "sort", "MapKernel"]
     (out,) = evaluate_plan(p, [x])
@@ -261,7 +205,7 @@ def test_float64_without_device_support_runs_on_the_host(x64: None) -> None:
 
 
 def test_outputs_that_are_inputs_literals_or_duplicates() -> None:
-    x = _f32(3)
+    x = f32(3)
     p = _plan_of(lambda x: (x, 1.0, x * 2, x * 2), x)
     outs = evaluate_plan(p, [x])
     assert len(p.kernels()) == 1
@@ -283,7 +227,7 @@ def test_control_flow_is_a_primitive_step_around_fused_bodies() -> None:
     def f(x: Any) -> Any:
         return lax.fori_loop(0, 3, lambda i, v: v * 2 + 1, x)
 
-    x = _f32(5)
+    x = f32(5)
     p = _plan_of(f, x)
     assert _kinds(p) == ["scan"]  # fori_loop with static bounds is a scan, as in JAX
     (out,) = evaluate_plan(p, [x])
@@ -292,7 +236,7 @@ def test_control_flow_is_a_primitive_step_around_fused_bodies() -> None:
 
 def test_budget_splits_huge_kernels() -> None:
     n = 40
-    args = [_f32(8) for _ in range(n)]
+    args = [f32(8) for _ in range(n)]
     p = _plan_of(lambda *xs: sum(xs[1:], xs[0]), *args)
     assert len(p.kernels()) >= 2
     assert all(len(k.inputs) <= 32 for k in p.kernels() if not isinstance(k, MatmulKernel))
@@ -301,7 +245,7 @@ def test_budget_splits_huge_kernels() -> None:
 
 
 def test_kernel_kinds_are_typed() -> None:
-    p = _plan_of(softmax, _f32(4, 5))
+    p = _plan_of(softmax, f32(4, 5))
     assert all(isinstance(k, MapKernel | ReduceKernel) for k in p.kernels())
     assert not any(isinstance(s, ReshapeStep) for s in p.steps)
 
@@ -329,7 +273,7 @@ def test_full_reduction_broadcast_back_is_materialised(
     fn: Callable[..., Any], expected: Callable[..., Any]
 ) -> None:
     """A reduced scalar used over a bigger space: its reduce kernel writes it, a map loads it."""
-    x = _f32(6, 7)
+    x = f32(6, 7)
     p = _plan_of(fn, x)
     assert _kinds(p)[-1] == "MapKernel" and not p.fallbacks
     (out,) = evaluate_plan(p, [x])
@@ -337,7 +281,7 @@ def test_full_reduction_broadcast_back_is_materialised(
 
 
 def test_full_reduction_broadcast_back_on_opencl(on_opencl: KernelBackend) -> None:
-    x = _f32(6, 7)
+    x = f32(6, 7)
     f = refjax.jit(lambda x: (x - x.mean(), x * jnp.max(x)))
     args = device_put(x, "opencl")
     f(args)
@@ -351,7 +295,7 @@ def test_full_reduction_broadcast_back_on_opencl(on_opencl: KernelBackend) -> No
 def test_a_jit_called_twice_redefines_its_variables() -> None:
     """The same inner jaxpr inlined twice: a slot bound by the first call is not reused."""
     inner = refjax.jit(lambda x: (x - x.sum()).T)
-    a, b = _f32(2, 3), _f32(2, 3)
+    a, b = f32(2, 3), f32(2, 3)
     p = _plan_of(lambda a, b: (inner(a), inner(b) * 2), a, b)
     assert not p.fallbacks
     got = evaluate_plan(p, [a, b])
@@ -362,7 +306,7 @@ def test_a_jit_called_twice_redefines_its_variables() -> None:
 def test_a_jit_called_twice_on_a_pending_value() -> None:
     """The second call's operand is still an expression, not a buffer."""
     inner = refjax.jit(lambda x: x.reshape(-1) / x.max())
-    a = _f32(3, 4)
+    a = f32(3, 4)
     p = _plan_of(lambda a: inner(a) + inner(a * 2).sum(), a)
     (out,) = evaluate_plan(p, [a])
     expected = a.reshape(-1) / a.max() + (a * 2 / (a * 2).max()).sum()
@@ -378,7 +322,7 @@ def test_a_planning_failure_splits_the_kernel(monkeypatch: pytest.MonkeyPatch) -
         raise RuntimeError("no fused form")
 
     monkeypatch.setitem(lower.lowerings, tr.exp_p, broken)
-    x = _f32(4, 5)
+    x = f32(4, 5)
     p = _plan_of(lambda x: jnp.exp(x * 2) + 1, x)
     assert _kinds(p) == ["MapKernel", "exp", "MapKernel"]
     assert len(p.fallbacks) == 2
@@ -394,7 +338,7 @@ def test_a_planner_bug_never_escapes(monkeypatch: pytest.MonkeyPatch) -> None:
         raise RuntimeError("planner bug")
 
     monkeypatch.setattr(fusion._Planner, "_materialise_outputs", broken)
-    x = _f32(4, 5)
+    x = f32(4, 5)
     p = _plan_of(lambda x: (x * 2).sum(0), x)
     assert _kinds(p) == ["mul", "reduce_sum"] and p.fallbacks
     (out,) = evaluate_plan(p, [x])

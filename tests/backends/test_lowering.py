@@ -20,8 +20,15 @@ from refjax.backends.kernels import lower
 from refjax.backends.kernels.evaluate import evaluate_plan
 from refjax.backends.kernels.fusion import KernelStep, PrimitiveStep, ReshapeStep, plan
 from refjax.interp.core import Primitive
-from tests.primitives.records import OpRecord, Shape, all_records
-from tests.primitives.test_op_table import _args, _flat, assert_close, x64_for
+from tests.primitives.records import (
+    OpRecord,
+    Shape,
+    all_records,
+    assert_close,
+    case_args,
+    flat,
+    x64_for,
+)
 
 RECORDS = all_records()
 CASES = [
@@ -35,9 +42,9 @@ LOWERED: set[Primitive] = set(lower.lowerings) | set(lower.reductions)
 def _plan_and_expected(
     rec: OpRecord, shapes: Sequence[Shape], dtype: np.dtype[Any]
 ) -> tuple[Any, list[np.ndarray], list[np.ndarray]]:
-    args = _args(rec, shapes, dtype)
+    args = case_args(rec, shapes, dtype)
     closed = refjax.make_jaxpr(lambda *a: rec.op(lax, *a))(*args)
-    expected = _flat(rec.op(lax, *[device_put(a, "numpy") for a in args]))
+    expected = flat(rec.op(lax, *[device_put(a, "numpy") for a in args]))
     return plan(closed), args, [np.asarray(e) for e in expected]
 
 
@@ -61,7 +68,7 @@ def test_every_lowered_primitive_is_exercised() -> None:
         for shapes, dtype in rec.cases()[:2]:
             with x64_for(dtype):
                 closed = refjax.make_jaxpr(lambda *a, rec=rec: rec.op(lax, *a))(
-                    *_args(rec, shapes, dtype)
+                    *case_args(rec, shapes, dtype)
                 )
             p = plan(closed)
             if any(isinstance(s, KernelStep | ReshapeStep) for s in p.steps):

@@ -7,7 +7,6 @@ matmuls and the kernels of fused programs; shape-specialised and shape-generic r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -15,8 +14,6 @@ import pytest
 
 from refjax.backends.kernels.backend import KernelBackend
 from refjax.backends.kernels.dialects import CUDA, OPENCL
-from refjax.backends.kernels.evaluate import evaluate
-from refjax.backends.kernels.ir import Kernel, MatmulKernel, ReduceKernel
 from refjax.backends.kernels.render import literal, render
 from tests.backends import corpus
 
@@ -27,60 +24,6 @@ PROGRAM_CASES = corpus.program_cases()
 # Shape-generic rendering (eager dispatch uses it) on a representative subset.
 GENERIC = {"ops_float32", "ops_int32", "ops_bool", "reduce_max_float32", "views_0", "softmax_1",
            "matmul_float32_3x5x7x33_t"}
-APPROX_TOL = {np.dtype(np.float32): 2e-6, np.dtype(np.float64): 4e-15}
-
-
-def _random_inputs(kernel: Kernel) -> tuple[list[np.ndarray], list[np.generic]]:
-    rng = np.random.default_rng(7)
-    inputs = [rng.uniform(-2, 2, b.size).astype(b.dtype) for b in kernel.inputs]
-    params = [t.type(rng.uniform(0.5, 1.5)) for t in kernel.params]
-    return inputs, params
-
-
-def _same_floats(got: np.ndarray, want: np.ndarray) -> np.ndarray:
-    """Bit-for-bit equality, except that any NaN equals any NaN."""
-    both_nan = np.isnan(got) & np.isnan(want)
-    same = (got == want) & (np.signbit(got) == np.signbit(want))
-    result: np.ndarray = both_nan | same
-    return result
-
-
-def _check(case: corpus.Case, kernel: Kernel, got: Sequence[np.ndarray],
-           want: Sequence[np.ndarray]) -> None:
-    approximate = isinstance(kernel, ReduceKernel | MatmulKernel)
-    for k, (g, w) in enumerate(zip(got, want, strict=True)):
-        g = np.asarray(g).reshape(np.shape(w))
-        assert g.dtype == w.dtype, (case.name, k)
-        if w.dtype.kind != "f":
-            np.testing.assert_array_equal(g, w, err_msg=f"{case.name} output {k}")
-        elif k in case.approximate or (approximate and kernel_sums(kernel)) or not case.inputs:
-            tol = APPROX_TOL[w.dtype]
-            np.testing.assert_allclose(g, w, rtol=tol, atol=tol, equal_nan=True,
-                                       err_msg=f"{case.name} output {k}")
-        else:
-            bad = ~_same_floats(g, w)
-            assert not bad.any(), (case.name, k, g[bad][:5], w[bad][:5])
-
-
-def kernel_sums(kernel: Kernel) -> bool:
-    """Whether float results depend on the summation order."""
-    from refjax.backends.kernels.ir import BinaryOp
-
-    return isinstance(kernel, MatmulKernel) or (
-        isinstance(kernel, ReduceKernel) and kernel.combine in (BinaryOp.ADD, BinaryOp.MUL)
-    )
-
-
-def _run(backend: KernelBackend, case: corpus.Case, generic: bool) -> None:
-    kernel = corpus.coalesced(case).kernel
-    if case.inputs:
-        inputs, params = list(case.inputs), []
-    else:
-        inputs, params = _random_inputs(kernel)
-    want = evaluate(kernel, inputs, params)
-    bufs = [backend.from_numpy(np.ascontiguousarray(a).reshape(-1)) for a in inputs]
-    got = [backend.to_numpy(b) for b in backend.run_kernel(kernel, bufs, params, generic)]
-    _check(case, kernel, got, want)
 
 
 ALL_CASES = OP_CASES + REDUCE_CASES + MATMUL_CASES + PROGRAM_CASES
@@ -93,7 +36,7 @@ RUNS = [pytest.param(c, False, id=c.name) for c in ALL_CASES] + [
 def test_kernel_matches_evaluator_on_opencl(
     case: corpus.Case, generic: bool, opencl: KernelBackend
 ) -> None:
-    _run(opencl, case, generic)
+    corpus.run_case(opencl, case, generic)
 
 
 def test_generic_rendering_shares_source_across_shapes() -> None:

@@ -37,6 +37,7 @@ from tests.fuzz.generator import (
     sub_blocks,
     substitute,
 )
+from tests.tolerances import FUZZ_GRAD_RTOL, FUZZ_VALUE_RTOL
 
 BATCH = 3
 
@@ -275,8 +276,8 @@ def run(case: Case, impl: str) -> Outcome:
 
 
 def tolerance(stack: str) -> float:
-    """Relative tolerance for float32 (values; derivatives a bit looser)."""
-    return 1e-4 if STACKS[stack][0] else 2e-5
+    """Relative tolerance for float32 (values; derivatives a bit looser): tests.tolerances."""
+    return FUZZ_GRAD_RTOL if STACKS[stack][0] else FUZZ_VALUE_RTOL
 
 
 def compare(expected: Outcome, actual: Outcome, rtol: float) -> tuple[str, str] | None:

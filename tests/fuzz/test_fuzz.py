@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from tests.fuzz.runner import STACKS, build_case, check, compare, report, run_source
+from tests.oracle import requires_jax
 
-pytest.importorskip("jax")
+pytestmark = requires_jax  # every test here compares with real JAX
 
 SEEDS = range(12)
 NUMPY_STACKS = tuple(STACKS)  # every stack on the reference backend

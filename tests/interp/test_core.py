@@ -18,10 +18,10 @@ import refjax
 import refjax.numpy as rnp
 from refjax import errors
 from refjax.interp.core import ShapedArray
+from tests.errors import raised
+from tests.oracle import jax, jnp, lazy
 
-jax = pytest.importorskip("jax")
-jnp = pytest.importorskip("jax.numpy")
-jax_core = pytest.importorskip("jax._src.core")
+jax_core = lazy("jax._src.core")
 
 # JAX's make_jaxpr traces through jit, so its messages say "for jit"; refjax names make_jaxpr.
 _TRACED_FOR = ("for jit.", "for make_jaxpr.")
@@ -30,14 +30,6 @@ _TRACED_FOR = ("for jit.", "for make_jaxpr.")
 def _jax_text(message: str) -> str:
     """JAX's message as refjax words it: the traced-for name, nothing else."""
     return message.replace(*_TRACED_FOR)
-
-
-def _raised(fn: Callable[[], Any]) -> BaseException:
-    try:
-        fn()
-    except Exception as err:  # the error itself is what the tests compare
-        return err
-    raise AssertionError("no error raised")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -78,8 +70,8 @@ def test_leaked_tracer_raises(use: Callable[[Any], Any]) -> None:
 
 
 def test_leaked_tracer_message_matches_jax() -> None:
-    ours = _raised(lambda: rnp.add(_leak(refjax.make_jaxpr, rnp), 1.0))
-    theirs = _raised(lambda: jnp.add(_leak(jax.make_jaxpr, jnp), 1.0))
+    ours = raised(lambda: rnp.add(_leak(refjax.make_jaxpr, rnp), 1.0))
+    theirs = raised(lambda: jnp.add(_leak(jax.make_jaxpr, jnp), 1.0))
     assert type(ours).__name__ == type(theirs).__name__ == "UnexpectedTracerError"
     assert isinstance(ours, TypeError) and isinstance(theirs, TypeError)
 
@@ -137,8 +129,8 @@ CONVERSIONS = [
 def test_tracer_conversion_errors_match_jax(
     fn: Callable[..., Any], args: tuple[Any, ...], cls: str, origin: str
 ) -> None:
-    ours = _raised(lambda: refjax.make_jaxpr(fn)(*args))
-    theirs = _raised(lambda: jax.make_jaxpr(fn)(*args))
+    ours = raised(lambda: refjax.make_jaxpr(fn)(*args))
+    theirs = raised(lambda: jax.make_jaxpr(fn)(*args))
     assert type(ours).__name__ == type(theirs).__name__ == cls
     assert type(ours) is getattr(errors, cls)
     assert f"depends on the value{'s' if ' and ' in origin else ''} of {origin}" in str(ours)

@@ -35,8 +35,7 @@ from refjax.interp.parser import (
 )
 from refjax.interp.typecheck import typecheck_jaxpr
 from refjax.primitives.common import standard_primitive
-from tests.primitives.records import OpRecord, all_records
-from tests.primitives.test_op_table import _args, _flat, x64_for
+from tests.primitives.records import OpRecord, all_records, case_args, flat, x64_for
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
@@ -94,7 +93,7 @@ def check_program(fn: Callable[..., Any], *args: Any, weak_types: bool = True) -
     expected = eval_jaxpr(closed.jaxpr, closed.consts, *args)
     outs = eval_jaxpr(parsed.jaxpr, parsed.consts, *args)
     assert_same_results(outs, expected, weak_types)
-    direct = [refjax.numpy.asarray(x) for x in _flat(fn(*args))]
+    direct = [refjax.numpy.asarray(x) for x in flat(fn(*args))]
     for out, ref in zip(expected, direct, strict=True):
         np.testing.assert_array_equal(np.asarray(out), np.asarray(ref))
     return parsed
@@ -112,11 +111,11 @@ def _first_case_params() -> list[Any]:
 def test_roundtrip_every_record(rec: OpRecord) -> None:
     shapes, dtype = rec.cases()[0]
     with x64_for(dtype):
-        args = _args(rec, shapes, dtype)
+        args = case_args(rec, shapes, dtype)
         closed = refjax.make_jaxpr(lambda *a: rec.op(lax, *a))(*args)
         parsed = roundtrip(closed)
         outs = eval_jaxpr(parsed.jaxpr, parsed.consts, *args)
-        direct = _flat(rec.op(lax, *args))
+        direct = flat(rec.op(lax, *args))
         assert len(outs) == len(direct)
         for out, ref in zip(outs, direct, strict=True):
             assert (out.shape, out.dtype, out.weak_type) == (ref.shape, ref.dtype, ref.weak_type)
@@ -482,6 +481,7 @@ def _needs_shape_rule(x: ShapedArray, *, shape: tuple[int, ...], tag: str) -> Sh
 needs_shape_p = standard_primitive("parser_test_needs_shape", _needs_shape_rule)
 
 
+@pytest.mark.usefixtures("restore_rule_tables")  # registers a filler
 def test_hidden_params_are_filled_in() -> None:
     def fill(params: dict[str, Any], out_avals: Sequence[ShapedArray]) -> None:
         params.setdefault("shape", out_avals[0].shape)
@@ -592,7 +592,7 @@ def test_parse_jaxprs_printed_by_jax(
     parsed = parse_jaxpr(str(closed), [np.asarray(c) for c in closed.consts])
     typecheck_jaxpr(parsed)
     outs = eval_jaxpr(parsed.jaxpr, parsed.consts, arg)
-    expected = _flat(jax.jit(fn)(arg))
+    expected = flat(jax.jit(fn)(arg))
     for out, exp in zip(outs, expected, strict=True):
         assert out.dtype == exp.dtype
         np.testing.assert_allclose(np.asarray(out), np.asarray(exp), rtol=1e-6)

@@ -25,8 +25,7 @@ from refjax.interp.parser import parse_jaxpr
 from refjax.interp.typecheck import JaxprTypeError, typecheck_jaxpr
 from refjax.primitives.elementwise import add_p
 from refjax.primitives.transcendental import sin_p
-from tests.primitives.records import OpRecord, all_records
-from tests.primitives.test_op_table import _args, x64_for
+from tests.primitives.records import OpRecord, all_records, case_args, x64_for
 
 F32 = np.dtype(np.float32)
 SCALAR = ShapedArray((), F32)
@@ -52,7 +51,7 @@ def _fails(jaxpr: Jaxpr | ClosedJaxpr, *phrases: str) -> str:
 def test_every_record_typechecks(rec: OpRecord) -> None:
     shapes, dtype = rec.cases()[0]
     with x64_for(dtype):
-        args = _args(rec, shapes, dtype)
+        args = case_args(rec, shapes, dtype)
         typecheck_jaxpr(refjax.make_jaxpr(lambda *a: rec.op(lax, *a))(*args))
 
 

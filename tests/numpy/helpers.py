@@ -5,6 +5,9 @@ inputs and compares every output leaf: shape, dtype, weak type and values. If JA
 must raise an exception of the same class. ``prim_names`` flattens a jaxpr (inlining JAX's ``jit``
 and ``custom_jvp_call`` sub-jaxprs) into the sequence of primitive names, skipping equations whose
 inputs are all constants (JAX stages those, refjax folds them), so both sides compare.
+
+``jax`` and ``jnp`` are real JAX, imported on first use (``tests.oracle``): without JAX, the
+tests that compare with it skip and those against numpy (``check_numpy``) still run.
 """
 
 from __future__ import annotations
@@ -13,21 +16,15 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pytest
 
 import refjax
 import refjax.numpy as rnp
+from tests.errors import raised
+from tests.oracle import jax, jnp
+from tests.tolerances import composite_tol
 
-jax = pytest.importorskip("jax")
-jnp = jax.numpy
-
-TOLERANCES = {
-    np.dtype(np.float16): 2e-3,
-    np.dtype(np.float32): 2e-6,
-    np.dtype(np.float64): 1e-13,
-    np.dtype(np.complex64): 2e-6,
-    np.dtype(np.complex128): 1e-13,
-}
+__all__ = ["assert_same", "assert_values", "check", "check_numpy", "inner_jaxpr", "jax",
+           "jax_prim_names", "jnp", "leaves", "refjax_prim_names"]
 
 
 def leaves(x: Any) -> list[Any]:
@@ -55,7 +52,7 @@ def assert_values(actual: np.ndarray, expected: np.ndarray, tol: float | None = 
     if actual.dtype.kind in "biu" and expected.dtype.kind in "biu":
         np.testing.assert_array_equal(actual, expected)
         return
-    tol = TOLERANCES.get(actual.dtype, 1e-6) if tol is None else tol
+    tol = composite_tol(actual.dtype) if tol is None else tol
     np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol, equal_nan=True)
 
 
@@ -64,8 +61,7 @@ def check(f: Callable[..., Any], *args: Any, tol: float | None = None) -> Any:
     try:
         theirs = f(jnp, *args)
     except Exception as err:  # any JAX error must be mirrored
-        with pytest.raises(type(err)):
-            f(rnp, *args)
+        raised(lambda: f(rnp, *args), type(err))
         return None
     ours = f(rnp, *args)
     assert_same(ours, theirs, tol)

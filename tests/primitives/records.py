@@ -9,12 +9,17 @@ to its family's ``records_<family>.py``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from tests.oracle import enable_x64
+from tests.tolerances import value_tol
 
 Shape = tuple[int, ...]
 ArgsMaker = Callable[[np.random.Generator, Sequence[Shape], np.dtype[Any]], list[np.ndarray]]
@@ -22,21 +27,6 @@ ArgsMaker = Callable[[np.random.Generator, Sequence[Shape], np.dtype[Any]], list
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 INT_DTYPES = (np.dtype(np.int32), np.dtype(np.int8), np.dtype(np.uint32))
 BOOL_DTYPES = (np.dtype(np.bool_),)
-
-# Value tolerances by dtype (relative and absolute), as JAX's test utilities use.
-TOLERANCES: dict[np.dtype[Any], float] = {
-    np.dtype(np.float16): 1e-3,
-    np.dtype(np.float32): 1e-6,
-    np.dtype(np.float64): 1e-15,
-    np.dtype(np.complex64): 1e-6,
-    np.dtype(np.complex128): 1e-15,
-}
-# Gradient tolerances (finite differences) by dtype.
-GRAD_TOLERANCES: dict[np.dtype[Any], float] = {
-    np.dtype(np.float32): 2e-3,
-    np.dtype(np.float64): 1e-5,
-}
-
 
 def random_values(rng: np.random.Generator, shape: Shape, dtype: np.dtype[Any]) -> np.ndarray:
     """Values typical for ``dtype``: standard normals, small integers, random bools."""
@@ -85,7 +75,7 @@ class OpRecord:
     shapes: Sequence[Sequence[Shape]]  # operand shapes, one tuple per case
     dtypes: Sequence[np.dtype[Any]]  # operand dtype (the record's args maker decides per operand)
     args_maker: ArgsMaker = field(default=same_maker(random_values))
-    tol: float | None = None  # overrides TOLERANCES (relative and absolute)
+    tol: float | None = None  # overrides tests.tolerances.VALUE (relative and absolute)
     differentiable: bool = True  # has a nonzero JVP on float inputs
     linear: bool = False  # linear in all float operands (has a transpose rule)
     compare_jax: bool = True  # real jax.lax has an op with these semantics
@@ -99,7 +89,7 @@ class OpRecord:
         """The value tolerance for this record at ``dtype`` (0 for exact dtypes)."""
         if self.tol is not None:
             return self.tol
-        return TOLERANCES.get(np.dtype(dtype), 0.0)
+        return value_tol(dtype)
 
 
 FAMILIES = ("elementwise", "shape", "reductions", "indexing", "linalg", "transcendental")
@@ -117,3 +107,41 @@ def all_records() -> list[OpRecord]:
             continue
         records.extend(module.RECORDS)
     return records
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a record's case (shared by the table-driven tests in tests/primitives, tests/interp
+# and tests/backends)
+
+_WIDE = {np.dtype(t) for t in (np.float64, np.int64, np.uint64, np.complex128)}
+
+
+@contextlib.contextmanager
+def x64_for(dtype: np.dtype[Any]) -> Iterator[None]:
+    """Enable 64-bit mode (refjax and JAX) while testing a 64-bit dtype."""
+    if np.dtype(dtype) not in _WIDE:
+        yield
+        return
+    with enable_x64():
+        yield
+
+
+def flat(out: Any) -> list[Any]:
+    """A primitive's outputs as a list (one output or several)."""
+    return list(out) if isinstance(out, (tuple, list)) else [out]
+
+
+def case_args(rec: OpRecord, shapes: Sequence[Shape], dtype: np.dtype[Any]) -> list[np.ndarray]:
+    """The operands of one case of ``rec``: the same on every run."""
+    seed = zlib.crc32(repr((rec.name, tuple(shapes), dtype.name)).encode())
+    return rec.args_maker(np.random.default_rng(seed), shapes, dtype)
+
+
+def assert_close(actual: Any, expected: Any, tol: float) -> None:
+    """Same shape; equal for exact dtypes (or ``tol == 0``), else within ``tol`` (NaNs equal)."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    if tol == 0 or actual.dtype.kind in "biu":
+        np.testing.assert_array_equal(actual, expected)
+    else:
+        np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol, equal_nan=True)

@@ -18,9 +18,10 @@ from hypothesis.extra import numpy as hnp
 import refjax
 from refjax import lax
 from refjax.backends.base import ArrayImpl
+from tests.errors import assert_same_error, raised
+from tests.oracle import jax, lazy
 
-jax = pytest.importorskip("jax")
-jlax = jax.lax
+jlax = lazy("jax.lax")
 
 LaxFn = Callable[[Any], Any]  # fn(lax_module) -> result
 
@@ -47,12 +48,6 @@ def u8(*v: int) -> np.ndarray:
 
 def boolean(*v: bool) -> np.ndarray:
     return np.array(v, np.bool_)
-
-
-def _error(fn: LaxFn, module: Any) -> BaseException:
-    with pytest.raises((TypeError, ValueError)) as info:
-        fn(module)
-    return info.value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,9 +136,7 @@ KNOWN_DIFFERENCES: dict[str, LaxFn] = {
 
 
 def _assert_same_error(fn: LaxFn) -> None:
-    ours, theirs = _error(fn, lax), _error(fn, jlax)
-    assert type(ours) is type(theirs), (ours, theirs)
-    assert str(ours) == str(theirs)
+    assert_same_error(lambda: fn(lax), lambda: fn(jlax), expected=(TypeError, ValueError))
 
 
 @pytest.mark.parametrize("fn", ERRORS.values(), ids=ERRORS.keys())
@@ -158,7 +151,8 @@ def test_same_dtype_tip_matches_jax(fn: LaxFn) -> None:
 
 @pytest.mark.parametrize("fn", KNOWN_DIFFERENCES.values(), ids=KNOWN_DIFFERENCES.keys())
 def test_same_dtype_error_key_phrase(fn: LaxFn) -> None:
-    ours, theirs = _error(fn, lax), _error(fn, jlax)
+    ours = raised(lambda: fn(lax), (TypeError, ValueError))
+    theirs = raised(lambda: fn(jlax), (TypeError, ValueError))
     assert type(ours) is type(theirs)
     head = str(theirs).split(" (Tip")[0]
     assert str(ours).startswith(head)
@@ -602,7 +596,7 @@ def test_broadcasting_rule_matches_jax(s1: tuple[int, ...], s2: tuple[int, ...])
 # ---------------------------------------------------------------------------------------------
 # Transformations: JVP, VJP and batching rules at the edge cases, against real JAX
 
-jnp = jax.numpy
+jnp = lazy("jax.numpy")
 rng = np.random.default_rng(0)
 
 

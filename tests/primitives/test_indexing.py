@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,8 +18,8 @@ from hypothesis.extra import numpy as hnp
 import refjax
 from refjax import lax
 from refjax.primitives import gather_scatter, slicing, sorting
-
-jax = pytest.importorskip("jax")
+from tests.errors import ErrorCase, check_error_case
+from tests.oracle import jax
 
 X = np.arange(12, dtype=np.float32).reshape(3, 4)
 I32 = np.int32
@@ -54,17 +53,6 @@ ROW_S = {
     "scatter_dims_to_operand_dims": (0,),
 }
 UPD = np.ones((3, 4), np.float32)
-
-
-@dataclass(frozen=True)
-class ErrorCase:
-    """A call that must fail: with JAX's class, a key phrase, and (if ``same``) JAX's exact text."""
-
-    label: str
-    call: Callable[[Any], Any]  # call(lax_module)
-    error: type[Exception]
-    phrase: str
-    same: bool = True
 
 
 ERRORS = [
@@ -392,13 +380,9 @@ ERRORS = [
 @pytest.mark.parametrize("case", ERRORS, ids=lambda c: c.label)
 def test_error_matches_jax(case: ErrorCase) -> None:
     """JAX checks avals while tracing (eagerly, slice goes through dynamic_slice): trace it."""
-    with pytest.raises(case.error) as ours:
-        case.call(lax)
-    assert case.phrase in str(ours.value)
-    if case.same:
-        with pytest.raises(case.error) as theirs:
-            jax.make_jaxpr(lambda: case.call(jax.lax))()
-        assert str(ours.value) == str(theirs.value)
+    check_error_case(
+        case, lambda: case.call(lax), lambda: jax.make_jaxpr(lambda: case.call(jax.lax))()
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import string
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,22 +16,12 @@ from hypothesis import strategies as st
 import refjax
 from refjax import lax
 from refjax.primitives import linalg
-
-jax = pytest.importorskip("jax")
+from tests.errors import ErrorCase, check_error_case
+from tests.oracle import jax
 
 A = np.ones((2, 3), np.float32)
 B = np.ones((3, 4), np.float32)
 MATMUL = (((1,), (0,)), ((), ()))
-
-
-@dataclass(frozen=True)
-class ErrorCase:
-    """A call that must fail with JAX's class and exact text."""
-
-    label: str
-    call: Callable[[Any], Any]  # call(lax_module)
-    error: type[Exception]
-    phrase: str
 
 
 ERRORS = [
@@ -118,12 +107,9 @@ ERRORS = [
 
 @pytest.mark.parametrize("case", ERRORS, ids=lambda c: c.label)
 def test_error_matches_jax(case: ErrorCase) -> None:
-    with pytest.raises(case.error) as ours:
-        case.call(lax)
-    assert case.phrase in str(ours.value)
-    with pytest.raises(case.error) as theirs:
-        jax.make_jaxpr(lambda: case.call(jax.lax))()
-    assert str(ours.value) == str(theirs.value)
+    check_error_case(
+        case, lambda: case.call(lax), lambda: jax.make_jaxpr(lambda: case.call(jax.lax))()
+    )
 
 
 DTYPES = [np.bool_, np.int8, np.uint8, np.int16, np.int32, np.uint32, np.float16, np.float32]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,22 +15,11 @@ from hypothesis.extra import numpy as hnp
 
 import refjax
 from refjax import lax
-
-jax = pytest.importorskip("jax")
+from tests.errors import ErrorCase, check_error_case
+from tests.oracle import enable_x64, jax
 
 X = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
 BOOLS = np.array([True, False, True])
-
-
-@dataclass(frozen=True)
-class ErrorCase:
-    """A call that must fail: with JAX's class, a key phrase, and (if ``same``) JAX's exact text."""
-
-    label: str
-    call: Callable[[Any], Any]  # call(lax_module)
-    error: type[Exception]
-    phrase: str
-    same: bool = True  # real JAX raises the same text (False: JAX fails elsewhere or differently)
 
 
 ERRORS = [
@@ -156,21 +144,11 @@ ERRORS = [
 ]
 
 
-def _raised(call: Callable[[Any], Any], module: Any) -> BaseException:
-    with pytest.raises(Exception) as info:
-        call(module)
-    return info.value
-
-
 @pytest.mark.parametrize("case", ERRORS, ids=lambda c: c.label)
 def test_error_class_and_text(case: ErrorCase) -> None:
-    ours = _raised(case.call, lax)
-    assert isinstance(ours, case.error), repr(ours)
-    assert case.phrase in str(ours)
-    if case.same:
-        theirs = _raised(case.call, jax.lax)
-        assert isinstance(theirs, case.error), repr(theirs)
-        assert _plain_ints(str(ours)) == _plain_ints(str(theirs))
+    check_error_case(
+        case, lambda: case.call(lax), lambda: case.call(jax.lax), normalize=_plain_ints
+    )
 
 
 def _plain_ints(text: str) -> str:
@@ -453,7 +431,7 @@ def test_cumlogsumexp_shift_and_naive(
 ) -> None:
     """Matches ``log(cumsum(exp(x)))`` where that is safe, and shifting x shifts the result."""
     x, axis = case
-    with _X64():
+    with enable_x64():
         out = np.asarray(lax.cumlogsumexp(x, axis, reverse))
         shifted = np.asarray(lax.cumlogsumexp(x + shift, axis, reverse))
     source = np.flip(x, axis) if reverse else x
@@ -461,16 +439,6 @@ def test_cumlogsumexp_shift_and_naive(
     naive = np.flip(naive, axis) if reverse else naive
     np.testing.assert_allclose(out, naive, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(shifted, naive + shift, rtol=1e-12, atol=1e-9)
-
-
-class _X64:
-    """Turn on refjax's 64-bit mode for a block."""
-
-    def __enter__(self) -> None:
-        refjax.config.update("jax_enable_x64", True)
-
-    def __exit__(self, *exc: object) -> None:
-        refjax.config.update("jax_enable_x64", False)
 
 
 @pytest.mark.parametrize(

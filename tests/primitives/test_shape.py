@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,9 +17,9 @@ from hypothesis.extra import numpy as hnp
 import refjax
 from refjax import lax
 from refjax.primitives import shape as shape_primitives
+from tests.errors import ErrorCase, check_error_case
+from tests.oracle import jax
 from tests.primitives.records_shape import ref_broadcast_in_dim, ref_pad
-
-jax = pytest.importorskip("jax")
 
 X = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
 X1 = np.zeros((1, 3, 4), np.float32)
@@ -29,17 +28,6 @@ X1 = np.zeros((1, 3, 4), np.float32)
 def _prim(module: Any, name: str) -> Any:
     """A primitive object: jax.lax exports them, refjax keeps them in its family module."""
     return getattr(module, name, None) or getattr(shape_primitives, name)
-
-
-@dataclass(frozen=True)
-class ErrorCase:
-    """A call that must fail: with JAX's class, a key phrase, and (if ``same``) JAX's exact text."""
-
-    label: str
-    call: Callable[[Any], Any]  # call(lax_module)
-    error: type[Exception]
-    phrase: str
-    same: bool = True  # real JAX raises the same text (False: JAX fails elsewhere or differently)
 
 
 ERRORS = [
@@ -244,21 +232,9 @@ ERRORS = [
 ]
 
 
-def _raised(call: Callable[[Any], Any], module: Any) -> BaseException:
-    with pytest.raises(Exception) as info:
-        call(module)
-    return info.value
-
-
 @pytest.mark.parametrize("case", ERRORS, ids=lambda c: c.label)
 def test_error_class_and_text(case: ErrorCase) -> None:
-    ours = _raised(case.call, lax)
-    assert isinstance(ours, case.error), repr(ours)
-    assert case.phrase in str(ours)
-    if case.same:
-        theirs = _raised(case.call, jax.lax)
-        assert isinstance(theirs, case.error), repr(theirs)
-        assert str(ours) == str(theirs)
+    check_error_case(case, lambda: case.call(lax), lambda: case.call(jax.lax))
 
 
 def test_errors_also_raised_while_tracing() -> None:

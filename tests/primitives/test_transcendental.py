@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 import refjax
 from refjax import lax
 from refjax.backends.numpy_impls import transcendental as impl
+from tests.errors import assert_same_error, raised
+from tests.oracle import enable_x64
 
 INEXACT_OPS = (
     "exp exp2 log log1p expm1 tanh logistic sin cos tan asin acos atan sinh cosh asinh acosh "
@@ -32,11 +34,8 @@ def _jax() -> Any:
 
 
 def _error_text(call: Callable[[], Any]) -> tuple[type[BaseException], str]:
-    try:
-        call()
-    except Exception as err:  # the class is what we compare
-        return type(err), str(err)
-    raise AssertionError("expected an error")
+    err = raised(call)
+    return type(err), str(err)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -69,9 +68,7 @@ def test_rejected_dtypes_raise_jax_type_error(name: str, dtype: type[np.generic]
 @pytest.mark.parametrize("name", UNARY_OPS)
 def test_python_int_is_rejected_like_jax(name: str) -> None:
     jax = _jax()
-    assert _error_text(lambda: getattr(lax, name)(1)) == _error_text(
-        lambda: getattr(jax.lax, name)(1)
-    )
+    assert_same_error(lambda: getattr(lax, name)(1), lambda: getattr(jax.lax, name)(1))
 
 
 @pytest.mark.parametrize(
@@ -87,9 +84,8 @@ def test_python_int_is_rejected_like_jax(name: str) -> None:
 )
 def test_atan2_errors_match_jax(args: tuple[Any, Any], x64: None) -> None:
     jax = _jax()
-    ours = _error_text(lambda: lax.atan2(*args))
-    assert ours == _error_text(lambda: jax.lax.atan2(*args))
-    assert ours[0] is TypeError
+    ours, _ = assert_same_error(lambda: lax.atan2(*args), lambda: jax.lax.atan2(*args))
+    assert type(ours) is TypeError
 
 
 def test_atan2_mixed_float_widths_message(x64: None) -> None:
@@ -151,9 +147,8 @@ def test_python_float_gives_weak_float32(name: str) -> None:
 )
 def test_polygamma_errors_match_jax(args: tuple[Any, Any], x64: None) -> None:
     jax = _jax()
-    ours = _error_text(lambda: lax.polygamma(*args))
-    assert ours == _error_text(lambda: jax.lax.polygamma(*args))
-    assert ours[0] is TypeError
+    ours, _ = assert_same_error(lambda: lax.polygamma(*args), lambda: jax.lax.polygamma(*args))
+    assert type(ours) is TypeError
 
 
 def test_polygamma_printed_jaxpr_matches_jax() -> None:
@@ -492,19 +487,9 @@ def test_zeta_values_match_closed_forms() -> None:
 finite64 = st.floats(-30, 30, allow_nan=False)
 
 
-class _x64:  # noqa: N801  # reads like the fixture it stands in for
-    """Enable 64-bit mode for a block (hypothesis tests can't take the function fixture)."""
-
-    def __enter__(self) -> None:
-        refjax.config.update("jax_enable_x64", True)
-
-    def __exit__(self, *exc: object) -> None:
-        refjax.config.update("jax_enable_x64", False)
-
-
 @given(finite64)
 def test_erf_is_odd_and_erfc_complements(x: float) -> None:
-    with _x64():
+    with enable_x64():  # hypothesis tests can't take the x64 fixture
         assert float(lax.erf(-np.float64(x))) == -float(lax.erf(np.float64(x)))
         total = float(lax.erfc(np.float64(x))) + float(lax.erfc(-np.float64(x)))
         assert abs(total - 2) <= 4e-16
@@ -512,14 +497,14 @@ def test_erf_is_odd_and_erfc_complements(x: float) -> None:
 
 @given(st.floats(-1, 1, allow_nan=False, exclude_min=True, exclude_max=True))
 def test_erf_inverts_erf_inv(p: float) -> None:
-    with _x64():
+    with enable_x64():
         y = lax.erf_inv(np.float64(p))
         assert math.erf(float(y)) == pytest.approx(p, rel=1e-15, abs=1e-16)
 
 
 @given(st.floats(0.01, 60))
 def test_gamma_recurrences(x: float) -> None:
-    with _x64():
+    with enable_x64():
         v = np.float64(x)
         lhs, rhs = float(lax.lgamma(v + 1)), float(lax.lgamma(v)) + math.log(x)
         assert lhs == pytest.approx(rhs, rel=1e-14, abs=1e-14)
@@ -530,7 +515,7 @@ def test_gamma_recurrences(x: float) -> None:
 @given(st.integers(1, 8), st.floats(-20, 20).filter(lambda v: abs(v - round(v)) > 1e-3))
 def test_polygamma_recurrence(m: int, x: float) -> None:
     """psi^(m)(x + 1) = psi^(m)(x) + (-1)^m m! / x^(m + 1)."""
-    with _x64():
+    with enable_x64():
         step = (-1) ** m * math.factorial(m) / x ** (m + 1)
         lhs = float(lax.polygamma(float(m), np.float64(x + 1)))
         rhs = float(lax.polygamma(float(m), np.float64(x))) + step
@@ -539,7 +524,7 @@ def test_polygamma_recurrence(m: int, x: float) -> None:
 
 @given(st.floats(-50, 50))
 def test_logistic_is_symmetric(x: float) -> None:
-    with _x64():
+    with enable_x64():
         total = float(lax.logistic(np.float64(x))) + float(lax.logistic(np.float64(-x)))
         assert total == pytest.approx(1, abs=4.5e-16)  # two roundings of 1/2 ulp, and the sum
 

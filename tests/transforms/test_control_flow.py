@@ -10,8 +10,7 @@ import pytest
 
 import refjax
 from refjax import lax
-
-jax = pytest.importorskip("jax")
+from tests.oracle import jax
 
 
 def both(

@@ -119,10 +119,10 @@ def test_grad_of_vmap() -> None:
     np.testing.assert_allclose(g, np.cos(xs), rtol=1e-6)
 
 
-def test_missing_batching_rule_names_primitive() -> None:
+def test_missing_batching_rule_names_primitive(monkeypatch: pytest.MonkeyPatch) -> None:
     from refjax.interp.core import Primitive, abstract_eval_rules
 
     prim = Primitive("mystery_batch")
-    abstract_eval_rules[prim] = lambda x: x
+    monkeypatch.setitem(abstract_eval_rules, prim, lambda x: x)  # removed afterwards
     with pytest.raises(NotImplementedError, match="Batching rule for 'mystery_batch'"):
         refjax.vmap(lambda x: prim.bind(x))(np.ones(3, np.float32))
