@@ -17,7 +17,7 @@ import numpy as np
 
 from refjax import dtypes
 from refjax.errors import missing_rule_message
-from refjax.interp.ad_util import add_any, add_any_p
+from refjax.interp.ad_util import add_any
 from refjax.interp.core import (
     Array,
     ArrayLike,
@@ -154,8 +154,9 @@ def defjvp_zero(prim: Primitive) -> None:
     jvp_rules[prim] = rule
 
 
-def deflinear(prim: Primitive) -> None:
-    """JVP of a primitive linear in all its operands: apply it to the tangents."""
+def deflinear_jvp(prim: Primitive) -> None:
+    """JVP of a primitive linear in all its operands: apply it to the tangents (registered by
+    ``transpose.deflinear``/``deflinear2`` together with the transpose)."""
 
     def rule(
         primals: Sequence[ArrayLike], tangents: Sequence[Tangent], **params: ParamValue
@@ -167,9 +168,6 @@ def deflinear(prim: Primitive) -> None:
         return outs[0], touts[0]
 
     jvp_rules[prim] = rule
-
-
-deflinear(add_any_p)
 
 
 def jvp_rule(prim: Primitive) -> JvpRule:

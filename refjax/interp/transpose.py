@@ -17,6 +17,7 @@ from typing import TypeAlias
 from refjax.errors import missing_rule_message
 from refjax.interp.ad_util import add_any_p
 from refjax.interp.core import (
+    Array,
     ArrayLike,
     Atom,
     ClosedJaxpr,
@@ -30,7 +31,7 @@ from refjax.interp.core import (
     as_array,
     safe_zip,
 )
-from refjax.interp.jvp import Tangent, Zero, add_tangents, instantiate
+from refjax.interp.jvp import Tangent, Zero, add_tangents, defjvp, deflinear_jvp, instantiate
 from refjax.interp.staging import trace_to_jaxpr
 
 
@@ -44,11 +45,14 @@ class UndefinedPrimal:
 Cotangent: TypeAlias = Tangent
 # rule(cotangent(s), *operands, **params) -> one cotangent (or None) per operand
 TransposeRule: TypeAlias = Callable[..., Sequence["Cotangent | None"]]
+# rule(cotangent, x, y, **params) -> the cotangent of the linear one of x and y
+BilinearRule: TypeAlias = Callable[..., "Cotangent"]
 transpose_rules: dict[Primitive, TransposeRule] = {}
 
 
-def deflinear2(prim: Primitive, fn: Callable[..., Sequence[Cotangent | None]]) -> None:
-    """Register ``fn(ct, *operands, **params)`` as the transpose of ``prim``, skipping zero cts."""
+def deftranspose(prim: Primitive, fn: Callable[..., Sequence[Cotangent | None]]) -> None:
+    """Register ``fn(ct, *operands, **params)`` as the transpose of ``prim`` (its JVP is
+    registered apart), skipping zero cotangents."""
 
     def rule(
         ct: Cotangent, *operands: ArrayLike | UndefinedPrimal, **params: ParamValue
@@ -58,6 +62,48 @@ def deflinear2(prim: Primitive, fn: Callable[..., Sequence[Cotangent | None]]) -
         return fn(ct, *operands, **params)
 
     transpose_rules[prim] = rule
+
+
+def deflinear(prim: Primitive, fn: Callable[..., Sequence[Cotangent | None]]) -> None:
+    """A primitive linear in all its operands: its JVP applies it to the tangents, and
+    ``fn(ct, **params)`` (which needs no operand) is its transpose, as JAX's ``ad.deflinear``."""
+    deflinear_jvp(prim)
+    deftranspose(prim, lambda ct, *operands, **params: fn(ct, **params))
+
+
+def deflinear2(prim: Primitive, fn: Callable[..., Sequence[Cotangent | None]]) -> None:
+    """A primitive linear in all its operands: its JVP applies it to the tangents, and
+    ``fn(ct, *operands, **params)`` is its transpose, as JAX's ``ad.deflinear2``."""
+    deflinear_jvp(prim)
+    deftranspose(prim, fn)
+
+
+def defbilinear(prim: Primitive, lhs_rule: BilinearRule, rhs_rule: BilinearRule) -> None:
+    """A primitive linear in each of its two operands (``x * y``, ``x . y``), as JAX's
+    ``ad.defbilinear``: its JVP is ``prim(tx, y) + prim(x, ty)``, and its transpose gives the
+    cotangent of the one linear operand, ``lhs_rule(ct, x, y, **params)`` for ``x`` or
+    ``rhs_rule(ct, x, y, **params)`` for ``y``; the other operand must be known."""
+
+    def lhs_jvp(t: Array, x: ArrayLike, y: ArrayLike, **params: ParamValue) -> Array:
+        return prim.bind(t, y, **params)
+
+    def rhs_jvp(t: Array, x: ArrayLike, y: ArrayLike, **params: ParamValue) -> Array:
+        return prim.bind(x, t, **params)
+
+    def transpose(
+        ct: Cotangent, x: ArrayLike | UndefinedPrimal, y: ArrayLike | UndefinedPrimal,
+        **params: ParamValue,
+    ) -> Sequence[Cotangent | None]:
+        if isinstance(x, UndefinedPrimal) and isinstance(y, UndefinedPrimal):
+            raise RuntimeError(
+                f"nonlinear {prim.name} can't be transposed: both operands are linear"
+            )
+        if isinstance(x, UndefinedPrimal):
+            return [lhs_rule(ct, x, y, **params), None]
+        return [None, rhs_rule(ct, x, y, **params)]
+
+    defjvp(prim, lhs_jvp, rhs_jvp)
+    deftranspose(prim, transpose)
 
 
 def _add_any_transpose(

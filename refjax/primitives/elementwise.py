@@ -38,11 +38,16 @@ from refjax.interp.jvp import (
     defjvp,
     defjvp2,
     defjvp_zero,
-    deflinear,
     instantiate,
     jvp_rules,
 )
-from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2
+from refjax.interp.transpose import (
+    Cotangent,
+    UndefinedPrimal,
+    defbilinear,
+    deflinear2,
+    deftranspose,
+)
 from refjax.primitives.common import (
     ScalarKind,
     broadcast_shapes,
@@ -302,7 +307,6 @@ def neg(x: ArrayLike) -> Array:
     return neg_p.bind(x)
 
 
-deflinear(neg_p)
 deflinear2(neg_p, lambda ct, x: [neg(ct)])
 defvectorized(neg_p)
 
@@ -461,7 +465,6 @@ def _real_transpose(ct: Array, x: UndefinedPrimal) -> list[Cotangent | None]:
     return [convert_element_type(ct, x.aval.dtype)]
 
 
-deflinear(real_p)
 deflinear2(real_p, _real_transpose)
 defvectorized(real_p)
 
@@ -480,7 +483,6 @@ def _imag_transpose(ct: Array, x: UndefinedPrimal) -> list[Cotangent | None]:
     return [mul(ct_complex, _const(ct_complex, -1j))]
 
 
-deflinear(imag_p)
 deflinear2(imag_p, _imag_transpose)
 defvectorized(imag_p)
 
@@ -503,7 +505,6 @@ def _conj_transpose(ct: Array, x: UndefinedPrimal, *, input_dtype: DType) -> lis
     return [conj(ct) if input_dtype.kind == "c" else real(ct)]
 
 
-deflinear(conj_p)
 deflinear2(conj_p, _conj_transpose)
 defvectorized(conj_p)
 
@@ -622,7 +623,7 @@ def _add_transpose(
 
 
 jvp_rules[add_p] = _add_jvp
-deflinear2(add_p, _add_transpose)
+deftranspose(add_p, _add_transpose)
 defbroadcasting(add_p)
 
 
@@ -652,7 +653,7 @@ def _sub_transpose(
 
 
 jvp_rules[sub_p] = _sub_jvp
-deflinear2(sub_p, _sub_transpose)
+deftranspose(sub_p, _sub_transpose)
 defbroadcasting(sub_p)
 
 
@@ -664,20 +665,15 @@ def mul(x: ArrayLike, y: ArrayLike) -> Array:
     return mul_p.bind(x, y)
 
 
-def _mul_transpose(
-    ct: Array, x: ArrayLike | UndefinedPrimal, y: ArrayLike | UndefinedPrimal
-) -> list[Cotangent | None]:
-    """Bilinear: the cotangent of one operand is ``ct`` times the other, which must be known."""
-    if isinstance(x, UndefinedPrimal):
-        if isinstance(y, UndefinedPrimal):
-            raise RuntimeError("nonlinear mul can't be transposed: both operands are linear")
-        return [_unbroadcast(x.aval, mul(ct, y)), None]
-    assert isinstance(y, UndefinedPrimal)
-    return [None, _unbroadcast(y.aval, mul(x, ct))]
+def _mul_transpose_lhs(ct: Array, x: UndefinedPrimal, y: ArrayLike) -> Cotangent:
+    return _unbroadcast(x.aval, mul(ct, y))
 
 
-defjvp(mul_p, lambda tx, x, y: mul(tx, y), lambda ty, x, y: mul(x, ty))
-deflinear2(mul_p, _mul_transpose)
+def _mul_transpose_rhs(ct: Array, x: ArrayLike, y: UndefinedPrimal) -> Cotangent:
+    return _unbroadcast(y.aval, mul(x, ct))
+
+
+defbilinear(mul_p, _mul_transpose_lhs, _mul_transpose_rhs)
 defbroadcasting(mul_p)
 
 
@@ -704,7 +700,7 @@ defjvp(
     lambda g, x, y: div(g, y),
     lambda g, x, y: mul(mul(neg(g), x), integer_pow(y, -2)),
 )
-deflinear2(div_p, _div_transpose)
+deftranspose(div_p, _div_transpose)
 defbroadcasting(div_p)
 
 
@@ -985,7 +981,7 @@ def _batch_operand(x: ArrayLike, d: BatchDim, size: int, dst: int, like: Array) 
 
 
 jvp_rules[select_n_p] = _select_n_jvp
-deflinear2(select_n_p, _select_n_transpose)
+deftranspose(select_n_p, _select_n_transpose)
 batching_rules[select_n_p] = _select_n_batch
 
 
@@ -1095,7 +1091,7 @@ def _convert_element_type_transpose(
 
 
 jvp_rules[convert_element_type_p] = _convert_element_type_jvp
-deflinear2(convert_element_type_p, _convert_element_type_transpose)
+deftranspose(convert_element_type_p, _convert_element_type_transpose)
 defvectorized(convert_element_type_p)
 
 
@@ -1191,6 +1187,5 @@ def copy(x: ArrayLike) -> Array:
     return copy_p.bind(x)
 
 
-deflinear(copy_p)
 deflinear2(copy_p, lambda ct, x: [copy(ct)])
 defvectorized(copy_p)

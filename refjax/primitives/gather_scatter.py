@@ -33,7 +33,7 @@ from refjax.interp.core import (
 )
 from refjax.interp.jvp import Tangent, Zero, defjvp, instantiate, jvp_rules
 from refjax.interp.staging import trace_to_jaxpr
-from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2
+from refjax.interp.transpose import Cotangent, UndefinedPrimal, deftranspose
 from refjax.primitives import elementwise as ew
 from refjax.primitives import shape as sh
 from refjax.primitives.common import check_same_dtypes, check_shape, standard_primitive
@@ -547,7 +547,7 @@ def _gather_transpose(
     return [operand_ct, None]
 
 
-deflinear2(gather_p, _gather_transpose)
+deftranspose(gather_p, _gather_transpose)
 
 
 def _batch_axis_off_index_vector(indices: ArrayLike, dim: int) -> tuple[ArrayLike, int]:
@@ -1017,7 +1017,7 @@ def _scatter_addsub_transpose(prim: Primitive) -> None:
                 updates_ct = ew.neg(updates_ct)
         return [operand_ct, None, updates_ct]
 
-    deflinear2(prim, fn)
+    deftranspose(prim, fn)
 
 
 for _prim in (scatter_add_p, scatter_sub_p):
@@ -1094,7 +1094,7 @@ def _scatter_mul_transpose(
     return [operand_ct, None, updates_ct]
 
 
-deflinear2(scatter_mul_p, _scatter_mul_transpose)
+deftranspose(scatter_mul_p, _scatter_mul_transpose)
 
 
 def _scatter_extremal_jvp(prim: Primitive) -> None:
@@ -1247,7 +1247,7 @@ def _scatter_transpose(
     return [operand_ct, None, updates_ct]
 
 
-deflinear2(scatter_p, _scatter_transpose)
+deftranspose(scatter_p, _scatter_transpose)
 
 
 def _scatter_batch(

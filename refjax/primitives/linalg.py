@@ -20,13 +20,11 @@ from refjax.interp.core import (
     Array,
     ArrayLike,
     Params,
-    ParamValue,
     ShapedArray,
     display_rules,
     get_aval,
 )
-from refjax.interp.jvp import defjvp
-from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2
+from refjax.interp.transpose import Cotangent, UndefinedPrimal, defbilinear
 from refjax.primitives import elementwise as ew
 from refjax.primitives import shape as sh
 from refjax.primitives.common import standard_primitive
@@ -312,19 +310,6 @@ def dot(
 # Transformation rules: dot_general is bilinear
 
 
-def _dot_jvp_lhs(t: Array, lhs: ArrayLike, rhs: ArrayLike, **params: ParamValue) -> Array:
-    """d(lhs . rhs) along lhs: the same contraction of the tangent with rhs."""
-    return dot_general_p.bind(t, rhs, **params)
-
-
-def _dot_jvp_rhs(t: Array, lhs: ArrayLike, rhs: ArrayLike, **params: ParamValue) -> Array:
-    """d(lhs . rhs) along rhs: the same contraction of lhs with the tangent."""
-    return dot_general_p.bind(lhs, t, **params)
-
-
-defjvp(dot_general_p, _dot_jvp_lhs, _dot_jvp_rhs)
-
-
 def _ranges_like(*groups: Sequence[int]) -> list[Dims]:
     """Consecutive ranges of the lengths of ``groups``: (0..n0-1), (n0..n0+n1-1), ..."""
     ranges, start = [], 0
@@ -378,33 +363,38 @@ def _swap(dimension_numbers: CanonicalDimensionNumbers) -> CanonicalDimensionNum
     return (rhs_contract, lhs_contract), (rhs_batch, lhs_batch)
 
 
-def _dot_general_transpose(
+def _dot_general_transpose_lhs(
     ct: Array,
-    lhs: ArrayLike | UndefinedPrimal,
-    rhs: ArrayLike | UndefinedPrimal,
+    lhs: UndefinedPrimal,
+    rhs: ArrayLike,
     *,
     dimension_numbers: CanonicalDimensionNumbers,
     precision: CanonicalPrecision,
     preferred_element_type: DType | None,
     out_sharding: None = None,
-) -> list[Cotangent | None]:
-    """Cotangents of the undefined (linear) side: the other side contracted with ``ct``."""
-    lhs_ct = rhs_ct = None
-    if isinstance(lhs, UndefinedPrimal):
-        assert not isinstance(rhs, UndefinedPrimal)
-        lhs_ct = _transpose_lhs(
-            ct, lhs.aval, rhs, dimension_numbers, precision, preferred_element_type
-        )
-    if isinstance(rhs, UndefinedPrimal):
-        assert not isinstance(lhs, UndefinedPrimal)
-        swapped = _swap(dimension_numbers)
-        rhs_ct = _transpose_lhs(
-            ct, rhs.aval, lhs, swapped, precision, preferred_element_type, swap_ans=True
-        )
-    return [lhs_ct, rhs_ct]
+) -> Cotangent:
+    """The cotangent of ``lhs``: ``rhs`` contracted with ``ct``."""
+    return _transpose_lhs(ct, lhs.aval, rhs, dimension_numbers, precision, preferred_element_type)
 
 
-deflinear2(dot_general_p, _dot_general_transpose)
+def _dot_general_transpose_rhs(
+    ct: Array,
+    lhs: ArrayLike,
+    rhs: UndefinedPrimal,
+    *,
+    dimension_numbers: CanonicalDimensionNumbers,
+    precision: CanonicalPrecision,
+    preferred_element_type: DType | None,
+    out_sharding: None = None,
+) -> Cotangent:
+    """The cotangent of ``rhs``: ``lhs`` contracted with ``ct`` (the lhs rule, swapped)."""
+    swapped = _swap(dimension_numbers)
+    return _transpose_lhs(
+        ct, rhs.aval, lhs, swapped, precision, preferred_element_type, swap_ans=True
+    )
+
+
+defbilinear(dot_general_p, _dot_general_transpose_lhs, _dot_general_transpose_rhs)
 
 
 def _bump(dims: Dims, inserted: int) -> Dims:

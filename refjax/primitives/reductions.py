@@ -39,7 +39,6 @@ from refjax.interp.jvp import (
     defjvp,
     defjvp2,
     defjvp_zero,
-    deflinear,
     instantiate,
     jvp_rules,
     zeros_like_aval,
@@ -166,7 +165,6 @@ def reduce_sum(operand: ArrayLike, axes: Sequence[int], *, out_sharding: None = 
     return reduce_sum_p.bind(operand, axes=_axes(axes), out_sharding=None)
 
 
-deflinear(reduce_sum_p)
 
 
 def _reduce_sum_transpose(
@@ -482,7 +480,6 @@ def cumsum(operand: ArrayLike, axis: int = 0, reverse: bool = False) -> Array:
     return cumsum_p.bind(operand, axis=int(axis), reverse=bool(reverse))
 
 
-deflinear(cumsum_p)
 
 
 def _cumsum_transpose(

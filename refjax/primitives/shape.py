@@ -19,7 +19,7 @@ from refjax import dtypes
 from refjax.dtypes import DType, DTypeLike
 from refjax.interp.batching import BatchDim, batching_rules, bdim_at
 from refjax.interp.core import Array, ArrayLike, Params, ShapedArray, display_rules, get_aval
-from refjax.interp.jvp import deflinear, zeros_like_aval
+from refjax.interp.jvp import zeros_like_aval
 from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2
 
 # Families use each other's operations inside rules; module imports keep the cycle harmless.
@@ -165,7 +165,6 @@ def broadcast_in_dim(
     )
 
 
-deflinear(broadcast_in_dim_p)
 
 
 def _broadcast_in_dim_transpose(
@@ -283,7 +282,6 @@ def reshape(
     )
 
 
-deflinear(reshape_p)
 
 
 def _reshape_transpose(
@@ -365,7 +363,6 @@ def squeeze(array: ArrayLike, dimensions: Sequence[int]) -> Array:
     return squeeze_p.bind(array, dimensions=dims)
 
 
-deflinear(squeeze_p)
 
 
 def _squeeze_transpose(
@@ -419,7 +416,6 @@ def transpose(operand: ArrayLike, permutation: Sequence[int]) -> Array:
     return transpose_p.bind(operand, permutation=perm)
 
 
-deflinear(transpose_p)
 
 
 def _transpose_transpose(
@@ -466,7 +462,6 @@ def rev(operand: ArrayLike, dimensions: Sequence[int]) -> Array:
     return rev_p.bind(operand, dimensions=_ints(dimensions))
 
 
-deflinear(rev_p)
 
 
 def _rev_transpose(
@@ -539,7 +534,6 @@ def concatenate(operands: Sequence[ArrayLike], dimension: int) -> Array:
     return concatenate_p.bind(*operands, dimension=operator.index(dimension))
 
 
-deflinear(concatenate_p)
 
 
 def _concatenate_transpose(
@@ -634,7 +628,6 @@ def pad(
     return pad_p.bind(operand, padding_value, padding_config=config)
 
 
-deflinear(pad_p)
 
 
 def _zero_scalar(x: ArrayLike) -> Array:

@@ -17,8 +17,8 @@ from refjax import dtypes
 from refjax.dtypes import DType
 from refjax.interp.batching import BatchDim, batching_rules, bdim_at
 from refjax.interp.core import Array, ArrayLike, NDArray, ShapedArray, Tracer, get_aval
-from refjax.interp.jvp import Tangent, Zero, deflinear, instantiate, jvp_rules
-from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2
+from refjax.interp.jvp import Tangent, Zero, instantiate, jvp_rules
+from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2, deftranspose
 from refjax.primitives import elementwise as ew
 from refjax.primitives import gather_scatter as gs
 from refjax.primitives import shape as sh
@@ -119,7 +119,6 @@ def slice(  # noqa: A001  # lax's name
     )
 
 
-deflinear(slice_p)
 
 
 def _slice_transpose(
@@ -333,7 +332,7 @@ def _dynamic_slice_transpose(
     return [dynamic_update_slice_p.bind(zeros, ct, *starts), *[None] * len(starts)]
 
 
-deflinear2(dynamic_slice_p, _dynamic_slice_transpose)
+deftranspose(dynamic_slice_p, _dynamic_slice_transpose)
 
 
 def _zero_start(starts: Sequence[ArrayLike]) -> NDArray:
@@ -499,7 +498,7 @@ def _dynamic_update_slice_transpose(
     return [operand_ct, update_ct, *[None] * len(starts)]
 
 
-deflinear2(dynamic_update_slice_p, _dynamic_update_slice_transpose)
+deftranspose(dynamic_update_slice_p, _dynamic_update_slice_transpose)
 
 
 def _dynamic_update_slice_batch(
