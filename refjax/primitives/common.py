@@ -14,7 +14,15 @@ import numpy as np
 
 from refjax import dtypes
 from refjax.dtypes import DType
-from refjax.interp.core import AbstractEvalRule, Primitive, ShapedArray, abstract_eval_rules
+from refjax.interp.core import (
+    AbstractEvalRule,
+    ArrayLike,
+    Primitive,
+    ShapedArray,
+    abstract_eval_rules,
+    get_aval,
+)
+from refjax.interp.transpose import UndefinedPrimal
 
 ScalarKind: TypeAlias = type[np.generic]
 
@@ -81,6 +89,16 @@ _JNP_EQUIVALENTS: Final[dict[str, str]] = {
     "tan": "tan",
     "tanh": "tanh",
 }
+
+
+def shape_of(x: ArrayLike) -> tuple[int, ...]:
+    """The shape of an operand."""
+    return get_aval(x).shape
+
+
+def aval_of(x: ArrayLike | UndefinedPrimal) -> ShapedArray:
+    """The aval of an operand being transposed, defined or not."""
+    return x.aval if isinstance(x, UndefinedPrimal) else get_aval(x)
 
 
 def standard_primitive(

@@ -8,6 +8,8 @@ hook the backend layer registers, so nothing here imports a backend.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from refjax import dtypes
@@ -15,7 +17,7 @@ from refjax.dtypes import DType
 from refjax.interp.core import Array, ArrayLike, ShapedArray, Tracer, concrete_array, get_aval
 from refjax.primitives.elementwise import convert_element_type_p
 
-__all__ = ["check_python_int_range", "constant", "convert", "full_like_scalar"]
+__all__ = ["check_python_int_range", "constant", "convert", "full", "full_like_scalar"]
 
 
 def constant(value: object, dtype: DType, weak_type: bool = False) -> Array:
@@ -32,6 +34,13 @@ def convert(x: ArrayLike, dtype: DType, weak_type: bool = False) -> Array:
         return convert_element_type_p.bind(x, new_dtype=dtype, weak_type=weak_type)
     check_python_int_range(x)
     return constant(np.asarray(x), dtype, weak_type)
+
+
+def full(shape: Sequence[int], value: object, dtype: DType) -> Array:
+    """An array of ``shape`` filled with ``value``: a broadcast scalar, as ``lax.full``."""
+    from refjax.primitives import shape as sh  # shape's rules make constants: a lazy tie
+
+    return sh.broadcast_in_dim(np.asarray(value, dtype), tuple(shape), ())
 
 
 def full_like_scalar(x: ArrayLike, value: object) -> Array:

@@ -54,6 +54,7 @@ from refjax.primitives.common import (
     check_dtype,
     check_dtype_at,
     check_same_dtypes,
+    shape_of,
     standard_primitive,
 )
 
@@ -220,9 +221,6 @@ def _to_bool(dtype: DType) -> DType:
 # they are imported where used.
 
 
-def _shape_of(x: ArrayLike) -> tuple[int, ...]:
-    return get_aval(x).shape
-
 
 def _const(x: ArrayLike, value: complex) -> Array:
     """Rank-0 ``value`` with ``x``'s dtype and weak type; lax broadcasts it (JAX's ``_const``)."""
@@ -235,14 +233,14 @@ def _full_like(x: ArrayLike, value: complex) -> Array:
     """``value`` with ``x``'s shape, dtype and weak type (JAX's ``full_like``)."""
     from refjax.primitives.shape import broadcast_in_dim
 
-    return broadcast_in_dim(_const(x, value), _shape_of(x), ())
+    return broadcast_in_dim(_const(x, value), shape_of(x), ())
 
 
 def _maybe_broadcast(shape: tuple[int, ...], x: Array) -> Array:
     """``x`` broadcast to ``shape`` the way lax broadcasts operands: rank 0, or size-1 axes."""
     from refjax.primitives.shape import broadcast_in_dim, reshape
 
-    x_shape = _shape_of(x)
+    x_shape = shape_of(x)
     if x_shape == shape:
         return as_array(x)  # tangents given to ``jvp`` may still be host arrays
     if not x_shape:
@@ -256,7 +254,7 @@ def _unbroadcast(aval: ShapedArray, ct: Array) -> Array:
     from refjax.primitives.reductions import reduce_sum
     from refjax.primitives.shape import reshape
 
-    ct_shape = _shape_of(ct)
+    ct_shape = shape_of(ct)
     if ct_shape == aval.shape:
         return ct
     if not aval.shape:
@@ -274,7 +272,7 @@ def _unbroadcast_ct(operand: ArrayLike | UndefinedPrimal, ct: Array) -> Array | 
 
 def _out_shape(name: str, *xs: ArrayLike) -> tuple[int, ...]:
     """The broadcast shape of an n-ary op's operands."""
-    return broadcast_shapes(name, *(_shape_of(x) for x in xs))
+    return broadcast_shapes(name, *(shape_of(x) for x in xs))
 
 
 def _replace_zero(x: ArrayLike) -> Array:
@@ -945,7 +943,7 @@ def _select_n_batch(args: Sequence[ArrayLike], dims: Sequence[BatchDim]) -> tupl
     which, *cases = args
     which_dim, *case_dims = dims
     size = _batch_size(args, dims)
-    rank = len(_shape_of(cases[0])) - (case_dims[0] is not None)
+    rank = len(shape_of(cases[0])) - (case_dims[0] is not None)
     dst = _batch_dst([(which, which_dim), *zip(cases, case_dims, strict=True)], rank)
     moved = [bdim_at(c, d, size, dst) for c, d in zip(cases, case_dims, strict=True)]
     return select_n(_batch_operand(which, which_dim, size, dst, moved[0]), *moved), dst
@@ -953,13 +951,13 @@ def _select_n_batch(args: Sequence[ArrayLike], dims: Sequence[BatchDim]) -> tupl
 
 def _batch_size(args: Sequence[ArrayLike], dims: Sequence[BatchDim]) -> int:
     """The size of the batch axis (of the first batched operand)."""
-    return next(_shape_of(a)[d] for a, d in zip(args, dims, strict=True) if d is not None)
+    return next(shape_of(a)[d] for a, d in zip(args, dims, strict=True) if d is not None)
 
 
 def _batch_dst(operands: Sequence[tuple[ArrayLike, BatchDim]], rank: int) -> int:
     """Where the output's batch axis goes: that of the first batched operand of full ``rank``."""
     for x, d in operands:
-        if d is not None and len(_shape_of(x)) == rank + 1:
+        if d is not None and len(shape_of(x)) == rank + 1:
             return d
     return 0
 
@@ -972,11 +970,11 @@ def _batch_operand(x: ArrayLike, d: BatchDim, size: int, dst: int, like: Array) 
     """
     from refjax.primitives.shape import broadcast_in_dim
 
-    rank = len(_shape_of(x))
+    rank = len(shape_of(x))
     if d is None and rank == 0:
         return as_array(x)
-    if d is not None and rank == 1 and len(_shape_of(like)) > 1:
-        return broadcast_in_dim(x, _shape_of(like), (dst,))
+    if d is not None and rank == 1 and len(shape_of(like)) > 1:
+        return broadcast_in_dim(x, shape_of(like), (dst,))
     return bdim_at(x, d, size, dst)
 
 
@@ -1009,7 +1007,7 @@ def clamp(min: ArrayLike, x: ArrayLike, max: ArrayLike) -> Array:  # noqa: A002 
 def _clamp_jvp_min(g: Array, lo: ArrayLike, x: ArrayLike, hi: ArrayLike) -> Array:
     """``g`` where the lower bound is the answer (``x < min < max``), else 0."""
     chosen = bitwise_and(gt(lo, x), lt(lo, hi))
-    return select_n(chosen, _full_like(x, 0), _maybe_broadcast(_shape_of(x), g))
+    return select_n(chosen, _full_like(x, 0), _maybe_broadcast(shape_of(x), g))
 
 
 def _clamp_jvp_operand(g: Array, lo: ArrayLike, x: ArrayLike, hi: ArrayLike) -> Array:
@@ -1019,14 +1017,14 @@ def _clamp_jvp_operand(g: Array, lo: ArrayLike, x: ArrayLike, hi: ArrayLike) -> 
 
 def _clamp_jvp_max(g: Array, lo: ArrayLike, x: ArrayLike, hi: ArrayLike) -> Array:
     """``g`` where the upper bound is the answer (``max < x``), else 0."""
-    return select_n(lt(hi, x), _full_like(x, 0), _maybe_broadcast(_shape_of(x), g))
+    return select_n(lt(hi, x), _full_like(x, 0), _maybe_broadcast(shape_of(x), g))
 
 
 def _clamp_batch(args: Sequence[ArrayLike], dims: Sequence[BatchDim]) -> tuple[Array, int]:
     """The operand's batch axis stays put; bounds follow it (scalar bounds stay scalars)."""
     (lo, x, hi), (lo_dim, x_dim, hi_dim) = args, dims
     size = _batch_size(args, dims)
-    rank = len(_shape_of(x)) - (x_dim is not None)
+    rank = len(shape_of(x)) - (x_dim is not None)
     dst = _batch_dst([(x, x_dim), (lo, lo_dim), (hi, hi_dim)], rank)
     x = bdim_at(x, x_dim, size, dst)
     lo = _batch_operand(lo, lo_dim, size, dst, x)

@@ -36,7 +36,14 @@ from refjax.interp.staging import trace_to_jaxpr
 from refjax.interp.transpose import Cotangent, UndefinedPrimal, deftranspose
 from refjax.primitives import elementwise as ew
 from refjax.primitives import shape as sh
-from refjax.primitives.common import check_same_dtypes, check_shape, standard_primitive
+from refjax.primitives.common import (
+    aval_of,
+    check_same_dtypes,
+    check_shape,
+    shape_of,
+    standard_primitive,
+)
+from refjax.primitives.constants import full
 
 __all__ = [
     "GatherDimensionNumbers",
@@ -59,18 +66,7 @@ __all__ = [
 ]
 
 
-def _shape_of(x: ArrayLike) -> tuple[int, ...]:
-    return get_aval(x).shape
 
-
-def _aval_of(x: ArrayLike | UndefinedPrimal) -> ShapedArray:
-    """The aval of an operand being transposed, defined or not."""
-    return x.aval if isinstance(x, UndefinedPrimal) else get_aval(x)
-
-
-def _full(shape: Sequence[int], value: int, dtype: DType) -> Array:
-    """An array of ``shape`` filled with ``value``: a broadcast scalar, as ``lax.full``."""
-    return sh.broadcast_in_dim(np.asarray(value, dtype), tuple(shape), ())
 
 
 def _bump(dims: Sequence[int], inserted: int) -> tuple[int, ...]:
@@ -534,7 +530,7 @@ def _gather_transpose(
     fill_value: complex | None,
 ) -> list[Cotangent | None]:
     """Each window's cotangent added back where it was read (duplicates accumulate)."""
-    zeros = _full(operand.aval.shape, 0, get_aval(ct).dtype)
+    zeros = full(operand.aval.shape, 0, get_aval(ct).dtype)
     operand_ct = scatter_add(
         zeros,
         indices,
@@ -578,14 +574,14 @@ def _gather_batch(
         assert operand_dim is not None
         ranks = (len(slice_sizes), get_aval(indices).ndim)
         dnums, out_dim = _gather_window_over(dimension_numbers, operand_dim, ranks)
-        sizes.insert(operand_dim, _shape_of(operand)[operand_dim])
+        sizes.insert(operand_dim, shape_of(operand)[operand_dim])
     else:
         indices, indices_dim = _batch_axis_off_index_vector(indices, indices_dim)
         dnums, out_dim = _gather_batch_over(dimension_numbers, indices_dim, get_aval(indices).ndim)
         if operand_dim is None:  # a batch of lookups into one array: no longer unique or sorted
             unique_indices = indices_are_sorted = False
         else:
-            sizes.insert(operand_dim, min(_shape_of(operand)[operand_dim], 1))
+            sizes.insert(operand_dim, min(shape_of(operand)[operand_dim], 1))
             dnums = _dnums_with_batching_pair(dnums, operand_dim, indices_dim)
     out = gather_p.bind(
         operand,
@@ -1052,7 +1048,7 @@ def _scatter_mul_jvp_updates(
         raise NotImplementedError(_SCATTER_MUL_NOT_UNIQUE)
     aval = get_aval(operand)
     spread = scatter_add(
-        _full(aval.shape, 0, aval.dtype),
+        full(aval.shape, 0, aval.dtype),
         indices,
         t,
         dimension_numbers,
@@ -1131,13 +1127,13 @@ def _scatter_extremal_jvp(prim: Primitive) -> None:
             return _gather_windows(x, indices, updates_aval.shape, dnums)
 
         def count(x: ArrayLike) -> Array:
-            zeros = _full(operand_aval.shape, 0, dtype)
+            zeros = full(operand_aval.shape, 0, dtype)
             return windows(scatter_add(zeros, indices, x, dnums))
 
         target = windows(out)
         won = ew.eq(updates, target)
         kept = ew.eq(windows(operand), target)
-        ones, zeros = _full(updates_aval.shape, 1, dtype), _full(updates_aval.shape, 0, dtype)
+        ones, zeros = full(updates_aval.shape, 1, dtype), full(updates_aval.shape, 0, dtype)
         num_updates, num_refs = count(ew.select(won, ones, zeros)), count(ones)
         shared = ew.div(ones, ew.add(num_updates, ones))
         updates_coef = ew.select(won, ew.select(kept, shared, ew.div(ones, num_updates)), zeros)
@@ -1189,16 +1185,16 @@ def _scatter_jvp(
             )
 
         return scatter_unique(operand, updates), scatter_unique(t_operand, t_updates)
-    update_ids = _update_ids(_shape_of(updates), dnums)
+    update_ids = _update_ids(shape_of(updates), dnums)
     id_dtype = get_aval(update_ids).dtype
-    zero_ids = _full(_shape_of(operand), 0, id_dtype)
+    zero_ids = full(shape_of(operand), 0, id_dtype)
     ids = scatter(zero_ids, indices, update_ids, dnums, indices_are_sorted=sorted_, mode=mode)
-    won = ew.eq(update_ids, _gather_windows(ids, indices, _shape_of(updates), dnums))
+    won = ew.eq(update_ids, _gather_windows(ids, indices, shape_of(updates), dnums))
     untouched = ew.eq(ids, np.zeros((), id_dtype))
 
     def combine(x: ArrayLike, u: ArrayLike) -> Array:
-        x_kept = ew.select(untouched, x, _full(_shape_of(x), 0, get_aval(x).dtype))
-        u_won = ew.select(won, u, _full(_shape_of(u), 0, get_aval(u).dtype))
+        x_kept = ew.select(untouched, x, full(shape_of(x), 0, get_aval(x).dtype))
+        u_won = ew.select(won, u, full(shape_of(u), 0, get_aval(u).dtype))
         return scatter_add(x_kept, indices, u_won, dnums, indices_are_sorted=sorted_, mode=mode)
 
     return combine(operand, updates), combine(t_operand, t_updates)
@@ -1208,7 +1204,7 @@ def _update_ids(updates_shape: tuple[int, ...], dnums: ScatterDimensionNumbers) 
     """1, 2, 3, ... for each update window (constant across the window), as uint32."""
     ids_shape = [1 if d in dnums.update_window_dims else n for d, n in enumerate(updates_shape)]
     iota = sh.reshape(sh.iota(dtypes.uint32, math.prod(ids_shape)), ids_shape)
-    return ew.add(iota, _full(updates_shape, 1, dtypes.uint32))
+    return ew.add(iota, full(updates_shape, 1, dtypes.uint32))
 
 
 jvp_rules[scatter_p] = _scatter_jvp
@@ -1229,10 +1225,10 @@ def _scatter_transpose(
     updates' cotangent is those windows."""
     if not unique_indices:
         raise NotImplementedError("scatter transpose is only implemented where unique_indices=True")
-    updates_shape = _aval_of(updates).shape
+    updates_shape = aval_of(updates).shape
     operand_ct = updates_ct = None
     if isinstance(operand, UndefinedPrimal):
-        zeros = _full(updates_shape, 0, get_aval(ct).dtype)
+        zeros = full(updates_shape, 0, get_aval(ct).dtype)
         operand_ct = scatter_p.bind(
             ct,
             indices,
@@ -1264,10 +1260,10 @@ def _scatter_batch(
     be); an unbatched operand or updates is broadcast right where it is needed."""
     operand, indices, updates = args
     operand_dim, indices_dim, updates_dim = dims
-    size = next(_shape_of(x)[d] for x, d in zip(args, dims, strict=True) if d is not None)
-    updates_rank = len(_shape_of(updates)) - (updates_dim is not None)
+    size = next(shape_of(x)[d] for x, d in zip(args, dims, strict=True) if d is not None)
+    updates_rank = len(shape_of(updates)) - (updates_dim is not None)
     if indices_dim is None:
-        operand_rank = len(_shape_of(operand)) - (operand_dim is not None)
+        operand_rank = len(shape_of(operand)) - (operand_dim is not None)
         ranks = (operand_rank, updates_rank)
         dnums, out_dim, new_updates_dim = _scatter_window_over(
             dimension_numbers, operand_dim, updates_dim, ranks

@@ -27,6 +27,7 @@ from refjax.primitives import elementwise as ew
 from refjax.primitives import reductions as rd
 from refjax.primitives import slicing as sl
 from refjax.primitives.common import (
+    aval_of,
     check_dtype,
     check_same_dtypes,
     check_shape,
@@ -73,10 +74,6 @@ def _undefined(x: ArrayLike | UndefinedPrimal) -> UndefinedPrimal:
     assert isinstance(x, UndefinedPrimal), x
     return x
 
-
-def _aval_of(x: ArrayLike | UndefinedPrimal) -> ShapedArray:
-    """The aval of an operand being transposed, defined or not."""
-    return x.aval if isinstance(x, UndefinedPrimal) else get_aval(x)
 
 
 def _shifted(axes: Sequence[int], bdim: int) -> tuple[int, ...]:
@@ -543,7 +540,7 @@ def _concatenate_transpose(
     cts: list[Cotangent | None] = []
     start = 0
     for x in operands:
-        stop = start + _aval_of(x).shape[dimension]
+        stop = start + aval_of(x).shape[dimension]
         linear = isinstance(x, UndefinedPrimal)
         cts.append(sl.slice_in_dim(ct, start, stop, axis=dimension) if linear else None)
         start = stop

@@ -22,7 +22,14 @@ from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2, deft
 from refjax.primitives import elementwise as ew
 from refjax.primitives import gather_scatter as gs
 from refjax.primitives import shape as sh
-from refjax.primitives.common import check_same_dtypes, check_shape, standard_primitive
+from refjax.primitives.common import (
+    aval_of,
+    check_same_dtypes,
+    check_shape,
+    shape_of,
+    standard_primitive,
+)
+from refjax.primitives.constants import full
 
 __all__ = [
     "dynamic_index_in_dim",
@@ -40,18 +47,7 @@ __all__ = [
 ]
 
 
-def _shape_of(x: ArrayLike) -> tuple[int, ...]:
-    return get_aval(x).shape
 
-
-def _aval_of(x: ArrayLike | UndefinedPrimal) -> ShapedArray:
-    """The aval of an operand being transposed, defined or not."""
-    return x.aval if isinstance(x, UndefinedPrimal) else get_aval(x)
-
-
-def _full(shape: Sequence[int], value: int, dtype: DType) -> Array:
-    """An array of ``shape`` filled with ``value``: a broadcast scalar, as ``lax.full``."""
-    return sh.broadcast_in_dim(np.asarray(value, dtype), tuple(shape), ())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,7 +157,7 @@ def _slice_batch(
     assert d is not None
     starts, limits = list(start_indices), list(limit_indices)
     starts.insert(d, 0)
-    limits.insert(d, _shape_of(x)[d])
+    limits.insert(d, shape_of(x)[d])
     steps = None if strides is None else [*strides[:d], 1, *strides[d:]]
     return slice(x, starts, limits, steps), d
 
@@ -177,7 +173,7 @@ def slice_in_dim(
     axis: int = 0,
 ) -> Array:
     """:func:`slice` along one ``axis``: ``operand[..., start:limit:stride]`` there."""
-    shape = _shape_of(operand)
+    shape = shape_of(operand)
     size = shape[axis]
     start = 0 if start_index is None else int(start_index)
     limit = size if limit_index is None else int(limit_index)
@@ -191,7 +187,7 @@ def slice_in_dim(
 def index_in_dim(operand: ArrayLike, index: int, axis: int = 0, keepdims: bool = True) -> Array:
     """The entry ``index`` along ``axis`` (a size-1 axis kept unless ``keepdims=False``)."""
     index, axis = int(index), int(axis)
-    size = _shape_of(operand)[axis]
+    size = shape_of(operand)[axis]
     wrapped = index + size if index < 0 else index
     if not 0 <= wrapped < size:
         raise IndexError(f"index {index} is out of bounds for axis {axis} with size {size}")
@@ -276,7 +272,7 @@ def _dynamic_slice_indices(
     start_indices: Array | NDArray | Sequence[ArrayLike],
     allow_negative_indices: bool | Sequence[bool],
 ) -> list[ArrayLike]:
-    shape = _shape_of(operand)
+    shape = shape_of(operand)
     if len(start_indices) != len(shape):
         raise ValueError(
             "Length of slice indices must match number of operand dimensions "
@@ -328,7 +324,7 @@ def _dynamic_slice_transpose(
     ct: Array, operand: UndefinedPrimal, *starts: ArrayLike, slice_sizes: tuple[int, ...]
 ) -> list[Cotangent | None]:
     """The cotangent written into zeros at the window's place."""
-    zeros = _full(operand.aval.shape, 0, get_aval(ct).dtype)
+    zeros = full(operand.aval.shape, 0, get_aval(ct).dtype)
     return [dynamic_update_slice_p.bind(zeros, ct, *starts), *[None] * len(starts)]
 
 
@@ -362,7 +358,7 @@ def _dynamic_slice_batch(
         new_starts: list[ArrayLike] = list(starts)
         new_starts.insert(operand_dim, _zero_start(starts))
         sizes = list(slice_sizes)
-        sizes.insert(operand_dim, _shape_of(operand)[operand_dim])
+        sizes.insert(operand_dim, shape_of(operand)[operand_dim])
         out = dynamic_slice_p.bind(operand, *new_starts, slice_sizes=tuple(sizes))
         return out, operand_dim
     all_dims = tuple(range(len(slice_sizes)))
@@ -400,7 +396,7 @@ def dynamic_slice_in_dim(
     allow_negative_indices: bool = True,
 ) -> Array:
     """:func:`dynamic_slice` along one ``axis``: ``operand[..., start:start + size]`` there."""
-    shape = _shape_of(operand)
+    shape = shape_of(operand)
     axis = int(axis)
     starts: list[ArrayLike] = [_zero_index_like(start_index)] * len(shape)
     starts[axis] = start_index
@@ -488,10 +484,10 @@ def _dynamic_update_slice_transpose(
     *starts: ArrayLike,
 ) -> list[Cotangent | None]:
     """The operand gets ``ct`` with the window zeroed; the update gets the window."""
-    update_shape = _aval_of(update).shape
+    update_shape = aval_of(update).shape
     operand_ct = update_ct = None
     if isinstance(operand, UndefinedPrimal):
-        zeros = _full(update_shape, 0, get_aval(ct).dtype)
+        zeros = full(update_shape, 0, get_aval(ct).dtype)
         operand_ct = dynamic_update_slice_p.bind(ct, zeros, *starts)
     if isinstance(update, UndefinedPrimal):
         update_ct = dynamic_slice_p.bind(ct, *starts, slice_sizes=update_shape)
@@ -507,7 +503,7 @@ def _dynamic_update_slice_batch(
     """Unbatched starts: the window spans the batch axis. Batched starts: a scatter."""
     operand, update, *starts = args
     operand_dim, update_dim, *start_dims = dims
-    size = next(_shape_of(x)[d] for x, d in zip(args, dims, strict=True) if d is not None)
+    size = next(shape_of(x)[d] for x, d in zip(args, dims, strict=True) if d is not None)
     if all(d is None for d in start_dims):
         dim = update_dim if operand_dim is None else operand_dim
         assert dim is not None
@@ -545,7 +541,7 @@ def dynamic_update_slice_in_dim(
     allow_negative_indices: bool = True,
 ) -> Array:
     """:func:`dynamic_update_slice` at ``start_index`` along ``axis`` (0 elsewhere)."""
-    ndim = len(_shape_of(operand))
+    ndim = len(shape_of(operand))
     axis = int(axis)
     starts: list[ArrayLike] = [_zero_index_like(start_index)] * ndim
     starts[axis] = start_index
@@ -564,8 +560,8 @@ def dynamic_update_index_in_dim(
 ) -> Array:
     """``operand`` with entry ``index`` along ``axis`` replaced by ``update``."""
     axis = int(axis)
-    if len(_shape_of(update)) != len(_shape_of(operand)):
-        assert len(_shape_of(update)) + 1 == len(_shape_of(operand))
+    if len(shape_of(update)) != len(shape_of(operand)):
+        assert len(shape_of(update)) + 1 == len(shape_of(operand))
         update = sh.expand_dims(update, (axis,))
     return dynamic_update_slice_in_dim(
         operand, update, index, axis, allow_negative_indices=allow_negative_indices

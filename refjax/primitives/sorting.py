@@ -15,7 +15,7 @@ from refjax.interp.batching import BatchDim, batching_rules, bdim_at
 from refjax.interp.core import Array, ArrayLike, ShapedArray, get_aval
 from refjax.interp.jvp import Tangent, Zero, instantiate, jvp_rules
 from refjax.primitives import shape as sh
-from refjax.primitives.common import standard_primitive
+from refjax.primitives.common import shape_of, standard_primitive
 from refjax.primitives.gather_scatter import GatherDimensionNumbers, GatherScatterMode, gather
 from refjax.util import canonicalize_axis
 
@@ -27,9 +27,6 @@ __all__ = [
     "top_k_p",
 ]
 
-
-def _shape_of(x: ArrayLike) -> tuple[int, ...]:
-    return get_aval(x).shape
 
 
 # ---------------------------------------------------------------------------------------------
@@ -66,12 +63,12 @@ def sort(
             raise ValueError(
                 f"num_keys={num_keys} must be between 1 and len(operand)={len(operand)}"
             )
-        axis = canonicalize_axis(dimension, len(_shape_of(operand[0])))
+        axis = canonicalize_axis(dimension, len(shape_of(operand[0])))
         outs = sort_p.bind_all(*operand, dimension=axis, is_stable=is_stable, num_keys=num_keys)
         return tuple(outs)
     if num_keys != 1:
         raise ValueError(f"num_keys={num_keys} must equal 1 for a single operand.")
-    axis = canonicalize_axis(dimension, len(_shape_of(operand)))
+    axis = canonicalize_axis(dimension, len(shape_of(operand)))
     return sort_p.bind_all(operand, dimension=axis, is_stable=is_stable, num_keys=1)[0]
 
 
@@ -79,7 +76,7 @@ def sort_key_val(
     keys: ArrayLike, values: ArrayLike, dimension: int = -1, is_stable: bool = True
 ) -> tuple[Array, Array]:
     """``keys`` sorted along ``dimension``, and ``values`` permuted the same way."""
-    axis = canonicalize_axis(dimension, len(_shape_of(keys)))
+    axis = canonicalize_axis(dimension, len(shape_of(keys)))
     k, v = sort_p.bind_all(keys, values, dimension=axis, is_stable=is_stable, num_keys=1)
     return k, v
 
@@ -108,7 +105,7 @@ def _sort_jvp(
     num_keys: int,
 ) -> tuple[list[Array], list[Tangent]]:
     """Sort an iota along with the operands; the tangents follow that permutation."""
-    iota = sh.broadcasted_iota(dtypes.uint32, _shape_of(primals[0]), dimension)
+    iota = sh.broadcasted_iota(dtypes.uint32, shape_of(primals[0]), dimension)
     *outs, perm = sort_p.bind_all(
         *primals, iota, dimension=dimension, is_stable=is_stable, num_keys=num_keys
     )
@@ -129,7 +126,7 @@ def _sort_batch(
 ) -> tuple[list[Array], list[int]]:
     """Every operand batched at the first batched operand's axis; the sort axis shifts past it."""
     first, bdim = next((a, d) for a, d in zip(args, dims, strict=True) if d is not None)
-    size = _shape_of(first)[bdim]
+    size = shape_of(first)[bdim]
     operands = [bdim_at(a, d, size, bdim) for a, d in zip(args, dims, strict=True)]
     new_dimension = dimension + (bdim <= dimension)
     outs = sort_p.bind_all(
@@ -172,7 +169,7 @@ def top_k(operand: ArrayLike, k: int, *, axis: int = -1) -> tuple[Array, Array]:
     k = int(k)
     if k < 0:
         raise ValueError(f"k argument to top_k must be nonnegative, got {k}")
-    axis = canonicalize_axis(axis, len(_shape_of(operand)))
+    axis = canonicalize_axis(axis, len(shape_of(operand)))
     values, indices = top_k_p.bind_all(operand, k=k, axis=axis)
     return values, indices
 
