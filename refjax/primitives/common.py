@@ -217,13 +217,6 @@ def naryop_rule(
     return rule
 
 
-def normalize_axis(axis: int, ndim: int, name: str = "axis") -> int:
-    """``axis`` in ``range(ndim)`` (negative counts from the end), else ValueError."""
-    if not -ndim <= axis < max(ndim, 1) or (ndim == 0 and axis not in (0, -1)):
-        raise ValueError(f"{name} {axis} is out of bounds for array of dimension {ndim}")
-    return axis % ndim if ndim else 0
-
-
 def check_shape(name: str, shape: Sequence[int], arg: str = "shape") -> tuple[int, ...]:
     """``shape`` as a tuple of non-negative Python ints, else JAX's TypeError/ValueError."""
     if not isinstance(shape, (tuple, list, np.ndarray)):
