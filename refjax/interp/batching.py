@@ -309,13 +309,7 @@ def batch_jaxpr_dims(
         avals.append(aval.update(shape=tuple(shape)))
 
     def fn(*vals: ArrayLike) -> list[ArrayLike]:
-        trace = BatchTrace(current_trace(), size)
-        with new_trace(trace):
-            ins = [
-                v if d is None else BatchTracer(trace, v, d)
-                for v, d in zip(vals, dims, strict=True)
-            ]
-            pairs = [trace.lift(o) for o in call_jaxpr(closed, ins)]
+        pairs = vmap_flat(lambda *ins: call_jaxpr(closed, ins), vals, dims, size)
         out_dims.extend(
             None if d is None and not f else 0 for (_, d), f in zip(pairs, force, strict=True)
         )

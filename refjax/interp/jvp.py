@@ -283,17 +283,19 @@ def jvp_jaxpr_nonzeros(
 
     def fn(*args: ArrayLike) -> list[ArrayLike]:
         primals, tangents = args[:n], iter(args[n:])
-        trace = JVPTrace(current_trace())
-        with new_trace(trace):
-            ins = [
-                JVPTracer(trace, p, as_array(next(tangents))) if nz else p
-                for p, nz in zip(primals, nonzeros, strict=True)
-            ]
-            pairs = [trace.lift(o) for o in call_jaxpr(closed, ins)]
-        keep = [not isinstance(t, Zero) or f for (_, t), f in zip(pairs, instantiate, strict=True)]
+        tangents_in = [
+            as_array(next(tangents)) if nz else Zero.from_primal(p)
+            for p, nz in zip(primals, nonzeros, strict=True)
+        ]
+        primals_out, tangents_out = jvp_flat(
+            lambda *ins: call_jaxpr(closed, ins), primals, tangents_in
+        )
+        keep = [
+            not isinstance(t, Zero) or f for t, f in zip(tangents_out, instantiate, strict=True)
+        ]
         out_nonzeros.extend(keep)
-        tangents_out = [instantiate_tangent(t) for (_, t), k in zip(pairs, keep, strict=True) if k]
-        return [p for p, _ in pairs] + tangents_out
+        kept = [instantiate_tangent(t) for t, k in zip(tangents_out, keep, strict=True) if k]
+        return [*primals_out, *kept]
 
     jaxpr = trace_to_jaxpr(fn, [*closed.in_avals, *tangent_avals])
     return jaxpr, out_nonzeros

@@ -45,6 +45,7 @@ from refjax.interp.transpose import (
     Cotangent,
     UndefinedPrimal,
     defbilinear,
+    deflinear,
     deflinear2,
     deftranspose,
 )
@@ -1185,5 +1186,5 @@ def copy(x: ArrayLike) -> Array:
     return copy_p.bind(x)
 
 
-deflinear2(copy_p, lambda ct, x: [copy(ct)])
+deflinear(copy_p, lambda ct: [copy(ct)])  # its transpose needs no operand, as JAX's
 defvectorized(copy_p)
