@@ -94,17 +94,20 @@ class Backend(abc.ABC):
 
     def compile(self, closed: ClosedJaxpr) -> Executable:
         """An executable for ``closed`` (cached per jaxpr object, built once per backend)."""
-        hit = self._executables.get(id(closed))
-        if hit is not None and hit[0] is closed:
-            return hit[1]
-        with self._lock:  # another thread may have built it while this one waited
-            hit = self._executables.get(id(closed))
-            if hit is not None and hit[0] is closed:
-                return hit[1]
-            _check_sizes(closed)
-            exe = self.build_executable(closed)
-            self._executables[id(closed)] = (closed, exe)
+        exe = self._cached(closed)
+        if exe is not None:
             return exe
+        with self._lock:  # another thread may have built it while this one waited
+            exe = self._cached(closed)
+            if exe is None:
+                _check_sizes(closed)
+                exe = self.build_executable(closed)
+                self._executables[id(closed)] = (closed, exe)
+            return exe
+
+    def _cached(self, closed: ClosedJaxpr) -> Executable | None:
+        hit = self._executables.get(id(closed))
+        return hit[1] if hit is not None and hit[0] is closed else None
 
     def build_executable(self, closed: ClosedJaxpr) -> Executable:
         """Prepare ``closed`` for running: by default, one prepared step per equation."""
