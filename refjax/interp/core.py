@@ -2,9 +2,12 @@
 
 Data flows one way. A user function calls ``refjax.numpy``/``refjax.lax``, which call
 ``Primitive.bind``; ``bind`` hands the primitive to the *current trace* (held in a ``ContextVar``).
-The root trace is the :class:`EvalTrace`, which asks a backend to compute. Every transformation
-(jvp, vmap, staging to a jaxpr) is a :class:`Trace` subclass whose tracers carry an abstract value;
-a trace runs its rules with its parent as the current trace, so transformations nest.
+The root trace is the :class:`EvalTrace`, which asks a backend to compute (through the
+:class:`Evaluator` the backend layer registers, so nothing here imports a backend). Every
+transformation (jvp, vmap, staging to a jaxpr) is a :class:`Trace` subclass whose tracers carry
+an abstract value; a trace runs its rules with its parent as the current trace, so
+transformations nest. :class:`Array` is what an array *is*; its operators and methods are
+installed by ``refjax.numpy.array_methods``.
 """
 
 from __future__ import annotations
