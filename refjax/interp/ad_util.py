@@ -13,7 +13,7 @@ from refjax.interp.core import Array, ArrayLike, Primitive, ShapedArray, abstrac
 __all__ = ["add_any", "add_any_p"]
 
 
-def _add_any_abstract_eval(x: ShapedArray, y: ShapedArray) -> ShapedArray:
+def _add_any_abstract_eval(x: ShapedArray, y: ShapedArray) -> list[ShapedArray]:
     if x.dtype != y.dtype:
         raise TypeError(
             f"lax.add_any requires arguments to have the same dtypes, got {x.dtype.name}, "
@@ -21,7 +21,7 @@ def _add_any_abstract_eval(x: ShapedArray, y: ShapedArray) -> ShapedArray:
         )
     if x.shape != y.shape:
         raise TypeError(f"add_any got different shapes: {x.shape} and {y.shape}")
-    return x.update(weak_type=x.weak_type and y.weak_type)
+    return [x.update(weak_type=x.weak_type and y.weak_type)]
 
 
 add_any_p = Primitive("add_any")

@@ -38,8 +38,9 @@ from refjax.tree_util import PyTree, PyTreeDef, tree_flatten, tree_unflatten
 BatchDim: TypeAlias = int | None
 not_mapped: Final = None
 
-# rule(args, dims, **params) -> (outs, out_dims): lists for multiple-result primitives.
-BatchingRule: TypeAlias = Callable[..., tuple[object, object]]
+# rule(args, dims, **params) -> (outs, out_dims): one list entry per output, whether the
+# primitive has one result or several.
+BatchingRule: TypeAlias = Callable[..., tuple[Sequence[ArrayLike], Sequence[BatchDim]]]
 batching_rules: dict[Primitive, BatchingRule] = {}
 
 
@@ -93,15 +94,15 @@ def bdim_at(x: ArrayLike, dim: BatchDim, size: int, dst: int = 0) -> Array:
 
 def _add_any_batch(
     args: Sequence[ArrayLike], dims: Sequence[BatchDim]
-) -> tuple[Array, BatchDim]:
+) -> tuple[list[Array], list[BatchDim]]:
     x, y = args
     dx, dy = dims
     if dx == dy:
-        return add_any(x, y), dx
+        return [add_any(x, y)], [dx]
     batched, d = (x, dx) if dx is not None else (y, dy)
     assert d is not None  # batching rules run only when some operand is batched
     size = get_aval(batched).shape[d]
-    return add_any(bdim_at(x, dx, size, 0), bdim_at(y, dy, size, 0)), 0
+    return [add_any(bdim_at(x, dx, size, 0), bdim_at(y, dy, size, 0))], [0]
 
 
 batching_rules[add_any_p] = _add_any_batch
@@ -116,9 +117,9 @@ def defvectorized(prim: Primitive) -> None:
 
     def rule(
         args: Sequence[ArrayLike], dims: Sequence[BatchDim], **params: ParamValue
-    ) -> tuple[object, object]:
+    ) -> tuple[list[Array], list[BatchDim]]:
         (x,), (d,) = args, dims
-        return prim.bind(x, **params), d
+        return [prim.bind(x, **params)], [d]
 
     batching_rules[prim] = rule
 
@@ -128,12 +129,10 @@ def defbroadcasting(prim: Primitive) -> None:
 
     def rule(
         args: Sequence[ArrayLike], dims: Sequence[BatchDim], **params: ParamValue
-    ) -> tuple[object, object]:
+    ) -> tuple[list[Array], list[BatchDim]]:
         operands, out_dim = broadcast_batched_operands(args, dims)
         outs = prim.bind_all(*operands, **params)
-        if prim.multiple_results:
-            return outs, [out_dim] * len(outs)
-        return outs[0], out_dim
+        return outs, [out_dim] * len(outs)
 
     batching_rules[prim] = rule
 
@@ -229,11 +228,7 @@ class BatchTrace(Trace):
             if all(d is None for d in dims):
                 return prim.bind_all(*vals, **params)
             outs, out_dims = batching_rule(prim)(vals, dims, **params)
-        if prim.multiple_results:
-            assert isinstance(outs, (list, tuple)) and isinstance(out_dims, (list, tuple))
-            return [self.wrap(o, d) for o, d in zip(outs, out_dims, strict=True)]
-        assert out_dims is None or isinstance(out_dims, int)
-        return [self.wrap(outs, out_dims)]
+        return [self.wrap(o, d) for o, d in zip(outs, out_dims, strict=True)]
 
     def wrap(self, val: object, dim: BatchDim) -> Array:
         """A batch tracer for ``val``; an unmapped value is left as a constant."""

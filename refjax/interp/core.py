@@ -343,7 +343,9 @@ def concrete_or_error(x: ArrayLike, context: str = "") -> NDArray:
 # ---------------------------------------------------------------------------------------------
 # Primitives and the abstract-evaluation table
 
-AbstractEvalRule: TypeAlias = Callable[..., "ShapedArray | Sequence[ShapedArray]"]
+# rule(*avals, **params) -> the output avals, one per result (``primitives.common``'s
+# ``standard_primitive`` builds one from a single-result shape rule)
+AbstractEvalRule: TypeAlias = Callable[..., Sequence["ShapedArray"]]
 
 
 class Primitive:
@@ -379,12 +381,7 @@ def abstract_eval(
         rule = abstract_eval_rules[prim]
     except KeyError:
         raise NotImplementedError(missing_rule_message(prim.name, "abstract_eval")) from None
-    out = rule(*avals, **params)
-    if prim.multiple_results:
-        assert not isinstance(out, ShapedArray)
-        return list(out)
-    assert isinstance(out, ShapedArray)
-    return [out]
+    return list(rule(*avals, **params))
 
 
 _MAX_BYTES: Final = 2**63 - 1

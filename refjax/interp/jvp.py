@@ -99,8 +99,9 @@ def add_tangents(x: Tangent, y: Tangent) -> Tangent:
 # ---------------------------------------------------------------------------------------------
 # The rule table and the helpers that build rules for families of primitives
 
-# rule(primals, tangents, **params) -> (primal_out, tangent_out); lists for multiple results.
-JvpRule: TypeAlias = Callable[..., tuple[object, object]]
+# rule(primals, tangents, **params) -> (primals_out, tangents_out): one list entry per output,
+# whether the primitive has one result or several.
+JvpRule: TypeAlias = Callable[..., tuple[Sequence[ArrayLike], Sequence["Tangent"]]]
 jvp_rules: dict[Primitive, JvpRule] = {}
 
 # fn(tangent_i, *primals, **params) -> the output tangent's contribution from input i
@@ -112,13 +113,13 @@ def defjvp(prim: Primitive, *fns: TangentFn | None) -> None:
 
     def rule(
         primals: Sequence[ArrayLike], tangents: Sequence[Tangent], **params: ParamValue
-    ) -> tuple[Array, Tangent]:
+    ) -> tuple[list[Array], list[Tangent]]:
         out = prim.bind(*primals, **params)
         total: Tangent = Zero.from_primal(out)
         for fn, t in zip(fns, tangents, strict=True):
             if fn is not None and not isinstance(t, Zero):
                 total = add_tangents(total, fn(t, *primals, **params))
-        return out, total
+        return [out], [total]
 
     jvp_rules[prim] = rule
 
@@ -128,13 +129,13 @@ def defjvp2(prim: Primitive, *fns: TangentFn | None) -> None:
 
     def rule(
         primals: Sequence[ArrayLike], tangents: Sequence[Tangent], **params: ParamValue
-    ) -> tuple[Array, Tangent]:
+    ) -> tuple[list[Array], list[Tangent]]:
         out = prim.bind(*primals, **params)
         total: Tangent = Zero.from_primal(out)
         for fn, t in zip(fns, tangents, strict=True):
             if fn is not None and not isinstance(t, Zero):
                 total = add_tangents(total, fn(t, out, *primals, **params))
-        return out, total
+        return [out], [total]
 
     jvp_rules[prim] = rule
 
@@ -144,12 +145,9 @@ def defjvp_zero(prim: Primitive) -> None:
 
     def rule(
         primals: Sequence[ArrayLike], tangents: Sequence[Tangent], **params: ParamValue
-    ) -> tuple[object, object]:
+    ) -> tuple[list[Array], list[Tangent]]:
         outs = prim.bind_all(*primals, **params)
-        zeros = [Zero.from_primal(o) for o in outs]
-        if prim.multiple_results:
-            return outs, zeros
-        return outs[0], zeros[0]
+        return outs, [Zero.from_primal(o) for o in outs]
 
     jvp_rules[prim] = rule
 
@@ -160,12 +158,9 @@ def deflinear_jvp(prim: Primitive) -> None:
 
     def rule(
         primals: Sequence[ArrayLike], tangents: Sequence[Tangent], **params: ParamValue
-    ) -> tuple[object, object]:
+    ) -> tuple[list[Array], list[Array]]:
         outs = prim.bind_all(*primals, **params)
-        touts = prim.bind_all(*[instantiate(t) for t in tangents], **params)
-        if prim.multiple_results:
-            return outs, touts
-        return outs[0], touts[0]
+        return outs, prim.bind_all(*[instantiate(t) for t in tangents], **params)
 
     jvp_rules[prim] = rule
 
@@ -225,11 +220,8 @@ class JVPTrace(Trace):
         with set_current_trace(self.parent or self):
             if all(isinstance(t, Zero) for t in tangents):
                 return prim.bind_all(*primals, **params)
-            out, tout = jvp_rule(prim)(primals, tangents, **params)
-        if prim.multiple_results:
-            assert isinstance(out, (list, tuple)) and isinstance(tout, (list, tuple))
-            return [self.wrap(p, t) for p, t in zip(out, tout, strict=True)]
-        return [self.wrap(out, tout)]
+            outs, touts = jvp_rule(prim)(primals, tangents, **params)
+        return [self.wrap(p, t) for p, t in zip(outs, touts, strict=True)]
 
     def wrap(self, primal: object, tangent: object) -> Array:
         """A tracer for (primal, tangent); a zero tangent leaves the primal as a constant."""

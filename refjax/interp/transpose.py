@@ -43,7 +43,8 @@ class UndefinedPrimal:
 
 
 Cotangent: TypeAlias = Tangent
-# rule(cotangent(s), *operands, **params) -> one cotangent (or None) per operand
+# rule(cotangents, *operands, **params) -> one cotangent (or None) per operand; ``cotangents``
+# has one entry per output, whether the primitive has one result or several.
 TransposeRule: TypeAlias = Callable[..., Sequence["Cotangent | None"]]
 # rule(cotangent, x, y, **params) -> the cotangent of the linear one of x and y
 BilinearRule: TypeAlias = Callable[..., "Cotangent"]
@@ -51,12 +52,13 @@ transpose_rules: dict[Primitive, TransposeRule] = {}
 
 
 def deftranspose(prim: Primitive, fn: Callable[..., Sequence[Cotangent | None]]) -> None:
-    """Register ``fn(ct, *operands, **params)`` as the transpose of ``prim`` (its JVP is
-    registered apart), skipping zero cotangents."""
+    """Register ``fn(ct, *operands, **params)`` as the transpose of the single-result ``prim``
+    (its JVP is registered apart), skipping zero cotangents."""
 
     def rule(
-        ct: Cotangent, *operands: ArrayLike | UndefinedPrimal, **params: ParamValue
+        cts: Sequence[Cotangent], *operands: ArrayLike | UndefinedPrimal, **params: ParamValue
     ) -> Sequence[Cotangent | None]:
+        (ct,) = cts
         if isinstance(ct, Zero):
             return [_zero_ct(x) for x in operands]
         return fn(ct, *operands, **params)
@@ -154,8 +156,7 @@ def backward_pass(
         if all(isinstance(c, Zero) for c in cts_out):
             continue
         operands = [_operand(a, known, linear) for a in eqn.invars]
-        ct_arg: object = cts_out if eqn.primitive.multiple_results else cts_out[0]
-        cts_in = transpose_rule(eqn.primitive)(ct_arg, *operands, **eqn.params)
+        cts_in = transpose_rule(eqn.primitive)(cts_out, *operands, **eqn.params)
         for atom, ct_in in safe_zip(list(eqn.invars), list(cts_in)):
             if isinstance(atom, Var) and atom in linear and ct_in is not None:
                 cts[atom] = add_tangents(cts.get(atom, Zero(atom.aval)), ct_in)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Final, TypeAlias
+from typing import Final, Literal, TypeAlias, cast, overload
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from refjax.dtypes import DType
 from refjax.interp.core import (
     AbstractEvalRule,
     ArrayLike,
+    ParamValue,
     Primitive,
     ShapedArray,
     abstract_eval_rules,
@@ -101,12 +102,33 @@ def aval_of(x: ArrayLike | UndefinedPrimal) -> ShapedArray:
     return x.aval if isinstance(x, UndefinedPrimal) else get_aval(x)
 
 
+ShapeRule: TypeAlias = Callable[..., ShapedArray]
+
+
+@overload
+def standard_primitive(name: str, rule: ShapeRule) -> Primitive: ...
+@overload
 def standard_primitive(
-    name: str, rule: AbstractEvalRule, multiple_results: bool = False
+    name: str, rule: AbstractEvalRule, multiple_results: Literal[True]
+) -> Primitive: ...
+def standard_primitive(
+    name: str, rule: ShapeRule | AbstractEvalRule, multiple_results: bool = False
 ) -> Primitive:
-    """A new primitive with its abstract-evaluation rule registered."""
+    """A new primitive with its abstract-evaluation rule registered.
+
+    ``rule(*avals, **params)`` gives the one output aval of a single-result primitive, or the
+    list of output avals when ``multiple_results``; the registered rule always gives a list.
+    """
     prim = Primitive(name, multiple_results)
-    abstract_eval_rules[prim] = rule
+    if multiple_results:
+        abstract_eval_rules[prim] = cast(AbstractEvalRule, rule)
+    else:
+        shape_rule = cast(ShapeRule, rule)
+
+        def single(*avals: ShapedArray, **params: ParamValue) -> list[ShapedArray]:
+            return [shape_rule(*avals, **params)]
+
+        abstract_eval_rules[prim] = single
     return prim
 
 
@@ -185,7 +207,7 @@ def broadcast_shapes(name: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(out)
 
 
-def unop_rule(name: str, accepted: Sequence[ScalarKind]) -> AbstractEvalRule:
+def unop_rule(name: str, accepted: Sequence[ScalarKind]) -> ShapeRule:
     """Abstract eval of an elementwise unary op that keeps shape, dtype and weak type."""
 
     def rule(x: ShapedArray) -> ShapedArray:
@@ -200,7 +222,7 @@ def naryop_rule(
     accepted: Sequence[Sequence[ScalarKind]],
     result_dtype: Callable[[DType], DType] | None = None,
     require_same_dtypes: bool = True,
-) -> AbstractEvalRule:
+) -> ShapeRule:
     """Abstract eval of an elementwise n-ary op: dtypes checked, shapes broadcast."""
 
     def rule(*avals: ShapedArray) -> ShapedArray:

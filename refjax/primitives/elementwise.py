@@ -433,13 +433,13 @@ def _integer_pow_tangent(g: Array, x: ArrayLike, y: int) -> Array:
 
 def _integer_pow_jvp(
     primals: Sequence[ArrayLike], tangents: Sequence[Tangent], *, y: int
-) -> tuple[Array, Tangent]:
+) -> tuple[list[Array], list[Tangent]]:
     """``x**0`` is constant: its tangent stays a symbolic zero."""
     (x,), (t,) = primals, tangents
     out = integer_pow(x, y)
     if y == 0:
-        return out, Zero.from_primal(out)
-    return out, _integer_pow_tangent(instantiate(t), x, y)
+        return [out], [Zero.from_primal(out)]
+    return [out], [_integer_pow_tangent(instantiate(t), x, y)]
 
 
 jvp_rules[integer_pow_p] = _integer_pow_jvp
@@ -604,15 +604,17 @@ def add(x: ArrayLike, y: ArrayLike) -> Array:
     return add_p.bind(x, y)
 
 
-def _add_jvp(primals: Sequence[ArrayLike], tangents: Sequence[Tangent]) -> tuple[Array, Tangent]:
+def _add_jvp(
+    primals: Sequence[ArrayLike], tangents: Sequence[Tangent]
+) -> tuple[list[Array], list[Tangent]]:
     """``tx + ty``; a lone tangent is broadcast to the output's shape."""
     (x, y), (tx, ty) = primals, tangents
     out = add(x, y)
     if isinstance(tx, Zero):
-        return out, _maybe_broadcast(out.shape, instantiate(ty))
+        return [out], [_maybe_broadcast(out.shape, instantiate(ty))]
     if isinstance(ty, Zero):
-        return out, _maybe_broadcast(out.shape, tx)
-    return out, add(tx, ty)
+        return [out], [_maybe_broadcast(out.shape, tx)]
+    return [out], [add(tx, ty)]
 
 
 def _add_transpose(
@@ -634,15 +636,17 @@ def sub(x: ArrayLike, y: ArrayLike) -> Array:
     return sub_p.bind(x, y)
 
 
-def _sub_jvp(primals: Sequence[ArrayLike], tangents: Sequence[Tangent]) -> tuple[Array, Tangent]:
+def _sub_jvp(
+    primals: Sequence[ArrayLike], tangents: Sequence[Tangent]
+) -> tuple[list[Array], list[Tangent]]:
     """``tx - ty``; a lone tangent is broadcast to the output's shape."""
     (x, y), (tx, ty) = primals, tangents
     out = sub(x, y)
     if isinstance(tx, Zero):
-        return out, _maybe_broadcast(out.shape, neg(instantiate(ty)))
+        return [out], [_maybe_broadcast(out.shape, neg(instantiate(ty)))]
     if isinstance(ty, Zero):
-        return out, _maybe_broadcast(out.shape, tx)
-    return out, sub(tx, ty)
+        return [out], [_maybe_broadcast(out.shape, tx)]
+    return [out], [sub(tx, ty)]
 
 
 def _sub_transpose(
@@ -909,16 +913,16 @@ def select(pred: ArrayLike, on_true: ArrayLike, on_false: ArrayLike) -> Array:
 
 def _select_n_jvp(
     primals: Sequence[ArrayLike], tangents: Sequence[Tangent]
-) -> tuple[Array, Tangent]:
+) -> tuple[list[Array], list[Tangent]]:
     """Linear in the cases (zero tangents filled in), constant in ``which``."""
     which, *cases = primals
     out = select_n(which, *cases)
     case_tangents = tangents[1:]
     nonzero = [t for t in case_tangents if not isinstance(t, Zero)]
     if not nonzero:
-        return out, Zero.from_primal(out)
+        return [out], [Zero.from_primal(out)]
     zeros = _full_like(nonzero[0], 0)
-    return out, select_n(which, *[zeros if isinstance(t, Zero) else t for t in case_tangents])
+    return [out], [select_n(which, *[zeros if isinstance(t, Zero) else t for t in case_tangents])]
 
 
 def _select_n_transpose(
@@ -939,7 +943,9 @@ def _select_n_transpose(
     return cts
 
 
-def _select_n_batch(args: Sequence[ArrayLike], dims: Sequence[BatchDim]) -> tuple[Array, int]:
+def _select_n_batch(
+    args: Sequence[ArrayLike], dims: Sequence[BatchDim]
+) -> tuple[list[Array], list[int]]:
     """Every operand gets its batch axis where the output's goes (a batched case's, if any)."""
     which, *cases = args
     which_dim, *case_dims = dims
@@ -947,7 +953,7 @@ def _select_n_batch(args: Sequence[ArrayLike], dims: Sequence[BatchDim]) -> tupl
     rank = len(shape_of(cases[0])) - (case_dims[0] is not None)
     dst = _batch_dst([(which, which_dim), *zip(cases, case_dims, strict=True)], rank)
     moved = [bdim_at(c, d, size, dst) for c, d in zip(cases, case_dims, strict=True)]
-    return select_n(_batch_operand(which, which_dim, size, dst, moved[0]), *moved), dst
+    return [select_n(_batch_operand(which, which_dim, size, dst, moved[0]), *moved)], [dst]
 
 
 def _batch_size(args: Sequence[ArrayLike], dims: Sequence[BatchDim]) -> int:
@@ -1021,7 +1027,9 @@ def _clamp_jvp_max(g: Array, lo: ArrayLike, x: ArrayLike, hi: ArrayLike) -> Arra
     return select_n(lt(hi, x), _full_like(x, 0), _maybe_broadcast(shape_of(x), g))
 
 
-def _clamp_batch(args: Sequence[ArrayLike], dims: Sequence[BatchDim]) -> tuple[Array, int]:
+def _clamp_batch(
+    args: Sequence[ArrayLike], dims: Sequence[BatchDim]
+) -> tuple[list[Array], list[int]]:
     """The operand's batch axis stays put; bounds follow it (scalar bounds stay scalars)."""
     (lo, x, hi), (lo_dim, x_dim, hi_dim) = args, dims
     size = _batch_size(args, dims)
@@ -1029,7 +1037,7 @@ def _clamp_batch(args: Sequence[ArrayLike], dims: Sequence[BatchDim]) -> tuple[A
     dst = _batch_dst([(x, x_dim), (lo, lo_dim), (hi, hi_dim)], rank)
     x = bdim_at(x, x_dim, size, dst)
     lo = _batch_operand(lo, lo_dim, size, dst, x)
-    return clamp(lo, x, _batch_operand(hi, hi_dim, size, dst, x)), dst
+    return [clamp(lo, x, _batch_operand(hi, hi_dim, size, dst, x))], [dst]
 
 
 defjvp(clamp_p, _clamp_jvp_min, _clamp_jvp_operand, _clamp_jvp_max)
@@ -1068,15 +1076,15 @@ def convert_element_type(operand: ArrayLike, new_dtype: DTypeLike) -> Array:
 
 def _convert_element_type_jvp(
     primals: Sequence[ArrayLike], tangents: Sequence[Tangent], *, new_dtype: DType, weak_type: bool
-) -> tuple[Array, Tangent]:
+) -> tuple[list[Array], list[Tangent]]:
     """The tangent converted alike; zero (float0 for integer and bool results) where the
     operand or the result is an integer or bool."""
     (x,), (t,) = primals, tangents
     out = convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=weak_type)
     if not (dtypes.is_float(new_dtype) and dtypes.is_float(get_aval(x).dtype)):
-        return out, Zero.from_primal(out)
+        return [out], [Zero.from_primal(out)]
     t_out = convert_element_type_p.bind(instantiate(t), new_dtype=new_dtype, weak_type=weak_type)
-    return out, t_out
+    return [out], [t_out]
 
 
 def _convert_element_type_transpose(
@@ -1134,13 +1142,13 @@ def bitcast_convert_type(operand: ArrayLike, new_dtype: DTypeLike) -> Array:
 
 def _bitcast_convert_type_batch(
     args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, new_dtype: DType
-) -> tuple[Array, BatchDim]:
+) -> tuple[list[Array], list[BatchDim]]:
     """Elementwise, except that a widening cast consumes the last axis: keep the batch off it."""
     (x,), (d,) = args, dims
     aval = get_aval(x)
     if new_dtype.itemsize > aval.dtype.itemsize and d == aval.ndim - 1:
         x, d = moveaxis(x, d, 0), 0
-    return bitcast_convert_type_p.bind(x, new_dtype=new_dtype), d
+    return [bitcast_convert_type_p.bind(x, new_dtype=new_dtype)], [d]
 
 
 defjvp_zero(bitcast_convert_type_p)
@@ -1167,11 +1175,11 @@ def stop_gradient(x: PyTree) -> PyTree:
 
 def _stop_gradient_jvp(
     primals: Sequence[ArrayLike], tangents: Sequence[Tangent]
-) -> tuple[Array, Tangent]:
+) -> tuple[list[Array], list[Tangent]]:
     """A zero tangent; the primal goes through ``stop_gradient`` again for outer traces."""
     (x,) = primals
     out = stop_gradient_p.bind(x)
-    return out, Zero.from_primal(out)
+    return [out], [Zero.from_primal(out)]
 
 
 jvp_rules[stop_gradient_p] = _stop_gradient_jvp

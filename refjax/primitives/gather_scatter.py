@@ -564,7 +564,7 @@ def _gather_batch(
     indices_are_sorted: bool,
     mode: GatherScatterMode,
     fill_value: complex | None,
-) -> tuple[Array, int]:
+) -> tuple[list[Array], list[int]]:
     """Batch axes stay where they are: a batched operand alone gains a whole-axis window; a
     batched index array gains an index batch dim; both batched, a pair of batching dims."""
     operand, indices = args
@@ -593,7 +593,7 @@ def _gather_batch(
         mode=mode,
         fill_value=fill_value,
     )
-    return out, out_dim
+    return [out], [out_dim]
 
 
 def _gather_window_over(
@@ -979,14 +979,14 @@ def _scatter_linear_jvp(prim: Primitive) -> None:
 
     def rule(
         primals: Sequence[ArrayLike], tangents: Sequence[Tangent], **params: ParamValue
-    ) -> tuple[Array, Tangent]:
+    ) -> tuple[list[Array], list[Tangent]]:
         operand, indices, updates = primals
         t_operand, _, t_updates = tangents
         out = prim.bind(operand, indices, updates, **params)
         if isinstance(t_operand, Zero) and isinstance(t_updates, Zero):
-            return out, Zero.from_primal(out)
+            return [out], [Zero.from_primal(out)]
         t_out = prim.bind(instantiate(t_operand), indices, instantiate(t_updates), **params)
-        return out, t_out
+        return [out], [t_out]
 
     jvp_rules[prim] = rule
 
@@ -1106,7 +1106,7 @@ def _scatter_extremal_jvp(prim: Primitive) -> None:
         unique_indices: bool,
         mode: GatherScatterMode,
         **params: ParamValue,
-    ) -> tuple[Array, Tangent]:
+    ) -> tuple[list[Array], list[Tangent]]:
         operand, indices, updates = primals
         dnums = dimension_numbers
         out = prim.bind(
@@ -1150,7 +1150,7 @@ def _scatter_extremal_jvp(prim: Primitive) -> None:
             unique_indices=unique_indices,
             mode=mode,
         )
-        return out, t_out
+        return [out], [t_out]
 
     jvp_rules[prim] = rule
 
@@ -1169,7 +1169,7 @@ def _scatter_jvp(
     mode: GatherScatterMode,
     update_jaxpr: Jaxpr | None,
     update_consts: tuple[ArrayLike, ...],
-) -> tuple[Array, Tangent]:
+) -> tuple[list[Array], list[Tangent]]:
     """Unique indices: scatter the tangents alike. Otherwise JAX's rule: scatter an id per
     update, read back which id won each place, and scatter-add the winners' values and
     tangents into the operand's (values and tangents) with the overwritten places zeroed."""
@@ -1184,7 +1184,7 @@ def _scatter_jvp(
                 x, indices, u, dnums, indices_are_sorted=sorted_, unique_indices=True, mode=mode
             )
 
-        return scatter_unique(operand, updates), scatter_unique(t_operand, t_updates)
+        return [scatter_unique(operand, updates)], [scatter_unique(t_operand, t_updates)]
     update_ids = _update_ids(shape_of(updates), dnums)
     id_dtype = get_aval(update_ids).dtype
     zero_ids = full(shape_of(operand), 0, id_dtype)
@@ -1197,7 +1197,7 @@ def _scatter_jvp(
         u_won = ew.select(won, u, full(shape_of(u), 0, get_aval(u).dtype))
         return scatter_add(x_kept, indices, u_won, dnums, indices_are_sorted=sorted_, mode=mode)
 
-    return combine(operand, updates), combine(t_operand, t_updates)
+    return [combine(operand, updates)], [combine(t_operand, t_updates)]
 
 
 def _update_ids(updates_shape: tuple[int, ...], dnums: ScatterDimensionNumbers) -> Array:
@@ -1253,7 +1253,7 @@ def _scatter_batch(
     *,
     dimension_numbers: ScatterDimensionNumbers,
     **params: ParamValue,
-) -> tuple[Array, int]:
+) -> tuple[list[Array], list[int]]:
     """Unbatched indices: the batch axis is one more window axis of operand and updates.
     Batched indices: it pairs operand, indices and updates as batching dims. Batch axes stay
     where they are when the dimension numbers allow it (else updates move, as little as can
@@ -1276,7 +1276,7 @@ def _scatter_batch(
         )
     operand = bdim_at(operand, operand_dim, size, out_dim)
     updates = bdim_at(updates, updates_dim, size, new_updates_dim)
-    return prim.bind(operand, indices, updates, dimension_numbers=dnums, **params), out_dim
+    return [prim.bind(operand, indices, updates, dimension_numbers=dnums, **params)], [out_dim]
 
 
 def _scatter_window_over(

@@ -438,7 +438,7 @@ def _dot_general_batch(
     precision: CanonicalPrecision,
     preferred_element_type: DType | None,
     out_sharding: None = None,
-) -> tuple[Array, int]:
+) -> tuple[list[Array], list[int]]:
     """The vmapped axis as a batch dimension (both sides) or a free dimension (one side)."""
     lhs, rhs = args
     ndims = (get_aval(lhs).ndim, get_aval(rhs).ndim)
@@ -451,7 +451,7 @@ def _dot_general_batch(
         preferred_element_type=preferred_element_type,
         out_sharding=out_sharding,
     )
-    return out, out_dim
+    return [out], [out_dim]
 
 
 batching_rules[dot_general_p] = _dot_general_batch

@@ -25,7 +25,6 @@ from refjax import dtypes
 from refjax.dtypes import DType, DTypeLike
 from refjax.interp.batching import BatchDim, batching_rules
 from refjax.interp.core import (
-    AbstractEvalRule,
     Array,
     ArrayLike,
     ParamValue,
@@ -55,6 +54,7 @@ from refjax.primitives.common import (
     FLOATING,
     NUMBER,
     ScalarKind,
+    ShapeRule,
     check_dtype,
     standard_primitive,
 )
@@ -121,11 +121,11 @@ def defreducer(prim: Primitive) -> None:
         *,
         axes: tuple[int, ...],
         **params: ParamValue,
-    ) -> tuple[Array, int]:
+    ) -> tuple[list[Array], list[int]]:
         (x,), (d,) = args, dims
         assert d is not None
         shifted = tuple(a + (a >= d) for a in axes)
-        return prim.bind(x, axes=shifted, **params), d - sum(a < d for a in axes)
+        return [prim.bind(x, axes=shifted, **params)], [d - sum(a < d for a in axes)]
 
     batching_rules[prim] = rule
 
@@ -134,7 +134,7 @@ def defreducer(prim: Primitive) -> None:
 # Monoid reductions over axes
 
 
-def _reduce_rule(name: str, accepted: Sequence[ScalarKind]) -> AbstractEvalRule:
+def _reduce_rule(name: str, accepted: Sequence[ScalarKind]) -> ShapeRule:
     """Abstract eval of ``reduce_<op>``: axes removed, dtype and weak type kept."""
 
     def rule(
@@ -286,7 +286,7 @@ defreducer(reduce_xor_p)
 # Arg-reductions
 
 
-def _argminmax_rule(name: str) -> AbstractEvalRule:
+def _argminmax_rule(name: str) -> ShapeRule:
     """Abstract eval of ``argmax``/``argmin``: one non-empty axis removed, integer indices."""
 
     def rule(operand: ShapedArray, *, axes: tuple[int, ...], index_dtype: DType) -> ShapedArray:
@@ -339,7 +339,7 @@ defreducer(argmin_p)
 # Cumulative reductions
 
 
-def _cumulative_rule(name: str, accepted: Sequence[ScalarKind]) -> AbstractEvalRule:
+def _cumulative_rule(name: str, accepted: Sequence[ScalarKind]) -> ShapeRule:
     """Abstract eval of ``cum<op>``: shape, dtype and weak type kept; one non-negative axis."""
 
     def rule(operand: ShapedArray, *, axis: int, reverse: bool) -> ShapedArray:
@@ -358,10 +358,10 @@ def _defcumulative_batching(prim: Primitive) -> None:
 
     def rule(
         args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, axis: int, reverse: bool
-    ) -> tuple[Array, int]:
+    ) -> tuple[list[Array], list[int]]:
         (x,), (d,) = args, dims
         assert d is not None
-        return prim.bind(x, axis=axis + (axis >= d), reverse=reverse), d
+        return [prim.bind(x, axis=axis + (axis >= d), reverse=reverse)], [d]
 
     batching_rules[prim] = rule
 
@@ -412,15 +412,15 @@ def _zero_scalar(x: ArrayLike) -> Array:
     return zeros_like_aval(get_aval(x).update(shape=()))
 
 
-def _scan_jvp(combine_pairs: Combine) -> Callable[..., tuple[Array, Array]]:
+def _scan_jvp(combine_pairs: Combine) -> Callable[..., tuple[list[Array], list[Array]]]:
     """The JVP of a cumulative reduction: scan (value, tangent) pairs with ``combine_pairs``."""
 
     def rule(
         primals: Sequence[ArrayLike], tangents: Sequence[Tangent], *, axis: int, reverse: bool
-    ) -> tuple[Array, Array]:
+    ) -> tuple[list[Array], list[Array]]:
         (x,), (t,) = primals, tangents
         out, t_out = _associative_scan(combine_pairs, [x, instantiate(t)], axis, reverse)
-        return out, t_out
+        return [out], [t_out]
 
     return rule
 

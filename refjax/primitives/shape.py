@@ -190,7 +190,7 @@ def _broadcast_in_dim_batch(
     shape: tuple[int, ...],
     broadcast_dimensions: tuple[int, ...],
     sharding: None = None,
-) -> tuple[Array, int]:
+) -> tuple[list[Array], list[int]]:
     """The batch axis joins the output right after its neighbour's image: no transpose."""
     (x,), (d,) = args, dims
     assert d is not None
@@ -198,7 +198,7 @@ def _broadcast_in_dim_batch(
     new_dims = [b + (b >= out_d) for b in broadcast_dimensions]
     new_dims.insert(d, out_d)
     new_shape = (*shape[:out_d], get_aval(x).shape[d], *shape[out_d:])
-    return broadcast_in_dim(x, new_shape, new_dims), out_d
+    return [broadcast_in_dim(x, new_shape, new_dims)], [out_d]
 
 
 batching_rules[broadcast_in_dim_p] = _broadcast_in_dim_batch
@@ -307,13 +307,13 @@ def _reshape_batch(
     new_sizes: tuple[int, ...],
     dimensions: tuple[int, ...] | None,
     sharding: None = None,
-) -> tuple[Array, int]:
+) -> tuple[list[Array], list[int]]:
     """Row-major order needs the batch axis first: ``dimensions`` moves it there, in the reshape."""
     (x,), (d,) = args, dims
     assert d is not None
     aval = get_aval(x)
     order = range(aval.ndim - 1) if dimensions is None else dimensions
-    return reshape(x, (aval.shape[d], *new_sizes), (d, *_shifted(order, d))), 0
+    return [reshape(x, (aval.shape[d], *new_sizes), (d, *_shifted(order, d)))], [0]
 
 
 batching_rules[reshape_p] = _reshape_batch
@@ -374,11 +374,11 @@ deflinear2(squeeze_p, _squeeze_transpose)
 
 def _squeeze_batch(
     args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, dimensions: tuple[int, ...]
-) -> tuple[Array, int]:
+) -> tuple[list[Array], list[int]]:
     """Squeeze the same axes around the batch axis, which moves left past those before it."""
     (x,), (d,) = args, dims
     assert d is not None
-    return squeeze(x, _shifted(dimensions, d)), d - sum(a < d for a in dimensions)
+    return [squeeze(x, _shifted(dimensions, d))], [d - sum(a < d for a in dimensions)]
 
 
 batching_rules[squeeze_p] = _squeeze_batch
@@ -427,13 +427,13 @@ deflinear2(transpose_p, _transpose_transpose)
 
 def _transpose_batch(
     args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, permutation: tuple[int, ...]
-) -> tuple[Array, int]:
+) -> tuple[list[Array], list[int]]:
     """Permute the other axes around the batch axis, which stays where it is."""
     (x,), (d,) = args, dims
     assert d is not None
     perm = list(_shifted(permutation, d))
     perm.insert(d, d)
-    return transpose(x, perm), d
+    return [transpose(x, perm)], [d]
 
 
 batching_rules[transpose_p] = _transpose_batch
@@ -473,11 +473,11 @@ deflinear2(rev_p, _rev_transpose)
 
 def _rev_batch(
     args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, dimensions: tuple[int, ...]
-) -> tuple[Array, int]:
+) -> tuple[list[Array], list[int]]:
     """Reverse the same axes around the batch axis."""
     (x,), (d,) = args, dims
     assert d is not None
-    return rev(x, _shifted(dimensions, d)), d
+    return [rev(x, _shifted(dimensions, d))], [d]
 
 
 batching_rules[rev_p] = _rev_batch
@@ -552,12 +552,12 @@ deflinear2(concatenate_p, _concatenate_transpose)
 
 def _concatenate_batch(
     args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, dimension: int
-) -> tuple[Array, int]:
+) -> tuple[list[Array], list[int]]:
     """Every operand gets its batch axis where the first batched one has it (broadcast if none)."""
     d = next(d for d in dims if d is not None)
     size = next(get_aval(x).shape[xd] for x, xd in zip(args, dims, strict=True) if xd == d)
     operands = [bdim_at(x, xd, size, d) for x, xd in zip(args, dims, strict=True)]
-    return concatenate(operands, dimension + (dimension >= d)), d
+    return [concatenate(operands, dimension + (dimension >= d))], [d]
 
 
 batching_rules[concatenate_p] = _concatenate_batch
@@ -664,12 +664,12 @@ deflinear2(pad_p, _pad_transpose)
 
 def _pad_batch(
     args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, padding_config: PaddingConfig
-) -> tuple[Array, int]:
+) -> tuple[list[Array], list[int]]:
     """No padding along the batch axis; a batched padding value fills through a mask."""
     (x, value), (xd, vd) = args, dims
     if vd is None:
         assert xd is not None
-        return pad(x, value, _config_with_batch(padding_config, xd)), xd
+        return [pad(x, value, _config_with_batch(padding_config, xd))], [xd]
     size = get_aval(value).shape[vd]
     d = 0 if xd is None else xd
     x = bdim_at(x, xd, size, d)
@@ -677,7 +677,7 @@ def _pad_batch(
     padded = pad(x, _zero_scalar(x), config)
     is_operand = pad(broadcast_in_dim(np.True_, x.shape, ()), np.False_, config)
     fill = broadcast_in_dim(value, padded.shape, (d,))
-    return ew.select_n(is_operand, fill, padded), d
+    return [ew.select_n(is_operand, fill, padded)], [d]
 
 
 def _config_with_batch(padding_config: PaddingConfig, bdim: int) -> PaddingConfig:

@@ -151,7 +151,7 @@ def _slice_batch(
     start_indices: tuple[int, ...],
     limit_indices: tuple[int, ...],
     strides: tuple[int, ...] | None,
-) -> tuple[Array, int]:
+) -> tuple[list[Array], list[int]]:
     """The whole batch axis is kept: start 0, limit its size, stride 1."""
     (x,), (d,) = args, dims
     assert d is not None
@@ -159,7 +159,7 @@ def _slice_batch(
     starts.insert(d, 0)
     limits.insert(d, shape_of(x)[d])
     steps = None if strides is None else [*strides[:d], 1, *strides[d:]]
-    return slice(x, starts, limits, steps), d
+    return [slice(x, starts, limits, steps)], [d]
 
 
 batching_rules[slice_p] = _slice_batch
@@ -307,14 +307,14 @@ def dynamic_slice(
 
 def _dynamic_slice_jvp(
     primals: Sequence[ArrayLike], tangents: Sequence[Tangent], *, slice_sizes: tuple[int, ...]
-) -> tuple[Array, Tangent]:
+) -> tuple[list[Array], list[Tangent]]:
     """The tangent's window at the same (clamped) starts."""
     operand, *starts = primals
     out = dynamic_slice_p.bind(operand, *starts, slice_sizes=slice_sizes)
     t = tangents[0]
     if isinstance(t, Zero):
-        return out, Zero.from_primal(out)
-    return out, dynamic_slice_p.bind(t, *starts, slice_sizes=slice_sizes)
+        return [out], [Zero.from_primal(out)]
+    return [out], [dynamic_slice_p.bind(t, *starts, slice_sizes=slice_sizes)]
 
 
 jvp_rules[dynamic_slice_p] = _dynamic_slice_jvp
@@ -349,7 +349,7 @@ def _stacked_starts(starts: Sequence[ArrayLike], dims: Sequence[BatchDim]) -> Ar
 
 def _dynamic_slice_batch(
     args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, slice_sizes: tuple[int, ...]
-) -> tuple[Array, int]:
+) -> tuple[list[Array], list[int]]:
     """A batched operand alone keeps its batch axis in the window; batched starts: a gather."""
     operand, *starts = args
     operand_dim, *start_dims = dims
@@ -360,7 +360,7 @@ def _dynamic_slice_batch(
         sizes = list(slice_sizes)
         sizes.insert(operand_dim, shape_of(operand)[operand_dim])
         out = dynamic_slice_p.bind(operand, *new_starts, slice_sizes=tuple(sizes))
-        return out, operand_dim
+        return [out], [operand_dim]
     all_dims = tuple(range(len(slice_sizes)))
     dnums = gs.GatherDimensionNumbers(
         offset_dims=all_dims, collapsed_slice_dims=(), start_index_map=all_dims
@@ -463,15 +463,15 @@ def dynamic_update_slice(
 
 def _dynamic_update_slice_jvp(
     primals: Sequence[ArrayLike], tangents: Sequence[Tangent]
-) -> tuple[Array, Tangent]:
+) -> tuple[list[Array], list[Tangent]]:
     """The update's tangent written into the operand's tangent."""
     operand, update, *starts = primals
     t_operand, t_update, *_ = tangents
     out = dynamic_update_slice_p.bind(operand, update, *starts)
     if isinstance(t_operand, Zero) and isinstance(t_update, Zero):
-        return out, Zero.from_primal(out)
+        return [out], [Zero.from_primal(out)]
     t_out = dynamic_update_slice_p.bind(instantiate(t_operand), instantiate(t_update), *starts)
-    return out, t_out
+    return [out], [t_out]
 
 
 jvp_rules[dynamic_update_slice_p] = _dynamic_update_slice_jvp
@@ -499,7 +499,7 @@ deftranspose(dynamic_update_slice_p, _dynamic_update_slice_transpose)
 
 def _dynamic_update_slice_batch(
     args: Sequence[ArrayLike], dims: Sequence[BatchDim]
-) -> tuple[Array, int]:
+) -> tuple[list[Array], list[int]]:
     """Unbatched starts: the window spans the batch axis. Batched starts: a scatter."""
     operand, update, *starts = args
     operand_dim, update_dim, *start_dims = dims
@@ -511,7 +511,7 @@ def _dynamic_update_slice_batch(
         update = bdim_at(update, update_dim, size, dim)
         new_starts: list[ArrayLike] = list(starts)
         new_starts.insert(dim, _zero_start(starts))
-        return dynamic_update_slice_p.bind(operand, update, *new_starts), dim
+        return [dynamic_update_slice_p.bind(operand, update, *new_starts)], [dim]
     all_dims = tuple(range(len(starts)))
     dnums = gs.ScatterDimensionNumbers(
         update_window_dims=all_dims, inserted_window_dims=(), scatter_dims_to_operand_dims=all_dims
