@@ -12,6 +12,9 @@ Open ``core.py`` first: the registry of node types, ``PyTreeDef``, ``tree_flatte
 ``tree_unflatten``, on which the rest is built. The other modules each hold one topic, and each
 imports only those listed before it:
 
+- ``structure.py``: reading a structure -- ``PyTreeDef.flatten_up_to`` with its per-kind checks
+  and JAX's error messages, the text of a ``PyTreeDef``'s repr, ``compose``, ``node_data`` and
+  ``flatten_one_level``. (``core.py``'s ``PyTreeDef`` methods import it when called.)
 - ``paths.py``: key paths -- the key classes (``SequenceKey``, ``DictKey``, ``GetAttrKey``,
   ``FlattenedIndexKey``), ``keystr``, ``tree_flatten_with_path``, ``flatten_one_level_with_keys``.
 - ``prefix.py``: one tree as a prefix of another -- ``broadcast_prefix``, ``tree_broadcast``, and
@@ -32,7 +35,6 @@ from refjax.tree_util.core import (
     KeyEntry,
     PyTree,
     PyTreeDef,
-    flatten_one_level,
     tree_flatten,
     tree_leaves,
     tree_structure,
@@ -73,6 +75,7 @@ from refjax.tree_util.registration import (
     register_pytree_with_keys_class,
     register_static,
 )
+from refjax.tree_util.structure import flatten_one_level
 
 __all__ = [
     "DictKey",

@@ -6,10 +6,10 @@ leaves left to right, and returns them with a :class:`PyTreeDef` of the nodes it
 ``PyTreeDef.unflatten`` walks the structure back, rebuilding each node from its rebuilt children
 (``_MAKE_NODE``). Everything else in ``refjax.tree_util`` is built on these.
 
-The module reads top down: the registry, ``PyTreeDef``, flattening. After them come the parts a
-first reading can skip: the per-kind checks behind ``PyTreeDef.flatten_up_to`` (``_CHECK_NODE``),
-the per-kind text of its repr (``_NODE_REPR``), and the error messages, worded as JAX's.
-The public ``register_*`` functions that fill the registry are in ``registration.py``.
+The module reads top down: the registry, ``PyTreeDef``, flattening. Read ``structure.py`` next:
+checking a value against a structure (``PyTreeDef.flatten_up_to``, with JAX's error messages),
+printing a structure, and ``flatten_one_level``. The public ``register_*`` functions that fill the
+registry are in ``registration.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
-from typing import Any, Final, TypeAlias, TypeVar, cast
+from typing import Any, Final, TypeAlias, TypeVar
 
 PyTree = Any
 """A user's value: a leaf or a container of pytrees. The one place refjax's types say ``Any``."""
@@ -72,7 +72,7 @@ _registry: Final[dict[type, _Registration]] = {}
 def _register(registration: _Registration) -> None:
     nodetype = registration.nodetype
     if nodetype in _BUILTIN_KINDS or nodetype in _registry:
-        raise _duplicate_registration(nodetype)
+        raise ValueError(f"Duplicate custom PyTreeDef type registration for {nodetype!r}.")
     _registry[nodetype] = registration
 
 
@@ -95,7 +95,8 @@ def _sorted_keys(tree: dict[PyTree, PyTree]) -> tuple[Hashable, ...]:
     try:
         return tuple(sorted(tree))
     except TypeError:
-        raise _unsortable_keys() from None
+        msg = "Comparator raised exception while sorting pytree dictionary keys."
+        raise ValueError(msg) from None
 
 
 def _node_contents(tree: PyTree, kind: _Kind) -> tuple[Hashable, Sequence[PyTree]]:
@@ -165,21 +166,14 @@ class PyTreeDef:
         """The structures of the root's children."""
         return list(self._children)
 
-    def node_data(self) -> tuple[type, object] | None:
-        """The root's (type, data), or None for a leaf, as JAX's ``node_data``."""
-        if self._type is None:
-            return None
-        if self._kind is _Kind.DICT:
-            return self._type, list(_dict_keys(self._data))
-        return self._type, self._data
-
     def unflatten(self, leaves: Iterable[PyTree]) -> PyTree:
         """Builds the pytree with this structure from its leaves, in order."""
         flat = list(leaves)
-        if len(flat) < self._num_leaves:
-            raise _too_few_leaves(self._num_leaves, len(flat))
-        if len(flat) > self._num_leaves:
-            raise _too_many_leaves(self._num_leaves)
+        expected, got = self._num_leaves, len(flat)
+        if got < expected:
+            raise ValueError(f"Too few leaves for PyTreeDef; expected {expected}, got {got}")
+        if got > expected:
+            raise ValueError(f"Too many leaves for PyTreeDef; expected {expected}.")
         return self._build(iter(flat))
 
     def _build(self, leaves: Iterator[PyTree]) -> PyTree:
@@ -189,29 +183,6 @@ class PyTreeDef:
             next(leaves) if c._kind is _Kind.LEAF else c._build(leaves) for c in self._children
         ]
         return _MAKE_NODE[self._kind](self, children)
-
-    def flatten_up_to(self, tree: PyTree) -> list[PyTree]:
-        """The subtrees of ``tree`` at this structure's leaves; this structure must be a prefix."""
-        out: list[PyTree] = []
-        self._up_to(tree, out)
-        out.reverse()
-        return out
-
-    def _up_to(self, tree: PyTree, out: list[PyTree]) -> None:
-        # Children right to left, as JAX's stack-based traversal, so the same mismatch is reported.
-        if self._kind is _Kind.LEAF:
-            out.append(tree)
-            return
-        children = _CHECK_NODE[self._kind](self, tree)
-        for child_def, child in zip(reversed(self._children), reversed(children), strict=True):
-            child_def._up_to(child, out)
-
-    def compose(self, inner: PyTreeDef) -> PyTreeDef:
-        """This structure with every leaf replaced by ``inner``."""
-        if self._kind is _Kind.LEAF:
-            return inner
-        children = tuple(c.compose(inner) for c in self._children)
-        return PyTreeDef(self._kind, self._type, self._data, children)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PyTreeDef):
@@ -228,12 +199,31 @@ class PyTreeDef:
             self._hash = hash((self._kind, self._type, self._data, self._children))
         return self._hash
 
-    def __repr__(self) -> str:
-        return f"PyTreeDef({self._node_repr()})"
+    # Reading a structure: these methods are written in structure.py, which imports this module,
+    # so each imports it when called rather than at the top of this one.
 
-    def _node_repr(self) -> str:
-        children = [c._node_repr() for c in self._children]
-        return _NODE_REPR[self._kind](self, children)
+    def flatten_up_to(self, tree: PyTree) -> list[PyTree]:
+        """The subtrees of ``tree`` at this structure's leaves; this structure must be a prefix."""
+        from refjax.tree_util import structure
+
+        return structure.flatten_up_to(self, tree)
+
+    def compose(self, inner: PyTreeDef) -> PyTreeDef:
+        """This structure with every leaf replaced by ``inner``."""
+        from refjax.tree_util import structure
+
+        return structure.compose(self, inner)
+
+    def node_data(self) -> tuple[type, object] | None:
+        """The root's (type, data), or None for a leaf, as JAX's ``node_data``."""
+        from refjax.tree_util import structure
+
+        return structure.node_data(self)
+
+    def __repr__(self) -> str:
+        from refjax.tree_util import structure
+
+        return structure.treedef_repr(self)
 
 
 _LEAF: Final = PyTreeDef(_Kind.LEAF, None, None, ())
@@ -317,173 +307,3 @@ def tree_leaves(tree: PyTree, is_leaf: IsLeaf | None = None) -> list[PyTree]:
 def tree_structure(tree: PyTree, is_leaf: IsLeaf | None = None) -> PyTreeDef:
     """The structure of a pytree."""
     return tree_flatten(tree, is_leaf)[1]
-
-
-def flatten_one_level(tree: PyTree) -> tuple[Iterable[PyTree], Hashable]:
-    """A node's children and its metadata, one level down."""
-    kind = _kind_of(tree)
-    if kind is _Kind.LEAF:
-        raise ValueError(f"can't tree-flatten type: {type(tree)}")
-    data, children = _node_contents(tree, kind)
-    if kind is _Kind.DICT:
-        children = tuple(children)
-    elif kind is _Kind.NAMEDTUPLE:
-        children = list(children)
-    return children, _meta(tree, kind, data)
-
-
-def _meta(tree: PyTree, kind: _Kind, data: Hashable) -> Hashable:
-    """A node's metadata as ``flatten_one_level`` gives it: its data, or a namedtuple's type."""
-    return cast(Hashable, type(tree)) if kind is _Kind.NAMEDTUPLE else data
-
-
-# ---------------------------------------------------------------------------------------------
-# PyTreeDef, continued: checking a value against a structure, and printing one.
-
-
-# Per node kind: check a value against a node and return its children (flatten_up_to).
-
-
-def _has_type(tree: PyTree, typ: type | None) -> bool:
-    """Whether the value's type is exactly ``typ`` (subclasses are other node types)."""
-    return type(tree) is typ
-
-
-def _check_none(td: PyTreeDef, tree: PyTree) -> Sequence[PyTree]:
-    if tree is not None:
-        raise _expected_none(tree)
-    return ()
-
-
-def _check_sequence(td: PyTreeDef, tree: PyTree) -> Sequence[PyTree]:
-    assert td._type is not None
-    name = td._type.__name__
-    if not _has_type(tree, td._type):
-        raise _expected_type(name, tree)
-    if len(tree) != len(td._children):
-        raise _arity_mismatch(name.capitalize(), name, len(tree), len(td._children), tree)
-    children: Sequence[PyTree] = tree
-    return children
-
-
-def _check_dict(td: PyTreeDef, tree: PyTree) -> Sequence[PyTree]:
-    if not _has_type(tree, dict):
-        raise _expected_type("dict", tree)
-    keys = _sorted_keys(tree)
-    if list(keys) != list(_dict_keys(td._data)):
-        raise _dict_key_mismatch(_dict_keys(td._data), keys)
-    return [tree[k] for k in keys]
-
-
-def _check_namedtuple(td: PyTreeDef, tree: PyTree) -> Sequence[PyTree]:
-    if not _is_namedtuple(tree):
-        raise _expected_type("named tuple", tree)
-    if len(tree) != len(td._children):
-        raise _arity_mismatch("Named tuple", "tuple", len(tree), len(td._children), tree)
-    if not _has_type(tree, td._type):
-        expected = f"expected type: {td._type!r}, tuple: {tree!r}"
-        raise ValueError(f"Named tuple type mismatch: {expected}.")
-    children: Sequence[PyTree] = tree
-    return children
-
-
-def _check_custom(td: PyTreeDef, tree: PyTree) -> Sequence[PyTree]:
-    assert td._type is not None
-    registration = _registry[td._type]
-    noun = registration.noun
-    if not _has_type(tree, td._type):
-        raise ValueError(
-            f"{noun.capitalize()} node type mismatch: expected type: {td._type!r}, value: {tree!r}."
-        )
-    children, aux = registration.flatten(tree)
-    if td._data != aux:
-        raise ValueError(f"Mismatch {noun} node data: {td._data!r} != {aux!r}; value: {tree!r}.")
-    children = tuple(children)
-    if len(children) != len(td._children):
-        what = f"{noun.capitalize()} type"
-        raise _arity_mismatch(what, "value", len(children), len(td._children), tree)
-    return children
-
-
-_CHECK_NODE: Final[dict[_Kind, Callable[[PyTreeDef, PyTree], Sequence[PyTree]]]] = {
-    _Kind.NONE: _check_none,
-    _Kind.TUPLE: _check_sequence,
-    _Kind.LIST: _check_sequence,
-    _Kind.DICT: _check_dict,
-    _Kind.NAMEDTUPLE: _check_namedtuple,
-    _Kind.CUSTOM: _check_custom,
-}
-
-
-# Per node kind: the text of a node in PyTreeDef's repr, given its children's text.
-
-
-def _repr_tuple(td: PyTreeDef, children: list[str]) -> str:
-    return f"({children[0]},)" if len(children) == 1 else f"({', '.join(children)})"
-
-
-def _repr_dict(td: PyTreeDef, children: list[str]) -> str:
-    items = zip(_dict_keys(td._data), children, strict=True)
-    return "{" + ", ".join(f"{k!r}: {c}" for k, c in items) + "}"
-
-
-def _repr_custom(td: PyTreeDef, children: list[str]) -> str:
-    assert td._type is not None
-    name = "namedtuple" if td._kind is _Kind.NAMEDTUPLE else td._type.__name__
-    data = td._type.__name__ if td._kind is _Kind.NAMEDTUPLE else td._data
-    return f"CustomNode({name}[{data}], [{', '.join(children)}])"
-
-
-_NODE_REPR: Final[dict[_Kind, Callable[[PyTreeDef, list[str]], str]]] = {
-    _Kind.LEAF: lambda td, children: "*",
-    _Kind.NONE: lambda td, children: "None",
-    _Kind.TUPLE: _repr_tuple,
-    _Kind.LIST: lambda td, children: f"[{', '.join(children)}]",
-    _Kind.DICT: _repr_dict,
-    _Kind.NAMEDTUPLE: _repr_custom,
-    _Kind.CUSTOM: _repr_custom,
-}
-
-
-# ---------------------------------------------------------------------------------------------
-# Error messages (the same text as JAX's).
-
-
-def _too_few_leaves(expected: int, got: int) -> ValueError:
-    return ValueError(f"Too few leaves for PyTreeDef; expected {expected}, got {got}")
-
-
-def _too_many_leaves(expected: int) -> ValueError:
-    return ValueError(f"Too many leaves for PyTreeDef; expected {expected}.")
-
-
-def _expected_type(name: str, tree: PyTree) -> ValueError:
-    return ValueError(f"Expected {name}, got {tree!r}.")
-
-
-def _arity_mismatch(what: str, noun: str, got: int, expected: int, tree: PyTree) -> ValueError:
-    return ValueError(f"{what} arity mismatch: {got} != {expected}; {noun}: {tree!r}.")
-
-
-def _expected_none(tree: PyTree) -> ValueError:
-    return ValueError(
-        f"Expected None, got {tree!r}.\n\n"
-        "In previous releases of JAX, flatten-up-to used to consider None to be a tree-prefix of "
-        "non-None values. To obtain the previous behavior, you can usually write:\n"
-        "  jax.tree.map(lambda x, y: None if x is None else f(x, y), a, b, "
-        "is_leaf=lambda x: x is None)"
-    )
-
-
-def _dict_key_mismatch(expected: Sequence[Hashable], present: Sequence[Hashable]) -> ValueError:
-    return ValueError(
-        f"Dict key mismatch; expected keys: {list(expected)!r}; present keys: {list(present)!r}."
-    )
-
-
-def _unsortable_keys() -> ValueError:
-    return ValueError("Comparator raised exception while sorting pytree dictionary keys.")
-
-
-def _duplicate_registration(nodetype: type) -> ValueError:
-    return ValueError(f"Duplicate custom PyTreeDef type registration for {nodetype!r}.")

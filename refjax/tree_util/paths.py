@@ -21,10 +21,10 @@ from refjax.tree_util.core import (
     _dict_keys,
     _Kind,
     _kind_of,
-    _meta,
     _node_contents,
     _registry,
 )
+from refjax.tree_util.structure import _meta
 
 KeyPath: TypeAlias = tuple[KeyEntry, ...]
 IsLeafWithPath: TypeAlias = Callable[[KeyPath, PyTree], bool]

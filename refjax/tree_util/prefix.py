@@ -18,11 +18,11 @@ from refjax.tree_util.core import (
     IsLeaf,
     PyTree,
     PyTreeDef,
-    flatten_one_level,
     tree_flatten,
     tree_structure,
 )
 from refjax.tree_util.paths import KeyPath, _key_value, flatten_one_level_with_keys, keystr
+from refjax.tree_util.structure import flatten_one_level
 
 _ErrorMaker: TypeAlias = Callable[[str], ValueError]
 
