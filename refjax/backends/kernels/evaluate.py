@@ -29,6 +29,7 @@ from refjax.backends.kernels.ir import (
     Select,
     Unary,
     UnaryOp,
+    reached,
 )
 from refjax.backends.numpy_impls import impls
 
@@ -165,7 +166,7 @@ def evaluate_body(
     wanted: Sequence[int] | None = None,
 ) -> list[NDArray]:
     """The value of every body position over the index space ``shape`` (unwanted ones skipped)."""
-    needed = _needed(body, range(len(body)) if wanted is None else wanted)
+    needed = reached(body, range(len(body)) if wanted is None else wanted)
     values: list[NDArray] = []
     for i, expr in enumerate(body):
         if i not in needed:
@@ -173,19 +174,6 @@ def evaluate_body(
             continue
         values.append(_evaluate(expr, values, shape, inputs, params, reduced))
     return values
-
-
-def _needed(body: Sequence[Expr], wanted: Sequence[int] | range) -> set[int]:
-    from refjax.backends.kernels.ir import operands
-
-    seen: set[int] = set()
-    stack = list(wanted)
-    while stack:
-        i = stack.pop()
-        if i not in seen:
-            seen.add(i)
-            stack.extend(operands(body[i]))
-    return seen
 
 
 def _evaluate(
