@@ -25,6 +25,7 @@ from refjax.backends.kernels.backend import KernelBackend, dense
 from refjax.backends.kernels.cache import KernelCache, Request
 from refjax.backends.kernels.dialects import OPENCL, SPECIAL_IN_DOUBLE
 from refjax.backends.kernels.fusion import FusionOptions
+from refjax.backends.kernels.ir import RegisterBlock
 from refjax.backends.kernels.render import Grid, Rendered
 from refjax.dtypes import DType
 from refjax.interp.core import NDArray
@@ -50,12 +51,15 @@ class OpenCLBackend(KernelBackend):
         self.device = self.context.devices[0]
         self.queue = cl.CommandQueue(self.context)
         fp64 = "cl_khr_fp64" in self.device.extensions
-        super().__init__(FusionOptions(fp64=fp64))
+        is_cpu = bool(self.device.type & cl.device_type.CPU)
+        # A CPU wants each work item to hold a block of outputs in (vector) registers, with no
+        # local memory or barriers; a GPU wants local-memory tiles.
+        block = RegisterBlock(8, 16, 8) if is_cpu else None
+        super().__init__(FusionOptions(fp64=fp64, matmul_block=block))
         if fp64:  # PoCL's float tanh is 1 ulp off near +-1 (tanh(20) < 1), and its float erfc is
             # a few ulp off (numpy and JAX round erf/erfc/lgamma correctly, mostly): use double
             self.dialect = replace(OPENCL, promote_float32=SPECIAL_IN_DOUBLE | {"tanh"})
         self.allocator = pyopencl.tools.MemoryPool(pyopencl.tools.ImmediateAllocator(self.queue))
-        is_cpu = bool(self.device.type & cl.device_type.CPU)
         units = int(self.device.max_compute_units)
         # PoCL runs a work group's items as a vectorised loop: a full grid (one iteration of the
         # grid-stride loop per item) is several times faster there than a few long-running items.

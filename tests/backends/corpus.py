@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -31,6 +31,7 @@ from refjax.backends.kernels.ir import (
     MatmulKernel,
     Reduced,
     ReduceKernel,
+    RegisterBlock,
     UnaryOp,
     coalesce,
 )
@@ -179,8 +180,9 @@ def reduce_case(combine: BinaryOp, dtype: np.dtype[Any], rows: int = 5, cols: in
 
 
 def matmul_case(dtype: np.dtype[Any], batch: int, m: int, n: int, k: int,
-                transposed: bool) -> Case:
-    """A batched matmul; ``transposed`` reads lhs as (b, k, m) and rhs as (b, n, k) in memory."""
+                transposed: bool, block: RegisterBlock | None = None) -> Case:
+    """A batched matmul; ``transposed`` reads lhs as (b, k, m) and rhs as (b, n, k) in memory;
+    ``block``: register-blocked (None: the local-memory tile)."""
     rng = np.random.default_rng(m * n * k)
     lhs = rng.integers(-3, 4, (batch, m, k)).astype(dtype)
     rhs = rng.integers(-3, 4, (batch, k, n)).astype(dtype)
@@ -192,10 +194,11 @@ def matmul_case(dtype: np.dtype[Any], batch: int, m: int, n: int, k: int,
         la, ra = Affine(0, (m * k, k, 1)), Affine(0, (k * n, n, 1))
     kernel = MatmulKernel(
         "matmul", batch, m, n, k, (BufferArg(dtype, lhs.size), BufferArg(dtype, rhs.size)),
-        la, ra, dtype, dtype,
+        la, ra, dtype, dtype, block,
     )
-    return Case(f"matmul_{dtype.name}_{batch}x{m}x{n}x{k}{'_t' if transposed else ''}", kernel,
-                (lhs_mem, rhs_mem))
+    tag = "" if block is None else f"_block{block.rows}x{block.cols}w{block.width}"
+    name = f"matmul_{dtype.name}_{batch}x{m}x{n}x{k}{'_t' if transposed else ''}{tag}"
+    return Case(name, kernel, (lhs_mem, rhs_mem))
 
 
 def program_cases() -> list[Case]:
@@ -236,6 +239,9 @@ def reduce_cases() -> list[Case]:
     return out
 
 
+BLOCK: Final = RegisterBlock(8, 16, 8)  # the OpenCL backend's block on a CPU device
+
+
 def matmul_cases() -> list[Case]:
     """Matmuls: float32 and float64, int32 (wrapping), tiles with ragged edges, batches."""
     return [
@@ -244,7 +250,18 @@ def matmul_cases() -> list[Case]:
         matmul_case(F64, 2, 16, 16, 16, False),
         matmul_case(np.dtype(np.int32), 2, 9, 4, 3, True),
         matmul_case(F32, 1, 4, 5, 0, False),
+        # register blocks (a CPU's layout): whole blocks, ragged bottom and right edges, a block
+        # wider than the output, rhs read in place transposed (scalar columns), other dtypes
+        matmul_case(F32, 1, 16, 32, 7, False, BLOCK),
+        matmul_case(F32, 2, 19, 37, 13, False, BLOCK),
+        matmul_case(F32, 1, 3, 5, 9, False, BLOCK),
+        matmul_case(F32, 3, 17, 20, 33, True, BLOCK),
+        matmul_case(F32, 1, 9, 10, 6, False, RegisterBlock(4, 4, 1)),
+        matmul_case(F64, 2, 9, 17, 16, False, RegisterBlock(4, 8, 4)),
+        matmul_case(np.dtype(np.int32), 2, 9, 17, 3, False, BLOCK),
+        matmul_case(F32, 1, 4, 5, 0, False, BLOCK),
     ]
+
 
 
 def coalesced(case: Case) -> Case:

@@ -23,7 +23,8 @@ MATMUL_CASES = corpus.matmul_cases()
 PROGRAM_CASES = corpus.program_cases()
 # Shape-generic rendering (eager dispatch uses it) on a representative subset.
 GENERIC = {"ops_float32", "ops_int32", "ops_bool", "reduce_max_float32", "views_0", "softmax_1",
-           "matmul_float32_3x5x7x33_t"}
+           "matmul_float32_3x5x7x33_t", "matmul_float32_2x19x37x13_block8x16w8",
+           "matmul_float32_3x17x20x33_t_block8x16w8"}
 
 
 ALL_CASES = OP_CASES + REDUCE_CASES + MATMUL_CASES + PROGRAM_CASES

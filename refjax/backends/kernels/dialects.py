@@ -48,6 +48,10 @@ class Dialect:
     vector_store: str  # $vtype, $ptr, $i, $values: vector i of 4 elements at ptr
     vector_alignment: bool  # whether a vector load must start at a multiple of 4 elements
     vector_arithmetic: bool  # whether + - * / apply to vector types (scalars broadcasting)
+    # $vtype, $w, $ptr: a $w-wide vector at ptr (no alignment needed), for register-blocked
+    # matmuls; "" where the dialect has no such loads (their blocks read scalars)
+    wide_load: str
+    wide_store: str  # $vtype, $w, $ptr, $value
     math_suffix: Mapping[DType, str]  # appended to math function names (sinf)
     literal_suffix: Mapping[DType, str]  # of integer and float literals
     special_floats: Mapping[DType, tuple[str, str]]  # (inf, nan) expressions
@@ -101,6 +105,8 @@ OPENCL: Final = Dialect(
     vector_store="vstore4(($vtype)($values), $i, $ptr);",
     vector_alignment=False,
     vector_arithmetic=True,
+    wide_load="vload$w(0, $ptr)",
+    wide_store="vstore$w($value, 0, $ptr);",
     math_suffix={},
     literal_suffix={
         _dt("int64"): "L",
@@ -163,6 +169,8 @@ CUDA: Final = Dialect(
     vector_store="reinterpret_cast<$vtype*>($ptr)[$i] = make_$vtype($values);",
     vector_alignment=True,
     vector_arithmetic=False,
+    wide_load="",
+    wide_store="",
     math_suffix={_dt("float32"): "f"},
     literal_suffix={
         _dt("int64"): "LL",

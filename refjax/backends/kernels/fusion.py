@@ -54,6 +54,7 @@ from refjax.backends.kernels.ir import (
     Param,
     Reduced,
     ReduceKernel,
+    RegisterBlock,
     coalesce,
     is_kernel_dtype,
     op_names,
@@ -147,10 +148,14 @@ class Plan:
 
 @dataclass(frozen=True, slots=True)
 class FusionOptions:
-    """What the target runs: float64 in kernels, and matmuls as kernels (else a primitive)."""
+    """What the target runs: float64 in kernels, and matmuls as kernels (else a primitive);
+    ``matmul_block`` the register block of a float32 matmul (a CPU device), or None for the
+    local-memory tile (a GPU). Eight-byte accumulators get half the block each way and half
+    the vector width (vectors stay 32 bytes: PoCL's code generator fails on wider ones)."""
 
     fp64: bool = True
     matmul_kernels: bool = True
+    matmul_block: RegisterBlock | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -660,11 +665,19 @@ class _Planner:
         kernel = MatmulKernel(
             "matmul", batch, m, n, k,
             (BufferArg(acc, self.slots[lhs_slot].size), BufferArg(acc, self.slots[rhs_slot].size)),
-            lhs, rhs, acc, out.aval.dtype,
+            lhs, rhs, acc, out.aval.dtype, self._matmul_block(acc),
         )
         slot = self.new_slot(out.aval)
         self.steps.append(KernelStep(kernel, (lhs_slot, rhs_slot), (), (slot,)))
         self.bind_slot(out, slot)
+
+    def _matmul_block(self, acc: DType) -> RegisterBlock | None:
+        block = self.options.matmul_block
+        if block is None or acc.itemsize < 8:
+            return block
+        return RegisterBlock(
+            max(1, block.rows // 2), max(1, block.cols // 2), max(1, block.width // 2)
+        )
 
     def _matmul_operand(
         self, atom: Atom, perm: tuple[int, ...], shape: tuple[int, int, int], acc: DType

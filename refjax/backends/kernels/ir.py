@@ -329,12 +329,26 @@ class ReduceKernel:
 
 
 @dataclass(frozen=True, slots=True)
+class RegisterBlock:
+    """How a work item of a register-blocked matmul works: it computes a ``rows`` x ``cols``
+    block of outputs held in registers, reading ``rhs`` ``width`` columns at a time (vector loads
+    when ``width`` > 1; ``cols`` is a multiple of ``width``). No local memory, no barriers: the
+    layout a CPU device wants (PoCL vectorises the ``width``-wide arithmetic)."""
+
+    rows: int
+    cols: int
+    width: int
+
+
+@dataclass(frozen=True, slots=True)
 class MatmulKernel:
     """``out[b, m, n] = sum_k lhs[b, m, k] * rhs[b, k, n]``, accumulated in ``acc_dtype``.
 
-    ``lhs`` and ``rhs`` index inputs 0 and 1 by their (b, m, k) and (b, k, n) multi-indices;
-    the products and sums are computed in ``acc_dtype`` and the result converted to
-    ``out_dtype``.
+    ``lhs`` and ``rhs`` index inputs 0 and 1 by their (b, m, k) and (b, k, n) multi-indices
+    (a transposed operand is read in place, through its strides); the products and sums are
+    computed in ``acc_dtype`` and the result converted to ``out_dtype``. ``block`` chooses the
+    work decomposition: a :class:`RegisterBlock`, or None for a square local-memory tile with one
+    output per work item (the layout a GPU wants).
     """
 
     name: str
@@ -347,6 +361,7 @@ class MatmulKernel:
     rhs: Affine
     acc_dtype: DType
     out_dtype: DType
+    block: RegisterBlock | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:

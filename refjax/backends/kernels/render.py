@@ -39,6 +39,7 @@ from refjax.backends.kernels.ir import (
     Param,
     Reduced,
     ReduceKernel,
+    RegisterBlock,
     Select,
     Unary,
     UnaryOp,
@@ -52,6 +53,7 @@ FLOAT32: Final = np.dtype(np.float32)
 VECTOR_WIDTH: Final = 4
 REDUCE_LOCAL_MAX: Final = 256  # work items per reduce work group at most (a power of two)
 MATMUL_TILE: Final = 16
+BLOCKED_LOCAL: Final = 8  # work items per group of a register-blocked matmul, along n
 
 
 @dataclass(frozen=True, slots=True)
@@ -664,6 +666,36 @@ $kernel $name(
 }""")
 
 
+# A register-blocked matmul: each work item computes a rows x cols block of outputs. A block
+# inside the output runs the unrolled register code; a block at the bottom or right edge runs
+# row by row with clamped column reads and guarded stores.
+BLOCKED_MATMUL_TEMPLATE: Final = Template("""\
+$kernel $name(
+    $args) {
+  const $I b = $group_z;
+  const $I m0 = ($I)$group_y * $rows;
+  const $I n0 = ($I)$global_x * $cols;
+  if (m0 >= $m || n0 >= $n) return;
+  if (m0 + $rows <= $m && n0 + $cols <= $n) {
+$block_init
+    for ($I k = 0; k < $k; ++k) {
+$block_step
+    }
+$block_store
+  } else {
+    for ($I r = 0; r < $rows && m0 + r < $m; ++r) {
+      const $I m = m0 + r;
+$edge_init
+      for ($I k = 0; k < $k; ++k) {
+        const $A a = lhs[$lhs_edge];
+$edge_step
+      }
+$edge_store
+    }
+  }
+}""")
+
+
 def render(kernel: Kernel, dialect: Dialect, generic: bool = False) -> Rendered:
     """The source of ``kernel`` in ``dialect`` (sizes as arguments when ``generic``)."""
     if isinstance(kernel, MapKernel):
@@ -918,6 +950,8 @@ def _render_reduce(kernel: ReduceKernel, d: Dialect, generic: bool) -> Rendered:
 
 
 def _render_matmul(kernel: MatmulKernel, d: Dialect, generic: bool) -> Rendered:
+    if kernel.block is not None:
+        return _render_blocked_matmul(kernel, kernel.block, d, generic)
     itype_dtype = _index_dtype(kernel)
     itype = ctype(d, itype_dtype)
     ints = _Ints(generic)
@@ -950,6 +984,124 @@ def _render_matmul(kernel: MatmulKernel, d: Dialect, generic: bool) -> Rendered:
         "rhs_index": rhs_index,
         "update": update.text,
         "result": result.text,
+    })
+    source = _source(d, helpers, _uses_fp64(kernel, d), text)
+    return Rendered(kernel.name, source, tuple(ints.values), itype_dtype, 1)
+
+
+def blocked_width(kernel: MatmulKernel, block: RegisterBlock, d: Dialect) -> int:
+    """The vector width the blocked matmul reads ``rhs`` with: ``block.width`` where the dialect
+    has wide loads, the accumulator is a float and ``rhs`` is contiguous along n; else 1."""
+    wide = (
+        block.width > 1
+        and d.wide_load
+        and _kind(kernel.acc_dtype) == "f"
+        and kernel.rhs.strides[2] == 1
+        and block.cols % block.width == 0
+    )
+    return block.width if wide else 1
+
+
+def _render_blocked_matmul(
+    kernel: MatmulKernel, block: RegisterBlock, d: Dialect, generic: bool
+) -> Rendered:
+    itype_dtype = _index_dtype(kernel)
+    itype = ctype(d, itype_dtype)
+    ints = _Ints(generic)
+    acc, out_dtype = kernel.acc_dtype, kernel.out_dtype
+    a_type = ctype(d, acc)
+    w = blocked_width(kernel, block, d)
+    vtype = f"{a_type}{w}" if w > 1 else a_type
+    rows, cols = block.rows, block.cols
+    m, n, k = ints(kernel.m), ints(kernel.n), ints(kernel.k)
+    zero = literal(d, 0, acc)
+    helpers: set[Helper] = set()
+
+    def mul_add(total: str, x: str, y: str) -> str:
+        if w > 1:  # float vectors: the arithmetic is C's (a scalar operand broadcasts)
+            return f"{total} + {x} * {y}"
+        product = binary_code(d, BinaryOp.MUL, x, y, acc)
+        update = binary_code(d, BinaryOp.ADD, total, product.text, acc)
+        helpers.update(product.helpers | update.helpers)
+        return update.text
+
+    def result(x: str) -> str:
+        code = cast_code(d, x, acc, out_dtype)
+        helpers.update(code.helpers)
+        return code.text
+
+    def out_at(row: str, col: str) -> str:
+        return f"(b * {m} + {row}) * {n} + {col}"
+
+    def rhs_at(col: str) -> str:
+        return f"rhs[{ints.affine(kernel.rhs, ['b', 'k', col])}]"
+
+    pad = "      "
+    groups = [(c, f"n0 + {c * w}") for c in range(cols // w)]
+    init = [f"{pad}{vtype} acc{r}_{c} = ({vtype})({zero});" for r in range(rows)
+            for c, _ in groups]
+    step: list[str] = []
+    if w > 1:
+        base = ints.affine(Affine(kernel.rhs.offset, kernel.rhs.strides[:2]), ["b", "k"])
+        load = Template(d.wide_load)
+        step += [
+            f"{pad}const {vtype} b{c} = "
+            + load.substitute(vtype=vtype, w=w, ptr=f"rhs + {base} + {col}") + ";"
+            for c, col in groups
+        ]
+    else:
+        step += [f"{pad}const {a_type} b{c} = {rhs_at(f'({col})')};" for c, col in groups]
+    for r in range(rows):
+        a_index = ints.affine(kernel.lhs, ["b", f"(m0 + {r})", "k"])
+        step.append(f"{pad}const {a_type} a{r} = lhs[{a_index}];")
+        step += [f"{pad}acc{r}_{c} = {mul_add(f'acc{r}_{c}', f'a{r}', f'b{c}')};"
+                 for c, _ in groups]
+    store: list[str] = []
+    for r in range(rows):
+        for c, col in groups:
+            at = out_at(f"m0 + {r}", col)
+            if w > 1 and out_dtype == acc:
+                store.append(pad[:-2] + Template(d.wide_store).substitute(
+                    vtype=vtype, w=w, ptr=f"out0 + {at}", value=f"acc{r}_{c}"))
+            elif w > 1:
+                store += [f"{pad[:-2]}out0[{at} + {j}] = {result(f'acc{r}_{c}.s{j:x}')};"
+                          for j in range(w)]
+            else:
+                store.append(f"{pad[:-2]}out0[{at}] = {result(f'acc{r}_{c}')};")
+    epad = pad + "  "
+    edge_init = [f"{pad}{a_type} acc{j} = {zero};" for j in range(cols)]
+    edge_step = [
+        f"{epad}acc{j} = "
+        + mul_add(f"acc{j}", "a", rhs_at(f"(n0 + {j} < {n} ? n0 + {j} : {n} - 1)")) + ";"
+        for j in range(cols)
+    ]
+    edge_store = [
+        f"{pad}if (n0 + {j} < {n}) out0[{out_at('m', f'n0 + {j}')}] = {result(f'acc{j}')};"
+        for j in range(cols)
+    ]
+    lhs_edge = ints.affine(kernel.lhs, ["b", "m", "k"])
+    signature = _signature(
+        d, [acc, acc], [out_dtype], (), len(ints.values), itype, ["lhs", "rhs"]
+    )
+    text = BLOCKED_MATMUL_TEMPLATE.substitute(_common(d, itype) | {
+        "name": kernel.name,
+        "args": signature,
+        "A": a_type,
+        "rows": str(rows),
+        "cols": str(cols),
+        "global_x": d.global_id,
+        "group_y": d.group_id[1],
+        "group_z": d.group_id[2],
+        "m": m,
+        "n": n,
+        "k": k,
+        "block_init": "\n".join(init),
+        "block_step": "\n".join(step),
+        "block_store": "\n".join(store),
+        "edge_init": "\n".join(edge_init),
+        "lhs_edge": lhs_edge,
+        "edge_step": "\n".join(edge_step),
+        "edge_store": "\n".join(edge_store),
     })
     source = _source(d, helpers, _uses_fp64(kernel, d), text)
     return Rendered(kernel.name, source, tuple(ints.values), itype_dtype, 1)
@@ -990,6 +1142,13 @@ def launch_grid(
         local = min(REDUCE_LOCAL_MAX, reduce_local, short)
         groups = max(1, min(kernel.size, max_groups))
         return Grid((groups * local,), (local,))
+    if kernel.block is not None:
+        items = -(-kernel.n // kernel.block.cols)
+        local = min(BLOCKED_LOCAL, items)
+        return Grid(
+            (-(-items // local) * local, -(-kernel.m // kernel.block.rows), kernel.batch),
+            (local, 1, 1),
+        )
     t = MATMUL_TILE
     return Grid(
         (-(-kernel.n // t) * t, -(-kernel.m // t) * t, kernel.batch), (t, t, 1)
