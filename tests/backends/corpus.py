@@ -147,8 +147,10 @@ def op_case(dtype: np.dtype[Any]) -> Case:
     return Case(kernel.name, kernel, (x_host, y_host), frozenset(approx))
 
 
-def reduce_case(combine: BinaryOp, dtype: np.dtype[Any], rows: int = 5, cols: int = 37) -> Case:
-    """A reduce kernel over the last axis with an epilogue (``acc`` cast and combined)."""
+def reduce_case(combine: BinaryOp, dtype: np.dtype[Any], rows: int = 5, cols: int = 37,
+                lanes: int = 0) -> Case:
+    """A reduce kernel over the last axis with an epilogue (``acc`` cast and combined); with
+    ``lanes``, a column reduction (over the first axis, ``lanes`` outputs per work item)."""
     rng = np.random.default_rng(cols)
     if dtype == BOOL:
         host = rng.random((rows, cols)) < 0.7
@@ -165,16 +167,21 @@ def reduce_case(combine: BinaryOp, dtype: np.dtype[Any], rows: int = 5, cols: in
             BinaryOp.AND: rd.reduce_and_p, BinaryOp.OR: rd.reduce_or_p,
             BinaryOp.XOR: rd.reduce_xor_p}[combine]
     b = Builder()
-    x = b.load(0, (rows, cols), dtype)
-    acc = b.leaf(Reduced(0, dtype), (rows,))
+    n_out, n_red = (cols, rows) if lanes else (rows, cols)
+    if lanes:  # x[r, o]: the outputs contiguous, the reduced elements a row apart
+        x = b.leaf(Load(0, Affine(0, (1, cols)), dtype), (n_out, n_red))
+    else:
+        x = b.load(0, (rows, cols), dtype)
+    acc = b.leaf(Reduced(0, dtype), (n_out,))
     outs = [acc]
-    if cols:  # an epilogue: the result combined with x[i, 0]
-        first = b.leaf(Load(0, Affine(0, (cols,)), dtype), (rows,))
+    if n_red:  # an epilogue: the result combined with the first element reduced
+        first = b.leaf(Load(0, Affine(0, (1,) if lanes else (cols,)), dtype), (n_out,))
         outs.append(b.binary(combine, acc, first))
+    tag = f"_columns{lanes}" if lanes else ""
     kernel = ReduceKernel(
-        f"reduce_{combine.value}_{dtype.name}", (rows,), (cols,),
+        f"reduce_{combine.value}_{dtype.name}{tag}", (n_out,), (n_red,),
         (BufferArg(dtype, rows * cols),), (), tuple(b.body), x.id, combine,
-        identity_const(reductions[prim], dtype), tuple(o.id for o in outs),
+        identity_const(reductions[prim], dtype), tuple(o.id for o in outs), lanes,
     )
     return Case(kernel.name, kernel, (host,))
 
@@ -236,6 +243,12 @@ def reduce_cases() -> list[Case]:
         out += [reduce_case(combine, t) for t in (BOOL, np.dtype(np.int64))]
     out += [reduce_case(BinaryOp.MAX, BOOL), reduce_case(BinaryOp.ADD, F32, rows=3, cols=1000)]
     out.append(reduce_case(BinaryOp.ADD, F32, rows=4, cols=0))
+    # column reductions: 8 and 1 outputs per work item, a ragged last group, integer wrapping
+    out += [reduce_case(BinaryOp.ADD, F32, rows=33, cols=21, lanes=8),
+            reduce_case(BinaryOp.MAX, F32, rows=7, cols=16, lanes=8),
+            reduce_case(BinaryOp.MUL, np.dtype(np.int32), rows=9, cols=5, lanes=8),
+            reduce_case(BinaryOp.MIN, F64, rows=6, cols=11, lanes=1),
+            reduce_case(BinaryOp.OR, BOOL, rows=5, cols=13, lanes=8)]
     return out
 
 

@@ -299,6 +299,11 @@ class ReduceKernel:
     The prologue's loads index the space ``shape + reduced_shape``; the combiner ``combine``
     (an associative, commutative binary op) starts from ``identity``. The epilogue values
     (``outputs``) index ``shape`` and read the result as a :class:`Reduced` leaf.
+
+    ``column_lanes`` chooses how a column reduction (loads that walk the outputs contiguously
+    and the reduced elements with a stride) runs: 0, like any reduction, one work group per
+    output combining through local memory; n > 0, each work item reduces n consecutive outputs
+    serially, so neighbouring lanes and work items read neighbouring elements.
     """
 
     name: str
@@ -311,6 +316,7 @@ class ReduceKernel:
     combine: BinaryOp
     identity: Const
     outputs: tuple[int, ...]
+    column_lanes: int = 0
 
     @property
     def size(self) -> int:
@@ -506,5 +512,5 @@ def _coalesce_reduce(kernel: ReduceKernel) -> ReduceKernel:
     body = _rewrite_affines(kernel.body, pro | epi, fn)
     return ReduceKernel(
         kernel.name, shape, red_shape, kernel.inputs, kernel.params, body,
-        kernel.prologue, kernel.combine, kernel.identity, kernel.outputs,
+        kernel.prologue, kernel.combine, kernel.identity, kernel.outputs, kernel.column_lanes,
     )

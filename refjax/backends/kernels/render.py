@@ -53,6 +53,7 @@ FLOAT32: Final = np.dtype(np.float32)
 VECTOR_WIDTH: Final = 4
 REDUCE_LOCAL_MAX: Final = 256  # work items per reduce work group at most (a power of two)
 MATMUL_TILE: Final = 16
+COLUMN_LOCAL: Final = 16  # work items per group of a column reduction
 BLOCKED_LOCAL: Final = 8  # work items per group of a register-blocked matmul, along n
 
 
@@ -64,7 +65,7 @@ class Rendered:
     source: str
     shape_args: tuple[int, ...]  # extra integer arguments (generic rendering), in order
     index_dtype: DType  # the type of those arguments and of index arithmetic
-    vector_width: int  # elements per work item of a map kernel's main loop
+    vector_width: int  # elements per work item of a map's main loop; a column reduction's lanes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -468,6 +469,7 @@ class _Body:
     kernel: MapKernel | ReduceKernel
     ints: _Ints
     helpers: set[Helper] = field(default_factory=set)
+    reduced_name: str = "acc"  # what a Reduced leaf reads (a column reduction's lane's acc)
 
     def operand(self, i: int, names: dict[int, str]) -> str:
         expr = self.kernel.body[i]
@@ -476,7 +478,7 @@ class _Body:
         if isinstance(expr, Param):
             return f"(p{expr.index} != 0)" if expr.dtype == BOOL else f"p{expr.index}"
         if isinstance(expr, Reduced):
-            return "acc"
+            return self.reduced_name
         return names[i]
 
     def code(self, i: int, names: dict[int, str]) -> Code:
@@ -635,6 +637,20 @@ $prologue
 $epilogue
     }
     $barrier
+  }
+}""")
+
+# A column reduction: each work item reduces $lanes consecutive outputs serially (the last
+# group of lanes clamps its reads and guards its stores).
+COLUMN_REDUCE_TEMPLATE: Final = Template("""\
+$kernel $name(
+    $args) {
+  for ($I q = $global_id; q < $n_items; q += $global_size) {
+$out_index
+    for ($I r = 0; r < $n_red; ++r) {
+$prologue
+    }
+$epilogue
   }
 }""")
 
@@ -880,7 +896,25 @@ def _vector_body(
     return lines
 
 
+def column_like(kernel: ReduceKernel) -> bool:
+    """Whether the prologue's loads walk the outputs contiguously and the reduced elements with
+    a stride (a column reduction): some load has stride 1 along the last output axis, and none
+    along the last reduced axis."""
+    n_out = len(kernel.shape)
+    if not n_out or not kernel.reduced_shape:
+        return False
+    loads = [
+        e for i in reached(kernel.body, [kernel.prologue])
+        if isinstance(e := kernel.body[i], Load)
+    ]
+    return any(e.index.strides[n_out - 1] == 1 for e in loads) and all(
+        e.index.strides[-1] != 1 for e in loads
+    )
+
+
 def _render_reduce(kernel: ReduceKernel, d: Dialect, generic: bool) -> Rendered:
+    if kernel.column_lanes and column_like(kernel):
+        return _render_column_reduce(kernel, kernel.column_lanes, d, generic)
     itype_dtype = _index_dtype(kernel)
     itype = ctype(d, itype_dtype)
     ints = _Ints(generic)
@@ -947,6 +981,82 @@ def _render_reduce(kernel: ReduceKernel, d: Dialect, generic: bool) -> Rendered:
     })
     source = _source(d, body.helpers, _uses_fp64(kernel, d), text)
     return Rendered(kernel.name, source, tuple(ints.values), itype_dtype, 1)
+
+
+def _render_column_reduce(
+    kernel: ReduceKernel, lanes: int, d: Dialect, generic: bool
+) -> Rendered:
+    itype_dtype = _index_dtype(kernel)
+    itype = ctype(d, itype_dtype)
+    ints = _Ints(generic)
+    body = _Body(d, kernel, ints)
+    n_out = len(kernel.shape)
+    red_axes = [f"r{k}" for k in range(len(kernel.reduced_shape))]
+    size = ints(kernel.size)
+    n_items = ints(-(-kernel.size // lanes))
+    n_red = ints(kernel.reduced_size)
+    pro_order = sorted(reached(kernel.body, [kernel.prologue]))
+    epi_order = sorted(reached(kernel.body, kernel.outputs))
+    acc_dtype = kernel.identity.dtype
+    a_type = ctype(d, acc_dtype)
+    identity = literal(d, kernel.identity.value, acc_dtype)
+    out_lines: list[str] = []
+    pro_lines = _decompose(ints, "r", red_axes, kernel.reduced_shape, itype, "      ")
+    epi_lines: list[str] = []
+    for lane in range(lanes):
+        o, axes = f"o{lane}", [f"o{k}_{lane}" for k in range(n_out)]
+        out_lines += [
+            f"    const {itype} e{lane} = q * {lanes} + {lane};",
+            f"    const {itype} {o} = e{lane} < {size} ? e{lane} : {size} - 1;",
+            *_decompose(ints, o, axes, kernel.shape, itype, "    "),
+            f"    {a_type} acc{lane} = {identity};",
+        ]
+        bases: dict[int, str] = {}
+        for i in pro_order:
+            expr = kernel.body[i]
+            if isinstance(expr, Load | Index):
+                part = Affine(expr.index.offset, expr.index.strides[:n_out])
+                bases[i] = f"base{i}_{lane}"
+                out_lines.append(f"    const {itype} {bases[i]} = {ints.affine(part, axes)};")
+
+        def pro_leaf(i: int, expr: Load | Index, bases: dict[int, str] = bases) -> str:
+            part = Affine(0, expr.index.strides[n_out:])
+            return body.load(expr, ints.affine(part, red_axes, base=bases[i]))
+
+        pro_names: dict[int, str] = {}
+        pro_lines += body.statements(pro_order, pro_names, pro_leaf, "      ", f"_{lane}")
+        combine = binary_code(d, kernel.combine, f"acc{lane}",
+                              body.operand(kernel.prologue, pro_names), acc_dtype)
+        body.helpers |= combine.helpers
+        pro_lines.append(f"      acc{lane} = {combine.text};")
+
+        def epi_leaf(i: int, expr: Load | Index, axes: list[str] = axes) -> str:
+            return body.load(expr, ints.affine(expr.index, axes))
+
+        body.reduced_name = f"acc{lane}"
+        epi_names: dict[int, str] = {}
+        lines = body.statements(epi_order, epi_names, epi_leaf, "      ", f"_{lane}")
+        lines += [
+            "      " + body.store(k, body.operand(x, epi_names), o)
+            for k, x in enumerate(kernel.outputs)
+        ]
+        epi_lines += [f"    if (e{lane} < {size}) {{", *lines, "    }"]
+    signature = _signature(
+        d, [b.dtype for b in kernel.inputs], kernel.output_dtypes, kernel.params,
+        len(ints.values), itype,
+    )
+    text = COLUMN_REDUCE_TEMPLATE.substitute(_common(d, itype) | {
+        "name": kernel.name,
+        "args": signature,
+        "lanes": str(lanes),
+        "n_items": n_items,
+        "n_red": n_red,
+        "out_index": "\n".join(out_lines),
+        "prologue": "\n".join(pro_lines),
+        "epilogue": "\n".join(epi_lines),
+    })
+    source = _source(d, body.helpers, _uses_fp64(kernel, d), text)
+    return Rendered(kernel.name, source, tuple(ints.values), itype_dtype, lanes)
 
 
 def _render_matmul(kernel: MatmulKernel, d: Dialect, generic: bool) -> Rendered:
@@ -1137,6 +1247,11 @@ def launch_grid(
         items = -(-kernel.size // rendered.vector_width)
         groups = max(1, min(-(-items // map_local), max_groups))
         return Grid((groups * map_local,), (map_local,))
+    if isinstance(kernel, ReduceKernel) and kernel.column_lanes and column_like(kernel):
+        items = -(-kernel.size // kernel.column_lanes)
+        local = min(COLUMN_LOCAL, items)
+        groups = max(1, min(-(-items // local), max_groups))
+        return Grid((groups * local,), (local,))
     if isinstance(kernel, ReduceKernel):
         short = 1 << max(4, (kernel.reduced_size - 1).bit_length())
         local = min(REDUCE_LOCAL_MAX, reduce_local, short)
