@@ -20,7 +20,7 @@ import refjax.numpy as jnp
 from refjax import lax
 from refjax.backends.kernels.backend import KernelBackend
 from refjax.backends.kernels.evaluate import evaluate
-from refjax.backends.kernels.fusion import plan
+from refjax.backends.kernels.fusion import FusionOptions, plan
 from refjax.backends.kernels.ir import (
     Affine,
     BinaryOp,
@@ -221,11 +221,16 @@ def program_cases() -> list[Case]:
         ("norm", lambda x: (x - x.mean(0)) / jnp.sqrt(((x - x.mean(0)) ** 2).mean(0) + 1e-5),
          (x,)),
         ("where", lambda x: jnp.where(x > 0, x, 0.01 * x).astype(np.int32).sum(), (x,)),
+        ("dense", lambda x, w: jnp.maximum(x @ w + w[0], 0).astype(np.int32), (x, w)),
     ]
     cases = []
+    # planned as for a GPU (local-memory tiles, tree reductions) and as for a CPU (register
+    # blocks, column reductions 8 outputs wide)
+    cpu = FusionOptions(matmul_block=BLOCK, column_lanes=8)
     for name, fn, args in programs:
-        p = plan(refjax.make_jaxpr(fn)(*args))
-        cases += [Case(f"{name}_{k}", kernel, ()) for k, kernel in enumerate(p.kernels())]
+        for tag, options in (("", FusionOptions()), ("_cpu", cpu)):
+            p = plan(refjax.make_jaxpr(fn)(*args), options)
+            cases += [Case(f"{name}{tag}_{k}", kernel, ()) for k, kernel in enumerate(p.kernels())]
     return cases
 
 

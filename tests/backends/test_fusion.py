@@ -184,6 +184,32 @@ def test_batched_matmul_with_a_fused_producer() -> None:
     np.testing.assert_allclose(out, np.einsum("bij,bjk->bik", a * 2, b), rtol=1e-5)
 
 
+def test_matmul_epilogue_computes_every_elementwise_use() -> None:
+    x, w, b = f32(7, 5), f32(5, 9), f32(9)
+
+    def fn(x: Any, w: Any, b: Any) -> Any:
+        h = x @ w + b
+        return jnp.maximum(h, 0), (h > 0).astype(np.int32), (2 * h).sum(0)
+
+    p = _plan_of(fn, x, w, b)
+    assert _kinds(p) == ["MatmulKernel", "ReduceKernel"]
+    (matmul, _) = p.kernels()
+    assert isinstance(matmul, MatmulKernel) and len(matmul.outputs) == 3
+    relu, positive, total = evaluate_plan(p, [x, w, b])
+    h = x @ w + b
+    np.testing.assert_allclose(relu, np.maximum(h, 0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(positive, (h > 0).astype(np.int32))
+    np.testing.assert_allclose(total, (2 * h).sum(0), rtol=1e-5, atol=1e-5)
+
+
+def test_matmul_result_used_as_a_matmul_operand_is_materialised() -> None:
+    x, w = f32(6, 4), f32(4, 6)
+    p = _plan_of(lambda x, w: jnp.tanh(x @ w) @ w.T, x, w)
+    assert _kinds(p) == ["MatmulKernel", "MatmulKernel"]
+    (out,) = evaluate_plan(p, [x, w])
+    np.testing.assert_allclose(out, np.tanh(x @ w) @ w.T, rtol=1e-5, atol=1e-6)
+
+
 def test_matmul_as_primitive_when_asked() -> None:
     p = plan(refjax.make_jaxpr(lambda a, b: a @ b)(f32(2, 3), f32(3, 4)),
              FusionOptions(matmul_kernels=False))

@@ -223,7 +223,7 @@ def evaluate(
         return [np.array(values[o]) for o in kernel.outputs]
     if isinstance(kernel, ReduceKernel):
         return _evaluate_reduce(kernel, inputs, params)
-    return [_evaluate_matmul(kernel, inputs)]
+    return _evaluate_matmul(kernel, inputs, params)
 
 
 def _evaluate_reduce(
@@ -237,7 +237,9 @@ def _evaluate_reduce(
     return [np.array(values[o]) for o in kernel.outputs]
 
 
-def _evaluate_matmul(kernel: MatmulKernel, inputs: Sequence[NDArray]) -> NDArray:
+def _evaluate_matmul(
+    kernel: MatmulKernel, inputs: Sequence[NDArray], params: Sequence[np.generic]
+) -> list[NDArray]:
     lhs = np.asarray(inputs[0]).reshape(-1)[
         _affine_values(kernel.lhs, (kernel.batch, kernel.m, kernel.k))
     ]
@@ -246,7 +248,13 @@ def _evaluate_matmul(kernel: MatmulKernel, inputs: Sequence[NDArray]) -> NDArray
     ]
     with np.errstate(all="ignore"):
         out = np.matmul(lhs.astype(kernel.acc_dtype), rhs.astype(kernel.acc_dtype))
-    return cast(np.asarray(out, kernel.acc_dtype), kernel.out_dtype)
+    acc = np.asarray(out, kernel.acc_dtype)
+    if not kernel.outputs:
+        return [cast(acc, kernel.out_dtype)]
+    space = kernel.out_shape
+    values = evaluate_body(kernel.body, space, inputs, params, acc.reshape(space),
+                           kernel.outputs)
+    return [np.array(values[o]).reshape(kernel.shape) for o in kernel.outputs]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from refjax.backends.kernels.ir import (
     Affine,
     BinaryOp,
     BufferArg,
+    Cast,
     Const,
     Expr,
     Kernel,
@@ -164,14 +165,34 @@ class FusionOptions:
 # The planner
 
 
+@dataclass(frozen=True, slots=True)
+class _MatmulCore:
+    """A matmul waiting for its epilogue: operand slots and (b, m, k) / (b, k, n) indices."""
+
+    lhs_slot: int
+    lhs: Affine
+    rhs_slot: int
+    rhs: Affine
+    batch: int
+    m: int
+    n: int
+    k: int
+    acc: DType
+    block: RegisterBlock | None
+
+
 @dataclass
 class _PendingReduce:
+    """A reduction (or a matmul, a sum over k) whose result later equations may still use:
+    elementwise consumers fuse into its epilogue until something needs it in a buffer."""
+
     prologue: Sym
     combine: BinaryOp
     identity: Const
     shape: tuple[int, ...]
     reduced_shape: tuple[int, ...]
     outputs: list[tuple[Var, Sym]] = field(default_factory=list)
+    matmul: _MatmulCore | None = None
 
 
 class _Planner:
@@ -366,6 +387,8 @@ class _Planner:
     def _emit_reduce(
         self, r: int, pending: _PendingReduce, syms: Sequence[Sym], avals: Sequence[ShapedArray]
     ) -> list[int]:
+        if pending.matmul is not None:
+            return self._emit_matmul(pending.matmul, syms, avals)
         roots, slots, written = self._outputs(syms, avals)
         body, renumber, inputs, params = self._extract([pending.prologue.id, *roots])
         name = _kernel_name(f"reduce_{pending.combine.value}", body)
@@ -619,6 +642,8 @@ class _Planner:
     ) -> int | None:
         """A pending reduction computing exactly this one (its result is reused)."""
         for r, p in self.pending.items():
+            if p.matmul is not None:
+                continue
             same = (p.prologue.id, p.combine, p.reduced_shape) == (prologue.id, combine, red_shape)
             if same and p.prologue.shape == prologue.shape:
                 return r
@@ -664,14 +689,46 @@ class _Planner:
         lhs_slot, lhs = self._matmul_operand(lhs_atom, (*lb, *lf, *lc), (batch, m, k), acc)
         rhs_slot, rhs = self._matmul_operand(rhs_atom, (*rb, *rc, *rf), (batch, k, n), acc)
         out = eqn.outvars[0]
-        kernel = MatmulKernel(
-            "matmul", batch, m, n, k,
-            (BufferArg(acc, self.slots[lhs_slot].size), BufferArg(acc, self.slots[rhs_slot].size)),
-            lhs, rhs, acc, out.aval.dtype, self._matmul_block(acc),
+        core = _MatmulCore(lhs_slot, lhs, rhs_slot, rhs, batch, m, n, k, acc,
+                           self._matmul_block(acc))
+        r = self._reductions
+        self._reductions += 1
+        result = self.b.leaf(Reduced(r, acc), out.aval.shape)
+        self.pending[r] = _PendingReduce(
+            result, BinaryOp.ADD, Const(acc.type(0).item(), acc), out.aval.shape, (k,),
+            matmul=core,
         )
-        slot = self.new_slot(out.aval)
-        self.steps.append(KernelStep(kernel, (lhs_slot, rhs_slot), (), (slot,)))
-        self.bind_slot(out, slot)
+        if out.aval.dtype != acc:
+            result = self.b.cast(result, out.aval.dtype)
+        self.define(out, result)
+
+    def _emit_matmul(
+        self, core: _MatmulCore, syms: Sequence[Sym], avals: Sequence[ShapedArray]
+    ) -> list[int]:
+        """The matmul kernel of ``core``, computing ``syms`` (its result and the elementwise
+        values of it still wanted) in its epilogue."""
+        roots, slots, written = self._outputs(syms, avals)
+        body, renumber, inputs, params = self._extract(roots)
+        operands_ = (BufferArg(core.acc, self.slots[core.lhs_slot].size),
+                     BufferArg(core.acc, self.slots[core.rhs_slot].size))
+        common = (core.batch, core.m, core.n, core.k)
+        plain = len(roots) == 1 and _plain_result(body, renumber[roots[0]])
+        if plain:  # the result (maybe converted) alone: stored straight from the registers
+            kernel = MatmulKernel("matmul", *common, operands_, core.lhs, core.rhs, core.acc,
+                                  body[renumber[roots[0]]].dtype, core.block)
+            self._launch(kernel, [core.lhs_slot, core.rhs_slot], [], written)
+            return slots
+        shifted = tuple(
+            replace(e, buffer=e.buffer + 2) if isinstance(e, Load) else e for e in body
+        )
+        kernel = MatmulKernel(
+            _kernel_name("matmul", body), *common, (*operands_, *self._buffer_args(inputs)),
+            core.lhs, core.rhs, core.acc, core.acc, core.block,
+            tuple(self._param_dtype(p) for p in params), shifted,
+            tuple(renumber[x] for x in roots), syms[0].shape,
+        )
+        self._launch(kernel, [core.lhs_slot, core.rhs_slot, *inputs], params, written)
+        return slots
 
     def _matmul_block(self, acc: DType) -> RegisterBlock | None:
         block = self.options.matmul_block
@@ -700,6 +757,14 @@ class _Planner:
             return expr.buffer, expr.index
         (slot,) = self.emit_map([view], [ShapedArray(shape, acc)])
         return slot, dense_affine(shape)
+
+
+def _plain_result(body: Sequence[Expr], root: int) -> bool:
+    """Whether ``body[root]`` is the reduced value itself, or it converted."""
+    expr = body[root]
+    return isinstance(expr, Reduced) or (
+        isinstance(expr, Cast) and isinstance(body[expr.x], Reduced)
+    )
 
 
 def _kernel_name(kind: str, body: Sequence[Expr]) -> str:

@@ -352,9 +352,13 @@ class MatmulKernel:
 
     ``lhs`` and ``rhs`` index inputs 0 and 1 by their (b, m, k) and (b, k, n) multi-indices
     (a transposed operand is read in place, through its strides); the products and sums are
-    computed in ``acc_dtype`` and the result converted to ``out_dtype``. ``block`` chooses the
-    work decomposition: a :class:`RegisterBlock`, or None for a square local-memory tile with one
-    output per work item (the layout a GPU wants).
+    computed in ``acc_dtype``. Without an epilogue the result is converted to ``out_dtype`` and
+    stored. With one (``outputs`` not empty), ``body`` is an elementwise epilogue over
+    ``out_shape`` (the result's shape, whose row-major order is that of (b, m, n)) whose
+    :class:`Reduced` leaf is the accumulated value (a bias added, an activation, a scale), its
+    loads reading inputs 2 and after; each of ``outputs`` is stored.
+    ``block`` chooses the work decomposition: a :class:`RegisterBlock`, or None for a square
+    local-memory tile with one output per work item (the layout a GPU wants).
     """
 
     name: str
@@ -362,12 +366,16 @@ class MatmulKernel:
     m: int
     n: int
     k: int
-    inputs: tuple[BufferArg, BufferArg]
+    inputs: tuple[BufferArg, ...]
     lhs: Affine
     rhs: Affine
     acc_dtype: DType
     out_dtype: DType
     block: RegisterBlock | None = None
+    params: tuple[DType, ...] = ()
+    body: tuple[Expr, ...] = ()
+    outputs: tuple[int, ...] = ()
+    out_shape: tuple[int, ...] = ()  # the epilogue's index space: the result's row-major shape
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -380,13 +388,10 @@ class MatmulKernel:
         return self.batch * self.m * self.n
 
     @property
-    def params(self) -> tuple[DType, ...]:
-        """No scalar params."""
-        return ()
-
-    @property
     def output_dtypes(self) -> tuple[DType, ...]:
-        """The one output's dtype."""
+        """The dtype of each output: the epilogue's, or the converted result's."""
+        if self.outputs:
+            return tuple(self.body[o].dtype for o in self.outputs)
         return (self.out_dtype,)
 
 

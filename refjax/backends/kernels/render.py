@@ -452,6 +452,7 @@ def _affines_with_spaces(kernel: Kernel) -> list[tuple[Affine, tuple[int, ...]]]
         return [
             (kernel.lhs, (kernel.batch, kernel.m, kernel.k)),
             (kernel.rhs, (kernel.batch, kernel.k, kernel.n)),
+            *((a, kernel.out_shape) for a in affines(kernel.body)),
         ]
     space = kernel.shape + (kernel.reduced_shape if isinstance(kernel, ReduceKernel) else ())
     return [(a, space) for a in affines(kernel.body)]
@@ -466,7 +467,7 @@ class _Body:
     """Renders body statements; collects the helpers they call. Local to one render call."""
 
     d: Dialect
-    kernel: MapKernel | ReduceKernel
+    kernel: MapKernel | ReduceKernel | MatmulKernel
     ints: _Ints
     helpers: set[Helper] = field(default_factory=set)
     reduced_name: str = "acc"  # what a Reduced leaf reads (a column reduction's lane's acc)
@@ -577,7 +578,8 @@ def _source(d: Dialect, helpers: Iterable[Helper], uses_fp64: bool, kernel_text:
 
 def _uses_fp64(kernel: Kernel, d: Dialect) -> bool:
     if isinstance(kernel, MatmulKernel):
-        return FLOAT64 in (kernel.acc_dtype, kernel.out_dtype)
+        dtypes = {kernel.acc_dtype, kernel.out_dtype, *(e.dtype for e in kernel.body)}
+        return FLOAT64 in dtypes
     promoted = any(
         isinstance(e, Unary) and _MATH_UNARY.get(e.op) in d.promote_float32 for e in kernel.body
     )
@@ -677,7 +679,7 @@ $kernel $name(
     $barrier
   }
   if (m < $m && n < $n) {
-    out0[(b * $m + m) * $n + n] = $result;
+$store
   }
 }""")
 
@@ -1059,6 +1061,50 @@ def _render_column_reduce(
     return Rendered(kernel.name, source, tuple(ints.values), itype_dtype, lanes)
 
 
+class _MatmulEpilogue:
+    """The statements storing one matmul result: its epilogue (if any) and its stores."""
+
+    def __init__(self, kernel: MatmulKernel, d: Dialect, ints: _Ints, itype: str) -> None:
+        self.kernel, self.d, self.ints, self.itype = kernel, d, ints, itype
+        self.m, self.n = ints(kernel.m), ints(kernel.n)
+        self.body = _Body(d, kernel, ints)
+        self.order = sorted(reached(kernel.body, kernel.outputs))
+        self.helpers: set[Helper] = set()
+
+    def lines(self, acc: str, m: str, n: str, pad: str) -> list[str]:
+        """Store the result ``acc`` of element (b, ``m``, ``n``) (names of C values)."""
+        kernel = self.kernel
+        at = f"(b * {self.m} + {m}) * {self.n} + {n}"
+        if not kernel.outputs:
+            code = cast_code(self.d, acc, kernel.acc_dtype, kernel.out_dtype)
+            self.helpers |= code.helpers
+            return [f"{pad}out0[{at}] = {code.text};"]
+
+        axes = [f"x{d}" for d in range(len(kernel.out_shape))]
+
+        def leaf(i: int, expr: Load | Index) -> str:
+            return self.body.load(expr, self.ints.affine(expr.index, axes))
+
+        self.body.reduced_name = acc
+        names: dict[int, str] = {}
+        out = [f"{pad}{{", f"{pad}  const {self.itype} at = {at};"]
+        out += _decompose(self.ints, "at", axes, kernel.out_shape, self.itype, pad + "  ")
+        out += self.body.statements(self.order, names, leaf, pad + "  ")
+        out += [
+            f"{pad}  " + self.body.store(k, self.body.operand(o, names), "at")
+            for k, o in enumerate(kernel.outputs)
+        ]
+        self.helpers |= self.body.helpers
+        return [*out, f"{pad}}}"]
+
+
+def _matmul_signature(kernel: MatmulKernel, d: Dialect, n_ints: int, itype: str) -> str:
+    """lhs and rhs (in the accumulator's type), the epilogue's inputs, the outputs, params."""
+    inputs = [kernel.acc_dtype, kernel.acc_dtype, *(b.dtype for b in kernel.inputs[2:])]
+    names = ["lhs", "rhs", *(f"in{k}" for k in range(2, len(kernel.inputs)))]
+    return _signature(d, inputs, kernel.output_dtypes, kernel.params, n_ints, itype, names)
+
+
 def _render_matmul(kernel: MatmulKernel, d: Dialect, generic: bool) -> Rendered:
     if kernel.block is not None:
         return _render_blocked_matmul(kernel, kernel.block, d, generic)
@@ -1071,11 +1117,10 @@ def _render_matmul(kernel: MatmulKernel, d: Dialect, generic: bool) -> Rendered:
     rhs_index = ints.affine(kernel.rhs, ["b", "kb", "n"])
     product = binary_code(d, BinaryOp.MUL, "lhs_tile[ty][kk]", "rhs_tile[kk][tx]", acc)
     update = binary_code(d, BinaryOp.ADD, "acc", product.text, acc)
-    result = cast_code(d, "acc", acc, kernel.out_dtype)
-    helpers = product.helpers | update.helpers | result.helpers
-    signature = _signature(
-        d, [acc, acc], [kernel.out_dtype], (), len(ints.values), itype, ["lhs", "rhs"]
-    )
+    epilogue = _MatmulEpilogue(kernel, d, ints, itype)
+    store = epilogue.lines("acc", "m", "n", "    ")
+    helpers = product.helpers | update.helpers | epilogue.helpers
+    signature = _matmul_signature(kernel, d, len(ints.values), itype)
     text = MATMUL_TEMPLATE.substitute(_common(d, itype) | {
         "name": kernel.name,
         "args": signature,
@@ -1093,7 +1138,7 @@ def _render_matmul(kernel: MatmulKernel, d: Dialect, generic: bool) -> Rendered:
         "lhs_index": lhs_index,
         "rhs_index": rhs_index,
         "update": update.text,
-        "result": result.text,
+        "store": "\n".join(store),
     })
     source = _source(d, helpers, _uses_fp64(kernel, d), text)
     return Rendered(kernel.name, source, tuple(ints.values), itype_dtype, 1)
@@ -1166,8 +1211,27 @@ def _render_blocked_matmul(
         step.append(f"{pad}const {a_type} a{r} = lhs[{a_index}];")
         step += [f"{pad}acc{r}_{c} = {mul_add(f'acc{r}_{c}', f'a{r}', f'b{c}')};"
                  for c, _ in groups]
+    epilogue = _MatmulEpilogue(kernel, d, ints, itype)
     store: list[str] = []
-    for r in range(rows):
+    if kernel.outputs:  # the block through a private tile, then the epilogue element by element
+        store.append(f"{pad[:-2]}{a_type} tile[{rows * cols}];")
+        for r in range(rows):
+            for c, _ in groups:
+                at = f"{r * cols + c * w}"
+                store.append(
+                    pad[:-2] + Template(d.wide_store).substitute(
+                        vtype=vtype, w=w, ptr=f"tile + {at}", value=f"acc{r}_{c}")
+                    if w > 1 else f"{pad[:-2]}tile[{at}] = acc{r}_{c};"
+                )
+        store += [
+            f"{pad[:-2]}for (int t = 0; t < {rows * cols}; ++t) {{",
+            f"{pad}const {itype} m = m0 + t / {cols};",
+            f"{pad}const {itype} n = n0 + t % {cols};",
+            f"{pad}const {a_type} acc = tile[t];",
+            *epilogue.lines("acc", "m", "n", pad),
+            f"{pad[:-2]}}}",
+        ]
+    for r in range(rows) if not kernel.outputs else ():
         for c, col in groups:
             at = out_at(f"m0 + {r}", col)
             if w > 1 and out_dtype == acc:
@@ -1185,14 +1249,17 @@ def _render_blocked_matmul(
         + mul_add(f"acc{j}", "a", rhs_at(f"(n0 + {j} < {n} ? n0 + {j} : {n} - 1)")) + ";"
         for j in range(cols)
     ]
-    edge_store = [
-        f"{pad}if (n0 + {j} < {n}) out0[{out_at('m', f'n0 + {j}')}] = {result(f'acc{j}')};"
-        for j in range(cols)
-    ]
+    edge_store: list[str] = []
+    for j in range(cols):
+        edge_store += [
+            f"{pad}if (n0 + {j} < {n}) {{",
+            f"{epad}const {itype} n = n0 + {j};",
+            *epilogue.lines(f"acc{j}", "m", "n", epad),
+            f"{pad}}}",
+        ]
+    helpers |= epilogue.helpers
     lhs_edge = ints.affine(kernel.lhs, ["b", "m", "k"])
-    signature = _signature(
-        d, [acc, acc], [out_dtype], (), len(ints.values), itype, ["lhs", "rhs"]
-    )
+    signature = _matmul_signature(kernel, d, len(ints.values), itype)
     text = BLOCKED_MATMUL_TEMPLATE.substitute(_common(d, itype) | {
         "name": kernel.name,
         "args": signature,
@@ -1248,7 +1315,7 @@ def launch_grid(
         groups = max(1, min(-(-items // map_local), max_groups))
         return Grid((groups * map_local,), (map_local,))
     if isinstance(kernel, ReduceKernel) and kernel.column_lanes and column_like(kernel):
-        items = -(-kernel.size // kernel.column_lanes)
+        items = max(1, -(-kernel.size // kernel.column_lanes))
         local = min(COLUMN_LOCAL, items)
         groups = max(1, min(-(-items // local), max_groups))
         return Grid((groups * local,), (local,))
@@ -1258,7 +1325,7 @@ def launch_grid(
         groups = max(1, min(kernel.size, max_groups))
         return Grid((groups * local,), (local,))
     if kernel.block is not None:
-        items = -(-kernel.n // kernel.block.cols)
+        items = max(1, -(-kernel.n // kernel.block.cols))
         local = min(BLOCKED_LOCAL, items)
         return Grid(
             (-(-items // local) * local, -(-kernel.m // kernel.block.rows), kernel.batch),
