@@ -264,13 +264,20 @@ def linearize(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> 
 
 def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     """``(fun(*primals), f_vjp)``: ``f_vjp(ct)`` pulls a cotangent back to the inputs."""
-    from refjax.interp.jvp import Zero, instantiate, tangent_aval
+    from refjax.interp.jvp import instantiate, tangent_aval
+    from refjax.interp.partial_eval import dce_closed_jaxpr
     from refjax.interp.transpose import UndefinedPrimal, backward_pass
 
     check_callable(fun)
     flat_fun, outs, jaxpr, in_avals = _linearize(fun, primals, has_aux, "vjp")
     assert flat_fun.out_tree is not None
     out_tree, n = flat_fun.out_tree, flat_fun.num_out
+    # The aux outputs' tangents get no cotangent: prune what only they need, as JAX's linear
+    # jaxpr never has them.
+    n_aux = len(jaxpr.out_avals) - n
+    jaxpr, _ = dce_closed_jaxpr(
+        jaxpr, [True] * n + [False] * n_aux, instantiate=True, cache=False
+    )
     in_tree = tree_util.tree_structure(tuple(primals))
     out_avals = [tangent_aval(get_aval(o)) for o in outs[:n]]
 
@@ -289,7 +296,7 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
                     f"is not the expected tangent type ({aval.str_short()}) of corresponding "
                     "primal output."
                 )
-        cts_out = list(flat_ct) + [Zero(a) for a in jaxpr.out_avals[n:]]
+        cts_out = list(flat_ct)
         undefined = [UndefinedPrimal(a) for a in in_avals]
         cts_in = backward_pass(jaxpr.jaxpr, jaxpr.consts, undefined, cts_out)
         return tuple(tree_util.tree_unflatten(in_tree, [instantiate(c) for c in cts_in]))

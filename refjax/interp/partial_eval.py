@@ -5,21 +5,29 @@ inputs is *unknown* (one of its own tracers). Equations whose inputs are all kno
 right away in the parent trace. ``linearize`` runs a JVP trace on top of it with known primals and
 unknown tangents: the primal computation happens now, and the tangent computation becomes a
 linear jaxpr whose constants are the residuals it needs.
+
+Dead-code elimination (:func:`dce_jaxpr`, as JAX's ``pe.dce_jaxpr``) prunes that linear jaxpr
+before anything transposes or evaluates it: equations whose outputs nothing uses are dropped, and
+higher-order primitives drop what their bodies don't need through their ``dce_rules``.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from typing import TypeAlias
 
 from refjax.dtypes import float0
 from refjax.interp.core import (
     Array,
     ArrayLike,
     ClosedJaxpr,
+    Jaxpr,
+    JaxprEqn,
     Params,
     Primitive,
     ShapedArray,
+    Var,
     as_array,
     call_jaxpr,
     current_trace,
@@ -80,6 +88,8 @@ def linearize_flat(
         zero_outs = [isinstance(t, Zero) for _, t in pairs]
         tangents_out = [_as_tangent_out(t) for _, t in pairs]
         jaxpr = pe.to_closed_jaxpr(tangents_out)
+    # As JAX's linearize: the linear jaxpr keeps only what its outputs need (every input stays).
+    jaxpr, _ = dce_closed_jaxpr(jaxpr, True, instantiate=True, cache=False)
     primals_out = [_known(p, pe) for p, _ in pairs]
     return primals_out, jaxpr, zero_outs
 
@@ -141,3 +151,130 @@ def _partial_eval_jaxpr(
         known_jaxpr = stage.to_closed_jaxpr([*known_outs, *residuals])
     staged_unknown, _ = hoist_consts(unknown_jaxpr)
     return known_jaxpr, staged_unknown, out_unknowns, len(residuals)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dead-code elimination
+
+# rule(used_outputs, eqn) -> (used_inputs, the pruned equation or None to drop it), with one
+# entry of used_inputs per invar of ``eqn`` (as JAX's ``pe.dce_rules``). The pruned equation
+# keeps the outvars that are used (a higher-order primitive may drop the others).
+DceRule: TypeAlias = Callable[[list[bool], JaxprEqn], tuple[list[bool], JaxprEqn | None]]
+dce_rules: dict[Primitive, DceRule] = {}
+
+
+def _default_dce_rule(
+    used_outputs: list[bool], eqn: JaxprEqn
+) -> tuple[list[bool], JaxprEqn | None]:
+    """An equation none of whose outputs is used is dropped; any other is kept whole.
+
+    (refjax's primitives have no side effects, so no equation must stay for its effects.)
+    """
+    if not any(used_outputs):
+        return [False] * len(eqn.invars), None
+    return [True] * len(eqn.invars), eqn
+
+
+def dce_jaxpr(
+    jaxpr: Jaxpr, used_outputs: Sequence[bool] | bool, instantiate: Sequence[bool] | bool = False
+) -> tuple[Jaxpr, list[bool]]:
+    """``jaxpr`` keeping only the outputs marked ``used_outputs`` and what computes them.
+
+    Returns the new jaxpr and, per invar, whether it is used; an invar is kept (and reported
+    used) when something needs it or ``instantiate`` marks it. Constvars are kept as they are.
+    A jaxpr with nothing to remove comes back as the same object.
+    """
+    if isinstance(used_outputs, bool):
+        used_outputs = [used_outputs] * len(jaxpr.outvars)
+    if isinstance(instantiate, bool):
+        instantiate = [instantiate] * len(jaxpr.invars)
+    new, used_inputs = _dce_jaxpr_cached(jaxpr, tuple(used_outputs), tuple(instantiate))
+    return new, list(used_inputs)
+
+
+@functools.lru_cache(maxsize=1024)
+def _dce_jaxpr_cached(
+    jaxpr: Jaxpr, used_outputs: tuple[bool, ...], instantiate: tuple[bool, ...]
+) -> tuple[Jaxpr, list[bool]]:
+    return _dce_jaxpr(jaxpr, used_outputs, instantiate)
+
+
+def _dce_jaxpr(
+    jaxpr: Jaxpr, used_outputs: Sequence[bool], instantiate: Sequence[bool]
+) -> tuple[Jaxpr, list[bool]]:
+    if len(used_outputs) != len(jaxpr.outvars) or len(instantiate) != len(jaxpr.invars):
+        raise ValueError(
+            f"dce_jaxpr: {len(used_outputs)} output flags and {len(instantiate)} input flags for "
+            f"a jaxpr of {len(jaxpr.outvars)} outputs and {len(jaxpr.invars)} inputs"
+        )
+    used: set[Var] = set()
+    for var, u in zip(jaxpr.outvars, used_outputs, strict=True):
+        if u and isinstance(var, Var):
+            used.add(var)
+    new_eqns: list[JaxprEqn] = []
+    for eqn in reversed(jaxpr.eqns):
+        rule = dce_rules.get(eqn.primitive, _default_dce_rule)
+        used_ins, new_eqn = rule([v in used for v in eqn.outvars], eqn)
+        if new_eqn is not None:
+            new_eqns.append(new_eqn)
+        for atom, u in zip(eqn.invars, used_ins, strict=True):
+            if u and isinstance(atom, Var):
+                used.add(atom)
+    used_inputs = [v in used or i for v, i in zip(jaxpr.invars, instantiate, strict=True)]
+    new_eqns.reverse()
+    if (
+        all(used_outputs)
+        and all(used_inputs)
+        and len(new_eqns) == len(jaxpr.eqns)
+        and all(a is b for a, b in zip(new_eqns, jaxpr.eqns, strict=True))
+    ):
+        return jaxpr, used_inputs
+    invars = tuple(v for v, u in zip(jaxpr.invars, used_inputs, strict=True) if u)
+    outvars = tuple(v for v, u in zip(jaxpr.outvars, used_outputs, strict=True) if u)
+    return Jaxpr(jaxpr.constvars, invars, outvars, tuple(new_eqns)), used_inputs
+
+
+def dce_closed_jaxpr(
+    closed: ClosedJaxpr,
+    used_outputs: Sequence[bool] | bool,
+    instantiate: Sequence[bool] | bool = False,
+    *,
+    cache: bool = True,
+) -> tuple[ClosedJaxpr, list[bool]]:
+    """:func:`dce_jaxpr` on a closed jaxpr, also dropping the constants nothing uses.
+
+    The DCE rules of higher-order primitives use it on their bodies, cached: an unchanged body
+    comes back as the same object, and a pruned one as the same new object each time, so the
+    caches keyed on it (``transpose_jaxpr``) still hit. A one-off jaxpr whose constants are
+    large (``linearize``'s, holding the residuals) is pruned with ``cache=False``.
+    """
+    if isinstance(used_outputs, bool):
+        used_outputs = [used_outputs] * len(closed.jaxpr.outvars)
+    if isinstance(instantiate, bool):
+        instantiate = [instantiate] * len(closed.jaxpr.invars)
+    prune = _dce_closed_jaxpr_cached if cache else _dce_closed_jaxpr
+    new, used_inputs = prune(closed, tuple(used_outputs), tuple(instantiate))
+    return new, list(used_inputs)
+
+
+@functools.lru_cache(maxsize=1024)
+def _dce_closed_jaxpr_cached(
+    closed: ClosedJaxpr, used_outputs: tuple[bool, ...], instantiate: tuple[bool, ...]
+) -> tuple[ClosedJaxpr, list[bool]]:
+    return _dce_closed_jaxpr(closed, used_outputs, instantiate)
+
+
+def _dce_closed_jaxpr(
+    closed: ClosedJaxpr, used_outputs: tuple[bool, ...], instantiate: tuple[bool, ...]
+) -> tuple[ClosedJaxpr, list[bool]]:
+    jaxpr = closed.jaxpr
+    n_consts = len(jaxpr.constvars)
+    as_inputs = Jaxpr((), jaxpr.constvars + jaxpr.invars, jaxpr.outvars, jaxpr.eqns)
+    pruned, used = _dce_jaxpr(as_inputs, used_outputs, (False,) * n_consts + instantiate)
+    used_consts, used_inputs = used[:n_consts], used[n_consts:]
+    if pruned is as_inputs and all(used_consts):
+        return closed, used_inputs
+    n_kept = sum(used_consts)
+    new = Jaxpr(pruned.invars[:n_kept], pruned.invars[n_kept:], pruned.outvars, pruned.eqns)
+    consts = tuple(c for c, u in zip(closed.consts, used_consts, strict=True) if u)
+    return ClosedJaxpr(new, consts), used_inputs

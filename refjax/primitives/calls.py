@@ -14,10 +14,17 @@ from refjax.interp.core import (
     Array,
     ArrayLike,
     ClosedJaxpr,
+    JaxprEqn,
     ShapedArray,
 )
 from refjax.interp.jvp import Tangent, Zero, instantiate, jvp_jaxpr, jvp_rules
-from refjax.interp.partial_eval import PartialEvalTrace, partial_eval_jaxpr, partial_eval_rules
+from refjax.interp.partial_eval import (
+    PartialEvalTrace,
+    dce_closed_jaxpr,
+    dce_rules,
+    partial_eval_jaxpr,
+    partial_eval_rules,
+)
 from refjax.interp.staging import StagingTrace
 from refjax.interp.transpose import (
     Cotangent,
@@ -123,3 +130,26 @@ def _jit_partial_eval(
 
 
 partial_eval_rules[jit_p] = _jit_partial_eval
+
+
+# ---------------------------------------------------------------------------------------------
+# Dead-code elimination: the call keeps its used outputs, and the arguments its pruned body reads.
+
+
+def _jit_dce(used_outputs: list[bool], eqn: JaxprEqn) -> tuple[list[bool], JaxprEqn | None]:
+    if not any(used_outputs):
+        return [False] * len(eqn.invars), None
+    jaxpr: ClosedJaxpr = eqn.params["jaxpr"]
+    body, used_inputs = dce_closed_jaxpr(jaxpr, used_outputs)
+    if body is jaxpr:
+        return used_inputs, eqn
+    new = JaxprEqn(
+        jit_p,
+        tuple(v for v, u in zip(eqn.invars, used_inputs, strict=True) if u),
+        tuple(v for v, u in zip(eqn.outvars, used_outputs, strict=True) if u),
+        {**eqn.params, "jaxpr": body},
+    )
+    return used_inputs, new
+
+
+dce_rules[jit_p] = _jit_dce

@@ -29,6 +29,7 @@ from refjax.interp.core import (
     ArrayLike,
     ClosedJaxpr,
     Jaxpr,
+    JaxprEqn,
     ShapedArray,
     Var,
     call_jaxpr,
@@ -43,7 +44,13 @@ from refjax.interp.jvp import (
     jvp_jaxpr_nonzeros,
     jvp_rules,
 )
-from refjax.interp.partial_eval import PartialEvalTrace, partial_eval_jaxpr, partial_eval_rules
+from refjax.interp.partial_eval import (
+    PartialEvalTrace,
+    dce_closed_jaxpr,
+    dce_rules,
+    partial_eval_jaxpr,
+    partial_eval_rules,
+)
 from refjax.interp.staging import StagingTrace, debug_info, hoist_consts, trace_to_jaxpr
 from refjax.interp.transpose import (
     Cotangent,
@@ -351,6 +358,40 @@ def _widen_residuals(
 partial_eval_rules[cond_p] = _cond_partial_eval
 
 
+def _cond_dce(used_outputs: list[bool], eqn: JaxprEqn) -> tuple[list[bool], JaxprEqn | None]:
+    """Every branch keeps the used outputs, and takes the operands any branch needs (JAX's
+    ``_cond_dce_rule``); a cond none of whose outputs is used is dropped."""
+    if not any(used_outputs):
+        return [False] * len(eqn.invars), None
+    branches: tuple[ClosedJaxpr, ...] = eqn.params["branches"]
+    used_ops = [False] * (len(eqn.invars) - 1)
+    for b in branches:
+        _, used = dce_closed_jaxpr(b, used_outputs)
+        used_ops = [x or y for x, y in zip(used_ops, used, strict=True)]
+    new_branches = tuple(dce_closed_jaxpr(b, used_outputs, used_ops)[0] for b in branches)
+    used_inputs = [True, *used_ops]
+    if all(used_inputs) and all(used_outputs) and all(
+        n is b for n, b in zip(new_branches, branches, strict=True)
+    ):
+        return used_inputs, eqn
+    return used_inputs, _pruned_eqn(eqn, used_inputs, used_outputs, branches=new_branches)
+
+
+def _pruned_eqn(
+    eqn: JaxprEqn, used_inputs: Sequence[bool], used_outputs: Sequence[bool], **params: Any
+) -> JaxprEqn:
+    """``eqn`` with only its used invars and outvars, and ``params`` updated."""
+    return JaxprEqn(
+        eqn.primitive,
+        tuple(v for v, u in zip(eqn.invars, used_inputs, strict=True) if u),
+        tuple(v for v, u in zip(eqn.outvars, used_outputs, strict=True) if u),
+        {**eqn.params, **params},
+    )
+
+
+dce_rules[cond_p] = _cond_dce
+
+
 # ---------------------------------------------------------------------------------------------
 # while_loop
 
@@ -641,6 +682,8 @@ def _while_transpose(*args: Any, **params: Any) -> list[Cotangent | None]:
 
 
 transpose_rules[while_p] = _while_transpose
+# while has no DCE rule, as in JAX: the default one drops a loop none of whose results is used
+# and keeps any other whole (a carry can steer the loop through cond_jaxpr).
 
 
 # ---------------------------------------------------------------------------------------------
@@ -994,6 +1037,43 @@ def _scan_partial_eval(
 
 
 partial_eval_rules[scan_p] = _scan_partial_eval
+
+
+def _scan_dce(used_outputs: list[bool], eqn: JaxprEqn) -> tuple[list[bool], JaxprEqn | None]:
+    """Unused ys are dropped, and carries nothing needs (a fixpoint: a carry is needed when it
+    is used after the loop or feeds a needed carry or y), with the body pruned to match and the
+    consts and xs it no longer reads (JAX's ``_scan_dce_rule``)."""
+    if not any(used_outputs):
+        return [False] * len(eqn.invars), None
+    jaxpr: ClosedJaxpr = eqn.params["jaxpr"]
+    nc: int = eqn.params["num_consts"]
+    nk: int = eqn.params["num_carry"]
+    nx = len(jaxpr.in_avals) - nc - nk
+    used_carry, used_ys = list(used_outputs[:nk]), list(used_outputs[nk:])
+    for _ in range(nk + 1):
+        body, used_inputs = dce_closed_jaxpr(
+            jaxpr, [*used_carry, *used_ys], [*([False] * nc), *used_carry, *([False] * nx)]
+        )
+        used_carry_in = used_inputs[nc : nc + nk]
+        if used_carry_in == used_carry:
+            break
+        used_carry = [a or b for a, b in zip(used_carry, used_carry_in, strict=True)]
+    else:  # pragma: no cover - each round adds a carry, so nk + 1 rounds reach the fixpoint
+        raise AssertionError("scan DCE: no fixpoint")
+    used_outs = [*used_carry, *used_ys]
+    if body is jaxpr and all(used_inputs) and all(used_outs):
+        return used_inputs, eqn
+    return used_inputs, _pruned_eqn(
+        eqn,
+        used_inputs,
+        used_outs,
+        jaxpr=body,
+        num_consts=sum(used_inputs[:nc]),
+        num_carry=sum(used_carry),
+    )
+
+
+dce_rules[scan_p] = _scan_dce
 
 
 def _scan_transpose(
