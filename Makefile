@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck unit unit-numpy unit-opencl clean
+.PHONY: demo test lint typecheck unit unit-numpy unit-opencl perf clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ unit-opencl: $(STAMP)
 	REFJAX_BACKEND=opencl $(PY) -m pytest -n 2 --ignore=tests/backends --ignore=tests/test_spec.py --ignore=tests/fuzz
 
 test: lint typecheck unit
+
+# Runs every benchmark once (a few minutes) and rewrites docs/performance.md; not part of `test`.
+perf: $(STAMP)
+	$(PY) benchmarks/perf_table.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

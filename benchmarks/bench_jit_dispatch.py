@@ -2,7 +2,8 @@
 
 Prints microseconds per call for a small function on a small input (where dispatch, not
 arithmetic, dominates), for refjax.jit on the numpy backend, jax.jit, and numpy eager, with
-ratios. Not a test: run it with `python benchmarks/bench_jit_dispatch.py`.
+ratios. Not a test: run it with
+``.venv/bin/python benchmarks/bench_jit_dispatch.py [repeats] [number] [--json PATH]``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _common import Cell, Report, parse_args
 
 
 def per_call_us(fn: Callable[[], Any], repeats: int = 5, number: int = 2000) -> float:
@@ -31,6 +33,7 @@ def main() -> None:
     import refjax
     import refjax.numpy as rnp
 
+    args = parse_args(__doc__, [("repeats", int, 5), ("number", int, 2000)])
     x = np.arange(8, dtype=np.float32)
 
     def f_ref(v: Any) -> Any:
@@ -41,26 +44,28 @@ def main() -> None:
 
     jf = refjax.jit(f_ref)
     xr = refjax.device_put(x)
-    rows = [
-        ("numpy eager", per_call_us(lambda: f_np(x))),
-        ("refjax eager (3 primitives)", per_call_us(lambda: f_ref(xr))),
-        ("refjax jit, cache hit", per_call_us(lambda: jf(xr))),
-    ]
+    calls: dict[str, Callable[[], Any]] = {
+        "numpy eager": lambda: f_np(x),
+        "refjax eager (3 primitives)": lambda: f_ref(xr),
+        "refjax jit, cache hit": lambda: jf(xr),
+    }
     try:
         import jax
         import jax.numpy as jnp
 
         jx = jax.device_put(x)
         jjf = jax.jit(lambda v: jnp.sin(v) * 2.0 + v)
-        rows.append(("jax jit, cache hit", per_call_us(lambda: jjf(jx).block_until_ready())))
+        calls["jax jit, cache hit"] = lambda: jjf(jx).block_until_ready()
     except ImportError:
         pass
-    base = dict(rows)
-    print(f"{'what':32s} {'us/call':>10s} {'vs numpy':>10s} {'vs jax jit':>11s}")
-    for name, us in rows:
-        vs_np = us / base["numpy eager"]
-        vs_jax = f"{us / base['jax jit, cache hit']:.2f}x" if "jax jit, cache hit" in base else "-"
-        print(f"{name:32s} {us:10.2f} {vs_np:9.2f}x {vs_jax:>11s}")
+    us = {name: per_call_us(fn, args.repeats, args.number) for name, fn in calls.items()}
+    refs = [name for name in ("numpy eager", "jax jit, cache hit") if name in us]
+    report = Report.start("Jit dispatch", f"sin(x) * 2 + x on 8 float32 values (numpy "
+                          f"backend), best of {args.repeats} timings of {args.number} calls")
+    rows: list[list[Cell]] = [[name, t, *(t / us[ref] for ref in refs)] for name, t in us.items()]
+    report.table("microseconds per call (lower is better); ratios are time over time",
+                 ["what", "us/call", *(f"/ {ref}" for ref in refs)], rows)
+    report.write(args.json)
 
 
 if __name__ == "__main__":

@@ -5,18 +5,17 @@ Prints, from one run: the step written by hand in numpy (forward and backward), 
 with its ratio to JAX and to the hand-written numpy step. Targets (issue 15): OpenCL <= 1.5x JAX;
 the numpy backend <= 1.1x hand-written numpy.
 
-Run: ``.venv/bin/python benchmarks/bench_mlp.py [batch] [repeats]``. Not a test.
+Run: ``.venv/bin/python benchmarks/bench_mlp.py [batch] [repeats] [--json PATH]``. Not a test.
 """
 
 from __future__ import annotations
 
 import itertools
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from _common import measure, table, with_backend
+from _common import Cell, Report, measure, parse_args, with_backend
 
 import refjax
 import refjax.numpy as jnp
@@ -78,8 +77,8 @@ def numpy_step(params: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray,
 
 def main() -> None:
     """Measure and print."""
-    batch = int(sys.argv[1]) if len(sys.argv) > 1 else 128
-    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    args = parse_args(__doc__, [("batch", int, 128), ("repeats", int, 20)])
+    batch, repeats = args.batch, args.repeats
     rng = np.random.default_rng(0)
     params = init(rng)
     x = rng.standard_normal((batch, SIZES[0])).astype(np.float32)
@@ -106,21 +105,28 @@ def main() -> None:
     results = measure(candidates, repeats)
     with refjax.profiler.trace_kernels() as log:
         run("opencl", on_cl)()
-    print(f"MLP {'-'.join(map(str, SIZES))}, batch {batch}, float32, best of {repeats} rounds; "
-          f"refjax OpenCL launched {len(log.kernels())} kernels, {len(log.host())} host steps")
-    table(results, "jax jit" if "jax jit" in results else "numpy by hand")
+    report = Report.start("MLP step", f"{'-'.join(map(str, SIZES))}, batch {batch}, float32, "
+                          f"one SGD step, best of {repeats} interleaved rounds")
+    report.note(f"refjax OpenCL launched {len(log.kernels())} kernels, {len(log.host())} host "
+                "steps per call")
+    refs = [name for name in ("numpy by hand", "jax jit") if name in results]
+    rows: list[list[Cell]] = [[name, ms, *(ms / results[ref] for ref in refs)]
+                              for name, ms in results.items()]
+    report.table("ms per step (lower is better); ratios are time over time",
+                 ["candidate", "ms", *(f"/ {ref}" for ref in refs)], rows)
     if "jax jit" in results:
-        print(f"refjax opencl / jax: {results['refjax jit (opencl)'] / results['jax jit']:.2f}x "
-              "(target <= 1.5x)")
-    print(f"refjax numpy backend / numpy by hand: "
-          f"{results['refjax jit (numpy backend)'] / results['numpy by hand']:.2f}x "
-          "(target <= 1.1x)")
+        report.target("refjax opencl / jax jit",
+                      results["refjax jit (opencl)"] / results["jax jit"], "<=", 1.5, "issue 15")
+    report.target("refjax numpy backend / numpy by hand",
+                  results["refjax jit (numpy backend)"] / results["numpy by hand"], "<=", 1.1,
+                  "issue 15")
     expect = numpy_step(params, x, y)
     for got in (with_backend("opencl", lambda: jitted(*on_cl)),
                 with_backend("numpy", lambda: jitted(*on_np))):
         for (w, b), (ew, eb) in zip(got, expect, strict=True):
             np.testing.assert_allclose(np.asarray(w), ew, rtol=1e-4, atol=1e-5)
             np.testing.assert_allclose(np.asarray(b), eb, rtol=1e-4, atol=1e-5)
+    report.write(args.json)
 
 
 def _jax_step(params: Any, x: np.ndarray, y: np.ndarray) -> Callable[[], object] | None:

@@ -5,17 +5,16 @@ JAX's jit, and a plain device copy on OpenCL (the memory-bandwidth limit), with 
 candidates run interleaved and each reports its best round, so a busy machine slows all alike.
 Target (issue 7): refjax jit at least 2x faster than JAX's jit, and within 2x of the copy.
 
-Run: ``.venv/bin/python benchmarks/bench_seed_loop.py [N] [repeats]``. Not a test.
+Run: ``.venv/bin/python benchmarks/bench_seed_loop.py [N] [repeats] [--json PATH]``. Not a test.
 """
 
 from __future__ import annotations
 
-import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _common import Cell, Report, measure, parse_args, with_backend
 
 import refjax
 import refjax.profiler
@@ -29,27 +28,10 @@ def loop(x: Any) -> Any:
     return x
 
 
-def measure(candidates: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """The best wall time of each candidate in milliseconds.
-
-    Candidates run interleaved, one call each per round, so that a varying load on the machine
-    affects all of them alike; each is warmed up first.
-    """
-    for fn in candidates.values():
-        fn()
-    times: dict[str, list[float]] = {name: [] for name in candidates}
-    for _ in range(repeats):
-        for name, fn in candidates.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append((time.perf_counter() - start) * 1e3)
-    return {name: min(ts) for name, ts in times.items()}
-
-
 def main() -> None:
     """Measure and print."""
-    n = int(float(sys.argv[1])) if len(sys.argv) > 1 else 10**7
-    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    args = parse_args(__doc__, [("N", lambda s: int(float(s)), 10**7), ("repeats", int, 20)])
+    n, repeats = args.N, args.repeats
     host = np.random.default_rng(0).standard_normal(n).astype(np.float32)
 
     opencl = get_backend("opencl")
@@ -80,31 +62,23 @@ def main() -> None:
         run_opencl()
 
     ours = results["refjax jit (opencl)"]
-    print(f"N = {n}, float32, best of {repeats} interleaved rounds")
+    report = Report.start("Seed loop", f"N = {n}, float32, ten steps of x -= 0.1 * x, best of "
+                          f"{repeats} interleaved rounds")
     kernels = log.kernels()
     moved = sum(k.bytes_read + k.bytes_written for k in kernels)
-    print(f"refjax launched {len(kernels)} kernel(s) moving {moved / 1e6:.1f} MB per call")
-    for name, ms in results.items():
-        print(f"  {name:24s} {ms:8.2f} ms   ({ms / ours:5.2f}x refjax)")
+    report.note(f"refjax launched {len(kernels)} kernel(s) moving {moved / 1e6:.1f} MB per call")
+    refs = [name for name in ("refjax jit (opencl)", "numpy eager", "jax jit") if name in results]
+    rows: list[list[Cell]] = [[name, ms, *(ms / results[ref] for ref in refs)]
+                              for name, ms in results.items()]
+    report.table("ms per call (lower is better); ratios are time over time",
+                 ["candidate", "ms", *(f"/ {ref}" for ref in refs)], rows)
     if "jax jit" in results:
-        print(f"refjax vs jax jit: {results['jax jit'] / ours:.2f}x faster (target >= 2x)")
-    print(f"refjax vs copy: {ours / results['device copy (opencl)']:.2f}x the copy (target <= 2x)")
+        report.target("jax jit / refjax jit (speed-up)", results["jax jit"] / ours, ">=", 2.0,
+                      "issue 7")
+    report.target("refjax jit / device copy", ours / results["device copy (opencl)"], "<=", 2.0,
+                  "issue 7")
     np.testing.assert_allclose(np.asarray(jitted(x_cl)), loop(host), rtol=1e-6)
-
-
-def with_backend(name: str, fn: Callable[[], object]) -> object:
-    """Run ``fn`` with ``REFJAX_BACKEND`` set to ``name``."""
-    import os
-
-    old = os.environ.get("REFJAX_BACKEND")
-    os.environ["REFJAX_BACKEND"] = name
-    try:
-        return fn()
-    finally:
-        if old is None:
-            del os.environ["REFJAX_BACKEND"]
-        else:
-            os.environ["REFJAX_BACKEND"] = old
+    report.write(args.json)
 
 
 def _jax_fn(host: np.ndarray) -> Callable[[], object] | None:
