@@ -55,8 +55,10 @@ class OpenCLBackend(KernelBackend):
         # A CPU wants each work item to hold a block of outputs in (vector) registers, with no
         # local memory or barriers; a GPU wants local-memory tiles.
         block = RegisterBlock(8, 16, 8) if is_cpu else None
-        lanes = 8 if is_cpu else 1  # a CPU reads a column reduction's rows 8 outputs wide
-        super().__init__(FusionOptions(fp64=fp64, matmul_block=block, column_lanes=lanes))
+        lanes = 8 if is_cpu else 1  # a CPU reads a column reduction's rows 8 outputs wide,
+        # and any other reduction's rows 8 elements at a time (a GPU: local-memory trees)
+        super().__init__(FusionOptions(fp64=fp64, matmul_block=block, column_lanes=lanes,
+                                       row_lanes=8 if is_cpu else 0))
         if fp64:  # PoCL's float tanh is 1 ulp off near +-1 (tanh(20) < 1), and its float erfc is
             # a few ulp off (numpy and JAX round erf/erfc/lgamma correctly, mostly): use double
             self.dialect = replace(OPENCL, promote_float32=SPECIAL_IN_DOUBLE | {"tanh"})

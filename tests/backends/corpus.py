@@ -148,9 +148,10 @@ def op_case(dtype: np.dtype[Any]) -> Case:
 
 
 def reduce_case(combine: BinaryOp, dtype: np.dtype[Any], rows: int = 5, cols: int = 37,
-                lanes: int = 0) -> Case:
+                lanes: int = 0, row_lanes: int = 0) -> Case:
     """A reduce kernel over the last axis with an epilogue (``acc`` cast and combined); with
-    ``lanes``, a column reduction (over the first axis, ``lanes`` outputs per work item)."""
+    ``lanes``, a column reduction (over the first axis, ``lanes`` outputs per work item); with
+    ``row_lanes``, each work item reducing whole rows in that many interleaved lanes."""
     rng = np.random.default_rng(cols)
     if dtype == BOOL:
         host = rng.random((rows, cols)) < 0.7
@@ -177,11 +178,11 @@ def reduce_case(combine: BinaryOp, dtype: np.dtype[Any], rows: int = 5, cols: in
     if n_red:  # an epilogue: the result combined with the first element reduced
         first = b.leaf(Load(0, Affine(0, (1,) if lanes else (cols,)), dtype), (n_out,))
         outs.append(b.binary(combine, acc, first))
-    tag = f"_columns{lanes}" if lanes else ""
+    tag = f"_columns{lanes}" if lanes else f"_rows{row_lanes}" if row_lanes else ""
     kernel = ReduceKernel(
         f"reduce_{combine.value}_{dtype.name}{tag}", (n_out,), (n_red,),
         (BufferArg(dtype, rows * cols),), (), tuple(b.body), x.id, combine,
-        identity_const(reductions[prim], dtype), tuple(o.id for o in outs), lanes,
+        identity_const(reductions[prim], dtype), tuple(o.id for o in outs), lanes, row_lanes,
     )
     return Case(kernel.name, kernel, (host,))
 
@@ -226,7 +227,7 @@ def program_cases() -> list[Case]:
     cases = []
     # planned as for a GPU (local-memory tiles, tree reductions) and as for a CPU (register
     # blocks, column reductions 8 outputs wide)
-    cpu = FusionOptions(matmul_block=BLOCK, column_lanes=8)
+    cpu = FusionOptions(matmul_block=BLOCK, column_lanes=8, row_lanes=8)
     for name, fn, args in programs:
         for tag, options in (("", FusionOptions()), ("_cpu", cpu)):
             p = plan(refjax.make_jaxpr(fn)(*args), options)
@@ -254,6 +255,14 @@ def reduce_cases() -> list[Case]:
             reduce_case(BinaryOp.MUL, np.dtype(np.int32), rows=9, cols=5, lanes=8),
             reduce_case(BinaryOp.MIN, F64, rows=6, cols=11, lanes=1),
             reduce_case(BinaryOp.OR, BOOL, rows=5, cols=13, lanes=8)]
+    # row reductions in lanes: a tail shorter than the lanes, rows shorter than the lanes, NaN
+    # and signed zeros through max and min, integer wrapping, an empty reduction
+    out += [reduce_case(BinaryOp.ADD, F32, rows=5, cols=37, row_lanes=8),
+            reduce_case(BinaryOp.MAX, F32, rows=6, cols=21, row_lanes=8),
+            reduce_case(BinaryOp.MIN, F64, rows=4, cols=6, row_lanes=8),
+            reduce_case(BinaryOp.MUL, np.dtype(np.int32), rows=3, cols=19, row_lanes=8),
+            reduce_case(BinaryOp.XOR, np.dtype(np.int64), rows=3, cols=9, row_lanes=4),
+            reduce_case(BinaryOp.ADD, F32, rows=4, cols=0, row_lanes=8)]
     return out
 
 

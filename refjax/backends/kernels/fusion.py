@@ -153,12 +153,14 @@ class FusionOptions:
     ``matmul_block`` the register block of a float32 matmul (a CPU device), or None for the
     local-memory tile (a GPU); eight-byte accumulators get half the block each way and half
     the vector width (vectors stay 32 bytes: PoCL's code generator fails on wider ones).
-    ``column_lanes``: outputs per work item of a column reduction (:class:`ReduceKernel`)."""
+    ``column_lanes`` and ``row_lanes`` as :class:`ReduceKernel`'s (a CPU wants both; a GPU wants
+    one output per work item of a column reduction, and local-memory trees for the rest)."""
 
     fp64: bool = True
     matmul_kernels: bool = True
     matmul_block: RegisterBlock | None = None
     column_lanes: int = 1
+    row_lanes: int = 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -396,7 +398,7 @@ class _Planner:
             name, pending.shape, pending.reduced_shape, self._buffer_args(inputs),
             tuple(self._param_dtype(p) for p in params), body,
             renumber[pending.prologue.id], pending.combine, pending.identity,
-            tuple(renumber[x] for x in roots), self.options.column_lanes,
+            tuple(renumber[x] for x in roots), self.options.column_lanes, self.options.row_lanes,
         )
         self._launch(kernel, inputs, params, written)
         return slots

@@ -303,7 +303,9 @@ class ReduceKernel:
     ``column_lanes`` chooses how a column reduction (loads that walk the outputs contiguously
     and the reduced elements with a stride) runs: 0, like any reduction, one work group per
     output combining through local memory; n > 0, each work item reduces n consecutive outputs
-    serially, so neighbouring lanes and work items read neighbouring elements.
+    serially, so neighbouring lanes and work items read neighbouring elements. ``row_lanes``
+    chooses how any other reduction runs: 0, through local memory as above; n > 0 (a CPU), each
+    work item reduces whole outputs, keeping n interleaved partial results.
     """
 
     name: str
@@ -317,6 +319,7 @@ class ReduceKernel:
     identity: Const
     outputs: tuple[int, ...]
     column_lanes: int = 0
+    row_lanes: int = 0
 
     @property
     def size(self) -> int:
@@ -518,4 +521,5 @@ def _coalesce_reduce(kernel: ReduceKernel) -> ReduceKernel:
     return ReduceKernel(
         kernel.name, shape, red_shape, kernel.inputs, kernel.params, body,
         kernel.prologue, kernel.combine, kernel.identity, kernel.outputs, kernel.column_lanes,
+        kernel.row_lanes,
     )

@@ -136,15 +136,17 @@ def _math(d: Dialect, name: str, dtype: DType) -> str:
 # Helper functions: lax semantics that C does not give directly
 
 _HELPERS: Final[dict[str, str]] = {
+    # NaN propagates; of two equal zeros max takes +0 and min -0. Selects, not branches, so
+    # the compiler can vectorise a loop of them.
     "max": """$prefix $T $name($T a, $T b) {
-  if (isnan(a) || isnan(b)) return a + b;
-  if (a == b) return signbit(a) ? b : a;
-  return a > b ? a : b;
+  const $T m = a > b ? a : b;
+  const $T z = (a == b && signbit(b)) ? a : m;
+  return (a != a || b != b) ? a + b : z;
 }""",
     "min": """$prefix $T $name($T a, $T b) {
-  if (isnan(a) || isnan(b)) return a + b;
-  if (a == b) return signbit(a) ? a : b;
-  return a < b ? a : b;
+  const $T m = a < b ? a : b;
+  const $T z = (a == b && signbit(a)) ? a : m;
+  return (a != a || b != b) ? a + b : z;
 }""",
     "sign": """$prefix $T $name($T x) {
   if (x == 0 || isnan(x)) return x;
@@ -656,6 +658,26 @@ $epilogue
   }
 }""")
 
+# A row reduction on a CPU: each work item reduces whole outputs, $lanes interleaved partial
+# results per output (neighbouring lanes read neighbouring elements, which the compiler turns into
+# vector arithmetic), then a tail, then the lanes combined.
+ROW_REDUCE_TEMPLATE: Final = Template("""\
+$kernel $name(
+    $args) {
+  for ($I o = $global_id; o < $n_out; o += $global_size) {
+$out_index
+    $I r = 0;
+    for (; r + $lanes <= $n_red; r += $lanes) {
+$lane_prologue
+    }
+    for (; r < $n_red; ++r) {
+$tail_prologue
+    }
+$combine_lanes
+$epilogue
+  }
+}""")
+
 MATMUL_TEMPLATE: Final = Template("""\
 $kernel $name(
     $args) {
@@ -917,6 +939,8 @@ def column_like(kernel: ReduceKernel) -> bool:
 def _render_reduce(kernel: ReduceKernel, d: Dialect, generic: bool) -> Rendered:
     if kernel.column_lanes and column_like(kernel):
         return _render_column_reduce(kernel, kernel.column_lanes, d, generic)
+    if kernel.row_lanes and kernel.reduced_shape:
+        return _render_row_reduce(kernel, kernel.row_lanes, d, generic)
     itype_dtype = _index_dtype(kernel)
     itype = ctype(d, itype_dtype)
     ints = _Ints(generic)
@@ -983,6 +1007,89 @@ def _render_reduce(kernel: ReduceKernel, d: Dialect, generic: bool) -> Rendered:
     })
     source = _source(d, body.helpers, _uses_fp64(kernel, d), text)
     return Rendered(kernel.name, source, tuple(ints.values), itype_dtype, 1)
+
+
+def _render_row_reduce(kernel: ReduceKernel, lanes: int, d: Dialect, generic: bool) -> Rendered:
+    itype_dtype = _index_dtype(kernel)
+    itype = ctype(d, itype_dtype)
+    ints = _Ints(generic)
+    body = _Body(d, kernel, ints)
+    n_out = len(kernel.shape)
+    out_axes = [f"o{k}" for k in range(n_out)]
+    n_out_text, n_red_text = ints(kernel.size), ints(kernel.reduced_size)
+    pro_order = sorted(reached(kernel.body, [kernel.prologue]))
+    epi_order = sorted(reached(kernel.body, kernel.outputs))
+    acc_dtype = kernel.identity.dtype
+    a_type = ctype(d, acc_dtype)
+    identity = literal(d, kernel.identity.value, acc_dtype)
+    out_lines = _decompose(ints, "o", out_axes, kernel.shape, itype, "    ")
+    bases: dict[int, str] = {}
+    for i in pro_order:
+        expr = kernel.body[i]
+        if isinstance(expr, Load | Index):
+            part = Affine(expr.index.offset, expr.index.strides[:n_out])
+            bases[i] = f"base{i}"
+            out_lines.append(f"    const {itype} base{i} = {ints.affine(part, out_axes)};")
+    out_lines += [f"    {a_type} acc{lane} = {identity};" for lane in range(lanes)]
+
+    def lane_lines(lane: int, offset: str, pad: str) -> list[str]:
+        """Reduce the element ``r + offset`` into lane ``lane``'s partial result."""
+        red_axes = [f"r{k}_{lane}" for k in range(len(kernel.reduced_shape))]
+        lines = [f"{pad}const {itype} rr{lane} = r{offset};"]
+        lines += _decompose(ints, f"rr{lane}", red_axes, kernel.reduced_shape, itype, pad)
+
+        def leaf(i: int, expr: Load | Index) -> str:
+            part = Affine(0, expr.index.strides[n_out:])
+            return body.load(expr, ints.affine(part, red_axes, base=bases[i]))
+
+        names: dict[int, str] = {}
+        lines += body.statements(pro_order, names, leaf, pad, f"_{lane}")
+        combine = binary_code(d, kernel.combine, f"acc{lane}",
+                              body.operand(kernel.prologue, names), acc_dtype)
+        body.helpers |= combine.helpers
+        return [*lines, f"{pad}acc{lane} = {combine.text};"]
+
+    lane_prologue = [x for lane in range(lanes) for x in lane_lines(lane, f" + {lane}", "      ")]
+    tail_prologue = lane_lines(0, "", "      ")
+    partial = [f"acc{lane}" for lane in range(lanes)]
+    combine_lines: list[str] = []
+    while len(partial) > 1:  # pairwise, as a tree
+        pairs = []
+        for a, b in zip(partial[::2], partial[1::2], strict=False):
+            code = binary_code(d, kernel.combine, a, b, acc_dtype)
+            body.helpers |= code.helpers
+            combine_lines.append(f"    {a} = {code.text};")
+            pairs.append(a)
+        partial = pairs + ([partial[-1]] if len(partial) % 2 else [])
+    combine_lines.append(f"    const {a_type} acc = {partial[0]};")
+
+    def epi_leaf(i: int, expr: Load | Index) -> str:
+        return body.load(expr, ints.affine(expr.index, out_axes))
+
+    epi_names: dict[int, str] = {}
+    epi_lines = body.statements(epi_order, epi_names, epi_leaf, "    ")
+    epi_lines += [
+        "    " + body.store(k, body.operand(o, epi_names), "o")
+        for k, o in enumerate(kernel.outputs)
+    ]
+    signature = _signature(
+        d, [b.dtype for b in kernel.inputs], kernel.output_dtypes, kernel.params,
+        len(ints.values), itype,
+    )
+    text = ROW_REDUCE_TEMPLATE.substitute(_common(d, itype) | {
+        "name": kernel.name,
+        "args": signature,
+        "lanes": str(lanes),
+        "n_out": n_out_text,
+        "n_red": n_red_text,
+        "out_index": "\n".join(out_lines),
+        "lane_prologue": "\n".join(lane_prologue),
+        "tail_prologue": "\n".join(tail_prologue),
+        "combine_lanes": "\n".join(combine_lines),
+        "epilogue": "\n".join(epi_lines),
+    })
+    source = _source(d, body.helpers, _uses_fp64(kernel, d), text)
+    return Rendered(kernel.name, source, tuple(ints.values), itype_dtype, lanes)
 
 
 def _render_column_reduce(
@@ -1314,6 +1421,13 @@ def launch_grid(
         items = -(-kernel.size // rendered.vector_width)
         groups = max(1, min(-(-items // map_local), max_groups))
         return Grid((groups * map_local,), (map_local,))
+    if isinstance(kernel, ReduceKernel) and kernel.reduced_shape and kernel.row_lanes and not (
+        kernel.column_lanes and column_like(kernel)
+    ):
+        items = max(1, kernel.size)
+        local = min(COLUMN_LOCAL, items)
+        groups = max(1, min(-(-items // local), max_groups))
+        return Grid((groups * local,), (local,))
     if isinstance(kernel, ReduceKernel) and kernel.column_lanes and column_like(kernel):
         items = max(1, -(-kernel.size // kernel.column_lanes))
         local = min(COLUMN_LOCAL, items)
