@@ -7,19 +7,25 @@ every value it can as an expression of the kernel IR (a :class:`~lower.Sym`) ins
   extend the expressions of their operands, so chains of them become one *map* kernel;
 - a reduction takes its operand's expression as its prologue; elementwise consumers of the
   reduced value extend its epilogue, so they run in the same *axis-reduce* kernel;
+- ``dot_general`` (of kernel dtypes) reads its operands in place, transposed or not, and is
+  pending as a reduction is: elementwise consumers of its result (bias, activation, scaling,
+  casts) extend its epilogue, so they run in the *matmul* kernel;
 - a primitive with a decomposition (``decompose.py``: ``argmax``, ``argmin``) is inlined as the
   jaxpr of primitives that have IR forms, as a ``jit`` call is;
 - a value is *materialised* (written to a buffer by a kernel) only when something needs a buffer:
   a view or another reduction of a reduced value, or an elementwise op broadcasting it (a reduced
   value broadcast back, ``x - x.mean()``, starts a new kernel), a reduced value combined with one
-  of another pending reduction, ``dot_general`` (its own tiled matmul kernel, or a library call),
-  primitives without a kernel form (gather, scatter, sort, cumulative ops, control flow ...: a
-  primitive step, run by the backend on the host or around compiled bodies), a kernel past the
-  input or size budget, and the outputs of the jaxpr. Other values used by several consumers are
-  recomputed.
+  of another pending reduction, a matmul's operands, ``dot_general`` where the backend calls a
+  library instead (``matmul_kernels=False``: cuBLAS on CUDA), primitives without a kernel form
+  (gather, scatter, sort, cumulative ops, control flow ...: a primitive step, run by the backend
+  on the host or around compiled bodies), a kernel past the input or size budget, and the
+  outputs of the jaxpr. Other values used by several consumers are recomputed.
 
-A pending reduce kernel is emitted when one of its results is first needed as a buffer; at that
-point every value still live that depends on its result is added to its outputs. A call's jaxpr
+A pending reduce (or matmul) kernel is emitted when one of its results is first needed as a
+buffer; at that point every value still live that depends on its result is added to its outputs.
+How a kernel divides its work depends on the device (:class:`FusionOptions`): a CPU wants each
+work item to hold a block of a matmul's outputs in vector registers and to reduce rows or columns
+serially in lanes; a GPU wants local-memory tiles and trees. A call's jaxpr
 inlined twice redefines its variables: each definition forgets the buffer of the previous one.
 
 Every program compiles. If planning an equation fails (a planner bug: some fused form that does

@@ -1,7 +1,8 @@
 """Renderers: pure functions from a kernel of the IR and a :class:`Dialect` to source text.
 
 Whole kernels are ``string.Template`` skeletons that show the final code's shape (a grid-stride
-map, a vectorised map, an axis reduce with a local-memory tree, a tiled matmul); they are filled
+map, a vectorised map, an axis reduce with a local-memory tree, a row or column reduce in lanes,
+a tiled matmul, a register-blocked matmul, each with its epilogue); they are filled
 with typed pieces: one ``const`` statement per body value, loads with their index arithmetic,
 and helper functions for the ops whose lax semantics C does not give directly (NaN-propagating
 max, saturating float-to-integer casts, integer division by zero, out-of-range shifts ...).
