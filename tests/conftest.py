@@ -41,6 +41,10 @@ def _share_jax_compilations() -> None:
 
 _share_jax_compilations()
 
+# Kernels get the backend's default matmul blocks: timing candidates on a busy machine would make
+# the tests' kernels depend on the load (tests/backends/test_autotune.py turns tuning on).
+os.environ.setdefault("REFJAX_AUTOTUNE", "0")
+
 
 def pytest_report_header() -> str:
     """Which backend refjax computes on in this run."""

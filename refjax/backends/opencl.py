@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from refjax.backends.base import Buffer, Device, register_backend
+from refjax.backends.kernels.autotune import MatmulTuner
 from refjax.backends.kernels.backend import KernelBackend, dense
 from refjax.backends.kernels.cache import KernelCache, Request
 from refjax.backends.kernels.dialects import OPENCL, SPECIAL_IN_DOUBLE
@@ -57,8 +58,12 @@ class OpenCLBackend(KernelBackend):
         block = RegisterBlock(8, 16, 8) if is_cpu else None
         lanes = 8 if is_cpu else 1  # a CPU reads a column reduction's rows 8 outputs wide,
         # and any other reduction's rows 8 elements at a time (a GPU: local-memory trees)
-        super().__init__(FusionOptions(fp64=fp64, matmul_block=block, column_lanes=lanes,
-                                       row_lanes=8 if is_cpu else 0))
+        fingerprint = _fingerprint(cl, self.device)
+        super().__init__(
+            FusionOptions(fp64=fp64, matmul_block=block, column_lanes=lanes,
+                          row_lanes=8 if is_cpu else 0),
+            MatmulTuner("opencl", fingerprint) if is_cpu else None,
+        )
         if fp64:  # PoCL's float tanh is 1 ulp off near +-1 (tanh(20) < 1), and its float erfc is
             # a few ulp off (numpy and JAX round erf/erfc/lgamma correctly, mostly): use double
             self.dialect = replace(OPENCL, promote_float32=SPECIAL_IN_DOUBLE | {"tanh"})
@@ -75,8 +80,8 @@ class OpenCLBackend(KernelBackend):
         # binary back from it costs ~10x the build; with PoCL the cache entry is the checked
         # source, and loading it is a build that hits PoCL's cache.
         self._keep_binaries = "Portable Computing Language" not in self.device.platform.name
-        self.cache: KernelCache[Any] = KernelCache("opencl", _fingerprint(cl, self.device),
-                                                   self._build, self._load)
+        self.cache: KernelCache[Any] = KernelCache("opencl", fingerprint, self._build,
+                                                   self._load)
 
     # -- buffers ---------------------------------------------------------------------------
     def from_numpy(self, value: NDArray) -> Buffer:

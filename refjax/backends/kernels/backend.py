@@ -15,6 +15,7 @@ import hashlib
 import logging
 import math
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ import numpy as np
 
 from refjax import profiler
 from refjax.backends.base import Backend, Buffer, Executable, get_backend
+from refjax.backends.kernels.autotune import MatmulTuner
 from refjax.backends.kernels.dialects import Dialect
 from refjax.backends.kernels.fusion import (
     FusionOptions,
@@ -36,7 +38,14 @@ from refjax.backends.kernels.fusion import (
     plan,
     primitive_jaxpr,
 )
-from refjax.backends.kernels.ir import BufferArg, Kernel, MapKernel, coalesce, is_kernel_dtype
+from refjax.backends.kernels.ir import (
+    BufferArg,
+    Kernel,
+    MapKernel,
+    MatmulKernel,
+    coalesce,
+    is_kernel_dtype,
+)
 from refjax.backends.kernels.lower import Builder, shifted
 from refjax.backends.kernels.render import Grid, Rendered, launch_grid, render
 from refjax.backends.numpy_impls.indexing import clamped_starts
@@ -64,9 +73,10 @@ class KernelBackend(Backend):
     reduce_local_size: int = 256  # work items per group of a reduce kernel (a power of two)
     max_groups: int = 1024  # grid-stride kernels launch at most this many groups
 
-    def __init__(self, options: FusionOptions) -> None:
+    def __init__(self, options: FusionOptions, tuner: MatmulTuner | None = None) -> None:
         super().__init__()
         self.options = options
+        self.tuner = tuner  # chooses register blocks of large matmuls by timing (a CPU device)
         self._eager: OrderedDict[Hashable, PlanExecutable] = OrderedDict()  # under self._lock
 
     # -- runtime hooks ---------------------------------------------------------------------
@@ -95,6 +105,26 @@ class KernelBackend(Backend):
     @abc.abstractmethod
     def put(self, dst: Buffer, i: int, src: Buffer) -> None:
         """Write ``src`` into ``dst[i]`` (along the first axis)."""
+
+    def time_kernel(self, kernel: Kernel, runs: int = 3) -> float:
+        """The best of ``runs`` timed launches of ``kernel`` on zeroed inputs, in seconds (the
+        autotuner's measure)."""
+        rendered = render(kernel, self.dialect)
+        compiled = self.load_kernel(rendered)
+        grid = launch_grid(kernel, rendered, self.map_local_size, self.reduce_local_size,
+                           self.max_groups)
+        ins = [self.from_numpy(np.zeros(b.size, b.dtype)) for b in kernel.inputs]
+        outs = [self.empty((kernel.size,), t) for t in kernel.output_dtypes]
+        index = rendered.index_dtype.type
+        scalars = [_param_arg(t.type(0)) for t in kernel.params]
+        scalars += [index(v) for v in rendered.shape_args]
+        best = math.inf
+        for _ in range(runs):
+            start = time.perf_counter()
+            self.launch(compiled, grid, [*ins, *outs], scalars)
+            self.block_until_ready(outs[0])
+            best = min(best, time.perf_counter() - start)
+        return best
 
     # -- Backend ---------------------------------------------------------------------------
     def execute(
@@ -354,9 +384,12 @@ class _KernelRunner:
         self.backend = backend
         self.step = step
         self.skip = step.kernel.size == 0  # nothing to compute: not even compiled
-        self.rendered = render(step.kernel, backend.dialect, generic)
+        kernel = step.kernel
+        if isinstance(kernel, MatmulKernel) and backend.tuner is not None and not self.skip:
+            kernel = backend.tuner.tuned(kernel, backend.time_kernel)
+        self.rendered = render(kernel, backend.dialect, generic)
         self.kernel = None if self.skip else backend.load_kernel(self.rendered)
-        self.grid = launch_grid(step.kernel, self.rendered, backend.map_local_size,
+        self.grid = launch_grid(kernel, self.rendered, backend.map_local_size,
                                 backend.reduce_local_size, backend.max_groups)
         index = self.rendered.index_dtype.type
         self.scalars: list[np.generic] = [_param_arg(p) for p in step.params]
