@@ -210,6 +210,24 @@ def test_matmul_result_used_as_a_matmul_operand_is_materialised() -> None:
     np.testing.assert_allclose(out, np.tanh(x @ w) @ w.T, rtol=1e-5, atol=1e-6)
 
 
+def test_matmul_used_only_transposed_is_computed_transposed() -> None:
+    # JAX's gradient of x @ w for w is a dot_general then a transpose; the update fuses into it
+    x, w, y = f32(6, 4), f32(4, 3), f32(6, 3)
+
+    def step(w: Any, x: Any, y: Any) -> Any:
+        g = refjax.grad(lambda w: ((x @ w) * y).sum())(w)
+        return w - 0.1 * g
+
+    jaxpr = refjax.make_jaxpr(step)(w, x, y)
+    assert "transpose" in str(jaxpr)
+    p = plan(jaxpr)
+    # the unused loss is not computed; the cotangent becomes a buffer (a matmul operand); the
+    # gradient's matmul computes the transpose and the update in its epilogue
+    assert [k.name for k in p.kernels()] == ["map_mul", "matmul_mul_sub"]
+    (out,) = evaluate_plan(p, [w, x, y])
+    np.testing.assert_allclose(out, w - 0.1 * (x.T @ y), rtol=1e-5, atol=1e-6)
+
+
 def test_matmul_as_primitive_when_asked() -> None:
     p = plan(refjax.make_jaxpr(lambda a, b: a @ b)(f32(2, 3), f32(3, 4)),
              FusionOptions(matmul_kernels=False))

@@ -82,6 +82,7 @@ from refjax.interp.core import (
     ShapedArray,
     Var,
 )
+from refjax.interp.partial_eval import dce_closed_jaxpr
 from refjax.primitives import elementwise as ew
 from refjax.primitives import linalg as la
 from refjax.primitives import shape as sh
@@ -222,6 +223,9 @@ class _Planner:
         self._param_ids: dict[tuple[DType, bytes], int] = {}
         self._reductions = 0
         self.fresh: set[Var] = set()  # results of ``copy``: never an alias of another buffer
+        self.only_use: dict[Var, JaxprEqn] = {}  # the one equation using a variable, if one
+        # transposes whose operand, a matmul's result, was computed transposed: aliases
+        self.swapped: set[int] = set()
 
     # -- slots and values ------------------------------------------------------------------
     def new_slot(self, aval: ShapedArray) -> int:
@@ -433,13 +437,19 @@ class _Planner:
             self.bind_slot(var, self.constant_slot(np.asarray(const), var.aval))
 
     def _count_uses(self, jaxpr: Jaxpr) -> None:
+        uses: dict[Var, list[JaxprEqn | None]] = {}
         for eqn in jaxpr.eqns:
             for atom in eqn.invars:
                 if isinstance(atom, Var):
                     self.remaining[atom] = self.remaining.get(atom, 0) + 1
+                    uses.setdefault(atom, []).append(eqn)
         for atom in jaxpr.outvars:
             if isinstance(atom, Var):
                 self.remaining[atom] = self.remaining.get(atom, 0) + 1
+                uses.setdefault(atom, []).append(None)
+        for var, users in uses.items():
+            if len(users) == 1 and users[0] is not None:
+                self.only_use[var] = users[0]
 
     def _materialise_outputs(self, outvars: Sequence[Atom]) -> None:
         """Compute every output still an expression: pending reductions, then maps by shape."""
@@ -478,6 +488,12 @@ class _Planner:
     def equation(self, eqn: JaxprEqn) -> None:
         """Plan one equation: fuse it, start a kernel, or add a primitive step."""
         prim = eqn.primitive
+        if id(eqn) in self.swapped:  # its operand is the matmul computed transposed
+            (atom,), (out,) = eqn.invars, eqn.outvars
+            assert isinstance(atom, Var) and atom not in self.slot_of
+            self.define(out, self.sym[atom])
+            self.remaining[atom] -= 1
+            return
         if prim is ew.copy_p:
             self.fresh.add(eqn.outvars[0])
         in_avals = [a.aval for a in eqn.invars]
@@ -694,21 +710,37 @@ class _Planner:
         m = math.prod(lhs_aval.shape[d] for d in lf)
         n = math.prod(rhs_aval.shape[d] for d in rf)
         k = math.prod(lhs_aval.shape[d] for d in lc)
+        out = eqn.outvars[0]
+        shape = out.aval.shape
+        user = self.only_use.get(out)
+        nb, nl = len(lb), len(lf)
+        swap = (*range(nb), *range(nb + nl, len(shape)), *range(nb, nb + nl))
+        transposed = user is not None and user.primitive is sh.transpose_p and (
+            tuple(user.params["permutation"]) == swap != tuple(range(len(shape)))
+        )
+        if transposed:  # only used transposed (a gradient's dot_general, then a transpose):
+            # computed so, as rhs^T lhs^T, the transpose an alias of it
+            assert user is not None
+            shape = user.outvars[0].aval.shape
+            lhs_atom, rhs_atom, lb, lf, lc, rb, rf, rc, m, n = (
+                rhs_atom, lhs_atom, rb, rf, rc, lb, lf, lc, n, m
+            )
         lhs_slot, lhs = self._matmul_operand(lhs_atom, (*lb, *lf, *lc), (batch, m, k), acc)
         rhs_slot, rhs = self._matmul_operand(rhs_atom, (*rb, *rc, *rf), (batch, k, n), acc)
-        out = eqn.outvars[0]
         core = _MatmulCore(lhs_slot, lhs, rhs_slot, rhs, batch, m, n, k, acc,
                            self._matmul_block(acc))
         r = self._reductions
         self._reductions += 1
-        result = self.b.leaf(Reduced(r, acc), out.aval.shape)
+        result = self.b.leaf(Reduced(r, acc), shape)
         self.pending[r] = _PendingReduce(
-            result, BinaryOp.ADD, Const(acc.type(0).item(), acc), out.aval.shape, (k,),
-            matmul=core,
+            result, BinaryOp.ADD, Const(acc.type(0).item(), acc), shape, (k,), matmul=core,
         )
         if out.aval.dtype != acc:
             result = self.b.cast(result, out.aval.dtype)
         self.define(out, result)
+        if transposed:
+            assert user is not None
+            self.swapped.add(id(user))
 
     def _emit_matmul(
         self, core: _MatmulCore, syms: Sequence[Sym], avals: Sequence[ShapedArray]
@@ -782,8 +814,13 @@ def _kernel_name(kind: str, body: Sequence[Expr]) -> str:
 
 
 def plan(closed: ClosedJaxpr, options: FusionOptions | None = None) -> Plan:
-    """Partition ``closed`` into kernels and primitive steps (never an internal error)."""
+    """Partition ``closed`` into kernels and primitive steps (never an internal error).
+
+    Equations whose results nothing uses are dropped first (a gradient's jaxpr keeps the
+    forward pass's loss, which ``grad`` does not return), as XLA does; every input stays.
+    """
     options = options or FusionOptions()
+    closed, _ = dce_closed_jaxpr(closed, True, instantiate=True, cache=False)
     try:
         return _Planner(options).run(closed)
     except Exception as err:  # a planner bug: every equation runs as a primitive step instead
