@@ -921,6 +921,32 @@ def _vector_body(
     return lines
 
 
+def _reduce_epilogue(
+    kernel: ReduceKernel, body: _Body, ints: _Ints, out_axes: Sequence[str], pad: str
+) -> list[str]:
+    """The statements of a reduce kernel's epilogue for output ``o`` (its axes ``out_axes``),
+    the reduced value being ``acc``, and its stores."""
+    order = sorted(reached(kernel.body, kernel.outputs))
+
+    def leaf(i: int, expr: Load | Index) -> str:
+        return body.load(expr, ints.affine(expr.index, out_axes))
+
+    names: dict[int, str] = {}
+    lines = body.statements(order, names, leaf, pad)
+    return lines + [
+        pad + body.store(k, body.operand(o, names), "o") for k, o in enumerate(kernel.outputs)
+    ]
+
+
+def _plain_signature(kernel: MapKernel | ReduceKernel, d: Dialect, ints: _Ints,
+                     itype: str) -> str:
+    """Inputs, outputs, scalar params and (generic) sizes of a map or reduce kernel."""
+    return _signature(
+        d, [b.dtype for b in kernel.inputs], kernel.output_dtypes, kernel.params,
+        len(ints.values), itype,
+    )
+
+
 def column_like(kernel: ReduceKernel) -> bool:
     """Whether the prologue's loads walk the outputs contiguously and the reduced elements with
     a stride (a column reduction): some load has stride 1 along the last output axis, and none
@@ -951,7 +977,6 @@ def _render_reduce(kernel: ReduceKernel, d: Dialect, generic: bool) -> Rendered:
     red_axes = [f"r{k}" for k in range(len(kernel.reduced_shape))]
     n_out_text, n_red_text = ints(kernel.size), ints(kernel.reduced_size)
     pro_order = sorted(reached(kernel.body, [kernel.prologue]))
-    epi_order = sorted(reached(kernel.body, kernel.outputs))
     out_lines = _decompose(ints, "o", out_axes, kernel.shape, itype, "    ")
     bases: dict[int, str] = {}
     for i in pro_order:
@@ -974,19 +999,8 @@ def _render_reduce(kernel: ReduceKernel, d: Dialect, generic: bool) -> Rendered:
     combine_tree = binary_code(d, kernel.combine, "scratch[lid]", "scratch[lid + s]", acc_dtype)
     body.helpers |= combine_acc.helpers | combine_tree.helpers
 
-    def epi_leaf(i: int, expr: Load | Index) -> str:
-        return body.load(expr, ints.affine(expr.index, out_axes))
-
-    epi_names: dict[int, str] = {}
-    epi_lines = body.statements(epi_order, epi_names, epi_leaf, "      ")
-    epi_lines += [
-        "      " + body.store(k, body.operand(o, epi_names), "o")
-        for k, o in enumerate(kernel.outputs)
-    ]
-    signature = _signature(
-        d, [b.dtype for b in kernel.inputs], kernel.output_dtypes, kernel.params,
-        len(ints.values), itype,
-    )
+    epi_lines = _reduce_epilogue(kernel, body, ints, out_axes, "      ")
+    signature = _plain_signature(kernel, d, ints, itype)
     text = REDUCE_TEMPLATE.substitute(_common(d, itype) | {
         "name": kernel.name,
         "args": signature,
@@ -1019,7 +1033,6 @@ def _render_row_reduce(kernel: ReduceKernel, lanes: int, d: Dialect, generic: bo
     out_axes = [f"o{k}" for k in range(n_out)]
     n_out_text, n_red_text = ints(kernel.size), ints(kernel.reduced_size)
     pro_order = sorted(reached(kernel.body, [kernel.prologue]))
-    epi_order = sorted(reached(kernel.body, kernel.outputs))
     acc_dtype = kernel.identity.dtype
     a_type = ctype(d, acc_dtype)
     identity = literal(d, kernel.identity.value, acc_dtype)
@@ -1064,19 +1077,8 @@ def _render_row_reduce(kernel: ReduceKernel, lanes: int, d: Dialect, generic: bo
         partial = pairs + ([partial[-1]] if len(partial) % 2 else [])
     combine_lines.append(f"    const {a_type} acc = {partial[0]};")
 
-    def epi_leaf(i: int, expr: Load | Index) -> str:
-        return body.load(expr, ints.affine(expr.index, out_axes))
-
-    epi_names: dict[int, str] = {}
-    epi_lines = body.statements(epi_order, epi_names, epi_leaf, "    ")
-    epi_lines += [
-        "    " + body.store(k, body.operand(o, epi_names), "o")
-        for k, o in enumerate(kernel.outputs)
-    ]
-    signature = _signature(
-        d, [b.dtype for b in kernel.inputs], kernel.output_dtypes, kernel.params,
-        len(ints.values), itype,
-    )
+    epi_lines = _reduce_epilogue(kernel, body, ints, out_axes, "    ")
+    signature = _plain_signature(kernel, d, ints, itype)
     text = ROW_REDUCE_TEMPLATE.substitute(_common(d, itype) | {
         "name": kernel.name,
         "args": signature,
@@ -1151,10 +1153,7 @@ def _render_column_reduce(
             for k, x in enumerate(kernel.outputs)
         ]
         epi_lines += [f"    if (e{lane} < {size}) {{", *lines, "    }"]
-    signature = _signature(
-        d, [b.dtype for b in kernel.inputs], kernel.output_dtypes, kernel.params,
-        len(ints.values), itype,
-    )
+    signature = _plain_signature(kernel, d, ints, itype)
     text = COLUMN_REDUCE_TEMPLATE.substitute(_common(d, itype) | {
         "name": kernel.name,
         "args": signature,
