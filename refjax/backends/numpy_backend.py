@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import cast
 
-import numpy as np
-
-from refjax.backends.base import Backend, Buffer, register_backend
-from refjax.backends.numpy_impls import impls
-from refjax.errors import missing_rule_message
-from refjax.interp.core import NDArray, Params, Primitive, ShapedArray
+from refjax.backends.base import Backend, Buffer, Executable, register_backend
+from refjax.backends.numpy_impls.program import NumpyExecutable, reference_step
+from refjax.interp.core import ClosedJaxpr, NDArray, Params, Primitive, ShapedArray
 
 
 class NumpyBackend(Backend):
@@ -37,31 +34,18 @@ class NumpyBackend(Backend):
     def prepare(
         self, prim: Primitive, params: Params, out_avals: Sequence[ShapedArray]
     ) -> Callable[..., list[Buffer]]:
-        try:
-            impl = impls[prim]
-        except KeyError:
-            raise NotImplementedError(missing_rule_message(prim.name, "numpy backend")) from None
-        avals = list(out_avals)
-        multiple = prim.multiple_results
+        step = reference_step(prim, params, out_avals)
+        if prim.multiple_results:
+            return cast(Callable[..., list[Buffer]], step)
 
-        def step(*buffers: NDArray) -> list[NDArray]:
-            result = impl(*buffers, **params)
-            results = list(result) if multiple else [cast(NDArray, result)]
-            return [_exactly(r, aval, prim) for r, aval in zip(results, avals, strict=True)]
+        def single(*buffers: NDArray) -> list[NDArray]:
+            return [step(*buffers)]
 
-        return step
+        return single
 
-
-def _exactly(value: NDArray, aval: ShapedArray, prim: Primitive) -> NDArray:
-    """``value`` as an ndarray of ``aval``'s dtype; a shape mismatch is a bug in a rule."""
-    out = np.asarray(value)
-    if out.dtype != aval.dtype:
-        out = out.astype(aval.dtype)
-    if out.shape != aval.shape:
-        raise AssertionError(
-            f"numpy impl of {prim.name} gave shape {out.shape}, abstract eval said {aval.shape}"
-        )
-    return out
+    def build_executable(self, closed: ClosedJaxpr) -> Executable:
+        """``closed`` as straight-line numpy code (see :mod:`.numpy_impls.program`)."""
+        return NumpyExecutable(self, closed)
 
 
 register_backend("numpy", NumpyBackend)

@@ -9,6 +9,7 @@ from refjax.backends.numpy_impls import (  # noqa: F401  # imported to register 
     indexing,
     linalg,
     prng,
+    program,
     reductions,
     shape,
     transcendental,

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from refjax.backends.base import get_backend
+from refjax.backends.numpy_impls.program import run_inner as _run
 from refjax.backends.numpy_impls.table import register
 from refjax.interp.core import ClosedJaxpr, NDArray
 from refjax.primitives.control_flow import cond_p, scan_p, while_p
-
-
-def _run(jaxpr: ClosedJaxpr, args: list[NDArray]) -> list[NDArray]:
-    outs: list[NDArray] = get_backend("numpy").compile(jaxpr).run(args)
-    return outs
 
 
 @register(cond_p)
@@ -53,8 +48,8 @@ def _scan(
     y_avals = jaxpr.out_avals[num_carry:]
     ys = [np.empty((length, *a.shape), a.dtype) for a in y_avals]
     order = range(length - 1, -1, -1) if reverse else range(length)
-    for i in order:
-        outs = _run(jaxpr, consts + carry + [x[i] for x in xs])
+    for i in order:  # x[i, ...]: a 0-d array where x[i] would be a numpy scalar
+        outs = _run(jaxpr, consts + carry + [x[i, ...] for x in xs])
         carry = outs[:num_carry]
         for y, out in zip(ys, outs[num_carry:], strict=True):
             y[i] = out

@@ -12,9 +12,9 @@ from refjax.interp.core import NDArray
 from refjax.primitives import linalg as la
 
 
-def _compute_dtype(lhs: NDArray, rhs: NDArray, out: DType) -> DType:
+def compute_dtype(lhs: DType, rhs: DType, out: DType) -> DType:
     """Accumulate in the output type, unless a preferred output type is narrower than the inputs."""
-    inputs = la.dot_result_dtype(lhs.dtype, rhs.dtype, None)
+    inputs = la.dot_result_dtype(lhs, rhs, None)
     return inputs if out.itemsize < inputs.itemsize else out
 
 
@@ -31,7 +31,7 @@ def _dot_general(
     """As a batched matmul: lhs to (batch, free, contract), rhs to (batch, contract, free)."""
     (lhs_contract, rhs_contract), (lhs_batch, rhs_batch) = dimension_numbers
     out_dtype = la.dot_result_dtype(lhs.dtype, rhs.dtype, preferred_element_type)
-    dtype = _compute_dtype(lhs, rhs, out_dtype)
+    dtype = compute_dtype(lhs.dtype, rhs.dtype, out_dtype)
     lhs_free = la.free_dims(lhs.ndim, lhs_contract, lhs_batch)
     rhs_free = la.free_dims(rhs.ndim, rhs_contract, rhs_batch)
     batch_shape = tuple(lhs.shape[d] for d in lhs_batch)
