@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import functools
 import inspect
+import operator
+import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -22,7 +24,7 @@ from refjax.api_util import (
     ensure_str_tuple,
     validate_jit_argnums,
 )
-from refjax.backends.base import ArrayImpl
+from refjax.backends.base import BACKEND_ENV, ArrayImpl, Backend, get_backend, to_buffer
 from refjax.interp.core import Array, ArrayLike, ShapedArray, as_array, get_aval
 from refjax.interp.staging import debug_info, trace_to_jaxpr
 
@@ -716,12 +718,22 @@ def hessian(
 
 # ---------------------------------------------------------------------------------------------
 # jit
+#
+# A call of a jitted function looks its signature up in the function's cache: a key made in one
+# pass over the arguments, then (on a hit) the entry's executable runs on the arguments' buffers.
+# Calls with only positional arguments that are plain arrays (refjax arrays of this process,
+# numpy arrays, Python and numpy scalars) and no static arguments take a fast path that does no
+# pytree work; every other call flattens ``(args, kwargs)``. Both paths make the same key for
+# the same signature, so they share cache entries (and traces).
 
 
 class _JitEntry:
-    """One traced signature of a jitted function: its jaxpr, constants and output tree."""
+    """One traced signature of a jitted function: its jaxpr, constants and output tree, and
+    (once run outside any trace) its executable."""
 
-    __slots__ = ("closed", "hoisted", "consts", "out_tree", "executables")
+    __slots__ = (
+        "closed", "hoisted", "consts", "out_tree", "out_avals", "rebuild", "single", "exe"
+    )
 
     def __init__(self, closed: Any, out_tree: tree_util.PyTreeDef) -> None:
         from refjax.interp.staging import hoist_consts
@@ -729,20 +741,110 @@ class _JitEntry:
         self.closed = closed
         self.hoisted, self.consts = hoist_consts(closed)
         self.out_tree = out_tree
-        self.executables: dict[str, Any] = {}
+        self.out_avals: tuple[ShapedArray, ...] = tuple(closed.out_avals)
+        self.rebuild = _rebuilder(out_tree, len(self.out_avals))
+        # the output's aval when the output is one array (not in a container), else None
+        self.single = self.out_avals[0] if self.rebuild is _first else None
+        self.exe: Any = None  # the executable of the backend in the entry's key
 
 
-_FAST_LEAVES: tuple[type, ...] = (ArrayImpl, np.ndarray, float, int, bool, np.float32, np.float64)
+_first: Callable[[list[Any]], Any] = operator.itemgetter(0)
+
+
+def _rebuilder(out_tree: tree_util.PyTreeDef, n: int) -> Callable[[list[Any]], Any]:
+    """The output pytree from the flat outputs: a shortcut for a single array or a tuple of
+    arrays (the common outputs), else ``out_tree.unflatten``."""
+    if out_tree == tree_util.tree_structure(0):
+        return _first
+    if out_tree == tree_util.tree_structure((0,) * n):
+        return tuple
+    return out_tree.unflatten
 
 
 @functools.cache
-def _flat_args_tree(n: int) -> tree_util.PyTreeDef:
-    """The tree of ``(args, {})`` for ``n`` array arguments."""
-    return tree_util.tree_structure(([0] * n, {}))
+def _leaf_args_tree(n: int, names: tuple[str, ...] = ()) -> tree_util.PyTreeDef:
+    """The tree of ``(args, kwargs)`` for ``n`` positional arguments and keyword arguments
+    ``names`` (sorted), all leaves: what ``tree_flatten`` gives for such a call, made once."""
+    return tree_util.tree_structure(([0] * n, dict.fromkeys(names, 0)))
+
+
+# The avals of plain host values: per (type, x64) for scalars, per (dtype, shape, x64) for numpy
+# arrays, so a call does not build a ShapedArray (and canonicalise a dtype) per argument.
+_PLAIN_SCALARS: Final = frozenset(
+    {bool, int, float, complex, np.bool_, np.float16, np.float32, np.float64, np.complex64,
+     np.complex128, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+     np.uint64}
+)
+_scalar_avals: dict[tuple[type, bool], ShapedArray] = {}
+_array_avals: dict[tuple[np.dtype[Any], tuple[int, ...], bool], ShapedArray] = {}
+_MAX_ARRAY_AVALS: Final = 4096
+
+
+def _plain_aval(x: object, x64: bool) -> ShapedArray | None:
+    """``get_aval(x)`` for a numpy array or scalar of exactly a plain type, from a cache; None
+    for anything else (and for a value ``get_aval`` rejects: the general path reports it)."""
+    typ = type(x)
+    if typ is np.ndarray:
+        assert isinstance(x, np.ndarray)
+        key = (x.dtype, x.shape, x64)
+        aval = _array_avals.get(key)
+        if aval is None:
+            try:
+                aval = get_aval(x)
+            except TypeError:
+                return None
+            if len(_array_avals) >= _MAX_ARRAY_AVALS:
+                _array_avals.clear()
+            _array_avals[key] = aval
+        return aval
+    if typ in _PLAIN_SCALARS:
+        aval = _scalar_avals.get((typ, x64))
+        if aval is None:
+            aval = _scalar_avals[typ, x64] = get_aval(x)
+        return aval
+    return None
+
+
+def _plain_avals(leaves: Sequence[Any], x64: bool) -> tuple[ShapedArray, ...] | None:
+    """The avals of ``leaves`` if all are plain arrays (refjax arrays of exactly ``ArrayImpl``,
+    or what :func:`_plain_aval` takes), else None."""
+    avals = []
+    for x in leaves:
+        if type(x) is ArrayImpl:
+            avals.append(x._aval)
+        else:
+            aval = _plain_aval(x, x64)
+            if aval is None:
+                return None
+            avals.append(aval)
+    return tuple(avals)
+
+
+# The default backend, read as ``get_backend()`` reads it (``REFJAX_BACKEND``, else numpy) but
+# without ``os.environ.get``'s cost: on CPython, ``os.environ`` keeps its values in a dict of
+# encoded strings, ``_data``, which is read directly.
+_ENV_DATA: Final[Any] = getattr(os.environ, "_data", None)
+_ENV_KEY: Final[Any] = os.environ.encodekey(BACKEND_ENV) if _ENV_DATA is not None else None
+_env_names: dict[Any, str] = {}
+
+
+def _default_backend() -> Backend:
+    """``get_backend()``, faster: the default backend, as the environment names it now."""
+    if _ENV_DATA is None:
+        return get_backend()
+    raw = _ENV_DATA.get(_ENV_KEY)
+    name = _env_names.get(raw)
+    if name is None:
+        if len(_env_names) > 64:
+            _env_names.clear()
+        name = _env_names[raw] = (
+            os.environ.decodevalue(raw) if raw is not None else ""
+        ) or "numpy"
+    return get_backend(name)  # with a name, get_backend reads no environment
 
 
 def _check_static(statics: tuple[Any, ...]) -> None:
-    for _, value in statics:
+    for _, _, value in statics:
         try:
             hash(value)
         except TypeError as err:
@@ -789,10 +891,10 @@ def jit(
     """``fun`` traced once per signature to a jaxpr and run by the backend's compiler.
 
     The cache key is the input pytree structure, each input's aval (shape, dtype, weak type),
-    the static arguments' values and the backend. ``donate_argnums`` and ``donate_argnames``
-    are checked and otherwise ignored: refjax never reuses input buffers.
+    the static arguments' values, the backend and the flags tracing reads (x64, threefry).
+    ``donate_argnums`` and ``donate_argnames`` are checked and otherwise ignored: refjax never
+    reuses input buffers.
     """
-    from refjax.backends.base import ArrayImpl, get_backend, to_buffer
     from refjax.config import config
     from refjax.interp.core import EVAL_TRACE, current_trace
     from refjax.primitives.calls import jit_p
@@ -800,9 +902,14 @@ def jit(
     static_nums, static_names = _jit_statics(
         fun, static_argnums, static_argnames, donate_argnums, donate_argnames
     )
-    cache: dict[Any, _JitEntry] = {}
+    # key -> entry. A key is ``(avals, backend, x64, threefry)`` for flat positional array
+    # arguments without statics (the fast path's key, which the general path makes too for
+    # such a call), else ``(avals, backend, x64, threefry, in_tree, statics)``.
+    cache: dict[tuple[Any, ...], _JitEntry] = {}
     static_positions: dict[int, tuple[int, ...]] = {}
     name = getattr(fun, "__name__", "fun")
+    flags = config._values  # the live flag values (``config.read`` without its call)
+    fast_ok = not static_nums
 
     def trace(
         in_tree: Any,
@@ -828,55 +935,107 @@ def jit(
         closed = trace_to_jaxpr(flat_fun, avals, debug_info(fun, "jit", names))
         return _JitEntry(closed, out_trees[0])
 
-    @functools.wraps(fun)
-    def jitted(*args: Any, **kwargs: Any) -> Any:
-        if config.read("jax_disable_jit"):
-            return fun(*args, **kwargs)
+    def run(entry: _JitEntry, flat: Sequence[Any], avals: Sequence[ShapedArray],
+            backend: Backend) -> Any:
+        """The entry's outputs on ``flat``: run by the backend, or bound under a trace."""
+        if current_trace() is not EVAL_TRACE:
+            return entry.rebuild(
+                jit_p.bind_all(*entry.consts, *flat, jaxpr=entry.hoisted, name=name)
+            )
+        exe = entry.exe
+        if exe is None:
+            exe = entry.exe = backend.compile(entry.closed)
+        bufs = [
+            x.buffer if type(x) is ArrayImpl and x.backend is backend
+            else to_buffer(x, av, backend)
+            for x, av in zip(flat, avals, strict=True)
+        ]
+        return entry.rebuild(
+            [ArrayImpl(av, b, backend) for av, b in zip(entry.out_avals, exe.run(bufs),
+                                                         strict=True)]
+        )
+
+    def general(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """A call with pytree, keyword or static arguments (or unusual leaves)."""
         static_pos = static_positions.get(len(args))
         if static_pos is None:
             static_pos = static_positions[len(args)] = ensure_inbounds(True, len(args), static_nums)
-        statics = tuple((i, args[i]) for i in static_pos) + tuple(
-            (k, kwargs[k]) for k in sorted(kwargs) if k in static_names
+        # Each static argument is keyed by its type and value (JAX's strict type equality:
+        # ``1``, ``1.0`` and ``True`` are equal but trace differently).
+        statics = tuple((i, type(args[i]), args[i]) for i in static_pos) + tuple(
+            (k, type(kwargs[k]), kwargs[k]) for k in sorted(kwargs) if k in static_names
         )
         _check_static(statics)
         dyn_args = [a for i, a in enumerate(args) if i not in static_pos]
         dyn_kwargs = {k: v for k, v in kwargs.items() if k not in static_names}
-        if not dyn_kwargs and all(type(a) in _FAST_LEAVES for a in dyn_args):
-            flat, in_tree = dyn_args, _flat_args_tree(len(dyn_args))  # the common case, quickly
+        x64 = flags["jax_enable_x64"]
+        kw_names = tuple(sorted(dyn_kwargs))
+        leaves = [*dyn_args, *(dyn_kwargs[k] for k in kw_names)] if kw_names else dyn_args
+        avals = _plain_avals(leaves, x64)
+        if avals is not None:  # leaves only: the structure is known without flattening
+            flat, in_tree = leaves, _leaf_args_tree(len(dyn_args), kw_names)
+            backend = _default_backend()
         else:
             flat, in_tree = tree_util.tree_flatten((dyn_args, dyn_kwargs))
-        backend = get_backend()
-        try:
-            avals = tuple(x.aval if isinstance(x, Array) else get_aval(x) for x in flat)
-        except TypeError:
-            names = arg_names(fun, dyn_args) + list(dyn_kwargs)
-            for i, x in enumerate(flat):
-                _check_jit_arg(name, x, names[i] if i < len(names) else f"args[{i}]")
-            raise
-        key = (
-            in_tree,
-            avals,
-            statics,
-            backend.name,
-            config.x64_enabled,
-            config.read("jax_threefry_partitionable"),
-        )
+            backend = _default_backend()
+            try:
+                avals = tuple(x.aval if isinstance(x, Array) else get_aval(x) for x in flat)
+            except TypeError:
+                names = arg_names(fun, dyn_args) + list(dyn_kwargs)
+                for i, x in enumerate(flat):
+                    _check_jit_arg(name, x, names[i] if i < len(names) else f"args[{i}]")
+                raise
+        key: tuple[Any, ...] = (avals, backend, x64, flags["jax_threefry_partitionable"])
+        flat_tree = _leaf_args_tree(len(flat))
+        if statics or (in_tree is not flat_tree and in_tree != flat_tree):
+            key += (in_tree, statics)
         entry = cache.get(key)
         if entry is None:
             names = arg_names(fun, dyn_args) + list(dyn_kwargs)
             entry = cache[key] = trace(in_tree, avals, args, kwargs, static_pos, names)
-        if current_trace() is EVAL_TRACE:
-            exe = entry.executables.get(backend.name)
-            if exe is None:
-                exe = entry.executables[backend.name] = backend.compile(entry.closed)
-            bufs = [to_buffer(x, av, backend) for x, av in zip(flat, avals, strict=True)]
-            outs: list[Any] = [
-                ArrayImpl(av, b, backend)
-                for av, b in zip(entry.closed.out_avals, exe.run(bufs), strict=True)
+        return run(entry, flat, avals, backend)
+
+    @functools.wraps(fun)
+    def jitted(*args: Any, **kwargs: Any) -> Any:
+        if flags["jax_disable_jit"]:
+            return fun(*args, **kwargs)
+        if kwargs or not fast_ok:
+            return general(args, kwargs)
+        # The fast path: positional plain arrays and a compiled entry, run outside any trace.
+        # One pass makes the key and takes the buffers of arrays already on the backend; no
+        # pytree work. Anything else is left to ``general``, which makes the same key.
+        backend = _default_backend()
+        x64 = flags["jax_enable_x64"]
+        avals = []
+        bufs: list[Any] = []
+        transfer = False  # whether an argument must be copied to the backend
+        for x in args:
+            if type(x) is ArrayImpl:
+                avals.append(x._aval)
+                if x.backend is backend:
+                    bufs.append(x.buffer)
+                    continue
+            else:
+                aval = _plain_aval(x, x64)
+                if aval is None:
+                    return general(args, kwargs)
+                avals.append(aval)
+            bufs.append(None)
+            transfer = True
+        entry = cache.get((tuple(avals), backend, x64, flags["jax_threefry_partitionable"]))
+        if entry is None or entry.exe is None or current_trace() is not EVAL_TRACE:
+            return general(args, kwargs)  # to trace, compile or bind
+        if transfer:
+            bufs = [
+                to_buffer(x, av, backend) if b is None else b
+                for x, av, b in zip(args, avals, bufs, strict=True)
             ]
-        else:
-            outs = jit_p.bind_all(*entry.consts, *flat, jaxpr=entry.hoisted, name=name)
-        return tree_util.tree_unflatten(entry.out_tree, outs)
+        outs = entry.exe.run(bufs)
+        if entry.single is not None:
+            return ArrayImpl(entry.single, outs[0], backend)
+        return entry.rebuild(
+            [ArrayImpl(av, b, backend) for av, b in zip(entry.out_avals, outs, strict=True)]
+        )
 
     jitted._cache_size = lambda: len(cache)  # type: ignore[attr-defined]  # JAX's debug hook
     return jitted
