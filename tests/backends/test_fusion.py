@@ -228,6 +228,18 @@ def test_matmul_used_only_transposed_is_computed_transposed() -> None:
     np.testing.assert_allclose(out, w - 0.1 * (x.T @ y), rtol=1e-5, atol=1e-6)
 
 
+def test_transposed_matmul_in_a_jit_inlined_twice() -> None:
+    x, w = f32(6, 4), f32(6, 3)
+    inner = refjax.jit(lambda x, w: (x.T @ w).T * 2.0)  # dot_general, transpose: swapped
+
+    p = _plan_of(lambda x, w: inner(x, w) + inner(x * 3.0, w), x, w)
+    # each inlining computes its matmul transposed (no transpose kernel); the second's epilogue
+    # also adds the first's result
+    assert [k.name for k in p.kernels()] == ["map_mul", "matmul_mul", "matmul_mul_add"]
+    (out,) = evaluate_plan(p, [x, w])
+    np.testing.assert_allclose(out, (x.T @ w).T * 2 + (3 * x.T @ w).T * 2, rtol=1e-5, atol=1e-5)
+
+
 def test_matmul_as_primitive_when_asked() -> None:
     p = plan(refjax.make_jaxpr(lambda a, b: a @ b)(f32(2, 3), f32(3, 4)),
              FusionOptions(matmul_kernels=False))

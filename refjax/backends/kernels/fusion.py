@@ -224,8 +224,9 @@ class _Planner:
         self._reductions = 0
         self.fresh: set[Var] = set()  # results of ``copy``: never an alias of another buffer
         self.only_use: dict[Var, JaxprEqn] = {}  # the one equation using a variable, if one
-        # transposes whose operand, a matmul's result, was computed transposed: aliases
-        self.swapped: set[int] = set()
+        # transposes whose operand, a matmul's result, was computed transposed: aliases (by
+        # id, holding the equation so the id stays its own; removed once planned)
+        self.swapped: dict[int, JaxprEqn] = {}
 
     # -- slots and values ------------------------------------------------------------------
     def new_slot(self, aval: ShapedArray) -> int:
@@ -488,7 +489,8 @@ class _Planner:
     def equation(self, eqn: JaxprEqn) -> None:
         """Plan one equation: fuse it, start a kernel, or add a primitive step."""
         prim = eqn.primitive
-        if id(eqn) in self.swapped:  # its operand is the matmul computed transposed
+        if self.swapped.get(id(eqn)) is eqn:  # its operand is the matmul computed transposed
+            del self.swapped[id(eqn)]
             (atom,), (out,) = eqn.invars, eqn.outvars
             assert isinstance(atom, Var) and atom not in self.slot_of
             self.define(out, self.sym[atom])
@@ -740,7 +742,7 @@ class _Planner:
         self.define(out, result)
         if transposed:
             assert user is not None
-            self.swapped.add(id(user))
+            self.swapped[id(user)] = user
 
     def _emit_matmul(
         self, core: _MatmulCore, syms: Sequence[Sym], avals: Sequence[ShapedArray]
