@@ -137,6 +137,20 @@ def free_dims(ndim: int, contracting: Dims, batch: Dims) -> Dims:
     return tuple(d for d in range(ndim) if d not in contracting and d not in batch)
 
 
+def swaps_free_dims(
+    dimension_numbers: CanonicalDimensionNumbers, lhs_ndim: int, rhs_ndim: int,
+    permutation: Sequence[int],
+) -> bool:
+    """Whether ``transpose(dot_general(a, b), permutation)`` is ``dot_general(b, a)`` with the
+    dimension numbers swapped: the batch dims stay first and the permutation puts ``b``'s free
+    dims before ``a``'s, each in order (both groups non-empty, so it is not the identity)."""
+    (lc, rc), (lb, rb) = dimension_numbers
+    nb, nl = len(lb), lhs_ndim - len(lc) - len(lb)
+    nr = rhs_ndim - len(rc) - len(rb)
+    swapped = (*range(nb), *range(nb + nl, nb + nl + nr), *range(nb, nb + nl))
+    return nl > 0 and nr > 0 and tuple(permutation) == swapped
+
+
 def _dot_general_shape(
     lhs: ShapedArray, rhs: ShapedArray, dimension_numbers: CanonicalDimensionNumbers
 ) -> tuple[int, ...]:

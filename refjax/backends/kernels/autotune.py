@@ -33,8 +33,8 @@ log = logging.getLogger("refjax.kernels")
 
 AUTOTUNE_ENV: Final = "REFJAX_AUTOTUNE"
 MIN_WORK: Final = 1 << 22  # batch * m * n * k below which the default block is used
-# Candidate blocks for four-byte accumulators (eight-byte ones get half of each, as the
-# planner's default does): the default first, then taller, shorter and narrower ones.
+# Candidate blocks for four-byte accumulators (``RegisterBlock.for_dtype`` halves them for
+# eight-byte ones): the default first, then taller, shorter and narrower ones.
 CANDIDATES: Final = (
     RegisterBlock(8, 16, 8),
     RegisterBlock(4, 16, 8),
@@ -63,10 +63,7 @@ def shape_class(kernel: MatmulKernel) -> str:
 
 def candidates(kernel: MatmulKernel) -> list[RegisterBlock]:
     """The blocks to time for ``kernel``'s accumulator dtype."""
-    if kernel.acc_dtype.itemsize < 8:
-        return list(CANDIDATES)
-    return [RegisterBlock(max(1, b.rows // 2), max(1, b.cols // 2), max(1, b.width // 2))
-            for b in CANDIDATES]
+    return [b.for_dtype(kernel.acc_dtype) for b in CANDIDATES]
 
 
 class MatmulTuner:

@@ -715,10 +715,9 @@ class _Planner:
         out = eqn.outvars[0]
         shape = out.aval.shape
         user = self.only_use.get(out)
-        nb, nl = len(lb), len(lf)
-        swap = (*range(nb), *range(nb + nl, len(shape)), *range(nb, nb + nl))
         transposed = user is not None and user.primitive is sh.transpose_p and (
-            tuple(user.params["permutation"]) == swap != tuple(range(len(shape)))
+            la.swaps_free_dims(eqn.params["dimension_numbers"], lhs_aval.ndim, rhs_aval.ndim,
+                               user.params["permutation"])
         )
         if transposed:  # only used transposed (a gradient's dot_general, then a transpose):
             # computed so, as rhs^T lhs^T, the transpose an alias of it
@@ -774,11 +773,7 @@ class _Planner:
 
     def _matmul_block(self, acc: DType) -> RegisterBlock | None:
         block = self.options.matmul_block
-        if block is None or acc.itemsize < 8:
-            return block
-        return RegisterBlock(
-            max(1, block.rows // 2), max(1, block.cols // 2), max(1, block.width // 2)
-        )
+        return None if block is None else block.for_dtype(acc)
 
     def _matmul_operand(
         self, atom: Atom, perm: tuple[int, ...], shape: tuple[int, int, int], acc: DType

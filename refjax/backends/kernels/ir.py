@@ -348,6 +348,15 @@ class RegisterBlock:
     cols: int
     width: int
 
+    def for_dtype(self, acc: DType) -> RegisterBlock:
+        """This block (meant for four-byte accumulators) for ``acc``: half of it each way, and
+        half the vector width, for eight-byte ones (vectors stay 32 bytes: PoCL's code
+        generator fails on wider ones)."""
+        if acc.itemsize < 8:
+            return self
+        return RegisterBlock(max(1, self.rows // 2), max(1, self.cols // 2),
+                             max(1, self.width // 2))
+
 
 @dataclass(frozen=True, slots=True)
 class MatmulKernel:

@@ -198,13 +198,11 @@ class _Node:
 def _swapped_dot(dot: JaxprEqn, transpose: JaxprEqn) -> _Node | None:
     """``transpose(dot_general(a, b))`` as ``dot_general(b, a)``, if the transpose swaps the free
     dims of ``a`` and ``b`` (keeping batch dims first and the order within each group)."""
-    (lc, rc), (lb, rb) = dot.params["dimension_numbers"]
+    dnums = dot.params["dimension_numbers"]
     lhs, rhs = dot.invars[0].aval, dot.invars[1].aval
-    nb, nl = len(lb), lhs.ndim - len(lc) - len(lb)
-    nr = rhs.ndim - len(rc) - len(rb)
-    swapped = (*range(nb), *range(nb + nl, nb + nl + nr), *range(nb, nb + nl))
-    if nl == 0 or nr == 0 or tuple(transpose.params["permutation"]) != swapped:
+    if not la.swaps_free_dims(dnums, lhs.ndim, rhs.ndim, transpose.params["permutation"]):
         return None
+    (lc, rc), (lb, rb) = dnums
     params = {**dot.params, "dimension_numbers": ((rc, lc), (rb, lb))}
     invars = (dot.invars[1], dot.invars[0])
     return _Node(la.dot_general_p, invars, transpose.outvars, params, fused=True)
