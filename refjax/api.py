@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import inspect
 import operator
-import os
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
@@ -24,7 +23,7 @@ from refjax.api_util import (
     ensure_str_tuple,
     validate_jit_argnums,
 )
-from refjax.backends.base import BACKEND_ENV, ArrayImpl, Backend, get_backend, to_buffer
+from refjax.backends.base import ArrayImpl, Backend, get_backend, to_buffer
 from refjax.interp.core import Array, ArrayLike, ShapedArray, as_array, get_aval
 from refjax.interp.staging import debug_info, trace_to_jaxpr
 
@@ -820,29 +819,6 @@ def _plain_avals(leaves: Sequence[Any], x64: bool) -> tuple[ShapedArray, ...] | 
     return tuple(avals)
 
 
-# The default backend, read as ``get_backend()`` reads it (``REFJAX_BACKEND``, else numpy) but
-# without ``os.environ.get``'s cost: on CPython, ``os.environ`` keeps its values in a dict of
-# encoded strings, ``_data``, which is read directly.
-_ENV_DATA: Final[Any] = getattr(os.environ, "_data", None)
-_ENV_KEY: Final[Any] = os.environ.encodekey(BACKEND_ENV) if _ENV_DATA is not None else None
-_env_names: dict[Any, str] = {}
-
-
-def _default_backend() -> Backend:
-    """``get_backend()``, faster: the default backend, as the environment names it now."""
-    if _ENV_DATA is None:
-        return get_backend()
-    raw = _ENV_DATA.get(_ENV_KEY)
-    name = _env_names.get(raw)
-    if name is None:
-        if len(_env_names) > 64:
-            _env_names.clear()
-        name = _env_names[raw] = (
-            os.environ.decodevalue(raw) if raw is not None else ""
-        ) or "numpy"
-    return get_backend(name)  # with a name, get_backend reads no environment
-
-
 def _check_static(statics: tuple[Any, ...]) -> None:
     for _, _, value in statics:
         try:
@@ -974,10 +950,10 @@ def jit(
         avals = _plain_avals(leaves, x64)
         if avals is not None:  # leaves only: the structure is known without flattening
             flat, in_tree = leaves, _leaf_args_tree(len(dyn_args), kw_names)
-            backend = _default_backend()
+            backend = get_backend()
         else:
             flat, in_tree = tree_util.tree_flatten((dyn_args, dyn_kwargs))
-            backend = _default_backend()
+            backend = get_backend()
             try:
                 avals = tuple(x.aval if isinstance(x, Array) else get_aval(x) for x in flat)
             except TypeError:
@@ -1004,7 +980,7 @@ def jit(
         # The fast path: positional plain arrays and a compiled entry, run outside any trace.
         # One pass makes the key and takes the buffers of arrays already on the backend; no
         # pytree work. Anything else is left to ``general``, which makes the same key.
-        backend = _default_backend()
+        backend = get_backend()
         x64 = flags["jax_enable_x64"]
         avals = []
         bufs: list[Any] = []

@@ -208,9 +208,33 @@ def register_backend(name: str, factory: Callable[[], Backend]) -> None:
     _FACTORIES[name] = factory
 
 
+# The default backend's name is read on every call that does not name one (a jit cache hit
+# among them), so the environment is read without ``os.environ.get``'s cost (~1 us): on CPython
+# ``os.environ`` keeps its values in a dict of encoded strings, ``_data``, read directly here
+# (elsewhere, ``os.environ.get``). Decoded names are remembered per raw value.
+_ENV_DATA: Final[Any] = getattr(os.environ, "_data", None)
+_ENV_KEY: Final[Any] = os.environ.encodekey(BACKEND_ENV) if _ENV_DATA is not None else None
+_env_names: dict[Any, str] = {}
+
+
+def _default_name() -> str:
+    """``REFJAX_BACKEND`` as it is set now, else ``numpy``."""
+    if _ENV_DATA is None:
+        return os.environ.get(BACKEND_ENV) or "numpy"
+    raw = _ENV_DATA.get(_ENV_KEY)
+    name = _env_names.get(raw)
+    if name is None:
+        if len(_env_names) > 64:
+            _env_names.clear()
+        name = _env_names[raw] = (
+            os.environ.decodevalue(raw) if raw is not None else ""
+        ) or "numpy"
+    return name
+
+
 def get_backend(name: str | None = None) -> Backend:
     """The backend called ``name``, or the default one (``REFJAX_BACKEND``, else numpy)."""
-    name = name or os.environ.get(BACKEND_ENV) or "numpy"
+    name = name or _default_name()
     backend = _INSTANCES.get(name)
     if backend is not None:
         return backend
