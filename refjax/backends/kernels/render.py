@@ -921,6 +921,24 @@ def _vector_body(
     return lines
 
 
+def _out_bases(
+    kernel: ReduceKernel, ints: _Ints, order: Sequence[int], axes: Sequence[str], itype: str,
+    suffix: str = "",
+) -> tuple[list[str], dict[int, str]]:
+    """For each load (or index) among ``order``, a ``const`` holding the part of its index the
+    output position (``axes``) fixes, and the names of those constants by body position."""
+    n_out = len(kernel.shape)
+    lines: list[str] = []
+    bases: dict[int, str] = {}
+    for i in order:
+        expr = kernel.body[i]
+        if isinstance(expr, Load | Index):
+            part = Affine(expr.index.offset, expr.index.strides[:n_out])
+            bases[i] = f"base{i}{suffix}"
+            lines.append(f"    const {itype} {bases[i]} = {ints.affine(part, axes)};")
+    return lines, bases
+
+
 def _reduce_epilogue(
     kernel: ReduceKernel, body: _Body, ints: _Ints, out_axes: Sequence[str], pad: str
 ) -> list[str]:
@@ -978,13 +996,8 @@ def _render_reduce(kernel: ReduceKernel, d: Dialect, generic: bool) -> Rendered:
     n_out_text, n_red_text = ints(kernel.size), ints(kernel.reduced_size)
     pro_order = sorted(reached(kernel.body, [kernel.prologue]))
     out_lines = _decompose(ints, "o", out_axes, kernel.shape, itype, "    ")
-    bases: dict[int, str] = {}
-    for i in pro_order:
-        expr = kernel.body[i]
-        if isinstance(expr, Load | Index):
-            part = Affine(expr.index.offset, expr.index.strides[:n_out])
-            bases[i] = f"base{i}"
-            out_lines.append(f"    const {itype} base{i} = {ints.affine(part, out_axes)};")
+    base_lines, bases = _out_bases(kernel, ints, pro_order, out_axes, itype)
+    out_lines += base_lines
     pro_lines = _decompose(ints, "r", red_axes, kernel.reduced_shape, itype, "      ")
 
     def pro_leaf(i: int, expr: Load | Index) -> str:
@@ -1037,13 +1050,8 @@ def _render_row_reduce(kernel: ReduceKernel, lanes: int, d: Dialect, generic: bo
     a_type = ctype(d, acc_dtype)
     identity = literal(d, kernel.identity.value, acc_dtype)
     out_lines = _decompose(ints, "o", out_axes, kernel.shape, itype, "    ")
-    bases: dict[int, str] = {}
-    for i in pro_order:
-        expr = kernel.body[i]
-        if isinstance(expr, Load | Index):
-            part = Affine(expr.index.offset, expr.index.strides[:n_out])
-            bases[i] = f"base{i}"
-            out_lines.append(f"    const {itype} base{i} = {ints.affine(part, out_axes)};")
+    base_lines, bases = _out_bases(kernel, ints, pro_order, out_axes, itype)
+    out_lines += base_lines
     out_lines += [f"    {a_type} acc{lane} = {identity};" for lane in range(lanes)]
 
     def lane_lines(lane: int, offset: str, pad: str) -> list[str]:
@@ -1123,13 +1131,8 @@ def _render_column_reduce(
             *_decompose(ints, o, axes, kernel.shape, itype, "    "),
             f"    {a_type} acc{lane} = {identity};",
         ]
-        bases: dict[int, str] = {}
-        for i in pro_order:
-            expr = kernel.body[i]
-            if isinstance(expr, Load | Index):
-                part = Affine(expr.index.offset, expr.index.strides[:n_out])
-                bases[i] = f"base{i}_{lane}"
-                out_lines.append(f"    const {itype} {bases[i]} = {ints.affine(part, axes)};")
+        base_lines, bases = _out_bases(kernel, ints, pro_order, axes, itype, f"_{lane}")
+        out_lines += base_lines
 
         def pro_leaf(i: int, expr: Load | Index, bases: dict[int, str] = bases) -> str:
             part = Affine(0, expr.index.strides[n_out:])
@@ -1338,17 +1341,18 @@ def _render_blocked_matmul(
             *epilogue.lines("acc", "m", "n", pad),
             f"{pad[:-2]}}}",
         ]
-    for r in range(rows) if not kernel.outputs else ():
-        for c, col in groups:
-            at = out_at(f"m0 + {r}", col)
-            if w > 1 and out_dtype == acc:
-                store.append(pad[:-2] + Template(d.wide_store).substitute(
-                    vtype=vtype, w=w, ptr=f"out0 + {at}", value=f"acc{r}_{c}"))
-            elif w > 1:
-                store += [f"{pad[:-2]}out0[{at} + {j}] = {result(f'acc{r}_{c}.s{j:x}')};"
-                          for j in range(w)]
-            else:
-                store.append(f"{pad[:-2]}out0[{at}] = {result(f'acc{r}_{c}')};")
+    else:  # no epilogue: straight from the registers
+        for r in range(rows):
+            for c, col in groups:
+                at = out_at(f"m0 + {r}", col)
+                if w > 1 and out_dtype == acc:
+                    store.append(pad[:-2] + Template(d.wide_store).substitute(
+                        vtype=vtype, w=w, ptr=f"out0 + {at}", value=f"acc{r}_{c}"))
+                elif w > 1:
+                    store += [f"{pad[:-2]}out0[{at} + {j}] = {result(f'acc{r}_{c}.s{j:x}')};"
+                              for j in range(w)]
+                else:
+                    store.append(f"{pad[:-2]}out0[{at}] = {result(f'acc{r}_{c}')};")
     epad = pad + "  "
     edge_init = [f"{pad}{a_type} acc{j} = {zero};" for j in range(cols)]
     edge_step = [
