@@ -21,12 +21,11 @@ from typing import Any
 import numpy as np
 
 from refjax.backends.base import Buffer, Device, register_backend
-from refjax.backends.kernels.autotune import MatmulTuner
+from refjax.backends.kernels.autotune import CANDIDATES, MatmulTuner
 from refjax.backends.kernels.backend import KernelBackend, dense
 from refjax.backends.kernels.cache import KernelCache, Request
 from refjax.backends.kernels.dialects import OPENCL, SPECIAL_IN_DOUBLE
 from refjax.backends.kernels.fusion import FusionOptions
-from refjax.backends.kernels.ir import RegisterBlock
 from refjax.backends.kernels.render import Grid, Rendered
 from refjax.dtypes import DType
 from refjax.interp.core import NDArray
@@ -54,8 +53,8 @@ class OpenCLBackend(KernelBackend):
         fp64 = "cl_khr_fp64" in self.device.extensions
         is_cpu = bool(self.device.type & cl.device_type.CPU)
         # A CPU wants each work item to hold a block of outputs in (vector) registers, with no
-        # local memory or barriers; a GPU wants local-memory tiles.
-        block = RegisterBlock(8, 16, 8) if is_cpu else None
+        # local memory or barriers (the tuner's default block); a GPU wants local-memory tiles.
+        block = CANDIDATES[0] if is_cpu else None
         lanes = 8 if is_cpu else 1  # a CPU reads a column reduction's rows 8 outputs wide,
         # and any other reduction's rows 8 elements at a time (a GPU: local-memory trees)
         fingerprint = _fingerprint(cl, self.device)

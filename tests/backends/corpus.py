@@ -266,7 +266,7 @@ def reduce_cases() -> list[Case]:
     return out
 
 
-BLOCK: Final = RegisterBlock(8, 16, 8)  # the OpenCL backend's block on a CPU device
+BLOCK: Final = RegisterBlock(6, 16, 8)  # the OpenCL backend's block on a CPU device
 
 
 def matmul_cases() -> list[Case]:

@@ -33,12 +33,14 @@ log = logging.getLogger("refjax.kernels")
 
 AUTOTUNE_ENV: Final = "REFJAX_AUTOTUNE"
 MIN_WORK: Final = 1 << 22  # batch * m * n * k below which the default block is used
-# Candidate blocks for four-byte accumulators (``RegisterBlock.for_dtype`` halves them for
-# eight-byte ones): the default first, then taller, shorter and narrower ones.
+# Candidate blocks for four-byte accumulators (``RegisterBlock.for_dtype`` narrows them for
+# eight-byte ones): the default first (6 x 2 vectors of 8: twelve accumulators, two rhs vectors
+# and a broadcast fill fifteen of AVX2's sixteen vector registers), then shorter, wider and
+# narrower ones. Blocks of more than twelve vectors spill accumulators to the stack.
 CANDIDATES: Final = (
-    RegisterBlock(8, 16, 8),
+    RegisterBlock(6, 16, 8),
     RegisterBlock(4, 16, 8),
-    RegisterBlock(16, 8, 8),
+    RegisterBlock(4, 24, 8),
     RegisterBlock(8, 8, 8),
 )
 

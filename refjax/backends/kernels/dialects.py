@@ -28,6 +28,9 @@ class Dialect:
     source_suffix: str
     preamble: str  # first lines of every source
     fp64_preamble: str  # added when a kernel computes in float64
+    # first line of a matmul's accumulation loop body: lets a * b + acc be one fused multiply-add
+    # there (elsewhere the preamble forbids contraction, so elementwise code rounds as numpy's)
+    contract: str
     kernel_prefix: str  # before a kernel's name
     function_prefix: str  # before a helper function
     global_qualifier: str  # on pointer arguments
@@ -48,10 +51,13 @@ class Dialect:
     vector_store: str  # $vtype, $ptr, $i, $values: vector i of 4 elements at ptr
     vector_alignment: bool  # whether a vector load must start at a multiple of 4 elements
     vector_arithmetic: bool  # whether + - * / apply to vector types (scalars broadcasting)
-    # $vtype, $w, $ptr: a $w-wide vector at ptr (no alignment needed), for register-blocked
-    # matmuls; "" where the dialect has no such loads (their blocks read scalars)
+    # $utype, $ptr: a $w-wide vector at ptr (no alignment needed), for register-blocked
+    # matmuls, through $utype, which wide_type declares ($scalar, $w, $align: the element type,
+    # the width, the element's alignment); "" where the dialect has no such loads (their blocks
+    # read scalars)
+    wide_type: str
     wide_load: str
-    wide_store: str  # $vtype, $w, $ptr, $value
+    wide_store: str  # $utype, $ptr, $value
     math_suffix: Mapping[DType, str]  # appended to math function names (sinf)
     literal_suffix: Mapping[DType, str]  # of integer and float literals
     special_floats: Mapping[DType, tuple[str, str]]  # (inf, nan) expressions
@@ -73,6 +79,7 @@ OPENCL: Final = Dialect(
     source_suffix=".cl",
     preamble="#pragma OPENCL FP_CONTRACT OFF",
     fp64_preamble="#pragma OPENCL EXTENSION cl_khr_fp64 : enable",
+    contract="#pragma OPENCL FP_CONTRACT ON",
     kernel_prefix="__kernel void",
     function_prefix="static inline",
     global_qualifier="__global",
@@ -105,8 +112,12 @@ OPENCL: Final = Dialect(
     vector_store="vstore4(($vtype)($values), $i, $ptr);",
     vector_alignment=False,
     vector_arithmetic=True,
-    wide_load="vload$w(0, $ptr)",
-    wide_store="vstore$w($value, 0, $ptr);",
+    # Not vload/vstore: PoCL 3.0 compiles vload8 as a call, which spills every vector register
+    # of a register block around each load (a third of the speed). A pointer to a vector type
+    # whose alignment is its element's is one unaligned vector move.
+    wide_type="typedef $scalar $utype __attribute__((ext_vector_type($w), aligned($align)));",
+    wide_load="(*(__global const $utype*)($ptr))",
+    wide_store="*(__global $utype*)($ptr) = $value;",
     math_suffix={},
     literal_suffix={
         _dt("int64"): "L",
@@ -128,6 +139,7 @@ CUDA: Final = Dialect(
     source_suffix=".cu",
     preamble="",
     fp64_preamble="",
+    contract="",
     kernel_prefix='extern "C" __global__ void',
     function_prefix="static __device__ __forceinline__",
     global_qualifier="",
@@ -169,6 +181,7 @@ CUDA: Final = Dialect(
     vector_store="reinterpret_cast<$vtype*>($ptr)[$i] = make_$vtype($values);",
     vector_alignment=True,
     vector_arithmetic=False,
+    wide_type="",
     wide_load="",
     wide_store="",
     math_suffix={_dt("float32"): "f"},

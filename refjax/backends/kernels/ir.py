@@ -349,13 +349,12 @@ class RegisterBlock:
     width: int
 
     def for_dtype(self, acc: DType) -> RegisterBlock:
-        """This block (meant for four-byte accumulators) for ``acc``: half of it each way, and
-        half the vector width, for eight-byte ones (vectors stay 32 bytes: PoCL's code
-        generator fails on wider ones)."""
+        """This block (meant for four-byte accumulators) for ``acc``: for eight-byte ones, half
+        the columns and half the vector width, so that it holds as many vectors of the same
+        32 bytes (PoCL's code generator fails on wider ones) and fits the same registers."""
         if acc.itemsize < 8:
             return self
-        return RegisterBlock(max(1, self.rows // 2), max(1, self.cols // 2),
-                             max(1, self.width // 2))
+        return RegisterBlock(self.rows, max(1, self.cols // 2), max(1, self.width // 2))
 
 
 @dataclass(frozen=True, slots=True)

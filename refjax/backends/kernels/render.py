@@ -720,6 +720,7 @@ $kernel $name(
   if (m0 + $rows <= $m && n0 + $cols <= $n) {
 $block_init
     for ($I k = 0; k < $k; ++k) {
+$contract
 $block_step
     }
 $block_store
@@ -728,6 +729,7 @@ $block_store
       const $I m = m0 + r;
 $edge_init
       for ($I k = 0; k < $k; ++k) {
+$contract
         const $A a = lhs[$lhs_edge];
 $edge_step
       }
@@ -1277,6 +1279,7 @@ def _render_blocked_matmul(
     a_type = ctype(d, acc)
     w = blocked_width(kernel, block, d)
     vtype = f"{a_type}{w}" if w > 1 else a_type
+    utype = f"u{vtype}"  # the same vector, aligned as one element (see Dialect.wide_type)
     rows, cols = block.rows, block.cols
     m, n, k = ints(kernel.m), ints(kernel.n), ints(kernel.k)
     zero = literal(d, 0, acc)
@@ -1311,7 +1314,7 @@ def _render_blocked_matmul(
         load = Template(d.wide_load)
         step += [
             f"{pad}const {vtype} b{c} = "
-            + load.substitute(vtype=vtype, w=w, ptr=f"rhs + {base} + {col}") + ";"
+            + load.substitute(utype=utype, ptr=f"rhs + {base} + {col}") + ";"
             for c, col in groups
         ]
     else:
@@ -1324,15 +1327,11 @@ def _render_blocked_matmul(
     epilogue = _MatmulEpilogue(kernel, d, ints, itype)
     store: list[str] = []
     if kernel.outputs:  # the block through a private tile, then the epilogue element by element
-        store.append(f"{pad[:-2]}{a_type} tile[{rows * cols}];")
-        for r in range(rows):
-            for c, _ in groups:
-                at = f"{r * cols + c * w}"
-                store.append(
-                    pad[:-2] + Template(d.wide_store).substitute(
-                        vtype=vtype, w=w, ptr=f"tile + {at}", value=f"acc{r}_{c}")
-                    if w > 1 else f"{pad[:-2]}tile[{at}] = acc{r}_{c};"
-                )
+        # (an array of the block's vectors, so that each is stored whole, read as elements)
+        store.append(f"{pad[:-2]}{vtype} block[{rows * cols // w}];")
+        store += [f"{pad[:-2]}block[{(r * cols) // w + c}] = acc{r}_{c};"
+                  for r in range(rows) for c, _ in groups]
+        store.append(f"{pad[:-2]}const {a_type}* tile = (const {a_type}*)block;")
         store += [
             f"{pad[:-2]}for (int t = 0; t < {rows * cols}; ++t) {{",
             f"{pad}const {itype} m = m0 + t / {cols};",
@@ -1347,7 +1346,7 @@ def _render_blocked_matmul(
                 at = out_at(f"m0 + {r}", col)
                 if w > 1 and out_dtype == acc:
                     store.append(pad[:-2] + Template(d.wide_store).substitute(
-                        vtype=vtype, w=w, ptr=f"out0 + {at}", value=f"acc{r}_{c}"))
+                        utype=utype, ptr=f"out0 + {at}", value=f"acc{r}_{c}"))
                 elif w > 1:
                     store += [f"{pad[:-2]}out0[{at} + {j}] = {result(f'acc{r}_{c}.s{j:x}')};"
                               for j in range(w)]
@@ -1383,6 +1382,7 @@ def _render_blocked_matmul(
         "m": m,
         "n": n,
         "k": k,
+        "contract": d.contract,
         "block_init": "\n".join(init),
         "block_step": "\n".join(step),
         "block_store": "\n".join(store),
@@ -1391,6 +1391,9 @@ def _render_blocked_matmul(
         "edge_step": "\n".join(edge_step),
         "edge_store": "\n".join(edge_store),
     })
+    if w > 1:
+        text = Template(d.wide_type).substitute(
+            scalar=a_type, utype=utype, w=w, align=acc.itemsize) + "\n\n" + text
     source = _source(d, helpers, _uses_fp64(kernel, d), text)
     return Rendered(kernel.name, source, tuple(ints.values), itype_dtype, 1)
 
