@@ -5,8 +5,9 @@ item holds) depends on the device and on the shape: on a narrow output fewer col
 of the edge, on a long ``k`` a taller block reuses more of ``rhs``. :class:`MatmulTuner` times a
 few candidate blocks on the device the first time it meets a *shape class* (the accumulator
 dtype, each size rounded up to a power of two, batched or not, the operands' layouts, whether an
-epilogue runs) and remembers the fastest, in memory and in a JSON file beside the kernel cache
-(``<cache dir>/autotune/<backend>-<device digest>.json``), so later processes skip the timing.
+epilogue runs and how many scalar parameters it has) and remembers the fastest, in memory and
+in a JSON file beside the kernel cache (``<cache dir>/autotune/<backend>-<device digest>.json``),
+so later processes skip the timing.
 
 Only large matmuls are tuned (:data:`MIN_WORK` multiply-adds): timing costs a compile and a few
 runs per candidate. ``REFJAX_AUTOTUNE=0`` turns tuning off (the backend's default block is used).
@@ -19,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -33,14 +35,18 @@ log = logging.getLogger("refjax.kernels")
 
 AUTOTUNE_ENV: Final = "REFJAX_AUTOTUNE"
 MIN_WORK: Final = 1 << 22  # batch * m * n * k below which the default block is used
+ROUNDS: Final = 3  # rounds of timing, every candidate once in each
 # Candidate blocks for four-byte accumulators (``RegisterBlock.for_dtype`` narrows them for
 # eight-byte ones): the default first (6 x 2 vectors of 8: twelve accumulators, two rhs vectors
-# and a broadcast fill fifteen of AVX2's sixteen vector registers), then shorter, wider and
-# narrower ones. Blocks of more than twelve vectors spill accumulators to the stack.
+# and a broadcast fill fifteen of AVX2's sixteen vector registers), then 4 x 3 vectors (faster
+# when nothing else is live, but all sixteen registers: a value the epilogue keeps in a register
+# spills an accumulator), smaller ones that leave room, and a square one for a rhs read with
+# scalar loads. Blocks of more than twelve vectors spill accumulators to the stack.
 CANDIDATES: Final = (
     RegisterBlock(6, 16, 8),
-    RegisterBlock(4, 16, 8),
     RegisterBlock(4, 24, 8),
+    RegisterBlock(5, 16, 8),
+    RegisterBlock(4, 16, 8),
     RegisterBlock(8, 8, 8),
 )
 
@@ -57,9 +63,11 @@ def shape_class(kernel: MatmulKernel) -> str:
         return 1 << max(0, (x - 1).bit_length())
 
     layout = "".join("c" if a.strides[2] == 1 else "s" for a in (kernel.lhs, kernel.rhs))
+    # the epilogue's scalar parameters, which the compiler may keep in vector registers
+    epilogue = f"e1p{len(kernel.params)}" if kernel.outputs else "e0"
     return (
         f"{kernel.acc_dtype.name}:b{int(kernel.batch > 1)}:m{bucket(kernel.m)}:"
-        f"n{bucket(kernel.n)}:k{bucket(kernel.k)}:{layout}:e{int(bool(kernel.outputs))}"
+        f"n{bucket(kernel.n)}:k{bucket(kernel.k)}:{layout}:{epilogue}"
     )
 
 
@@ -104,8 +112,15 @@ class MatmulTuner:
         blocks: Sequence[RegisterBlock],
         measure: Callable[[MatmulKernel], float],
     ) -> RegisterBlock:
-        """The block of ``blocks`` whose kernel ``measure`` times fastest (the first on ties)."""
-        times = [(measure(replace(kernel, block=b)), k) for k, b in enumerate(blocks)]
+        """The block of ``blocks`` whose kernel ``measure`` times fastest (the first on ties):
+        each candidate's best of :data:`ROUNDS` rounds, the candidates taking turns in each
+        round, so that a burst of load on a shared machine slows them alike."""
+        kernels = [replace(kernel, block=b) for b in blocks]
+        best_times = [math.inf] * len(kernels)
+        for _ in range(ROUNDS):
+            for k, candidate in enumerate(kernels):
+                best_times[k] = min(best_times[k], measure(candidate))
+        times = [(t, k) for k, t in enumerate(best_times)]
         best = min(times)[1]
         log.info("refjax autotune %s: %s", shape_class(kernel),
                  ", ".join(f"{b.rows}x{b.cols}: {t * 1e3:.3f} ms"

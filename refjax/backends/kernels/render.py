@@ -55,7 +55,7 @@ VECTOR_WIDTH: Final = 4
 REDUCE_LOCAL_MAX: Final = 256  # work items per reduce work group at most (a power of two)
 MATMUL_TILE: Final = 16
 COLUMN_LOCAL: Final = 16  # work items per group of a column reduction
-BLOCKED_LOCAL: Final = 8  # work items per group of a register-blocked matmul, along n
+BLOCKED_LOCAL: Final = 8  # work items per group of a register-blocked matmul, along m
 
 
 @dataclass(frozen=True, slots=True)
@@ -707,15 +707,17 @@ $store
 }""")
 
 
-# A register-blocked matmul: each work item computes a rows x cols block of outputs. A block
-# inside the output runs the unrolled register code; a block at the bottom or right edge runs
-# row by row with clamped column reads and guarded stores.
+# A register-blocked matmul: each work item computes a rows x cols block of outputs. Work items
+# run down the rows first (axis 0), so consecutive ones reuse the same columns of rhs from cache.
+# A block inside the output runs the unrolled register code; a block at the bottom or right edge
+# runs one vector of columns at a time over the whole block, reading rows clamped to the last,
+# the columns of a partial vector one by one (clamped), and storing only what is inside.
 BLOCKED_MATMUL_TEMPLATE: Final = Template("""\
 $kernel $name(
     $args) {
   const $I b = $group_z;
-  const $I m0 = ($I)$group_y * $rows;
-  const $I n0 = ($I)$global_x * $cols;
+  const $I m0 = ($I)$global_x * $rows;
+  const $I n0 = ($I)$group_y * $cols;
   if (m0 >= $m || n0 >= $n) return;
   if (m0 + $rows <= $m && n0 + $cols <= $n) {
 $block_init
@@ -725,12 +727,11 @@ $block_step
     }
 $block_store
   } else {
-    for ($I r = 0; r < $rows && m0 + r < $m; ++r) {
-      const $I m = m0 + r;
+    for ($I v = n0; v < n0 + $cols && v < $n; v += $w) {
+      const int whole = v + $w <= $n;
 $edge_init
       for ($I k = 0; k < $k; ++k) {
 $contract
-        const $A a = lhs[$lhs_edge];
 $edge_step
       }
 $edge_store
@@ -1352,23 +1353,39 @@ def _render_blocked_matmul(
                               for j in range(w)]
                 else:
                     store.append(f"{pad[:-2]}out0[{at}] = {result(f'acc{r}_{c}')};")
-    epad = pad + "  "
-    edge_init = [f"{pad}{a_type} acc{j} = {zero};" for j in range(cols)]
-    edge_step = [
-        f"{epad}acc{j} = "
-        + mul_add(f"acc{j}", "a", rhs_at(f"(n0 + {j} < {n} ? n0 + {j} : {n} - 1)")) + ";"
-        for j in range(cols)
-    ]
+    # the edge: one vector of columns (whole, or a partial one read element by element) at a
+    # time, over every row of the block (clamped to the last row; stores guarded)
+    edge_init = [f"{pad}{vtype} acc{r} = ({vtype})({zero});" for r in range(rows)]
+    last_row = f"(m0 + {{r}} < {m} ? m0 + {{r}} : {m} - 1)"
+    if w > 1:
+        base = ints.affine(Affine(kernel.rhs.offset, kernel.rhs.strides[:2]), ["b", "k"])
+        whole = Template(d.wide_load).substitute(utype=utype, ptr=f"rhs + {base} + v")
+        parts = ", ".join(rhs_at(f"(v + {j} < {n} ? v + {j} : {n} - 1)") for j in range(w))
+        edge_step = [f"{pad}const {vtype} bv = whole ? {whole} : ({vtype})({parts});"]
+    else:
+        edge_step = [f"{pad}const {a_type} bv = {rhs_at('v')};"]
+    for r in range(rows):
+        a_index = ints.affine(kernel.lhs, ["b", last_row.format(r=r), "k"])
+        edge_step += [f"{pad}const {a_type} a{r} = lhs[{a_index}];",
+                      f"{pad}acc{r} = {mul_add(f'acc{r}', f'a{r}', 'bv')};"]
     edge_store: list[str] = []
-    for j in range(cols):
-        edge_store += [
-            f"{pad}if (n0 + {j} < {n}) {{",
-            f"{epad}const {itype} n = n0 + {j};",
-            *epilogue.lines(f"acc{j}", "m", "n", epad),
-            f"{pad}}}",
-        ]
+    epad = pad + "    "
+    for r in range(rows):
+        edge_store += [f"{pad}if (m0 + {r} < {m}) {{", f"{pad}  const {itype} m = m0 + {r};"]
+        if w > 1:  # the vector's elements through a private copy, up to the last column
+            edge_store += [
+                f"{pad}  const {vtype} lanes = acc{r};",
+                f"{pad}  for (int j = 0; j < {w} && v + j < {n}; ++j) {{",
+                f"{epad}const {itype} n = v + j;",
+                f"{epad}const {a_type} acc = ((const {a_type}*)&lanes)[j];",
+                *epilogue.lines("acc", "m", "n", epad),
+                f"{pad}  }}",
+            ]
+        else:
+            edge_store += [f"{pad}  const {itype} n = v;",
+                           *epilogue.lines(f"acc{r}", "m", "n", pad + "  ")]
+        edge_store.append(f"{pad}}}")
     helpers |= epilogue.helpers
-    lhs_edge = ints.affine(kernel.lhs, ["b", "m", "k"])
     signature = _matmul_signature(kernel, d, len(ints.values), itype)
     text = BLOCKED_MATMUL_TEMPLATE.substitute(_common(d, itype) | {
         "name": kernel.name,
@@ -1386,8 +1403,8 @@ def _render_blocked_matmul(
         "block_init": "\n".join(init),
         "block_step": "\n".join(step),
         "block_store": "\n".join(store),
+        "w": str(w),
         "edge_init": "\n".join(edge_init),
-        "lhs_edge": lhs_edge,
         "edge_step": "\n".join(edge_step),
         "edge_store": "\n".join(edge_store),
     })
@@ -1445,11 +1462,11 @@ def launch_grid(
         local = min(REDUCE_LOCAL_MAX, reduce_local, short)
         groups = max(1, min(kernel.size, max_groups))
         return Grid((groups * local,), (local,))
-    if kernel.block is not None:
-        items = max(1, -(-kernel.n // kernel.block.cols))
+    if kernel.block is not None:  # row blocks along axis 0, column blocks along axis 1
+        items = max(1, -(-kernel.m // kernel.block.rows))
         local = min(BLOCKED_LOCAL, items)
         return Grid(
-            (-(-items // local) * local, -(-kernel.m // kernel.block.rows), kernel.batch),
+            (-(-items // local) * local, -(-kernel.n // kernel.block.cols), kernel.batch),
             (local, 1, 1),
         )
     t = MATMUL_TILE
