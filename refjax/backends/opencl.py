@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from refjax.backends.base import Buffer, Device, register_backend
-from refjax.backends.kernels.autotune import CANDIDATES, MatmulTuner
+from refjax.backends.kernels.autotune import CANDIDATES, DOT_CANDIDATES, MatmulTuner
 from refjax.backends.kernels.backend import KernelBackend, dense
 from refjax.backends.kernels.cache import KernelCache, Request
 from refjax.backends.kernels.dialects import OPENCL, SPECIAL_IN_DOUBLE
@@ -59,7 +59,9 @@ class OpenCLBackend(KernelBackend):
         # and any other reduction's rows 8 elements at a time (a GPU: local-memory trees)
         fingerprint = _fingerprint(cl, self.device)
         super().__init__(
-            FusionOptions(fp64=fp64, matmul_block=block, column_lanes=lanes,
+            FusionOptions(fp64=fp64, matmul_block=block,
+                          matmul_dot_block=DOT_CANDIDATES[0] if is_cpu else None,
+                          column_lanes=lanes,
                           row_lanes=8 if is_cpu else 0),
             MatmulTuner("opencl", fingerprint) if is_cpu else None,
         )

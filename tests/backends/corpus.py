@@ -188,8 +188,10 @@ def reduce_case(combine: BinaryOp, dtype: np.dtype[Any], rows: int = 5, cols: in
 
 
 def matmul_case(dtype: np.dtype[Any], batch: int, m: int, n: int, k: int,
-                transposed: bool, block: RegisterBlock | None = None) -> Case:
-    """A batched matmul; ``transposed`` reads lhs as (b, k, m) and rhs as (b, n, k) in memory;
+                transposed: bool, block: RegisterBlock | None = None,
+                rhs_transposed: bool = False) -> Case:
+    """A batched matmul; ``transposed`` reads lhs as (b, k, m) and rhs as (b, n, k) in memory,
+    ``rhs_transposed`` only rhs (both operands contiguous along k, as ``a @ b.T``);
     ``block``: register-blocked (None: the local-memory tile)."""
     rng = np.random.default_rng(m * n * k)
     lhs = rng.integers(-3, 4, (batch, m, k)).astype(dtype)
@@ -197,6 +199,9 @@ def matmul_case(dtype: np.dtype[Any], batch: int, m: int, n: int, k: int,
     if transposed:
         lhs_mem, rhs_mem = lhs.transpose(0, 2, 1).copy(), rhs.transpose(0, 2, 1).copy()
         la, ra = Affine(0, (m * k, 1, m)), Affine(0, (n * k, 1, k))
+    elif rhs_transposed:
+        lhs_mem, rhs_mem = lhs, rhs.transpose(0, 2, 1).copy()
+        la, ra = Affine(0, (m * k, k, 1)), Affine(0, (n * k, 1, k))
     else:
         lhs_mem, rhs_mem = lhs, rhs
         la, ra = Affine(0, (m * k, k, 1)), Affine(0, (k * n, n, 1))
@@ -205,7 +210,8 @@ def matmul_case(dtype: np.dtype[Any], batch: int, m: int, n: int, k: int,
         la, ra, dtype, dtype, block,
     )
     tag = "" if block is None else f"_block{block.rows}x{block.cols}w{block.width}"
-    name = f"matmul_{dtype.name}_{batch}x{m}x{n}x{k}{'_t' if transposed else ''}{tag}"
+    layout = "_t" if transposed else "_nt" if rhs_transposed else ""
+    name = f"matmul_{dtype.name}_{batch}x{m}x{n}x{k}{layout}{tag}"
     return Case(name, kernel, (lhs_mem, rhs_mem))
 
 
@@ -223,11 +229,13 @@ def program_cases() -> list[Case]:
          (x,)),
         ("where", lambda x: jnp.where(x > 0, x, 0.01 * x).astype(np.int32).sum(), (x,)),
         ("dense", lambda x, w: jnp.maximum(x @ w + w[0], 0).astype(np.int32), (x, w)),
+        ("backward", lambda x, w: (x @ w) @ w.T - x, (x, w)),
     ]
     cases = []
     # planned as for a GPU (local-memory tiles, tree reductions) and as for a CPU (register
     # blocks, column reductions 8 outputs wide)
-    cpu = FusionOptions(matmul_block=BLOCK, column_lanes=8, row_lanes=8)
+    cpu = FusionOptions(matmul_block=BLOCK, matmul_dot_block=DOT_BLOCK, column_lanes=8,
+                        row_lanes=8)
     for name, fn, args in programs:
         for tag, options in (("", FusionOptions()), ("_cpu", cpu)):
             p = plan(refjax.make_jaxpr(fn)(*args), options)
@@ -267,6 +275,7 @@ def reduce_cases() -> list[Case]:
 
 
 BLOCK: Final = RegisterBlock(6, 16, 8)  # the OpenCL backend's block on a CPU device
+DOT_BLOCK: Final = RegisterBlock(3, 3, 8)  # and its block for operands read along k (a @ b.T)
 
 
 def matmul_cases() -> list[Case]:
@@ -287,6 +296,15 @@ def matmul_cases() -> list[Case]:
         matmul_case(F64, 2, 9, 17, 16, False, RegisterBlock(4, 8, 4)),
         matmul_case(np.dtype(np.int32), 2, 9, 17, 3, False, BLOCK),
         matmul_case(F32, 1, 4, 5, 0, False, BLOCK),
+        # both operands read along k in vectors (a @ b.T): ragged rows, columns and k tail,
+        # whole blocks in a batch, k shorter than a vector, an empty k, eight-byte lanes
+        matmul_case(F32, 1, 19, 23, 37, False, DOT_BLOCK, rhs_transposed=True),
+        matmul_case(F32, 2, 6, 8, 16, False, RegisterBlock(3, 4, 8), rhs_transposed=True),
+        matmul_case(F32, 1, 2, 3, 5, False, DOT_BLOCK, rhs_transposed=True),
+        matmul_case(F32, 1, 4, 5, 0, False, DOT_BLOCK, rhs_transposed=True),
+        matmul_case(F64, 2, 7, 5, 13, False, DOT_BLOCK.along_k(F64), rhs_transposed=True),
+        # the same layout with an integer accumulator: register block with scalar rhs reads
+        matmul_case(np.dtype(np.int32), 1, 7, 9, 11, False, BLOCK, rhs_transposed=True),
     ]
 
 

@@ -16,7 +16,7 @@ import pytest
 import refjax
 from refjax.backends.base import device_put
 from refjax.backends.kernels import autotune
-from refjax.backends.kernels.autotune import CANDIDATES, MatmulTuner, shape_class
+from refjax.backends.kernels.autotune import CANDIDATES, DOT_CANDIDATES, MatmulTuner, shape_class
 from refjax.backends.kernels.backend import KernelBackend
 from refjax.backends.kernels.ir import Affine, BufferArg, MatmulKernel, RegisterBlock
 
@@ -101,6 +101,28 @@ def test_eight_byte_accumulators_time_half_blocks(tmp_path: Path) -> None:
                                                measure)
     halves = [RegisterBlock(b.rows, b.cols // 2, b.width // 2) for b in CANDIDATES]
     assert seen == halves * autotune.ROUNDS  # the candidates take turns, round after round
+
+
+def test_operands_read_along_k_time_their_own_blocks(tmp_path: Path) -> None:
+    """``a @ b.T`` (rhs contiguous along k) times the along-k candidates, eight-byte ones with
+    half the lanes, and remembers them apart from ``a @ b``'s."""
+    seen: list[RegisterBlock] = []
+
+    def measure(kernel: MatmulKernel) -> float:
+        assert kernel.block is not None
+        seen.append(kernel.block)
+        return 1.0
+
+    tuner = MatmulTuner("opencl", "d", tmp_path)
+    for dtype in (F32, np.dtype(np.float64)):
+        plain = _kernel(256, 256, 256, dtype)
+        nt = replace(plain, rhs=Affine(0, (256 * 256, 1, 256)))
+        assert shape_class(nt) != shape_class(plain)
+        seen.clear()
+        tuner.tuned(nt, measure)
+        lanes = 8 if dtype == F32 else 4
+        assert seen == [RegisterBlock(b.rows, b.cols, lanes)
+                        for b in DOT_CANDIDATES] * autotune.ROUNDS
 
 
 def test_small_untiled_or_disabled_kernels_are_left_alone(

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Final
 
 from refjax.backends.kernels.cache import cache_dir
-from refjax.backends.kernels.ir import MatmulKernel, RegisterBlock
+from refjax.backends.kernels.ir import MatmulKernel, RegisterBlock, reads_along_k
 
 log = logging.getLogger("refjax.kernels")
 
@@ -48,6 +48,17 @@ CANDIDATES: Final = (
     RegisterBlock(5, 16, 8),
     RegisterBlock(4, 16, 8),
     RegisterBlock(8, 8, 8),
+)
+
+
+# Candidate blocks for a matmul whose operands are both read along k (``a @ b.T``): rows x cols
+# outputs, each a vector of 8 lanes of k; the vectors of lhs's rows stay in registers beside the
+# accumulators, so 3 x 3 (nine accumulators, three rows and one rhs vector) leaves room.
+DOT_CANDIDATES: Final = (
+    RegisterBlock(3, 3, 8),
+    RegisterBlock(4, 2, 8),
+    RegisterBlock(2, 4, 8),
+    RegisterBlock(3, 4, 8),
 )
 
 
@@ -72,8 +83,11 @@ def shape_class(kernel: MatmulKernel) -> str:
 
 
 def candidates(kernel: MatmulKernel) -> list[RegisterBlock]:
-    """The blocks to time for ``kernel``'s accumulator dtype."""
-    return [b.for_dtype(kernel.acc_dtype) for b in CANDIDATES]
+    """The blocks to time for ``kernel``'s layout and accumulator dtype."""
+    acc = kernel.acc_dtype
+    if acc.kind == "f" and reads_along_k(kernel.lhs, kernel.rhs):
+        return [b.along_k(acc) for b in DOT_CANDIDATES]
+    return [b.for_dtype(acc) for b in CANDIDATES]
 
 
 class MatmulTuner:

@@ -66,6 +66,7 @@ from refjax.backends.kernels.ir import (
     is_kernel_dtype,
     op_names,
     operands,
+    reads_along_k,
     with_operands,
 )
 from refjax.backends.kernels.lower import Builder, NotAffine, Sym, dense_affine
@@ -158,14 +159,17 @@ class Plan:
 class FusionOptions:
     """What the target runs: float64 in kernels, and matmuls as kernels (else a primitive);
     ``matmul_block`` the register block of a float32 matmul (a CPU device), or None for the
-    local-memory tile (a GPU); eight-byte accumulators get half the block each way and half
-    the vector width (vectors stay 32 bytes: PoCL's code generator fails on wider ones).
+    local-memory tile (a GPU); eight-byte accumulators get half the columns and half the vector
+    width (vectors stay 32 bytes: PoCL's code generator fails on wider ones).
+    ``matmul_dot_block`` the block of a float matmul whose operands are both read along k
+    (``a @ b.T``; None: ``matmul_block`` with scalar loads of rhs).
     ``column_lanes`` and ``row_lanes`` as :class:`ReduceKernel`'s (a CPU wants both; a GPU wants
     one output per work item of a column reduction, and local-memory trees for the rest)."""
 
     fp64: bool = True
     matmul_kernels: bool = True
     matmul_block: RegisterBlock | None = None
+    matmul_dot_block: RegisterBlock | None = None  # for operands read along k (a @ b.T)
     column_lanes: int = 1
     row_lanes: int = 0
 
@@ -729,7 +733,7 @@ class _Planner:
         lhs_slot, lhs = self._matmul_operand(lhs_atom, (*lb, *lf, *lc), (batch, m, k), acc)
         rhs_slot, rhs = self._matmul_operand(rhs_atom, (*rb, *rc, *rf), (batch, k, n), acc)
         core = _MatmulCore(lhs_slot, lhs, rhs_slot, rhs, batch, m, n, k, acc,
-                           self._matmul_block(acc))
+                           self._matmul_block(acc, lhs, rhs))
         r = self._reductions
         self._reductions += 1
         result = self.b.leaf(Reduced(r, acc), shape)
@@ -771,7 +775,10 @@ class _Planner:
         self._launch(kernel, [core.lhs_slot, core.rhs_slot, *inputs], params, written)
         return slots
 
-    def _matmul_block(self, acc: DType) -> RegisterBlock | None:
+    def _matmul_block(self, acc: DType, lhs: Affine, rhs: Affine) -> RegisterBlock | None:
+        dot = self.options.matmul_dot_block
+        if dot is not None and acc.kind == "f" and reads_along_k(lhs, rhs):
+            return dot.along_k(acc)
         block = self.options.matmul_block
         return None if block is None else block.for_dtype(acc)
 

@@ -341,12 +341,20 @@ class ReduceKernel:
 class RegisterBlock:
     """How a work item of a register-blocked matmul works: it computes a ``rows`` x ``cols``
     block of outputs held in registers, reading ``rhs`` ``width`` columns at a time (vector loads
-    when ``width`` > 1; ``cols`` is a multiple of ``width``). No local memory, no barriers: the
-    layout a CPU device wants (PoCL vectorises the ``width``-wide arithmetic)."""
+    when ``width`` > 1; ``cols`` is a multiple of ``width``). When both operands are read along
+    ``k`` (:func:`reads_along_k`), each output instead accumulates ``width`` lanes of ``k`` in a
+    vector, summed at the end. No local memory, no barriers: the layout a CPU device wants (PoCL
+    vectorises the ``width``-wide arithmetic)."""
 
     rows: int
     cols: int
     width: int
+
+    def along_k(self, acc: DType) -> RegisterBlock:
+        """This block (meant for four-byte accumulators, operands read along ``k``: each of the
+        ``rows`` x ``cols`` outputs sums a vector of ``width`` lanes) for ``acc``: vectors of
+        the same 32 bytes."""
+        return RegisterBlock(self.rows, self.cols, max(1, self.width * 4 // acc.itemsize))
 
     def for_dtype(self, acc: DType) -> RegisterBlock:
         """This block (meant for four-byte accumulators) for ``acc``: for eight-byte ones, half
@@ -355,6 +363,13 @@ class RegisterBlock:
         if acc.itemsize < 8:
             return self
         return RegisterBlock(self.rows, max(1, self.cols // 2), max(1, self.width // 2))
+
+
+def reads_along_k(lhs: Affine, rhs: Affine) -> bool:
+    """Whether a matmul's operands are both contiguous along ``k`` and ``rhs`` is not along
+    ``n`` (``a @ b.T``, as in a backward pass): a register block then reads vectors along ``k``
+    from both and sums each product's lanes at the end (see :class:`RegisterBlock`)."""
+    return lhs.strides[2] == 1 and rhs.strides[1] == 1 and rhs.strides[2] != 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ from refjax.backends.kernels.ir import (
     UnaryOp,
     affines,
     reached,
+    reads_along_k,
 )
 from refjax.dtypes import DType
 
@@ -740,6 +741,33 @@ $edge_store
 }""")
 
 
+# A register-blocked matmul whose operands are both read along k (a @ b.T): each work item's
+# rows x cols outputs each accumulate a vector of k's lanes, summed when k's whole vectors are
+# done, then k's tail one by one. Rows and columns past the edge are read clamped to the last
+# and not stored.
+DOT_MATMUL_TEMPLATE: Final = Template("""\
+$kernel $name(
+    $args) {
+  const $I b = $group_z;
+  const $I m0 = ($I)$global_x * $rows;
+  const $I n0 = ($I)$group_y * $cols;
+  if (m0 >= $m || n0 >= $n) return;
+$clamped
+$init
+  $I k = 0;
+  for (; k + $w <= $k; k += $w) {
+$contract
+$step
+  }
+$sums
+  for (; k < $k; ++k) {
+$contract
+$tail
+  }
+$store
+}""")
+
+
 def render(kernel: Kernel, dialect: Dialect, generic: bool = False) -> Rendered:
     """The source of ``kernel`` in ``dialect`` (sizes as arguments when ``generic``)."""
     if isinstance(kernel, MapKernel):
@@ -1184,6 +1212,16 @@ class _MatmulEpilogue:
         self.order = sorted(reached(kernel.body, kernel.outputs))
         self.helpers: set[Helper] = set()
 
+    def direct_axes(self) -> list[str] | None:
+        """The names of the result's axes when its shape is (m, n) or (batch, m, n), else None
+        (an epilogue over another shape of the same row-major order divides the offset)."""
+        kernel = self.kernel
+        if kernel.out_shape == (kernel.m, kernel.n) and kernel.batch == 1:
+            return ["m", "n"]
+        if kernel.out_shape == (kernel.batch, kernel.m, kernel.n):
+            return ["b", "m", "n"]
+        return None
+
     def lines(self, acc: str, m: str, n: str, pad: str) -> list[str]:
         """Store the result ``acc`` of element (b, ``m``, ``n``) (names of C values)."""
         kernel = self.kernel
@@ -1201,7 +1239,12 @@ class _MatmulEpilogue:
         self.body.reduced_name = acc
         names: dict[int, str] = {}
         out = [f"{pad}{{", f"{pad}  const {self.itype} at = {at};"]
-        out += _decompose(self.ints, "at", axes, kernel.out_shape, self.itype, pad + "  ")
+        direct = self.direct_axes()
+        if direct is None:
+            out += _decompose(self.ints, "at", axes, kernel.out_shape, self.itype, pad + "  ")
+        else:  # the result's axes are (b,) m, n: no division
+            out += [f"{pad}  const {self.itype} {x} = {name};"
+                    for x, name in zip(axes, direct, strict=True)]
         out += self.body.statements(self.order, names, leaf, pad + "  ")
         out += [
             f"{pad}  " + self.body.store(k, self.body.operand(o, names), "at")
@@ -1219,6 +1262,8 @@ def _matmul_signature(kernel: MatmulKernel, d: Dialect, n_ints: int, itype: str)
 
 
 def _render_matmul(kernel: MatmulKernel, d: Dialect, generic: bool) -> Rendered:
+    if kernel.block is not None and along_k(kernel, kernel.block, d):
+        return _render_dot_matmul(kernel, kernel.block, d, generic)
     if kernel.block is not None:
         return _render_blocked_matmul(kernel, kernel.block, d, generic)
     itype_dtype = _index_dtype(kernel)
@@ -1254,6 +1299,100 @@ def _render_matmul(kernel: MatmulKernel, d: Dialect, generic: bool) -> Rendered:
         "store": "\n".join(store),
     })
     source = _source(d, helpers, _uses_fp64(kernel, d), text)
+    return Rendered(kernel.name, source, tuple(ints.values), itype_dtype, 1)
+
+
+def along_k(kernel: MatmulKernel, block: RegisterBlock, d: Dialect) -> bool:
+    """Whether the register block reads both operands in vectors along k: their layout asks for
+    it (:func:`reads_along_k`), the dialect has wide loads and the accumulator is a float."""
+    return (
+        block.width > 1
+        and bool(d.wide_load)
+        and _kind(kernel.acc_dtype) == "f"
+        and reads_along_k(kernel.lhs, kernel.rhs)
+    )
+
+
+def _lane_sum(a_type: str, name: str, x: str, w: int, pad: str) -> list[str]:
+    """Declare ``name``, the sum of ``x``'s ``w`` lanes: halves first (a tree)."""
+    lines: list[str] = []
+    while w > 2:
+        w //= 2
+        half = f"{name}_{w}"
+        lines.append(f"{pad}const {a_type}{w} {half} = {x}.lo + {x}.hi;")
+        x = half
+    total = f"{x}.s0 + {x}.s1" if w == 2 else x
+    return [*lines, f"{pad}{a_type} {name} = {total};"]
+
+
+def _render_dot_matmul(
+    kernel: MatmulKernel, block: RegisterBlock, d: Dialect, generic: bool
+) -> Rendered:
+    itype_dtype = _index_dtype(kernel)
+    itype = ctype(d, itype_dtype)
+    ints = _Ints(generic)
+    acc = kernel.acc_dtype
+    a_type = ctype(d, acc)
+    w = block.width
+    vtype = f"{a_type}{w}"
+    utype = f"u{vtype}"  # the same vector, aligned as one element (see Dialect.wide_type)
+    load = Template(d.wide_load)
+    rows, cols = block.rows, block.cols
+    m, n, k = ints(kernel.m), ints(kernel.n), ints(kernel.k)
+    zero = literal(d, 0, acc)
+    pad = "  "
+    clamped = [f"{pad}const {itype} row{r} = m0 + {r} < {m} ? m0 + {r} : {m} - 1;"
+               for r in range(rows)]
+    clamped += [f"{pad}const {itype} col{c} = n0 + {c} < {n} ? n0 + {c} : {n} - 1;"
+                for c in range(cols)]
+    init = [f"{pad}{vtype} acc{r}_{c} = ({vtype})({zero});"
+            for r in range(rows) for c in range(cols)]
+    lhs_at = [ints.affine(kernel.lhs, ["b", f"row{r}", "k"]) for r in range(rows)]
+    rhs_at = [ints.affine(kernel.rhs, ["b", "k", f"col{c}"]) for c in range(cols)]
+    step = [f"{pad}  const {vtype} a{r} = "
+            + load.substitute(utype=utype, ptr=f"lhs + {lhs_at[r]}") + ";" for r in range(rows)]
+    for c in range(cols):
+        step.append(f"{pad}  {{ const {vtype} bv = "
+                    + load.substitute(utype=utype, ptr=f"rhs + {rhs_at[c]}") + ";")
+        step += [f"{pad}    acc{r}_{c} = acc{r}_{c} + a{r} * bv;" for r in range(rows)]
+        step.append(f"{pad}  }}")
+    sums = [line for r in range(rows) for c in range(cols)
+            for line in _lane_sum(a_type, f"s{r}_{c}", f"acc{r}_{c}", w, pad)]
+    tail = [f"{pad}  s{r}_{c} = s{r}_{c} + lhs[{lhs_at[r]}] * rhs[{rhs_at[c]}];"
+            for r in range(rows) for c in range(cols)]
+    epilogue = _MatmulEpilogue(kernel, d, ints, itype)
+    store: list[str] = []
+    for r in range(rows):
+        for c in range(cols):
+            store += [f"{pad}if (m0 + {r} < {m} && n0 + {c} < {n}) {{",
+                      f"{pad}  const {itype} m = m0 + {r};",
+                      f"{pad}  const {itype} n = n0 + {c};",
+                      *epilogue.lines(f"s{r}_{c}", "m", "n", pad + "  "),
+                      f"{pad}}}"]
+    signature = _matmul_signature(kernel, d, len(ints.values), itype)
+    text = DOT_MATMUL_TEMPLATE.substitute(_common(d, itype) | {
+        "name": kernel.name,
+        "args": signature,
+        "rows": str(rows),
+        "cols": str(cols),
+        "w": str(w),
+        "global_x": d.global_id,
+        "group_y": d.group_id[1],
+        "group_z": d.group_id[2],
+        "m": m,
+        "n": n,
+        "k": k,
+        "contract": d.contract,
+        "clamped": "\n".join(clamped),
+        "init": "\n".join(init),
+        "step": "\n".join(step),
+        "sums": "\n".join(sums),
+        "tail": "\n".join(tail),
+        "store": "\n".join(store),
+    })
+    text = Template(d.wide_type).substitute(
+        scalar=a_type, utype=utype, w=w, align=acc.itemsize) + "\n\n" + text
+    source = _source(d, epilogue.helpers, _uses_fp64(kernel, d), text)
     return Rendered(kernel.name, source, tuple(ints.values), itype_dtype, 1)
 
 
@@ -1333,12 +1472,14 @@ def _render_blocked_matmul(
         store += [f"{pad[:-2]}block[{(r * cols) // w + c}] = acc{r}_{c};"
                   for r in range(rows) for c, _ in groups]
         store.append(f"{pad[:-2]}const {a_type}* tile = (const {a_type}*)block;")
-        store += [
-            f"{pad[:-2]}for (int t = 0; t < {rows * cols}; ++t) {{",
-            f"{pad}const {itype} m = m0 + t / {cols};",
-            f"{pad}const {itype} n = n0 + t % {cols};",
-            f"{pad}const {a_type} acc = tile[t];",
-            *epilogue.lines("acc", "m", "n", pad),
+        store += [  # (loops the compiler can vectorise along n)
+            f"{pad[:-2]}for (int r = 0; r < {rows}; ++r) {{",
+            f"{pad}for (int j = 0; j < {cols}; ++j) {{",
+            f"{pad}  const {itype} m = m0 + r;",
+            f"{pad}  const {itype} n = n0 + j;",
+            f"{pad}  const {a_type} acc = tile[r * {cols} + j];",
+            *epilogue.lines("acc", "m", "n", pad + "  "),
+            f"{pad}}}",
             f"{pad[:-2]}}}",
         ]
     else:  # no epilogue: straight from the registers
