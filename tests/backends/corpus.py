@@ -220,6 +220,7 @@ def program_cases() -> list[Case]:
     rng = np.random.default_rng(1)
     x = rng.standard_normal((6, 8)).astype(np.float32)
     w = rng.standard_normal((8, 5)).astype(np.float32)
+    rows = rng.standard_normal((300, 37)).astype(np.float32)
     programs: list[tuple[str, Callable[..., Any], tuple[np.ndarray, ...]]] = [
         ("views", lambda x: x.T[::-1, 1:5] * lax.broadcasted_iota(np.float32, (8, 4), 1), (x,)),
         ("softmax", lambda x: jnp.exp(x - x.max(1, keepdims=True))
@@ -230,6 +231,11 @@ def program_cases() -> list[Case]:
         ("where", lambda x: jnp.where(x > 0, x, 0.01 * x).astype(np.int32).sum(), (x,)),
         ("dense", lambda x, w: jnp.maximum(x @ w + w[0], 0).astype(np.int32), (x, w)),
         ("backward", lambda x, w: (x @ w) @ w.T - x, (x, w)),
+        # enough rows (with a tail after the whole vectors) for rows of vectors on a CPU
+        ("softmax_rows", lambda r: jnp.exp(r - r.max(1, keepdims=True))
+         / jnp.exp(r - r.max(1, keepdims=True)).sum(1, keepdims=True), (rows,)),
+        ("norm_rows", lambda r: (r - r.mean(1, keepdims=True)) * lax.rsqrt(
+            ((r - r.mean(1, keepdims=True)) ** 2).mean(1, keepdims=True) + 1e-5) * r[0], (rows,)),
     ]
     cases = []
     # planned as for a GPU (local-memory tiles, tree reductions) and as for a CPU (register
@@ -270,7 +276,10 @@ def reduce_cases() -> list[Case]:
             reduce_case(BinaryOp.MIN, F64, rows=4, cols=6, row_lanes=8),
             reduce_case(BinaryOp.MUL, np.dtype(np.int32), rows=3, cols=19, row_lanes=8),
             reduce_case(BinaryOp.XOR, np.dtype(np.int64), rows=3, cols=9, row_lanes=4),
-            reduce_case(BinaryOp.ADD, F32, rows=4, cols=0, row_lanes=8)]
+            reduce_case(BinaryOp.ADD, F32, rows=4, cols=0, row_lanes=8),
+            # ... and in vectors where the sum or product is of floats (the tail as above)
+            reduce_case(BinaryOp.ADD, F64, rows=3, cols=13, row_lanes=8),
+            reduce_case(BinaryOp.MUL, F32, rows=2, cols=19, row_lanes=8)]
     return out
 
 

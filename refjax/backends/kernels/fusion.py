@@ -163,8 +163,9 @@ class FusionOptions:
     width (vectors stay 32 bytes: PoCL's code generator fails on wider ones).
     ``matmul_dot_block`` the block of a float matmul whose operands are both read along k
     (``a @ b.T``; None: ``matmul_block`` with scalar loads of rhs).
-    ``column_lanes`` and ``row_lanes`` as :class:`ReduceKernel`'s (a CPU wants both; a GPU wants
-    one output per work item of a column reduction, and local-memory trees for the rest)."""
+    ``column_lanes`` and ``row_lanes`` as :class:`ReduceKernel`'s, ``row_lanes`` also
+    :class:`MapKernel`'s (a CPU wants both; a GPU wants one output per work item of a column
+    reduction, local-memory trees for the rest, and flat maps)."""
 
     fp64: bool = True
     matmul_kernels: bool = True
@@ -385,7 +386,7 @@ class _Planner:
         kernel = MapKernel(
             _kernel_name("map", body), syms[0].shape, self._buffer_args(inputs),
             tuple(self._param_dtype(p) for p in params), body,
-            tuple(renumber[r] for r in roots),
+            tuple(renumber[r] for r in roots), self.options.row_lanes,
         )
         self._launch(kernel, inputs, params, written)
         return slots

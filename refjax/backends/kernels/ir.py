@@ -272,7 +272,9 @@ class BufferArg:
 
 @dataclass(frozen=True, slots=True)
 class MapKernel:
-    """One work item per element of ``shape``: output k is ``body[outputs[k]]`` (row-major)."""
+    """One work item per element of ``shape``: output k is ``body[outputs[k]]`` (row-major).
+    ``row_lanes`` > 0 (a CPU device) lets a map of two or more axes run whole rows per work
+    item, computing with vectors along them where its body allows."""
 
     name: str
     shape: tuple[int, ...]
@@ -280,6 +282,7 @@ class MapKernel:
     params: tuple[DType, ...]
     body: tuple[Expr, ...]
     outputs: tuple[int, ...]
+    row_lanes: int = 0
 
     @property
     def size(self) -> int:
@@ -519,7 +522,8 @@ def _coalesce_map(kernel: MapKernel) -> MapKernel:
         return Affine(a.offset, _apply_plan(kernel.shape, a.strides, groups)[1])
 
     body = _rewrite_affines(kernel.body, nodes, fn)
-    return MapKernel(kernel.name, shape, kernel.inputs, kernel.params, body, kernel.outputs)
+    return MapKernel(kernel.name, shape, kernel.inputs, kernel.params, body, kernel.outputs,
+                     kernel.row_lanes)
 
 
 def _coalesce_reduce(kernel: ReduceKernel) -> ReduceKernel:

@@ -617,6 +617,23 @@ $body
   }
 }""")
 
+# A map over rows (the last axis), vectors along each row: each work item takes whole rows, the
+# row's whole vectors with vector arithmetic, then its tail element by element.
+ROW_MAP_TEMPLATE: Final = Template("""\
+$kernel $name(
+    $args) {
+  for ($I o = $global_id; o < $n_rows; o += $global_size) {
+$outer
+    $I j = 0;
+    for (; j + $w <= $row; j += $w) {
+$vector
+    }
+    for (; j < $row; ++j) {
+$scalar
+    }
+  }
+}""")
+
 REDUCE_TEMPLATE: Final = Template("""\
 $kernel $name(
     $args) {
@@ -814,6 +831,10 @@ def _render_map(kernel: MapKernel, d: Dialect, generic: bool) -> Rendered:
     axes = [f"i{k}" for k in range(len(kernel.shape))]
     n = ints(kernel.size)
     vector = _vectorisable(kernel, d)
+    if not vector and not generic and kernel.row_lanes:
+        width = _row_map_width(kernel, d, order)
+        if width:
+            return _render_row_map(kernel, d, ints, body, order, width)
     values: dict[str, str] = {}
     if vector:
         vector_body = _vector_arithmetic if _vector_safe(kernel, d, order) else _vector_body
@@ -842,6 +863,97 @@ def _render_map(kernel: MapKernel, d: Dialect, generic: bool) -> Rendered:
                     VECTOR_WIDTH if vector else 1)
 
 
+ROW_MAP_MIN_ROWS: Final = 256  # fewer rows leave a CPU's cores idle: the flat map instead
+
+
+def _row_map_width(kernel: MapKernel, d: Dialect, order: Sequence[int]) -> int:
+    """The vector width a map of two or more axes can compute its rows with (0: none): at least
+    :data:`ROW_MAP_MIN_ROWS` rows of at least two vectors, vector-safe arithmetic of one float
+    dtype, each load contiguous or fixed along the last axis."""
+    if len(kernel.shape) < 2 or not d.wide_load or not d.vector_arithmetic:
+        return 0
+    dtypes = {kernel.body[i].dtype for i in order}
+    if len(dtypes) != 1:
+        return 0
+    (dtype,) = dtypes
+    if dtype.kind != "f":
+        return 0
+    width = 32 // dtype.itemsize
+    if kernel.shape[-1] < 2 * width or kernel.size // kernel.shape[-1] < ROW_MAP_MIN_ROWS:
+        return 0
+    for i in order:
+        expr = kernel.body[i]
+        if isinstance(expr, Index | Select | Cast | Reduced):
+            return 0
+        if isinstance(expr, Load) and (expr.clamp or expr.index.strides[-1] not in (0, 1)):
+            return 0
+        if isinstance(expr, Binary) and expr.op not in _VECTOR_OPS:
+            return 0
+        if isinstance(expr, Unary) and not _vector_unary(d, expr):
+            return 0
+    return width
+
+
+def _render_row_map(
+    kernel: MapKernel, d: Dialect, ints: _Ints, body: _Body, order: list[int], width: int
+) -> Rendered:
+    itype_dtype = _index_dtype(kernel)
+    itype = ctype(d, itype_dtype)
+    dtype = kernel.body[order[0]].dtype
+    a_type = ctype(d, dtype)
+    vtype, utype = f"{a_type}{width}", f"u{a_type}{width}"
+    row = kernel.shape[-1]
+    outer_axes = [f"o{k}" for k in range(len(kernel.shape) - 1)]
+    outer = _decompose(ints, "o", outer_axes, kernel.shape[:-1], itype, "    ")
+    bases: dict[int, str] = {}
+    for i in order:
+        expr = kernel.body[i]
+        if isinstance(expr, Load):
+            bases[i] = f"base{i}"
+            part = Affine(expr.index.offset, expr.index.strides[:-1])
+            outer.append(f"    const {itype} base{i} = {ints.affine(part, outer_axes)};")
+    outer.append(f"    const {itype} at = o * {ints(row)};")
+
+    def fixed(i: int) -> bool:
+        expr = kernel.body[i]
+        return isinstance(expr, Load) and expr.index.strides[-1] == 0
+
+    def vector_leaf(i: int, expr: Load | Index) -> str:
+        assert isinstance(expr, Load)
+        if fixed(i):
+            return body.load(expr, bases[i])
+        return Template(d.wide_load).substitute(utype=utype, ptr=f"in{expr.buffer} + base{i} + j")
+
+    def scalar_leaf(i: int, expr: Load | Index) -> str:
+        return body.load(expr, bases[i] if fixed(i) else f"{bases[i]} + j")
+
+    pad = "      "
+    names: dict[int, str] = {}
+    vector = body.statements(order, names, vector_leaf, pad, "_v",
+                             type_of=lambda i: a_type if fixed(i) else vtype)
+    vector += [pad + Template(d.wide_store).substitute(
+        utype=utype, ptr=f"out{k} + at + j", value=body.operand(o, names))
+        for k, o in enumerate(kernel.outputs)]
+    names = {}
+    scalar = body.statements(order, names, scalar_leaf, pad)
+    scalar += [pad + body.store(k, body.operand(o, names), "at + j")
+               for k, o in enumerate(kernel.outputs)]
+    text = ROW_MAP_TEMPLATE.substitute(_common(d, itype) | {
+        "name": kernel.name,
+        "args": _plain_signature(kernel, d, ints, itype),
+        "n_rows": ints(kernel.size // row),
+        "row": ints(row),
+        "w": str(width),
+        "outer": "\n".join(outer),
+        "vector": "\n".join(vector),
+        "scalar": "\n".join(scalar),
+    })
+    typedef = Template(d.wide_type).substitute(scalar=a_type, utype=utype, w=width,
+                                               align=dtype.itemsize)
+    source = _source(d, body.helpers, _uses_fp64(kernel, d), typedef + "\n\n" + text)
+    return Rendered(kernel.name, source, tuple(ints.values), itype_dtype, row)
+
+
 def _pointer(name: str, offset: str) -> str:
     """``name`` advanced by ``offset`` elements."""
     return name if offset == "0" else f"({name} + {offset})"
@@ -862,11 +974,21 @@ def _vector_safe(kernel: MapKernel, d: Dialect, order: list[int]) -> bool:
             return False
         if isinstance(expr, Binary) and expr.op not in _VECTOR_OPS:
             return False
-        if isinstance(expr, Unary) and expr.op is not UnaryOp.NEG:
+        if isinstance(expr, Unary) and not _vector_unary(d, expr):
             return False
         if isinstance(expr, Index | Select | Cast | Reduced):
             return False
     return True
+
+
+def _vector_unary(d: Dialect, expr: Unary) -> bool:
+    """Whether ``expr`` (a float) is negation or a math function the dialect applies to a
+    vector as it does to a scalar, lane by lane (PoCL's vector exp computes 8 lanes in about
+    the time of one scalar; a lane may differ from the scalar function's result by an ulp)."""
+    if expr.op is UnaryOp.NEG:
+        return True
+    name = _MATH_UNARY.get(expr.op)
+    return name is not None and not (name in d.promote_float32 and expr.dtype == FLOAT32)
 
 
 def _vector_arithmetic(
@@ -1102,6 +1224,28 @@ def _render_row_reduce(kernel: ReduceKernel, lanes: int, d: Dialect, generic: bo
         body.helpers |= combine.helpers
         return [*lines, f"{pad}acc{lane} = {combine.text};"]
 
+    width = 0 if generic else _row_vector_width(kernel, d, pro_order)
+    if width:  # one vector of lanes, computed with vector arithmetic
+        typedef = Template(d.wide_type).substitute(
+            scalar=a_type, utype=f"u{a_type}{width}", w=width, align=acc_dtype.itemsize)
+        vector_lines, vector_combine = _row_vector_lines(kernel, d, body, ints, bases, pro_order,
+                                                         width)
+        text = ROW_REDUCE_TEMPLATE.substitute(_common(d, itype) | {
+            "name": kernel.name,
+            "args": _plain_signature(kernel, d, ints, itype),
+            "lanes": str(width),
+            "n_out": n_out_text,
+            "n_red": n_red_text,
+            "out_index": "\n".join([*out_lines[:-lanes],
+                                    f"    {a_type}{width} accv = ({a_type}{width})({identity});",
+                                    f"    {a_type} acc0 = {identity};"]),
+            "lane_prologue": "\n".join(vector_lines),
+            "tail_prologue": "\n".join(lane_lines(0, "", "      ")),
+            "combine_lanes": "\n".join(vector_combine),
+            "epilogue": "\n".join(_reduce_epilogue(kernel, body, ints, out_axes, "    ")),
+        })
+        source = _source(d, body.helpers, _uses_fp64(kernel, d), typedef + "\n\n" + text)
+        return Rendered(kernel.name, source, tuple(ints.values), itype_dtype, lanes)
     lane_prologue = [x for lane in range(lanes) for x in lane_lines(lane, f" + {lane}", "      ")]
     tail_prologue = lane_lines(0, "", "      ")
     partial = [f"acc{lane}" for lane in range(lanes)]
@@ -1132,6 +1276,67 @@ def _render_row_reduce(kernel: ReduceKernel, lanes: int, d: Dialect, generic: bo
     })
     source = _source(d, body.helpers, _uses_fp64(kernel, d), text)
     return Rendered(kernel.name, source, tuple(ints.values), itype_dtype, lanes)
+
+
+def _row_vector_width(kernel: ReduceKernel, d: Dialect, order: Sequence[int]) -> int:
+    """The vector width a row reduction can compute with (0: none): a float sum or product
+    whose prologue is vector-safe arithmetic of one float dtype, each load either fixed along
+    the reduction or contiguous along it (in row-major order of the reduced axes)."""
+    acc = kernel.identity.dtype
+    if (not d.wide_load or not d.vector_arithmetic or acc.kind != "f"
+            or kernel.combine not in (BinaryOp.ADD, BinaryOp.MUL)):
+        return 0
+    n_out = len(kernel.shape)
+    contiguous = tuple(math.prod(kernel.reduced_shape[k + 1:])
+                       for k in range(len(kernel.reduced_shape)))
+    for i in order:
+        expr = kernel.body[i]
+        if expr.dtype != acc or isinstance(expr, Index | Select | Cast | Reduced):
+            return 0
+        if isinstance(expr, Load):
+            strides = expr.index.strides[n_out:]
+            if expr.clamp or not (strides == contiguous or not any(strides)):
+                return 0
+        if isinstance(expr, Binary) and expr.op not in _VECTOR_OPS:
+            return 0
+        if isinstance(expr, Unary) and not _vector_unary(d, expr):
+            return 0
+    return 32 // acc.itemsize
+
+
+def _row_vector_lines(
+    kernel: ReduceKernel, d: Dialect, body: _Body, ints: _Ints, bases: dict[int, str],
+    order: Sequence[int], width: int,
+) -> tuple[list[str], list[str]]:
+    """A vector row reduction's loop body (``width`` elements from ``r`` into ``accv``) and its
+    combination of the lanes, then the tail's ``acc0``, into ``acc``."""
+    n_out = len(kernel.shape)
+    acc = kernel.identity.dtype
+    a_type = ctype(d, acc)
+    vtype = f"{a_type}{width}"
+    load = Template(d.wide_load)
+
+    def fixed(i: int) -> bool:
+        expr = kernel.body[i]
+        return isinstance(expr, Load) and not any(expr.index.strides[n_out:])
+
+    def leaf(i: int, expr: Load | Index) -> str:
+        if fixed(i):
+            return body.load(expr, bases[i])
+        assert isinstance(expr, Load)
+        return load.substitute(utype=f"u{vtype}", ptr=f"in{expr.buffer} + {bases[i]} + r")
+
+    def type_of(i: int) -> str:
+        return a_type if fixed(i) else vtype
+
+    names: dict[int, str] = {}
+    pad = "      "
+    lines = body.statements(order, names, leaf, pad, "_v", type_of=type_of)
+    op = "+" if kernel.combine is BinaryOp.ADD else "*"
+    lines.append(f"{pad}accv = accv {op} {body.operand(kernel.prologue, names)};")
+    combine = _lane_sum(a_type, "lanes", "accv", width, "    ", op)
+    combine.append(f"    const {a_type} acc = lanes {op} acc0;")
+    return lines, combine
 
 
 def _render_column_reduce(
@@ -1313,15 +1518,16 @@ def along_k(kernel: MatmulKernel, block: RegisterBlock, d: Dialect) -> bool:
     )
 
 
-def _lane_sum(a_type: str, name: str, x: str, w: int, pad: str) -> list[str]:
-    """Declare ``name``, the sum of ``x``'s ``w`` lanes: halves first (a tree)."""
+def _lane_sum(a_type: str, name: str, x: str, w: int, pad: str, op: str = "+") -> list[str]:
+    """Declare ``name``, the sum (or, with ``op``, the product) of ``x``'s ``w`` lanes: halves
+    first (a tree)."""
     lines: list[str] = []
     while w > 2:
         w //= 2
         half = f"{name}_{w}"
-        lines.append(f"{pad}const {a_type}{w} {half} = {x}.lo + {x}.hi;")
+        lines.append(f"{pad}const {a_type}{w} {half} = {x}.lo {op} {x}.hi;")
         x = half
-    total = f"{x}.s0 + {x}.s1" if w == 2 else x
+    total = f"{x}.s0 {op} {x}.s1" if w == 2 else x
     return [*lines, f"{pad}{a_type} {name} = {total};"]
 
 
