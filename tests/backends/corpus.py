@@ -221,6 +221,7 @@ def program_cases() -> list[Case]:
     x = rng.standard_normal((6, 8)).astype(np.float32)
     w = rng.standard_normal((8, 5)).astype(np.float32)
     rows = rng.standard_normal((300, 37)).astype(np.float32)
+    tall, wide = rows[:20, :8], rows[:8, :40]
     programs: list[tuple[str, Callable[..., Any], tuple[np.ndarray, ...]]] = [
         ("views", lambda x: x.T[::-1, 1:5] * lax.broadcasted_iota(np.float32, (8, 4), 1), (x,)),
         ("softmax", lambda x: jnp.exp(x - x.max(1, keepdims=True))
@@ -231,6 +232,8 @@ def program_cases() -> list[Case]:
         ("where", lambda x: jnp.where(x > 0, x, 0.01 * x).astype(np.int32).sum(), (x,)),
         ("dense", lambda x, w: jnp.maximum(x @ w + w[0], 0).astype(np.int32), (x, w)),
         ("backward", lambda x, w: (x @ w) @ w.T - x, (x, w)),
+        # an epilogue on vectors straight from a register block: loads along n and fixed
+        ("epilogue", lambda a, b: (a @ b) * 0.5 - a[:, :1] + b[0] * b[1], (tall, wide)),
         # enough rows (with a tail after the whole vectors) for rows of vectors on a CPU
         ("softmax_rows", lambda r: jnp.exp(r - r.max(1, keepdims=True))
          / jnp.exp(r - r.max(1, keepdims=True)).sum(1, keepdims=True), (rows,)),

@@ -1427,6 +1427,58 @@ class _MatmulEpilogue:
             return ["b", "m", "n"]
         return None
 
+    def vector_width_ok(self) -> bool:
+        """Whether the epilogue can run on a vector of results along n (:meth:`vector_lines`):
+        the result's axes are (b,) m, n, its body is vector-safe arithmetic in the accumulator's
+        float dtype, and each load is contiguous or fixed along n."""
+        kernel = self.kernel
+        if not kernel.outputs or self.direct_axes() is None or not self.d.vector_arithmetic:
+            return False
+        for i in self.order:
+            expr = kernel.body[i]
+            if expr.dtype != kernel.acc_dtype or isinstance(expr, Index | Select | Cast):
+                return False
+            if isinstance(expr, Load) and (expr.clamp or expr.index.strides[-1] not in (0, 1)):
+                return False
+            if isinstance(expr, Binary) and expr.op not in _VECTOR_OPS:
+                return False
+            if isinstance(expr, Unary) and not _vector_unary(self.d, expr):
+                return False
+        return True
+
+    def vector_lines(self, acc: str, m: str, n: str, width: int, pad: str) -> list[str]:
+        """Store the vector ``acc`` of elements (b, ``m``, ``n`` ... ``n`` + ``width`` - 1) through
+        the epilogue computed on vectors (see :meth:`vector_width_ok`)."""
+        kernel, d = self.kernel, self.d
+        a_type = ctype(d, kernel.acc_dtype)
+        utype = f"u{a_type}{width}"
+        direct = self.direct_axes()
+        assert direct is not None
+        axes = [{"m": m, "n": n}.get(x, x) for x in direct]
+
+        def fixed(i: int) -> bool:
+            expr = kernel.body[i]
+            return isinstance(expr, Load) and expr.index.strides[-1] == 0
+
+        def leaf(i: int, expr: Load | Index) -> str:
+            assert isinstance(expr, Load)
+            at = self.ints.affine(expr.index, axes)
+            if fixed(i):
+                return self.body.load(expr, at)
+            return Template(d.wide_load).substitute(utype=utype, ptr=f"in{expr.buffer} + {at}")
+
+        self.body.reduced_name = acc
+        names: dict[int, str] = {}
+        at = f"(b * {self.m} + {m}) * {self.n} + {n}"
+        out = [f"{pad}{{", f"{pad}  const {self.itype} at = {at};"]
+        out += self.body.statements(self.order, names, leaf, pad + "  ", "_v", type_of=lambda i:
+                                    a_type if fixed(i) else f"{a_type}{width}")
+        out += [pad + "  " + Template(d.wide_store).substitute(
+            utype=utype, ptr=f"out{k} + at", value=self.body.operand(o, names))
+            for k, o in enumerate(kernel.outputs)]
+        self.helpers |= self.body.helpers
+        return [*out, f"{pad}}}"]
+
     def lines(self, acc: str, m: str, n: str, pad: str) -> list[str]:
         """Store the result ``acc`` of element (b, ``m``, ``n``) (names of C values)."""
         kernel = self.kernel
@@ -1672,7 +1724,13 @@ def _render_blocked_matmul(
                  for c, _ in groups]
     epilogue = _MatmulEpilogue(kernel, d, ints, itype)
     store: list[str] = []
-    if kernel.outputs:  # the block through a private tile, then the epilogue element by element
+    if kernel.outputs and w > 1 and epilogue.vector_width_ok():  # vectors straight from the
+        # registers through the epilogue
+        for r in range(rows):
+            for c, col in groups:
+                store += epilogue.vector_lines(f"acc{r}_{c}", f"(m0 + {r})", f"({col})", w,
+                                               pad[:-2])
+    elif kernel.outputs:  # the block through a private tile, then the epilogue element by element
         # (an array of the block's vectors, so that each is stored whole, read as elements)
         store.append(f"{pad[:-2]}{vtype} block[{rows * cols // w}];")
         store += [f"{pad[:-2]}block[{(r * cols) // w + c}] = acc{r}_{c};"
