@@ -1,15 +1,22 @@
 """Renderers: pure functions from a kernel of the IR and a :class:`Dialect` to source text.
 
 Whole kernels are ``string.Template`` skeletons that show the final code's shape (a grid-stride
-map, a vectorised map, an axis reduce with a local-memory tree, a row or column reduce in lanes,
-a tiled matmul, a register-blocked matmul, each with its epilogue); they are filled
+map, a vectorised map, a map over rows in vectors, an axis reduce with a local-memory tree, a row
+reduce in lanes or in one vector, a column reduce in lanes, a tiled matmul, a register-blocked
+matmul and one reading both operands along k, each with its epilogue); they are filled
 with typed pieces: one ``const`` statement per body value, loads with their index arithmetic,
 and helper functions for the ops whose lax semantics C does not give directly (NaN-propagating
 max, saturating float-to-integer casts, integer division by zero, out-of-range shifts ...).
 
 With ``generic=True`` every size, stride and offset becomes a kernel argument, so one compiled
 kernel serves every shape with the same structure (eager dispatch uses this); the values to pass
-come back in :attr:`Rendered.shape_args`.
+come back in :attr:`Rendered.shape_args`. (Rows in vectors need known strides: generic kernels
+keep the element-wise forms.)
+
+On a CPU (PoCL) the vector forms are what make the code fast: the compiler does not vectorise
+across work items once each runs its own loop, so vectors are written out, loaded and stored
+through a vector type aligned as its element (``Dialect.wide_type``: PoCL 3.0 compiles
+``vload8`` as a call, which spills every vector register around it).
 """
 
 from __future__ import annotations
