@@ -9,8 +9,9 @@ from __future__ import annotations
 import functools
 import inspect
 import operator
+import weakref
 from collections.abc import Callable, Sequence
-from typing import Any, Final
+from typing import Any, Final, overload
 
 import numpy as np
 
@@ -20,7 +21,8 @@ from refjax.api_util import (
     ensure_inbounds,
     ensure_index,
     ensure_index_tuple,
-    ensure_str_tuple,
+    fun_signature,
+    infer_argnums_and_argnames,
     validate_jit_argnums,
 )
 from refjax.backends.base import ArrayImpl, Backend, get_backend, to_buffer
@@ -844,33 +846,129 @@ def _check_jit_arg(fun_name: str, x: Any, name: str) -> ShapedArray:
 
 def _jit_statics(
     fun: Callable[..., Any],
-    static_argnums: int | Sequence[int],
-    static_argnames: str | Sequence[str],
-    donate_argnums: int | Sequence[int],
-    donate_argnames: str | Sequence[str],
+    static_argnums: int | Sequence[int] | None,
+    static_argnames: str | Sequence[str] | None,
+    donate_argnums: int | Sequence[int] | None,
+    donate_argnames: str | Sequence[str] | None,
 ) -> tuple[tuple[int, ...], tuple[str, ...]]:
-    """``jit``'s static argument numbers and names, checked against ``fun`` as JAX does."""
+    """``jit``'s static argument numbers and names, each inferred from the other through
+    ``fun``'s signature and checked against it, as JAX does."""
     check_callable(fun)
-    static = ensure_index_tuple(static_argnums), ensure_str_tuple(static_argnames)
-    donate = ensure_index_tuple(donate_argnums), ensure_str_tuple(donate_argnames)
+    sig = fun_signature(fun)
+    static = infer_argnums_and_argnames(sig, static_argnums, static_argnames)
+    donate = infer_argnums_and_argnames(sig, donate_argnums, donate_argnames)
     validate_jit_argnums(fun, static, donate)
     return static
 
 
+class _JitCache:
+    """The traced signatures of one function under one set of static arguments, shared by every
+    ``jit`` wrapper of it (JAX caches on the function: ``jit(f)(x)`` twice traces once). Keys
+    whose pytree node data cannot be hashed are compared by equality, in a list."""
+
+    __slots__ = ("entries", "unhashable")
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[Any, ...], _JitEntry] = {}
+        self.unhashable: list[tuple[tuple[Any, ...], _JitEntry]] = []
+
+    def get(self, key: tuple[Any, ...]) -> _JitEntry | None:
+        try:
+            return self.entries.get(key)
+        except TypeError:  # node data that cannot be hashed
+            return next((e for k, e in self.unhashable if k == key), None)
+
+    def put(self, key: tuple[Any, ...], entry: _JitEntry) -> None:
+        try:
+            self.entries[key] = entry
+        except TypeError:
+            self.unhashable.append((key, entry))
+
+
+# fun -> (static argnums, static argnames) -> the cache of its traces
+_jit_caches: weakref.WeakKeyDictionary[Any, dict[Any, _JitCache]] = weakref.WeakKeyDictionary()
+
+
+def _jit_cache(fun: Callable[..., Any], statics: tuple[Any, ...]) -> _JitCache:
+    """The trace cache of ``fun`` under ``statics``, shared with every other ``jit`` of it (a
+    fresh one for a callable that cannot be weakly referenced or hashed)."""
+    try:
+        per_fun = _jit_caches.setdefault(fun, {})
+    except TypeError:
+        return _JitCache()
+    return per_fun.setdefault(statics, _JitCache())
+
+
+class _NotSpecified:
+    """The default of ``jit``'s function: absent, ``jit(**options)`` is a decorator (``None``
+    is an error, as in JAX)."""
+
+    def __repr__(self) -> str:
+        return "<not-specified>"
+
+
+_NOT_SPECIFIED: Final = _NotSpecified()
+
+
+@overload
 def jit(
     fun: Callable[..., Any],
-    static_argnums: int | Sequence[int] = (),
-    static_argnames: str | Sequence[str] = (),
-    donate_argnums: int | Sequence[int] = (),
-    donate_argnames: str | Sequence[str] = (),
+    /,
+    *,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+    donate_argnums: int | Sequence[int] | None = None,
+    donate_argnames: str | Sequence[str] | None = None,
+) -> Callable[..., Any]: ...
+
+
+@overload
+def jit(
+    fun: _NotSpecified = _NOT_SPECIFIED,
+    /,
+    *,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+    donate_argnums: int | Sequence[int] | None = None,
+    donate_argnames: str | Sequence[str] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]: ...
+
+
+def jit(
+    fun: Callable[..., Any] | _NotSpecified = _NOT_SPECIFIED,
+    /,
+    *,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+    donate_argnums: int | Sequence[int] | None = None,
+    donate_argnames: str | Sequence[str] | None = None,
 ) -> Callable[..., Any]:
     """``fun`` traced once per signature to a jaxpr and run by the backend's compiler.
 
+    Called with options only (``@jit(static_argnums=0)``) it returns the decorator, as JAX's.
+    ``static_argnums`` and ``static_argnames`` each name the other's parameters too (through
+    ``fun``'s signature), so a static argument may be passed by position or by keyword.
     The cache key is the input pytree structure, each input's aval (shape, dtype, weak type),
-    the static arguments' values, the backend and the flags tracing reads (x64, threefry).
-    ``donate_argnums`` and ``donate_argnames`` are checked and otherwise ignored: refjax never
-    reuses input buffers.
+    the static arguments' values, the backend and the flags tracing reads (x64, threefry); the
+    cache belongs to ``fun`` (and the static argument numbers and names), so every ``jit`` of
+    one function shares it. ``donate_argnums`` and ``donate_argnames`` are checked and
+    otherwise ignored: refjax never reuses input buffers.
     """
+    if isinstance(fun, _NotSpecified):
+        return functools.partial(
+            jit, static_argnums=static_argnums, static_argnames=static_argnames,
+            donate_argnums=donate_argnums, donate_argnames=donate_argnames,
+        )
+    return _jit(fun, static_argnums, static_argnames, donate_argnums, donate_argnames)
+
+
+def _jit(
+    fun: Callable[..., Any],
+    static_argnums: int | Sequence[int] | None,
+    static_argnames: str | Sequence[str] | None,
+    donate_argnums: int | Sequence[int] | None,
+    donate_argnames: str | Sequence[str] | None,
+) -> Callable[..., Any]:
     from refjax.config import config
     from refjax.interp.core import EVAL_TRACE, current_trace
     from refjax.primitives.calls import jit_p
@@ -881,7 +979,8 @@ def jit(
     # key -> entry. A key is ``(avals, backend, x64, threefry)`` for flat positional array
     # arguments without statics (the fast path's key, which the general path makes too for
     # such a call), else ``(avals, backend, x64, threefry, in_tree, statics)``.
-    cache: dict[tuple[Any, ...], _JitEntry] = {}
+    shared = _jit_cache(fun, (static_nums, static_names))
+    cache = shared.entries
     static_positions: dict[int, tuple[int, ...]] = {}
     name = getattr(fun, "__name__", "fun")
     flags = config._values  # the live flag values (``config.read`` without its call)
@@ -965,10 +1064,11 @@ def jit(
         flat_tree = _leaf_args_tree(len(flat))
         if statics or (in_tree is not flat_tree and in_tree != flat_tree):
             key += (in_tree, statics)
-        entry = cache.get(key)
+        entry = shared.get(key)
         if entry is None:
             names = arg_names(fun, dyn_args) + list(dyn_kwargs)
-            entry = cache[key] = trace(in_tree, avals, args, kwargs, static_pos, names)
+            entry = trace(in_tree, avals, args, kwargs, static_pos, names)
+            shared.put(key, entry)
         return run(entry, flat, avals, backend)
 
     @functools.wraps(fun)
@@ -1013,7 +1113,8 @@ def jit(
             [ArrayImpl(av, b, backend) for av, b in zip(entry.out_avals, outs, strict=True)]
         )
 
-    jitted._cache_size = lambda: len(cache)  # type: ignore[attr-defined]  # JAX's debug hook
+    jitted._cache_size = lambda: (  # type: ignore[attr-defined]  # JAX's debug hook
+        len(cache) + len(shared.unhashable))
     return jitted
 
 

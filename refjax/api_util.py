@@ -111,6 +111,31 @@ def validate_argnames(sig: inspect.Signature, argnames: tuple[str, ...], name: s
         )
 
 
+def infer_argnums_and_argnames(
+    sig: inspect.Signature | None,
+    argnums: int | Sequence[int] | None,
+    argnames: str | Iterable[str] | None,
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """Static (or donated) argument numbers and names, each inferred from the other through
+    ``sig`` when only one is given, as JAX does: a positional-or-keyword parameter named by one
+    is named by both, so it is static whether it is passed by position or by keyword."""
+    if argnums is None and argnames is None:
+        return (), ()
+    if argnums is not None and argnames is not None:
+        return ensure_index_tuple(argnums), ensure_str_tuple(argnames)
+    if sig is None:
+        return (ensure_index_tuple(argnums) if argnums is not None else (),
+                ensure_str_tuple(argnames) if argnames is not None else ())
+    either = [(i, name) for i, (name, param) in enumerate(sig.parameters.items())
+              if param.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    if argnums is None:
+        assert argnames is not None
+        names = ensure_str_tuple(argnames)
+        return tuple(i for i, name in either if name in names), names
+    nums = ensure_index_tuple(argnums)
+    return nums, tuple(name for i, name in either if i in nums)
+
+
 def validate_jit_argnums(
     fun: Callable[..., Any],
     static: tuple[tuple[int, ...], tuple[str, ...]],
