@@ -265,12 +265,15 @@ def linearize(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> 
     return primals_out, f_jvp
 
 
-def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
+def vjp(
+    fun: Callable[..., Any], *primals: Any, has_aux: bool = False, reduce_axes: Sequence[Any] = ()
+) -> Any:
     """``(fun(*primals), f_vjp)``: ``f_vjp(ct)`` pulls a cotangent back to the inputs."""
     from refjax.interp.jvp import instantiate, tangent_aval
     from refjax.interp.partial_eval import dce_closed_jaxpr
     from refjax.interp.transpose import UndefinedPrimal, backward_pass
 
+    _no_reduce_axes("vjp", reduce_axes)
     check_callable(fun)
     flat_fun, outs, jaxpr, in_avals = _linearize(fun, primals, has_aux, "vjp")
     assert flat_fun.out_tree is not None
@@ -311,19 +314,87 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     return primals_out, f_vjp
 
 
-def _check_grad_input(x: Any, allow_int: bool) -> None:
-    dtype = get_aval(x).dtype
-    if dtypes.is_float(dtype):
-        return
-    if not allow_int:
+def _check_arg(x: Any) -> ShapedArray:
+    """``x``'s aval, or JAX's TypeError for a value that is not a JAX type."""
+    try:
+        return get_aval(x)
+    except TypeError:
+        raise TypeError(f"Argument '{x}' of type {type(x)} is not a valid JAX type.") from None
+
+
+def _check_input_dtype_revderiv(name: str, holomorphic: bool, allow_int: bool, x: Any) -> None:
+    """JAX's checks of an input of ``grad`` or ``jacrev`` (``name``)."""
+    dtype = _check_arg(x).dtype
+    if holomorphic and dtype.kind != "c":
         raise TypeError(
-            "grad requires real- or complex-valued inputs (input dtype that is a sub-dtype of "
-            f"np.inexact), but got {dtype.name}. If you want to use Boolean- or integer-valued "
-            "inputs, use vjp or set allow_int to True."
+            f"{name} with holomorphic=True requires inputs with complex dtype, but got "
+            f"{dtype.name}."
+        )
+    if dtype.kind in "biu":
+        if not allow_int:
+            raise TypeError(
+                f"{name} requires real- or complex-valued inputs (input dtype that is a "
+                f"sub-dtype of np.inexact), but got {dtype.name}. If you want to use Boolean- "
+                "or integer-valued inputs, use vjp or set allow_int to True."
+            )
+    elif not dtypes.is_float(dtype):
+        raise TypeError(
+            f"{name} requires numerical-valued inputs (input dtype that is a sub-dtype of "
+            f"np.bool_ or np.number), but got {dtype.name}."
         )
 
 
-def _check_grad_output(out: Any) -> None:
+def _check_output_dtype_revderiv(name: str, holomorphic: bool, x: Any) -> None:
+    """JAX's checks of an output of ``grad`` or ``jacrev`` (``name``)."""
+    dtype = get_aval(x).dtype
+    if holomorphic:
+        if dtype.kind != "c":
+            raise TypeError(
+                f"{name} with holomorphic=True requires outputs with complex dtype, but got "
+                f"{dtype.name}."
+            )
+    elif dtype.kind == "c":
+        raise TypeError(
+            f"{name} requires real-valued outputs (output dtype that is a sub-dtype of "
+            f"np.floating), but got {dtype.name}. For holomorphic differentiation, pass "
+            "holomorphic=True. For differentiation of non-holomorphic functions involving "
+            "complex outputs, use jax.vjp directly."
+        )
+    elif dtype.kind != "f":
+        raise TypeError(
+            f"{name} requires real-valued outputs (output dtype that is a sub-dtype of "
+            f"np.floating), but got {dtype.name}. For differentiation of functions with "
+            "integer outputs, use jax.vjp directly."
+        )
+
+
+def _check_input_dtype_jacfwd(holomorphic: bool, x: Any) -> None:
+    dtype = _check_arg(x).dtype
+    if holomorphic:
+        if dtype.kind != "c":
+            raise TypeError(
+                "jacfwd with holomorphic=True requires inputs with complex dtype, but got "
+                f"{dtype.name}."
+            )
+    elif dtype.kind != "f":
+        raise TypeError(
+            "jacfwd requires real-valued inputs (input dtype that is a sub-dtype of "
+            f"np.floating), but got {dtype.name}. For holomorphic differentiation, pass "
+            "holomorphic=True. For differentiation of non-holomorphic functions involving "
+            "complex inputs or integer inputs, use jax.jvp directly."
+        )
+
+
+def _check_output_dtype_jacfwd(holomorphic: bool, x: Any) -> None:
+    dtype = get_aval(x).dtype
+    if holomorphic and dtype.kind != "c":
+        raise TypeError(
+            "jacfwd with holomorphic=True requires outputs with complex dtype, but got "
+            f"{dtype.name}."
+        )
+
+
+def _check_grad_output(out: Any, holomorphic: bool) -> None:
     if not isinstance(out, (Array, *_SCALARS)):
         raise TypeError(f"Gradient only defined for scalar-output functions. Output was {out}.")
     aval = get_aval(out)
@@ -331,28 +402,26 @@ def _check_grad_output(out: Any) -> None:
         raise TypeError(
             f"Gradient only defined for scalar-output functions. Output had shape: {aval.shape}."
         )
-    if aval.dtype.kind == "c":
-        raise TypeError(
-            "grad requires real-valued outputs (output dtype that is a sub-dtype of np.floating), "
-            f"but got {aval.dtype.name}. For holomorphic differentiation, pass holomorphic=True. "
-            "For differentiation of non-holomorphic functions involving complex outputs, use "
-            "jax.vjp directly."
-        )
-    if not dtypes.is_float(aval.dtype):
-        raise TypeError(
-            "grad requires real-valued outputs (output dtype that is a sub-dtype of np.floating), "
-            f"but got {aval.dtype.name}. For differentiation of functions with integer outputs, "
-            "use jax.vjp directly."
-        )
+    _check_output_dtype_revderiv("grad", holomorphic, out)
+
+
+def _no_reduce_axes(name: str, reduce_axes: Sequence[Any]) -> None:
+    """JAX still accepts ``reduce_axes`` (empty) and rejects any axis."""
+    if reduce_axes:
+        raise NotImplementedError(f"reduce_axes argument to {name} is deprecated")
 
 
 def value_and_grad(
     fun: Callable[..., Any],
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
+    holomorphic: bool = False,
     allow_int: bool = False,
+    reduce_axes: Sequence[Any] = (),
 ) -> Callable[..., Any]:
-    """A function computing ``fun``'s value and its gradient with respect to ``argnums``."""
+    """A function computing ``fun``'s value and its gradient with respect to ``argnums``
+    (``holomorphic``: complex inputs and output, the derivative of a holomorphic ``fun``)."""
+    _no_reduce_axes("grad", reduce_axes)  # (JAX's message names grad here too)
     check_callable(fun)
     spec = ensure_index(argnums)
 
@@ -361,7 +430,7 @@ def value_and_grad(
         nums = _grad_argnums(spec, len(args))
         dyn = [args[i] for i in nums]
         for leaf in tree_util.tree_leaves(dyn):
-            _check_grad_input(leaf, allow_int)
+            _check_input_dtype_revderiv("grad", holomorphic, allow_int, leaf)
 
         def partial_fun(*dyn_args: Any) -> Any:
             full = list(args)
@@ -373,7 +442,7 @@ def value_and_grad(
             out, f_vjp, aux = vjp(partial_fun, *dyn, has_aux=True)
         else:
             out, f_vjp = vjp(partial_fun, *dyn)
-        _check_grad_output(out)
+        _check_grad_output(out, holomorphic)
         from refjax.primitives.constants import constant
 
         aval = get_aval(out)
@@ -400,10 +469,13 @@ def grad(
     fun: Callable[..., Any],
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
+    holomorphic: bool = False,
     allow_int: bool = False,
+    reduce_axes: Sequence[Any] = (),
 ) -> Callable[..., Any]:
     """The gradient of scalar-valued ``fun`` with respect to ``argnums`` (reverse mode)."""
-    vg = value_and_grad(fun, argnums, has_aux, allow_int)
+    _no_reduce_axes("grad", reduce_axes)
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic, allow_int)
 
     @functools.wraps(fun)
     def grad_f(*args: Any, **kwargs: Any) -> Any:
@@ -612,10 +684,34 @@ def _std_basis(flat: Sequence[Any]) -> Any:
     return parts
 
 
+def _possible_downcast(x: Any, example: ShapedArray) -> Any:
+    """A Jacobian block in its example's dtype and weak type, as JAX's: the real part of a
+    complex block of a real example, zeros of the example's dtype for a float0 block (an
+    integer input's, with ``allow_int``)."""
+    from refjax.primitives.elementwise import convert_element_type_p, real
+
+    aval = get_aval(x)
+    if aval.dtype == dtypes.float0:
+        from refjax.numpy import zeros
+
+        x = zeros(aval.shape, example.dtype)
+        aval = get_aval(x)
+    elif aval.dtype.kind == "c" and example.dtype.kind != "c":
+        x = real(x)
+        aval = get_aval(x)
+    if aval.dtype == example.dtype and aval.weak_type == example.weak_type:
+        return x
+    return convert_element_type_p.bind(x, new_dtype=example.dtype, weak_type=example.weak_type)
+
+
 def jacfwd(
-    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
-    """The Jacobian of ``fun`` by forward mode: ``vmap`` of ``jvp`` over a standard basis."""
+    """The Jacobian of ``fun`` by forward mode: ``vmap`` of ``jvp`` over a standard basis
+    (``holomorphic``: complex inputs and outputs, a holomorphic ``fun``'s derivative)."""
     from refjax.numpy import reshape
 
     check_callable(fun)
@@ -625,6 +721,8 @@ def jacfwd(
         nums = ensure_inbounds(False, len(args), ensure_index_tuple(spec))
         dyn = tuple(args[i] for i in nums)
         flat, tree = tree_util.tree_flatten(dyn)
+        for x in flat:
+            _check_input_dtype_jacfwd(holomorphic, x)
 
         def partial_fun(*dyn_args: Any) -> Any:
             full = list(args)
@@ -632,9 +730,12 @@ def jacfwd(
                 full[i] = a
             return fun(*full, **kwargs)
 
+        out_avals: list[ShapedArray] = []  # the primal outputs' (per example)
+
         def push(*tangent_flat: Any) -> Any:
             tangents = tree_util.tree_unflatten(tree, list(tangent_flat))
             res = jvp(partial_fun, dyn, tangents, has_aux=has_aux)
+            out_avals[:] = [get_aval(y) for y in tree_util.tree_leaves(res[0])]
             return (res[1], res[2]) if has_aux else res[1]
 
         basis = _std_basis(flat)
@@ -654,6 +755,11 @@ def jacfwd(
             per_arg = tree_util.tree_unflatten(tree, parts)
             return per_arg[0] if isinstance(spec, int) else per_arg
 
+        for y in tree_util.tree_leaves(pushed):
+            _check_output_dtype_jacfwd(holomorphic, y)
+        leaves, pushed_tree = tree_util.tree_flatten(pushed)
+        pushed = tree_util.tree_unflatten(pushed_tree, [
+            _possible_downcast(y, a) for y, a in zip(leaves, out_avals, strict=True)])
         out = tree_util.tree_map(split, pushed)
         return (out, aux) if has_aux else out
 
@@ -664,9 +770,11 @@ def jacrev(
     fun: Callable[..., Any],
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
+    holomorphic: bool = False,
     allow_int: bool = False,
 ) -> Callable[..., Any]:
-    """The Jacobian of ``fun`` by reverse mode: ``vmap`` of ``vjp`` over a standard basis."""
+    """The Jacobian of ``fun`` by reverse mode: ``vmap`` of ``vjp`` over a standard basis
+    (``holomorphic``: complex inputs and outputs, a holomorphic ``fun``'s derivative)."""
     from refjax.numpy import reshape
 
     check_callable(fun)  # JAX's jacrev checks argnums only when called
@@ -674,6 +782,8 @@ def jacrev(
     def jac(*args: Any, **kwargs: Any) -> Any:
         nums = ensure_inbounds(False, len(args), ensure_index_tuple(argnums))
         dyn = tuple(args[i] for i in nums)
+        for x in tree_util.tree_leaves(dyn):
+            _check_input_dtype_revderiv("jacrev", holomorphic, allow_int, x)
 
         def partial_fun(*dyn_args: Any) -> Any:
             full = list(args)
@@ -684,6 +794,8 @@ def jacrev(
         res = vjp(partial_fun, *dyn, has_aux=has_aux)
         out, f_vjp = res[0], res[1]
         out_flat, out_tree = tree_util.tree_flatten(out)
+        for y in out_flat:
+            _check_output_dtype_revderiv("jacrev", holomorphic, y)
         basis = _std_basis(out_flat)
         cts = vmap(lambda *ct: f_vjp(tree_util.tree_unflatten(out_tree, list(ct))))(*basis)
         # cts: per input, leading axis = concatenated output size; split it per output leaf.
@@ -697,6 +809,8 @@ def jacrev(
                 start += n
             return tree_util.tree_unflatten(out_tree, parts)
 
+        cts = [tree_util.tree_map(lambda g, x: _possible_downcast(g, get_aval(x)), ct, arg)
+               for ct, arg in zip(cts, dyn, strict=True)]
         grads = cts[0] if isinstance(argnums, int) else tuple(cts)
         result = _transpose_tree(tree_util.tree_map(per_output, grads), grads, out_tree)
         return (result, res[2]) if has_aux else result
@@ -710,11 +824,26 @@ def _transpose_tree(jac: Any, inner: Any, out_tree: tree_util.PyTreeDef) -> Any:
     return tree_util.tree_transpose(inner_tree, out_tree, jac)
 
 
+def jacobian(
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+    allow_int: bool = False,
+) -> Callable[..., Any]:
+    """``jacrev`` (JAX's ``jacobian`` is reverse mode)."""
+    return jacrev(fun, argnums, has_aux, holomorphic, allow_int)
+
+
 def hessian(
-    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """The Hessian of scalar ``fun``: ``jacfwd(jacrev(fun))``, as in JAX."""
-    return jacfwd(jacrev(fun, argnums, has_aux=has_aux), argnums, has_aux=has_aux)
+    return jacfwd(jacrev(fun, argnums, has_aux=has_aux, holomorphic=holomorphic), argnums,
+                  has_aux=has_aux, holomorphic=holomorphic)
 
 
 # ---------------------------------------------------------------------------------------------
