@@ -14,6 +14,7 @@ from refjax import tree as tree
 from refjax import tree_util as tree_util
 from refjax.api import (
     ShapeDtypeStruct,
+    closure_convert,
     eval_shape,
     grad,
     hessian,
@@ -22,6 +23,7 @@ from refjax.api import (
     jacrev,
     jit,
     jvp,
+    linear_transpose,
     linearize,
     make_jaxpr,
     value_and_grad,
@@ -39,6 +41,7 @@ __all__ = [
     "Array",
     "ShapeDtypeStruct",
     "block_until_ready",
+    "closure_convert",
     "config",
     "custom_jvp",
     "custom_vjp",
@@ -53,6 +56,7 @@ __all__ = [
     "jacrev",
     "jit",
     "jvp",
+    "linear_transpose",
     "linearize",
     "make_jaxpr",
     "value_and_grad",

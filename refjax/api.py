@@ -1263,3 +1263,131 @@ def eval_shape(fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     closed = trace_to_jaxpr(flat_fun, avals, debug_info(fun, "eval_shape", []))
     shapes = [ShapeDtypeStruct(a.shape, a.dtype, a.weak_type) for a in closed.out_avals]
     return tree_util.tree_unflatten(out_trees[0], shapes)
+
+
+# ---------------------------------------------------------------------------------------------
+# linear_transpose and closure_convert
+
+
+def linear_transpose(
+    fun: Callable[..., Any], *primals: Any, reduce_axes: Sequence[Any] = ()
+) -> Callable[..., Any]:
+    """The transpose of linear ``fun`` at the shapes and dtypes of ``primals``: a function from
+    an output cotangent to the tuple of input cotangents (a :class:`tree_util.Partial` holding
+    ``fun``'s constants, so it can pass through transformations). ``fun`` is traced with every
+    input unknown; an operation that is not linear in them has no transpose rule and fails
+    when the transpose runs, as in JAX."""
+    from refjax.interp.jvp import instantiate
+    from refjax.interp.partial_eval import dce_closed_jaxpr
+    from refjax.interp.transpose import UndefinedPrimal, backward_pass
+
+    if reduce_axes:
+        raise NotImplementedError("reduce_axes argument to transpose is deprecated")
+    check_callable(fun)
+    flat, in_tree = tree_util.tree_flatten(primals)
+    in_avals = [abstractify(x) for x in flat]
+    out_trees: list[tree_util.PyTreeDef] = []
+
+    def flat_fun(*args: ArrayLike) -> list[ArrayLike]:
+        out_flat, out_tree = tree_util.tree_flatten(fun(*tree_util.tree_unflatten(in_tree, args)))
+        out_trees.append(out_tree)
+        return out_flat
+
+    closed = trace_to_jaxpr(flat_fun, in_avals, debug_info(fun, "linear_transpose", []))
+    closed, _ = dce_closed_jaxpr(closed, [True] * len(closed.jaxpr.outvars), instantiate=True,
+                                 cache=False)
+    out_tree, out_avals = out_trees[0], tuple(closed.out_avals)
+    kinds = [a.dtype.kind for a in (*in_avals, *out_avals)]
+    if not (all(k in "fc" for k in kinds) or all(k in "iu" for k in kinds)):
+        raise TypeError(
+            "linear_transpose only supports [float or complex] -> [float or complex], and "
+            "integer -> integer functions, but got "
+            f"{[a.dtype for a in in_avals]} -> {[a.dtype for a in out_avals]}."
+        )
+
+    def transposed_fun(consts: list[Any], out_cotangent: Any) -> Any:
+        out_cts, ct_tree = tree_util.tree_flatten(out_cotangent)
+        if ct_tree != out_tree:
+            raise TypeError("cotangent tree does not match function output, expected "
+                            f"{out_tree} but got {ct_tree}")
+        if not all(_same_type(aval, ct) for aval, ct in zip(out_avals, out_cts, strict=True)):
+            raise TypeError("cotangent type does not match function output, expected "
+                            f"{out_avals} but got {out_cts}")
+        undefined = [UndefinedPrimal(a) for a in in_avals]
+        cts = backward_pass(closed.jaxpr, consts, undefined, out_cts)
+        return tree_util.tree_unflatten(in_tree, [instantiate(c) for c in cts])
+
+    return tree_util.Partial(transposed_fun, list(closed.consts))
+
+
+def _same_type(aval: ShapedArray, x: Any) -> bool:
+    """Whether ``x`` has ``aval``'s shape and dtype (weak types aside), as a cotangent must."""
+    try:
+        other = get_aval(x)
+    except TypeError:
+        return False
+    return other.shape == aval.shape and other.dtype == aval.dtype
+
+
+def _maybe_perturbed(x: Any) -> bool:
+    """Whether ``x`` may carry a nonzero tangent (so ``closure_convert`` makes it an argument):
+    not a tracer, no; a JVP tracer with a symbolic zero tangent, as its primal; a staged value,
+    unless its tangent space is float0 (integers, booleans); a batched value, as its contents;
+    any other JVP tracer, yes."""
+    from refjax.interp.batching import BatchTracer
+    from refjax.interp.core import Tracer
+    from refjax.interp.jvp import JVPTracer, Zero
+    from refjax.interp.staging import StagingTracer
+
+    if not isinstance(x, Tracer):
+        return False
+    if isinstance(x, JVPTracer):
+        return _maybe_perturbed(x.primal) if isinstance(x.tangent, Zero) else True
+    if isinstance(x, StagingTracer):
+        return dtypes.is_float(x.aval.dtype)
+    if isinstance(x, BatchTracer):
+        return _maybe_perturbed(x.val)
+    return True
+
+
+def closure_convert(fun: Callable[..., Any], *example_args: Any) -> tuple[Callable[..., Any],
+                                                                         list[Any]]:
+    """``fun`` with the values it closes over that may carry tangents (tracers of enclosing
+    transformations) made explicit trailing arguments, as JAX's: ``(converted, consts)`` with
+    ``converted(*args, *consts) == fun(*args)``. Meant for ``custom_vjp`` and ``custom_jvp``
+    functions, whose closed-over tracers would otherwise escape their rules."""
+    from refjax.interp.core import eval_jaxpr
+
+    flat, in_tree = tree_util.tree_flatten(example_args)
+    in_avals = [get_aval(x) for x in flat]
+    out_trees: list[tree_util.PyTreeDef] = []
+
+    def flat_fun(*args: ArrayLike) -> list[ArrayLike]:
+        out_flat, out_tree = tree_util.tree_flatten(fun(*tree_util.tree_unflatten(in_tree, args)))
+        out_trees.append(out_tree)
+        return out_flat
+
+    closed = trace_to_jaxpr(flat_fun, in_avals, debug_info(fun, "closure_convert", []))
+    out_tree = out_trees[0]
+    consts = list(closed.consts)
+    perturbed = [_maybe_perturbed(c) for c in consts]
+    hoisted = [c for c, p in zip(consts, perturbed, strict=True) if p]
+    kept = [c for c, p in zip(consts, perturbed, strict=True) if not p]
+    n_hoisted = len(hoisted)
+
+    def converted_fun(*args_hconsts: Any) -> Any:
+        n_args = len(args_hconsts) - n_hoisted
+        args, given = args_hconsts[:n_args], list(args_hconsts[n_args:])
+        kept_it, given_it = iter(kept), iter(given)
+        all_consts = [next(given_it) if p else next(kept_it) for p in perturbed]
+        all_args, in_tree2 = tree_util.tree_flatten(tuple(args))
+        if in_tree != in_tree2:
+            raise TypeError(
+                "The inputs to the closure produced by closure_convert must have the same "
+                "Pytree structure as the example arguments passed when closure_convert was "
+                f"called. Expected {in_tree}, but got {in_tree2}"
+            )
+        out_flat = eval_jaxpr(closed.jaxpr, all_consts, *all_args)
+        return tree_util.tree_unflatten(out_tree, out_flat)
+
+    return converted_fun, hoisted

@@ -68,6 +68,7 @@ from refjax.tree_util.paths import (
 from refjax.tree_util.paths import IsLeafWithPath as IsLeafWithPath
 from refjax.tree_util.prefix import broadcast_prefix, tree_broadcast
 from refjax.tree_util.registration import (
+    Partial,
     register_dataclass,
     register_pytree_node,
     register_pytree_node_class,
@@ -78,6 +79,7 @@ from refjax.tree_util.registration import (
 from refjax.tree_util.structure import flatten_one_level
 
 __all__ = [
+    "Partial",
     "DictKey",
     "FlattenedIndexKey",
     "GetAttrKey",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import operator
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import TypeAlias, TypeVar
@@ -180,4 +181,48 @@ register_pytree_with_keys(
 )
 register_pytree_with_keys(
     collections.defaultdict, _flatten_defaultdict_with_keys, _unflatten_defaultdict
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Partial: a functools.partial whose bound arguments are the pytree's children
+
+
+class _HashableCallableShim:
+    """A ``functools.partial`` boxed so that :class:`Partial` keeps its arguments out of the
+    tree (``functools.partial`` would merge a nested partial's arguments into its own)."""
+
+    def __init__(self, fun: Callable[..., object]) -> None:
+        self.fun = fun
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        return self.fun(*args, **kwargs)
+
+    def __hash__(self) -> int:
+        return hash(self.fun)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _HashableCallableShim):
+            return bool(self.fun == other.fun)
+        return bool(self.fun == other)
+
+    def __repr__(self) -> str:
+        return f"_HashableCallableShim({self.fun!r})"
+
+
+class Partial(functools.partial[object]):
+    """``functools.partial`` as a pytree, as JAX's ``tree_util.Partial``: the function is the
+    node data (static), the positional and keyword arguments are the children, so a Partial can
+    be passed to and returned from transformed functions."""
+
+    def __new__(cls, func: Callable[..., object], *args: object, **kw: object) -> Partial:
+        if isinstance(func, functools.partial):
+            func = _HashableCallableShim(func)
+        return super().__new__(cls, func, *args, **kw)
+
+
+register_pytree_node(
+    Partial,
+    lambda p: ((p.args, p.keywords), p.func),
+    lambda func, children: Partial(func, *children[0], **children[1]),
 )

@@ -1,8 +1,10 @@
 """AD options as JAX 0.10 takes them: ``holomorphic`` (grad, value_and_grad, jacfwd, jacrev,
 hessian), ``allow_int`` with integer inputs (float0 cotangents; jacrev's block in the input's
 dtype), ``reduce_axes`` (accepted empty, rejected otherwise), ``jacobian``, the dtype and weak
-type of Jacobian blocks, and JAX's errors for each. Each case runs on refjax and on real JAX and
-must give the same value, dtype and weak type, or the same exception class and message."""
+type of Jacobian blocks, ``linear_transpose`` (through jit and vmap too), ``closure_convert``
+(under grad, jit and vmap), ``tree_util.Partial``, and JAX's errors for each. Each case runs
+on refjax and on real JAX and must give the same value, dtype and weak type, or the same
+exception class and message."""
 
 from __future__ import annotations
 
@@ -65,6 +67,51 @@ CASES: dict[str, Case] = {
     "jacrev_pytree": lambda m: m.jacrev(lambda p: {"y": p["a"] * p["b"]})(
         {"a": 2.0, "b": m.numpy.arange(2.0)}),
 }
+
+A = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+F32 = np.float32
+
+
+def _transposed(m: ModuleType) -> Any:
+    return m.linear_transpose(lambda x: m.numpy.dot(A, x) * 2.0, np.ones(3, F32))
+
+
+def _closure(m: ModuleType, x: Any) -> Any:
+    def g(y: Any) -> Any:
+        return m.numpy.sin(x) * y + 3.0
+
+    converted, consts = m.closure_convert(g, 2.0)
+    return converted(2.0, *consts), len(consts)
+
+
+CASES.update({
+    "transpose_dot": lambda m: _transposed(m)(np.arange(2.0, dtype=F32)),
+    "transpose_pytree": lambda m: m.linear_transpose(
+        lambda x, y: {"s": x + 2 * y, "d": x - y}, 1.0, 2.0)({"s": 1.0, "d": 3.0}),
+    "transpose_cumsum_reversed": lambda m: m.linear_transpose(
+        lambda x: m.numpy.cumsum(x)[::-1], np.ones(4, F32))(np.arange(4.0, dtype=F32)),
+    "transpose_int": lambda m: m.linear_transpose(lambda x: x * 2, 1)(3),
+    "transpose_under_jit": lambda m: m.jit(lambda ct: _transposed(m)(ct))(
+        np.arange(2.0, dtype=F32)),
+    "transpose_under_vmap": lambda m: m.vmap(_transposed(m))(np.ones((3, 2), F32)),
+    "transpose_nonlinear": lambda m: m.linear_transpose(lambda x: m.numpy.sin(x), 1.0)(1.0),
+    "transpose_float_to_int": lambda m: m.linear_transpose(lambda x: x.astype(np.int32), 1.0),
+    "transpose_bad_tree": lambda m: _transposed(m)([1.0, 2.0]),
+    "transpose_bad_type": lambda m: _transposed(m)(np.ones(3, F32)),
+    "transpose_reduce_axes": lambda m: m.linear_transpose(lambda x: x, 1.0, reduce_axes=("i",)),
+    "closure_eager": lambda m: _closure(m, 1.0),
+    "closure_grad": lambda m: m.grad(lambda x: _closure(m, x)[0])(1.0),
+    "closure_jit": lambda m: m.jit(lambda x: _closure(m, x)[0])(1.0),
+    "closure_vmap": lambda m: m.vmap(lambda x: _closure(m, x)[0])(m.numpy.arange(3.0)),
+    "closure_int_const": lambda m: m.jit(lambda n: (lambda gc, c: (gc(2.0, *c), len(c)))(
+        *m.closure_convert(lambda y: y * n, 1.0)))(3),
+    "closure_bad_tree": lambda m: m.grad(lambda x: m.closure_convert(lambda y: x * y, 1.0)[0](
+        [1.0], *m.closure_convert(lambda y: x * y, 1.0)[1]))(1.0),
+    "partial_through_jit": lambda m: m.jit(lambda f, x: f(x))(
+        m.tree_util.Partial(lambda a, b, c=1.0: a * b + c, 2.0, c=3.0), 4.0),
+    "partial_leaves": lambda m: m.tree_util.tree_leaves(
+        m.tree_util.Partial(lambda a, b, c=1.0: a * b + c, 2.0, c=3.0)),
+})
 
 
 def _outcome(case: Case, m: ModuleType) -> Any:
