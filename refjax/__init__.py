@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from refjax import backends as backends
+from refjax import checkpoint_policies as checkpoint_policies
 from refjax import dtypes as dtypes
 from refjax import errors as errors
 from refjax import lax as lax
@@ -14,6 +15,7 @@ from refjax import tree as tree
 from refjax import tree_util as tree_util
 from refjax.api import (
     ShapeDtypeStruct,
+    checkpoint,
     closure_convert,
     eval_shape,
     grad,
@@ -26,6 +28,7 @@ from refjax.api import (
     linear_transpose,
     linearize,
     make_jaxpr,
+    remat,
     value_and_grad,
     vjp,
     vmap,
@@ -41,6 +44,7 @@ __all__ = [
     "Array",
     "ShapeDtypeStruct",
     "block_until_ready",
+    "checkpoint",
     "closure_convert",
     "config",
     "custom_jvp",
@@ -59,6 +63,7 @@ __all__ = [
     "linear_transpose",
     "linearize",
     "make_jaxpr",
+    "remat",
     "value_and_grad",
     "vjp",
     "vmap",

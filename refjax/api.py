@@ -21,6 +21,7 @@ from refjax.api_util import (
     ensure_inbounds,
     ensure_index,
     ensure_index_tuple,
+    ensure_str_tuple,
     fun_signature,
     infer_argnums_and_argnames,
     validate_jit_argnums,
@@ -1391,3 +1392,58 @@ def closure_convert(fun: Callable[..., Any], *example_args: Any) -> tuple[Callab
         return tree_util.tree_unflatten(out_tree, out_flat)
 
     return converted_fun, hoisted
+
+
+# ---------------------------------------------------------------------------------------------
+# checkpoint (remat)
+
+
+def checkpoint(
+    fun: Callable[..., Any],
+    *,
+    prevent_cse: bool | Sequence[bool] = True,
+    policy: Callable[..., bool] | None = None,
+    static_argnums: int | tuple[int, ...] = (),
+    static_argnames: str | Sequence[str] = (),
+) -> Callable[..., Any]:
+    """``fun`` staged as one ``remat2`` equation, as JAX's ``jax.checkpoint``: its value is
+    ``fun``'s, and differentiating it recomputes ``fun``'s intermediates in the backward pass
+    instead of keeping them (``policy``, from :mod:`refjax.checkpoint_policies`, is recorded;
+    the interpreter recomputes whatever it says). ``static_argnums``/``static_argnames`` are
+    passed to ``fun`` as Python values, not traced."""
+    from refjax.primitives.remat import remat2_p
+
+    check_callable(fun)
+    nums = ensure_index_tuple(static_argnums)
+    names = ensure_str_tuple(static_argnames)
+
+    @functools.wraps(fun)
+    def fun_remat(*args: Any, **kwargs: Any) -> Any:
+        static_pos = set(ensure_inbounds(True, len(args), nums))
+        dyn_args = [a for i, a in enumerate(args) if i not in static_pos]
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in names}
+        flat, in_tree = tree_util.tree_flatten((dyn_args, dyn_kwargs))
+        in_avals = [abstractify(x) for x in flat]
+        out_trees: list[tree_util.PyTreeDef] = []
+
+        def flat_fun(*flat_args: ArrayLike) -> list[ArrayLike]:
+            a, kw = tree_util.tree_unflatten(in_tree, list(flat_args))
+            it = iter(a)
+            full = [args[i] if i in static_pos else next(it) for i in range(len(args))]
+            full_kw = {k: (v if k in names else kw[k]) for k, v in kwargs.items()}
+            out_flat, out_tree = tree_util.tree_flatten(fun(*full, **full_kw))
+            out_trees.append(out_tree)
+            return out_flat
+
+        closed = trace_to_jaxpr(flat_fun, in_avals, debug_info(fun, "checkpoint", []))
+        from refjax.interp.staging import hoist_consts
+
+        body, consts = hoist_consts(closed)
+        outs = remat2_p.bind_all(*consts, *flat, jaxpr=body, prevent_cse=prevent_cse,
+                                 differentiated=False, policy=policy)
+        return tree_util.tree_unflatten(out_trees[0], outs)
+
+    return fun_remat
+
+
+remat = checkpoint

@@ -17,7 +17,8 @@ PACKAGE: Final = Path(__file__).resolve().parents[1] / "refjax"
 
 # The layers, bottom up, by the first component under ``refjax``: as in docs/architecture.md.
 LAYERS: Final[dict[str, int]] = {
-    **dict.fromkeys(["errors", "config", "dtypes", "tree", "tree_util", "profiler", "util"], 0),
+    **dict.fromkeys(["errors", "config", "dtypes", "tree", "tree_util", "profiler", "util",
+                     "checkpoint_policies"], 0),
     "interp": 1,
     **dict.fromkeys(["primitives", "lax"], 2),
     **dict.fromkeys(["backends", "numpy", "random", "nn"], 3),

@@ -89,6 +89,7 @@ from refjax.primitives import linalg as la
 from refjax.primitives import shape as sh
 from refjax.primitives.calls import jit_p
 from refjax.primitives.custom_derivatives import custom_jvp_call_p, custom_vjp_call_p
+from refjax.primitives.remat import remat2_p
 
 MAX_KERNEL_INPUTS: Final = 32  # buffers one kernel may read
 MAX_KERNEL_COST: Final = 1024  # the deepest chain of ops one kernel computes per element
@@ -99,6 +100,7 @@ log = logging.getLogger("refjax.kernels")
 
 _CALLS: Final[dict[Primitive, str]] = {
     jit_p: "jaxpr",
+    remat2_p: "jaxpr",
     custom_jvp_call_p: "call_jaxpr",
     custom_vjp_call_p: "call_jaxpr",
 }

@@ -1,4 +1,5 @@
-"""Numpy implementations of call primitives (jit, custom_jvp/vjp calls) and add_any."""
+"""Numpy implementations of call primitives (jit, checkpoint, custom_jvp/vjp calls) and
+add_any."""
 
 from __future__ import annotations
 
@@ -10,10 +11,16 @@ from refjax.interp.ad_util import add_any_p
 from refjax.interp.core import ClosedJaxpr, NDArray
 from refjax.primitives.calls import jit_p
 from refjax.primitives.custom_derivatives import custom_jvp_call_p, custom_lin_p, custom_vjp_call_p
+from refjax.primitives.remat import remat2_p
 
 
 @register(jit_p)
 def _jit(*args: NDArray, jaxpr: ClosedJaxpr, name: str) -> list[NDArray]:
+    return get_backend("numpy").compile(jaxpr).run(args)
+
+
+@register(remat2_p)
+def _remat(*args: NDArray, jaxpr: ClosedJaxpr, **params: object) -> list[NDArray]:
     return get_backend("numpy").compile(jaxpr).run(args)
 
 

@@ -54,6 +54,7 @@ from refjax.primitives import linalg as la
 from refjax.primitives import shape as sh
 from refjax.primitives.calls import jit_p
 from refjax.primitives.custom_derivatives import custom_jvp_call_p, custom_vjp_call_p
+from refjax.primitives.remat import remat2_p
 
 Program = Callable[[Sequence[Buffer]], list[Buffer]]
 _FILENAME: Final = "<refjax numpy program>"
@@ -543,5 +544,6 @@ def _call_rule(key: str) -> pp.Rule:
 
 
 pp.register(jit_p, _call_rule("jaxpr"))
+pp.register(remat2_p, _call_rule("jaxpr"))
 pp.register(custom_jvp_call_p, _call_rule("call_jaxpr"))
 pp.register(custom_vjp_call_p, _call_rule("call_jaxpr"))
