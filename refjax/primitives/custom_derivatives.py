@@ -1,5 +1,13 @@
 """User-defined derivatives: ``custom_jvp`` and ``custom_vjp``, as primitives holding jaxprs.
 
+As in JAX, what a call does depends on the current trace. Outside any transformation the
+function itself runs on the values (so its Python control flow on values works). Directly under
+forward mode (``jvp``, and ``grad``/``vjp``/``linearize``, which start with it) only the rule
+runs: a custom_jvp's JVP rule, or a custom_vjp's forward pass and then a ``custom_lin`` equation
+for the tangents, whose transpose calls the backward function; the function itself is not
+traced. Under any other trace (staging for ``jit`` or ``make_jaxpr``, ``vmap``) the function is
+traced to a jaxpr and the call primitives below are bound:
+
 ``custom_jvp_call`` carries the traced function and a thunk that traces the user's JVP rule
 for a given pattern of nonzero tangents; its JVP rule inlines that traced rule, every other
 transformation sees an ordinary call. ``custom_vjp_call`` carries the function, a thunk for the
@@ -16,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from refjax import tree_util
+from refjax import dtypes, tree_util
 from refjax.interp.batching import (
     BatchDim,
     batch_jaxpr,
@@ -29,14 +37,26 @@ from refjax.interp.core import (
     Array,
     ArrayLike,
     ClosedJaxpr,
+    EvalTrace,
     ShapedArray,
     as_array,
+    current_trace,
     get_aval,
+    set_current_trace,
 )
 from refjax.interp.core import (
     call_jaxpr as eval_closed,  # the params below are named call_jaxpr, as JAX's
 )
-from refjax.interp.jvp import Tangent, Zero, add_tangents, instantiate, jvp_rules, tangent_aval
+from refjax.interp.jvp import (
+    JVPTrace,
+    Tangent,
+    Zero,
+    add_tangents,
+    instantiate,
+    jvp_rules,
+    tangent_aval,
+)
+from refjax.interp.partial_eval import PartialEvalTrace
 from refjax.interp.staging import debug_info, hoist_consts, trace_to_jaxpr
 from refjax.interp.transpose import Cotangent, UndefinedPrimal, transpose_rules
 from refjax.primitives.common import standard_primitive
@@ -70,8 +90,10 @@ def _merge(static: Sequence[Any], dyn: Sequence[Any], nondiff: Sequence[int]) ->
 
 
 def _trace_flat(
-    fn: Callable[..., Any], in_tree: PyTreeDef, avals: Sequence[ShapedArray], what: str
+    fn: Callable[..., Any], in_tree: PyTreeDef, avals: Sequence[ShapedArray], what: str,
+    user_fn: Callable[..., Any], nondiff: Sequence[int],
 ) -> tuple[ClosedJaxpr, list[ArrayLike], PyTreeDef]:
+    """``fn`` traced on ``avals``; errors name ``user_fn`` and its arguments, as JAX's."""
     out_trees: list[PyTreeDef] = []
 
     def flat_fn(*flat: ArrayLike) -> list[ArrayLike]:
@@ -79,9 +101,26 @@ def _trace_flat(
         out_trees.append(tree)
         return out_flat
 
-    closed = trace_to_jaxpr(flat_fn, avals, debug_info(fn, what, []))
+    names = _arg_names(user_fn, in_tree, nondiff)
+    closed = trace_to_jaxpr(flat_fn, avals, debug_info(user_fn, f"{what} fun", names))
     hoisted, consts = hoist_consts(closed)
     return hoisted, consts, out_trees[0]
+
+
+def _arg_names(fn: Callable[..., Any], in_tree: PyTreeDef, nondiff: Sequence[int]) -> list[str]:
+    """The names of the flat differentiable arguments (``x``, ``params['w']``)."""
+    try:
+        params = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        params = []
+    dyn_params = [p for i, p in enumerate(params) if i not in nondiff]
+    dyn = tree_util.tree_unflatten(in_tree, [0] * in_tree.num_leaves)
+    names: list[str] = []
+    for i, arg in enumerate(dyn):
+        base = dyn_params[i] if i < len(dyn_params) else f"args[{i}]"
+        paths, _ = tree_util.tree_flatten_with_path(arg)
+        names += [base + tree_util.keystr(path) for path, _ in paths]
+    return names
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,11 +259,20 @@ class custom_jvp:  # noqa: N801  # JAX's name
         if self.jvp is None:
             raise AttributeError(f"No JVP defined for custom_jvp function {name} using defjvp.")
         args = _resolve_kwargs(self.fun, args, kwargs)
+        trace = current_trace()
+        if isinstance(trace, EvalTrace):  # no transformation: the function, on the values
+            return self.fun(*args)
+        if _all_known(trace, args):  # partial evaluation with every input known: evaluated
+            with set_current_trace(trace.parent or trace):
+                return self(*args)
         static, dyn = _split_nondiff(args, self.nondiff_argnums)
+        if isinstance(trace, JVPTrace):
+            return self._jvp_directly(trace, static, dyn, name)
         flat, in_tree = tree_util.tree_flatten(tuple(dyn))
         avals = [get_aval(x) for x in flat]
         fun = functools.partial(_call_with_static, self.fun, static, self.nondiff_argnums)
-        closed, consts, out_tree = _trace_flat(fun, in_tree, avals, "custom_jvp")
+        closed, consts, out_tree = _trace_flat(fun, in_tree, avals, "custom_jvp", self.fun,
+                                                self.nondiff_argnums)
         out_avals = closed.out_avals
         jvp_rule = self.jvp
 
@@ -261,6 +309,47 @@ class custom_jvp:  # noqa: N801  # JAX's name
             symbolic_zeros=self.symbolic_zeros,
         )
         return tree_util.tree_unflatten(out_tree, outs)
+
+
+    def _jvp_directly(
+        self, trace: JVPTrace, static: list[Any], dyn: list[Any], name: str
+    ) -> Any:
+        """Under forward mode: only the JVP rule runs, on the primals and tangents of ``trace``
+        (in its parent trace); with no nonzero tangent, the call goes to the parent trace."""
+        assert self.jvp is not None
+        flat, in_tree = tree_util.tree_flatten(tuple(dyn))
+        pairs = [trace.lift(x) for x in flat]
+        primals = [p for p, _ in pairs]
+        with set_current_trace(trace.parent or trace):
+            if all(isinstance(t, Zero) for _, t in pairs):
+                p_dyn = list(tree_util.tree_unflatten(in_tree, primals))
+                return self(*_merge(static, p_dyn, self.nondiff_argnums))
+            tangents = [instantiate(t) if isinstance(t, Zero) else t for _, t in pairs]
+            p_args = tuple(tree_util.tree_unflatten(in_tree, primals))
+            t_args = tuple(tree_util.tree_unflatten(in_tree, tangents))
+            primal_out, tangent_out = self.jvp(*static, p_args, t_args)
+        p_flat, p_tree = tree_util.tree_flatten(primal_out)
+        t_flat, t_tree = tree_util.tree_flatten(tangent_out)
+        _check_jvp_outputs(name, p_tree, [get_aval(p) for p in p_flat], p_tree, p_flat, t_tree,
+                           t_flat)
+        outs = [trace.wrap(as_array(p), _tangent_out(p, t))
+                for p, t in zip(p_flat, t_flat, strict=True)]
+        return tree_util.tree_unflatten(p_tree, outs)
+
+
+def _all_known(trace: Any, args: Sequence[Any]) -> bool:
+    """Whether ``trace`` partially evaluates and no leaf of ``args`` is unknown to it (the call
+    then runs in the parent trace, as any primitive with known inputs does)."""
+    return isinstance(trace, PartialEvalTrace) and not any(
+        trace.is_unknown(x) for x in tree_util.tree_leaves(list(args)))
+
+
+def _tangent_out(primal: ArrayLike, tangent: ArrayLike) -> Tangent:
+    """A rule's tangent output: a symbolic zero for an integer or boolean primal (float0)."""
+    aval = tangent_aval(get_aval(primal))
+    if aval.dtype == dtypes.float0:
+        return Zero(aval)
+    return as_array(tangent)
 
 
 def _call_with_static(
@@ -451,12 +540,21 @@ class custom_vjp:  # noqa: N801  # JAX's name
         if self.fwd is None or self.bwd is None:
             raise AttributeError(f"No VJP defined for custom_vjp function {name} using defvjp.")
         args = _resolve_kwargs(self.fun, args, kwargs)
+        trace = current_trace()
+        if isinstance(trace, EvalTrace):  # no transformation: the function, on the values
+            return self.fun(*args)
+        if _all_known(trace, args):  # partial evaluation with every input known: evaluated
+            with set_current_trace(trace.parent or trace):
+                return self(*args)
         nondiff = self.nondiff_argnums
         static, dyn = _split_nondiff(args, nondiff)
+        if isinstance(trace, JVPTrace):
+            return self._jvp_directly(trace, static, dyn, name)
         flat, in_tree = tree_util.tree_flatten(tuple(dyn))
         avals = [get_aval(x) for x in flat]
         fun = functools.partial(_call_with_static, self.fun, static, nondiff)
-        closed, consts, out_tree = _trace_flat(fun, in_tree, avals, "custom_vjp")
+        closed, consts, out_tree = _trace_flat(fun, in_tree, avals, "custom_vjp", self.fun,
+                                                nondiff)
         user_fwd, user_bwd = self.fwd, self.bwd
         res_trees: list[PyTreeDef] = []
 
@@ -465,17 +563,7 @@ class custom_vjp:  # noqa: N801  # JAX's name
                 primals = tree_util.tree_unflatten(in_tree, list(a[len(consts) :]))
                 out, res = user_fwd(*_merge(static, list(primals), nondiff))
                 out_flat, tree = tree_util.tree_flatten(out)
-                if tree != out_tree:
-                    raise TypeError(
-                        "Custom VJP fwd rule must produce a pair (list or tuple of length two) "
-                        "where the first element represents the primal output (equal to the "
-                        f"output of the custom_vjp-decorated function {name}) and the second "
-                        "element represents residuals (i.e. values stored from the forward pass "
-                        "for use on the backward pass), but instead the fwd rule output's first "
-                        f"element had container/pytree structure:\n    {tree}\nwhile the "
-                        f"custom_vjp-decorated function {name} had output container/pytree "
-                        f"structure:\n    {out_tree}."
-                    )
+                _check_fwd_output(name, tree, out_tree)
                 res_flat, res_tree = tree_util.tree_flatten(res)
                 res_trees.append(res_tree)
                 return [*out_flat, *res_flat]
@@ -483,25 +571,7 @@ class custom_vjp:  # noqa: N801  # JAX's name
             fwd_closed = trace_to_jaxpr(run, [*(get_aval(c) for c in consts), *avals])
             return fwd_closed, len(fwd_closed.out_avals) - len(closed.out_avals)
 
-        def bwd(res: list[ArrayLike], cts: list[ArrayLike]) -> list[ArrayLike]:
-            residuals = tree_util.tree_unflatten(res_trees[-1], res)
-            ct_tree = tree_util.tree_unflatten(out_tree, cts)
-            extra = [static[i] for i in range(len(static))]
-            cts_in = user_bwd(*extra, residuals, ct_tree)
-            if not isinstance(cts_in, (tuple, list)):
-                raise TypeError(
-                    f"Custom VJP bwd rule must produce a tuple, got {type(cts_in).__name__}."
-                )
-            if len(cts_in) != len(dyn):
-                raise TypeError(
-                    f"Custom VJP bwd rule {name} must produce a tuple of length equal to the "
-                    f"number of primal inputs ({len(dyn)}), got {len(cts_in)}."
-                )
-            flat_cts = tree_util.tree_leaves(
-                [_zero_if_none(c, d) for c, d in zip(cts_in, dyn, strict=True)]
-            )
-            return flat_cts
-
+        bwd = _bwd_function(user_bwd, static, dyn, out_tree, lambda: res_trees[-1], name)
         outs = custom_vjp_call_p.bind_all(
             *consts,
             *flat,
@@ -510,6 +580,97 @@ class custom_vjp:  # noqa: N801  # JAX's name
             num_consts=len(consts),
         )
         return tree_util.tree_unflatten(out_tree, outs)
+
+
+    def _jvp_directly(
+        self, trace: JVPTrace, static: list[Any], dyn: list[Any], name: str
+    ) -> Any:
+        """Under forward mode: the forward pass runs on the primals (in the parent trace) and
+        the tangents go through a ``custom_lin`` equation whose transpose calls ``bwd``; the
+        function itself does not run. With no nonzero tangent the call goes to the parent."""
+        assert self.fwd is not None and self.bwd is not None
+        flat, in_tree = tree_util.tree_flatten(tuple(dyn))
+        pairs = [trace.lift(x) for x in flat]
+        primals = [p for p, _ in pairs]
+        nondiff = self.nondiff_argnums
+        p_dyn = list(tree_util.tree_unflatten(in_tree, primals))
+        with set_current_trace(trace.parent or trace):
+            if all(isinstance(t, Zero) for _, t in pairs):
+                return self(*_merge(static, p_dyn, nondiff))
+            pair = self.fwd(*_merge(static, p_dyn, nondiff))
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                fwd_name = getattr(self.fwd, "__name__", "fwd")
+                raise TypeError(
+                    f"Custom VJP fwd rule {fwd_name} for function {name} must produce a pair "
+                    "(list or tuple of length two) where the first element represents the "
+                    "primal output (equal to those of the custom_vjp-decorated function "
+                    f"{name}) and the second element represents residuals (i.e. values stored "
+                    "from the forward pass for use on the backward pass), but instead of a "
+                    f"pair the fwd rule {fwd_name} produced {pair}."
+                )
+            out, res = pair
+            out_flat, out_tree = tree_util.tree_flatten(out)
+            res_flat, res_tree = tree_util.tree_flatten(res)
+            res_flat = [as_array(r) for r in res_flat]
+            bwd = _bwd_function(self.bwd, static, dyn, out_tree, lambda: res_tree, name)
+            tangent_out = custom_lin_p.bind_all(
+                *res_flat,
+                *(instantiate(t) for _, t in pairs),
+                num_res=len(res_flat),
+                vjp=VjpFunctions(_not_staged, bwd, name),
+                out_avals=tuple(get_aval(o) for o in out_flat),
+            )
+        outs = [trace.wrap(as_array(p), _tangent_out(p, t))
+                for p, t in zip(out_flat, tangent_out, strict=True)]
+        return tree_util.tree_unflatten(out_tree, outs)
+
+
+def _not_staged() -> tuple[ClosedJaxpr, int]:
+    raise AssertionError("a custom_vjp called under forward mode has no staged forward pass")
+
+
+def _check_fwd_output(name: str, tree: PyTreeDef, out_tree: PyTreeDef) -> None:
+    if tree != out_tree:
+        raise TypeError(
+            "Custom VJP fwd rule must produce a pair (list or tuple of length two) where the "
+            "first element represents the primal output (equal to the output of the "
+            f"custom_vjp-decorated function {name}) and the second element represents "
+            "residuals (i.e. values stored from the forward pass for use on the backward "
+            "pass), but instead the fwd rule output's first element had container/pytree "
+            f"structure:\n    {tree}\nwhile the custom_vjp-decorated function {name} had "
+            f"output container/pytree structure:\n    {out_tree}."
+        )
+
+
+def _bwd_function(
+    user_bwd: Callable[..., Any],
+    static: Sequence[Any],
+    dyn: Sequence[Any],
+    out_tree: PyTreeDef,
+    res_tree: Callable[[], PyTreeDef],
+    name: str,
+) -> Callable[[list[ArrayLike], list[ArrayLike]], list[ArrayLike]]:
+    """The backward function on flat residuals and cotangents: the user's ``bwd`` on their
+    trees, its result checked as JAX checks it (``None`` meaning a zero cotangent)."""
+
+    def bwd(res: list[ArrayLike], cts: list[ArrayLike]) -> list[ArrayLike]:
+        residuals = tree_util.tree_unflatten(res_tree(), res)
+        ct_tree = tree_util.tree_unflatten(out_tree, cts)
+        cts_in = user_bwd(*static, residuals, ct_tree)
+        if not isinstance(cts_in, (tuple, list)):
+            raise TypeError(
+                f"Custom VJP bwd rule must produce a tuple, got {type(cts_in).__name__}."
+            )
+        if len(cts_in) != len(dyn):
+            raise TypeError(
+                f"Custom VJP bwd rule {name} must produce a tuple of length equal to the "
+                f"number of primal inputs ({len(dyn)}), got {len(cts_in)}."
+            )
+        return tree_util.tree_leaves(
+            [_zero_if_none(c, d) for c, d in zip(cts_in, dyn, strict=True)]
+        )
+
+    return bwd
 
 
 def _zero_if_none(ct: Any, primal: Any) -> Any:

@@ -1,0 +1,139 @@
+"""custom_jvp and custom_vjp evaluate as in JAX: outside any transformation the function runs
+on values (Python control flow on them works); under jvp and grad only the rules run (the
+function is not traced, so a ``print`` in it runs as often as in JAX); under jit, make_jaxpr and
+vmap the function is traced. Each scenario runs on refjax and on real JAX, logging what runs and
+what it returns; the logs must be equal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+import refjax
+from tests.oracle import jax
+
+Log = list[Any]
+
+
+def _value(x: Any) -> Any:
+    return np.asarray(x).round(5).tolist()
+
+
+def _run(log: Log, tag: str, thunk: Callable[[], Any], message: bool = True) -> None:
+    try:
+        out = thunk()
+        log.append((tag, [_value(v) for v in _leaves(out)]))
+    except Exception as err:  # the class and the first line of the message
+        log.append((tag, type(err).__name__, str(err).split("\n")[0] if message else ""))
+
+
+def _leaves(x: Any) -> list[Any]:
+    return x if isinstance(x, (tuple, list)) else [x]
+
+
+def custom_jvp_with_control_flow(m: ModuleType, log: Log) -> None:
+    @m.custom_jvp
+    def f(x: Any) -> Any:
+        log.append("f runs")
+        if x > 0:  # Python control flow on the value
+            return m.numpy.sin(x)
+        return m.numpy.cos(x)
+
+    @f.defjvp
+    def f_jvp(primals: Any, tangents: Any) -> Any:
+        (x,), (t,) = primals, tangents
+        log.append("rule runs")
+        return m.numpy.sin(x), 2.0 * t
+
+    _run(log, "eager", lambda: f(1.0))
+    _run(log, "eager negative", lambda: f(-1.0))
+    _run(log, "grad", lambda: m.grad(f)(1.0))
+    _run(log, "jvp", lambda: m.jvp(f, (1.0,), (1.0,)))
+    _run(log, "jvp of a constant", lambda: m.jvp(lambda y: f(1.0) * y, (2.0,), (1.0,)))
+    _run(log, "jit", lambda: m.jit(f)(1.0))  # traced: the control flow fails, as in JAX
+
+
+def custom_jvp_rules(m: ModuleType, log: Log) -> None:
+    @m.custom_jvp
+    def g(x: Any, y: Any) -> Any:
+        log.append("g runs")
+        return x * y
+
+    g.defjvps(lambda t, ans, x, y: t * y * 2, lambda t, ans, x, y: t * x * 3)
+    _run(log, "defjvps", lambda: m.grad(g, argnums=(0, 1))(2.0, 5.0))
+    _run(log, "defjvps jit", lambda: m.jit(m.grad(g, argnums=(0, 1)))(2.0, 5.0))
+
+    @partial(m.custom_jvp, nondiff_argnums=(0,))
+    def app(fn: Callable[[Any], Any], x: Any) -> Any:
+        log.append("app runs")
+        return fn(x)
+
+    @app.defjvp
+    def app_jvp(fn: Callable[[Any], Any], primals: Any, tangents: Any) -> Any:
+        (x,), (t,) = primals, tangents
+        return app(fn, x), t * 10.0
+
+    _run(log, "nondiff", lambda: m.grad(partial(app, m.numpy.sin))(1.0))
+    _run(log, "nondiff vmap", lambda: m.vmap(m.grad(partial(app, m.numpy.sin)))(
+        m.numpy.arange(3.0)))
+    _run(log, "hessian", lambda: m.hessian(lambda x: app(m.numpy.sin, x) * x)(1.5))
+
+
+def custom_vjp_runs(m: ModuleType, log: Log) -> None:
+    @m.custom_vjp
+    def h(x: Any) -> Any:
+        log.append("h runs")
+        return m.numpy.sin(x)
+
+    def h_fwd(x: Any) -> Any:
+        log.append("fwd runs")
+        return m.numpy.sin(x), x
+
+    def h_bwd(res: Any, g: Any) -> Any:
+        log.append("bwd runs")
+        return (g * 3.0 * res,)
+
+    h.defvjp(h_fwd, h_bwd)
+    _run(log, "eager", lambda: h(1.0))
+    _run(log, "grad", lambda: m.grad(h)(2.0))
+    _run(log, "jit grad", lambda: m.jit(m.grad(h))(2.0))
+    _run(log, "vmap", lambda: m.vmap(h)(m.numpy.arange(2.0)))
+    _run(log, "vmap grad", lambda: m.vmap(m.grad(h))(m.numpy.arange(2.0)))
+    _run(log, "value_and_grad", lambda: m.value_and_grad(lambda x: h(x) * x)(2.0))
+    _run(log, "jvp", lambda: m.jvp(h, (1.0,), (1.0,)))  # forward mode of a custom_vjp: error
+
+    bad = m.custom_vjp(lambda x: x)
+    bad.defvjp(lambda x: x, lambda r, g: (g,))
+    _run(log, "fwd not a pair", lambda: m.grad(bad)(1.0))
+
+
+def closed_over_tracers(m: ModuleType, log: Log) -> None:
+    def outer(y: Any) -> Any:
+        @m.custom_jvp
+        def f(x: Any) -> Any:
+            return x * y
+
+        f.defjvp(lambda p, t: (f(p[0]), t[0] * 7.0))
+        return f(2.0)
+
+    # (JAX's message names its tracer class, LinearizeTracer, where refjax's is a JVPTracer)
+    _run(log, "grad closed", lambda: m.grad(outer)(3.0), message=False)
+    _run(log, "eager closed", lambda: outer(3.0))
+
+
+SCENARIOS = [custom_jvp_with_control_flow, custom_jvp_rules, custom_vjp_runs,
+             closed_over_tracers]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.__name__ for s in SCENARIOS])
+def test_custom_derivatives_evaluate_as_jax(scenario: Callable[[ModuleType, Log], None]) -> None:
+    theirs: Log = []
+    scenario(jax.load(), theirs)
+    ours: Log = []
+    scenario(refjax, ours)
+    assert ours == theirs
