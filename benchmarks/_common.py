@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -86,10 +87,31 @@ def _setter(get: Any, put: Any) -> Callable[[int], int]:
     return swap
 
 
+BLAS_TIMEOUT_ENV = "OPENBLAS_THREAD_TIMEOUT"
+
+
+def quiet_blas() -> None:
+    """Run this script again, once, with OpenBLAS's idle threads going to sleep at once.
+
+    After each call OpenBLAS keeps its worker threads spinning for about 2^28 cycles (~0.1 s)
+    in case another call comes; on a 2-core machine they then take both cores from whichever
+    candidate is timed next (a PoCL kernel ran at half speed right after a numpy matmul).
+    ``OPENBLAS_THREAD_TIMEOUT=4`` (2^4 cycles) stops that; it is read when OpenBLAS loads, so the
+    process is replaced by a fresh one with it set (unless it is set already). numpy's own
+    timings do not change measurably: waking a sleeping thread costs microseconds.
+    """
+    if os.environ.get(BLAS_TIMEOUT_ENV) is None:
+        os.environ[BLAS_TIMEOUT_ENV] = "4"
+        os.execv(sys.executable, [sys.executable, *sys.argv])
+
+
 def parse_args(
     doc: str | None, positionals: Sequence[tuple[str, Callable[[str], Any], Any]]
 ) -> argparse.Namespace:
-    """The command line: optional positionals ``(name, type, default)``, then ``--json PATH``."""
+    """The command line: optional positionals ``(name, type, default)``, then ``--json PATH``.
+
+    First, :func:`quiet_blas` (every benchmark calls this at the start of ``main``)."""
+    quiet_blas()
     summary = (doc or "").strip().splitlines()
     parser = argparse.ArgumentParser(description=summary[0] if summary else None)
     for name, kind, default in positionals:
