@@ -26,6 +26,7 @@ from refjax.interp.core import (
     Trace,
     Tracer,
     as_array,
+    aval_text,
     call_jaxpr,
     current_trace,
     get_aval,
@@ -198,6 +199,9 @@ class BatchTracer(Tracer):
 
     def _concrete_value(self) -> NDArray | None:
         return None
+
+    def _short_repr(self) -> str:
+        return f"VmapTracer(aval={aval_text(self.aval)}, batched={aval_text(get_aval(self.val))})"
 
 
 class BatchTrace(Trace):

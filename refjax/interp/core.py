@@ -17,7 +17,7 @@ import contextvars
 import enum
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeAlias, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -131,6 +131,13 @@ class Array:
 
     def _error_repr(self) -> str:
         return f"traced array with shape {self.aval.str_short()}"
+
+    def __setitem__(self, index: object, value: object) -> None:
+        raise TypeError(
+            "JAX arrays are immutable and do not support in-place item assignment. Instead of "
+            "x[idx] = y, use x = x.at[idx].set(y) or another .at[] method: "
+            "https://docs.jax.dev/en/latest/_autosummary/jax.numpy.ndarray.at.html"
+        )
 
     def _origin_msg(self) -> str:
         return ""
@@ -412,6 +419,9 @@ class Trace(abc.ABC):
     """An interpreter for primitives. ``level`` grows with nesting; dead traces reject use."""
 
     __slots__ = ("parent", "level", "alive")
+    # whether values traced here are the tangents of a linearization (a JVP tracer whose tangent
+    # is one shows as JAX's GradTracer)
+    linearizes: ClassVar[bool] = False
 
     def __init__(self, parent: Trace | None) -> None:
         self.parent = parent
@@ -471,8 +481,24 @@ class Tracer(Array):
     def _origin_msg(self) -> str:
         return self._trace.origin_msg(self)
 
+    def _short_repr(self) -> str:
+        """How JAX 0.10 shows a tracer (``print(x)`` inside a transformed function)."""
+        return f"{type(self).__name__}<{aval_text(self.aval)}>"
+
     def __repr__(self) -> str:
-        return f"Traced<{self.aval.str_short()}>with<{type(self._trace).__name__}>"
+        return self._short_repr()
+
+    __str__ = __repr__
+
+
+def aval_text(aval: ShapedArray) -> str:
+    """``float32[3]``, ``~float32[]`` for a weak type: JAX's ``str`` of an aval."""
+    return ("~" if aval.weak_type else "") + aval.str_short()
+
+
+def tracer_text(x: object) -> str:
+    """A tracer's short form, or ``str`` of a value (the parts of a tracer's short form)."""
+    return x._short_repr() if isinstance(x, Tracer) else str(x)
 
 
 _current_trace: contextvars.ContextVar[Trace | None] = contextvars.ContextVar(
@@ -711,8 +737,10 @@ class VarNames:
             self.names[var] = _alphabetic(len(self.names))
         return self.names[var]
 
-    def binder(self, var: Var) -> str:
-        return f"{self.name(var)}:{var.aval.str_short(short_dtypes=True)}"
+    def binder(self, var: Var, unused: bool = False) -> str:
+        """``name:type``; an equation's result nothing reads is ``_`` (and takes no name)."""
+        name = "_" if unused else self.name(var)
+        return f"{name}:{var.aval.str_short(short_dtypes=True)}"
 
     def atom(self, atom: Atom) -> str:
         return repr(atom) if isinstance(atom, Literal) else self.name(atom)
@@ -735,7 +763,9 @@ def pp_jaxpr(jaxpr: Jaxpr | ClosedJaxpr, indent: int = 0, names: VarNames | None
     consts = " ".join(names.binder(v) for v in jaxpr.constvars)
     args = " ".join(names.binder(v) for v in jaxpr.invars)
     head = f"{{ lambda {consts}; {args}. let"
-    eqns = [pp_eqn(e, names, indent + 4) for e in jaxpr.eqns]
+    read = {a for e in jaxpr.eqns for a in e.invars if isinstance(a, Var)}
+    read.update(v for v in jaxpr.outvars if isinstance(v, Var))
+    eqns = [pp_eqn(e, names, indent + 4, read) for e in jaxpr.eqns]
     outs = _pp_tuple([names.atom(v) for v in jaxpr.outvars])
     one_line = f"{head} {'; '.join(eqns)} in {outs} }}"
     if "\n" not in one_line and indent + len(one_line) <= LINE_WIDTH:
@@ -756,8 +786,9 @@ display_rules: dict[Primitive, DisplayRule] = {}
 parser fills such hidden params back in (``parser.register_hidden_params``)."""
 
 
-def pp_eqn(eqn: JaxprEqn, names: VarNames, indent: int) -> str:
-    lhs = " ".join(names.binder(v) for v in eqn.outvars)
+def pp_eqn(eqn: JaxprEqn, names: VarNames, indent: int, read: set[Var] | None = None) -> str:
+    """One equation; results not in ``read`` (when given) print as ``_``, as JAX's do."""
+    lhs = " ".join(names.binder(v, read is not None and v not in read) for v in eqn.outvars)
     rhs = " ".join(names.atom(a) for a in eqn.invars)
     name = eqn.primitive.name
     rule = display_rules.get(eqn.primitive)

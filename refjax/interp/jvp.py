@@ -36,6 +36,7 @@ from refjax.interp.core import (
     get_aval,
     new_trace,
     set_current_trace,
+    tracer_text,
 )
 from refjax.interp.staging import trace_to_jaxpr
 
@@ -196,6 +197,12 @@ class JVPTracer(Tracer):
         if isinstance(self.primal, Array):
             return self.primal._concrete_value()
         return np.asarray(self.primal)
+
+    def _short_repr(self) -> str:
+        primal, tangent = tracer_text(self.primal), self.tangent
+        if isinstance(tangent, Tracer) and tangent._trace.linearizes:
+            return f"GradTracer(primal={primal}, typeof(tangent)={tangent.aval.str_short(True)})"
+        return f"JVPTracer(primal={primal}, tangent={tracer_text(tangent)})"
 
 
 class JVPTrace(Trace):

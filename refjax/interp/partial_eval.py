@@ -46,6 +46,7 @@ class PartialEvalTrace(StagingTrace):
     """Stages equations with an unknown input; computes the others now, in the parent trace."""
 
     __slots__ = ()
+    linearizes = True  # its unknowns are the tangents of linearize, vjp and grad
 
     def is_unknown(self, x: ArrayLike) -> bool:
         """Whether ``x`` is one of this trace's (unknown) tracers."""

@@ -26,6 +26,7 @@ from refjax.interp.core import (
     Tracer,
     Var,
     abstract_eval,
+    aval_text,
     get_aval,
     new_trace,
 )
@@ -61,6 +62,9 @@ class StagingTracer(Tracer):
     def aval(self) -> ShapedArray:
         """The variable's aval."""
         return self.jaxpr_var.aval
+
+    def _short_repr(self) -> str:
+        return f"JitTracer({aval_text(self.aval)})"
 
 
 class StagingTrace(Trace):
