@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from refjax import backends as backends
 from refjax import checkpoint_policies as checkpoint_policies
+from refjax import debug as debug
 from refjax import dtypes as dtypes
 from refjax import errors as errors
+from refjax import experimental as experimental
 from refjax import lax as lax
 from refjax import nn as nn
 from refjax import numpy as numpy
@@ -34,6 +36,7 @@ from refjax.api import (
     vmap,
 )
 from refjax.backends.base import block_until_ready, default_backend, device_put, devices
+from refjax.callbacks import pure_callback
 from refjax.config import config
 from refjax.interp.core import Array
 from refjax.primitives.custom_derivatives import custom_jvp, custom_vjp
@@ -63,6 +66,7 @@ __all__ = [
     "linear_transpose",
     "linearize",
     "make_jaxpr",
+    "pure_callback",
     "remat",
     "value_and_grad",
     "vjp",

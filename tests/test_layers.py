@@ -21,7 +21,8 @@ LAYERS: Final[dict[str, int]] = {
                      "checkpoint_policies"], 0),
     "interp": 1,
     **dict.fromkeys(["primitives", "lax"], 2),
-    **dict.fromkeys(["backends", "numpy", "random", "nn"], 3),
+    **dict.fromkeys(["backends", "numpy", "random", "nn", "callbacks", "debug", "experimental"],
+                    3),
     **dict.fromkeys(["api", "api_util"], 4),
     **dict.fromkeys(["", "coverage", "test_util"], 5),  # "" is the package root, refjax itself
 }

@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 import contextvars
 import enum
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeAlias, TypeVar
@@ -793,17 +794,18 @@ def pp_eqn(eqn: JaxprEqn, names: VarNames, indent: int, read: set[Var] | None = 
     name = eqn.primitive.name
     rule = display_rules.get(eqn.primitive)
     params = eqn.params if rule is None else rule(eqn.params)
+    lhs = f"{lhs} = " if lhs else ""  # an equation with no results (an effect) has no binders
     if not params:
-        return f"{lhs} = {name} {rhs}"
+        return f"{lhs}{name} {rhs}"
     items = sorted(params.items())
     flat = " ".join(f"{k}={pp_param(v, names, indent)}" for k, v in items)
-    head = f"{lhs} = {name}[{flat}]"
+    head = f"{lhs}{name}[{flat}]"
     # As JAX's printer: the params stay on one line if they fit, whatever operands follow.
     if "\n" not in head and indent + len(head) <= LINE_WIDTH:
         return f"{head} {rhs}"
     pad = " " * indent
     lines = "".join(f"\n{pad}  {k}={pp_param(v, names, indent + 2)}" for k, v in items)
-    return f"{lhs} = {name}[{lines}\n{pad}] {rhs}"
+    return f"{lhs}{name}[{lines}\n{pad}] {rhs}"
 
 
 def pp_param(value: ParamValue, names: VarNames, indent: int) -> str:
@@ -823,11 +825,15 @@ def pp_param(value: ParamValue, names: VarNames, indent: int) -> str:
             f"{f}={pp_param(getattr(value, f), names, indent)}" for f in value._fields
         )
         return f"{type(value).__name__}({fields})"
-    if isinstance(value, (tuple, list)):
-        parts = [pp_param(v, names, indent) for v in value]
+    if isinstance(value, (tuple, list)):  # (a string inside one is quoted, as str(tuple) is)
+        parts = [repr(v) if isinstance(v, str) else pp_param(v, names, indent) for v in value]
         if isinstance(value, list):
             return f"[{', '.join(parts)}]"
         return _pp_tuple(parts) if parts else "()"
     if isinstance(value, enum.Enum) and not isinstance(value, int):
         return f"{type(value).__name__}.{value.name}"
-    return str(value)
+    # addresses masked, as JAX prints them, so that a jaxpr's text is the same every run
+    return _ADDRESS.sub(" at 0xXXXXXXXXXXXX>", str(value))
+
+
+_ADDRESS: Final = re.compile(r" at 0x[0-9a-fA-F]+>")

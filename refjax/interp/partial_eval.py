@@ -162,6 +162,34 @@ def _partial_eval_jaxpr(
 # keeps the outvars that are used (a higher-order primitive may drop the others).
 DceRule: TypeAlias = Callable[[list[bool], JaxprEqn], tuple[list[bool], JaxprEqn | None]]
 dce_rules: dict[Primitive, DceRule] = {}
+effectful_primitives: set[Primitive] = set()
+"""Primitives whose equations are never dead (debug prints, callbacks with effects); an
+equation whose params hold a jaxpr with one of them (a scan or a jit around a print) is not
+either."""
+
+
+def has_effects(eqn: JaxprEqn) -> bool:
+    """Whether ``eqn`` has an effect: an effectful primitive, or one inside a jaxpr param."""
+    if eqn.primitive in effectful_primitives:
+        return True
+    if not effectful_primitives:
+        return False
+    return any(_jaxpr_has_effects(j) for v in eqn.params.values() for j in _jaxprs_in(v))
+
+
+def _jaxprs_in(value: object) -> list[Jaxpr]:
+    if isinstance(value, ClosedJaxpr):
+        return [value.jaxpr]
+    if isinstance(value, Jaxpr):
+        return [value]
+    if isinstance(value, tuple):
+        return [j for v in value for j in _jaxprs_in(v)]
+    return []
+
+
+@functools.lru_cache(maxsize=4096)
+def _jaxpr_has_effects(jaxpr: Jaxpr) -> bool:
+    return any(has_effects(e) for e in jaxpr.eqns)
 
 
 def _default_dce_rule(
@@ -216,6 +244,8 @@ def _dce_jaxpr(
     for eqn in reversed(jaxpr.eqns):
         rule = dce_rules.get(eqn.primitive, _default_dce_rule)
         used_ins, new_eqn = rule([v in used for v in eqn.outvars], eqn)
+        if new_eqn is None and has_effects(eqn):  # an effect stays, with what it reads
+            used_ins, new_eqn = [True] * len(eqn.invars), eqn
         if new_eqn is not None:
             new_eqns.append(new_eqn)
         for atom, u in zip(eqn.invars, used_ins, strict=True):

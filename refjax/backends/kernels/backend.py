@@ -220,7 +220,7 @@ class KernelBackend(Backend):
             return self._while(params)
         if prim is scan_p:
             return self._scan(params)
-        if is_kernel_dtype(out_avals[0].dtype, self.options.fp64):
+        if out_avals and is_kernel_dtype(out_avals[0].dtype, self.options.fp64):
             if prim is sl.dynamic_slice_p:
                 return self._dynamic_slice(params, out_avals)
             if prim is sl.dynamic_update_slice_p:

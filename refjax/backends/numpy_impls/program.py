@@ -50,6 +50,7 @@ from refjax.interp.core import (
     ShapedArray,
     Var,
 )
+from refjax.interp.partial_eval import dce_closed_jaxpr
 from refjax.primitives import linalg as la
 from refjax.primitives import shape as sh
 from refjax.primitives.calls import jit_p
@@ -213,6 +214,9 @@ class _Planner:
     """Decides every step of a program and emits it as Python source."""
 
     def __init__(self, backend: Backend, closed: ClosedJaxpr) -> None:
+        # dead code out first (a pure_callback nothing reads does not run, as in JAX); effects
+        # stay, and so does every input (the caller passes them all)
+        closed, _ = dce_closed_jaxpr(closed, True, instantiate=True)
         jaxpr = self.jaxpr = closed.jaxpr
         self.namespace: dict[str, Any] = {"_errstate": np.errstate}
         self.names: dict[Var | Literal, str] = {}
