@@ -37,7 +37,7 @@ from refjax.api import (
 )
 from refjax.backends.base import block_until_ready, default_backend, device_put, devices
 from refjax.callbacks import pure_callback
-from refjax.config import config
+from refjax.config import config, debug_infs, debug_nans, disable_jit, enable_x64
 from refjax.interp.core import Array
 from refjax.primitives.custom_derivatives import custom_jvp, custom_vjp
 
@@ -52,9 +52,13 @@ __all__ = [
     "config",
     "custom_jvp",
     "custom_vjp",
+    "debug_infs",
+    "debug_nans",
     "default_backend",
     "device_put",
     "devices",
+    "disable_jit",
+    "enable_x64",
     "eval_shape",
     "grad",
     "hessian",

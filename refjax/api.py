@@ -26,7 +26,15 @@ from refjax.api_util import (
     infer_argnums_and_argnames,
     validate_jit_argnums,
 )
-from refjax.backends.base import ArrayImpl, Backend, get_backend, to_buffer
+from refjax.backends.base import (
+    INVALID_NOTE,
+    ArrayImpl,
+    Backend,
+    deoptimized,
+    get_backend,
+    invalid_values,
+    to_buffer,
+)
 from refjax.interp.core import Array, ArrayLike, ShapedArray, as_array, get_aval
 from refjax.interp.staging import debug_info, trace_to_jaxpr
 
@@ -1155,10 +1163,16 @@ def _jit(
             else to_buffer(x, av, backend)
             for x, av in zip(flat, avals, strict=True)
         ]
-        return entry.rebuild(
-            [ArrayImpl(av, b, backend) for av, b in zip(entry.out_avals, exe.run(bufs),
-                                                         strict=True)]
-        )
+        outs: list[Array] = [
+            ArrayImpl(av, b, backend)
+            for av, b in zip(entry.out_avals, exe.run(bufs), strict=True)
+        ]
+        if flags["jax_debug_nans"] or flags["jax_debug_infs"]:
+            kind = invalid_values(outs)
+            if kind is not None:  # run again op by op, to raise at the primitive
+                print(INVALID_NOTE)
+                outs = deoptimized(f"jit({name})", entry.closed, flat)
+        return entry.rebuild(outs)
 
     def general(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A call with pytree, keyword or static arguments (or unusual leaves)."""
@@ -1205,7 +1219,7 @@ def _jit(
     def jitted(*args: Any, **kwargs: Any) -> Any:
         if flags["jax_disable_jit"]:
             return fun(*args, **kwargs)
-        if kwargs or not fast_ok:
+        if kwargs or not fast_ok or flags["jax_debug_nans"] or flags["jax_debug_infs"]:
             return general(args, kwargs)
         # The fast path: positional plain arrays and a compiled entry, run outside any trace.
         # One pass makes the key and takes the buffers of arrays already on the backend; no

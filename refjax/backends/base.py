@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from refjax.config import config
 from refjax.interp.core import (
     Array,
     ArrayLike,
@@ -34,6 +35,8 @@ from refjax.interp.core import (
 )
 
 Buffer = Any  # a backend's own array type: numpy.ndarray, a pyopencl or cupy array
+
+_FLAGS: Final = config._values  # the live flag values (read on every eager primitive)
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +322,61 @@ def apply_primitive(prim: Primitive, args: Sequence[ArrayLike], params: Params) 
     backend = _pick_backend(args)
     buffers = [to_buffer(a, av, backend) for a, av in zip(args, avals, strict=True)]
     outs = backend.execute(prim, buffers, params, out_avals)
-    return [ArrayImpl(av, b, backend) for av, b in zip(out_avals, outs, strict=True)]
+    results: list[Array] = [
+        ArrayImpl(av, b, backend) for av, b in zip(out_avals, outs, strict=True)
+    ]
+    if _FLAGS["jax_debug_nans"] or _FLAGS["jax_debug_infs"]:
+        kind = invalid_values(results)
+        # (an invalid value already among the inputs is not this primitive's doing)
+        if kind is not None and invalid_values(args) != kind:
+            print(INVALID_NOTE)
+            jaxpr = params.get("jaxpr")
+            if prim.name == "jit" and isinstance(jaxpr, ClosedJaxpr):
+                return deoptimized(f"jit({params.get('name')})", jaxpr, args)
+            raise FloatingPointError(f"invalid value ({kind}) encountered in {prim.name}")
+    return results
+
+
+# what JAX prints before running a function de-optimized (it says "nan" for infinities too)
+INVALID_NOTE: Final = ("Invalid nan value encountered in the output of a jax.jit function. "
+                       "Calling the de-optimized version.")
+
+
+def invalid_values(values: Sequence[ArrayLike]) -> str | None:
+    """``"nan"`` or ``"inf"`` if a float among ``values`` has one that ``jax_debug_nans`` or
+    ``jax_debug_infs`` asks to report, else None."""
+    for x in values:
+        value = x._concrete_value() if isinstance(x, Array) else np.asarray(x)
+        if value is None or value.dtype.kind not in "fc":
+            continue
+        if _FLAGS["jax_debug_nans"] and np.isnan(value).any():
+            return "nan"
+        if _FLAGS["jax_debug_infs"] and np.isinf(value).any():
+            return "inf"
+    return None
+
+
+def deoptimized(label: str, closed: ClosedJaxpr, args: Sequence[ArrayLike]) -> list[Array]:
+    """``closed`` run again op by op, so that the primitive making an invalid value raises
+    (``jax_debug_nans``/``jax_debug_infs``), as JAX runs a jitted function de-optimized."""
+    from refjax.interp.core import eval_jaxpr
+
+    outs = eval_jaxpr(closed.jaxpr, closed.consts, *args)
+    kind = invalid_values(outs)
+    if kind is not None:
+        raise FloatingPointError(
+            f"{(label, kind)!r}. Because jax_config.debug_nans.value and/or "
+            "config.jax_debug_infs is set, the de-optimized function (i.e., the function as if "
+            "the `jit` decorator were removed) was called in an attempt to get a more precise "
+            "error message. However, the de-optimized function did not produce invalid values "
+            "during its execution. This behavior can result from `jit` optimizations causing "
+            "the invalid value to be produced. It may also arise from having nan/inf literals "
+            "as inputs or outputs, like `jax.jit(lambda ...: jax.numpy.nan)(...)`. \n\nIt may "
+            "be possible to avoid the invalid value by removing the `jit` decorator, at the "
+            "cost of losing optimizations. \n\nIf you see this error, consider opening a bug "
+            "report at https://github.com/jax-ml/jax."
+        )
+    return outs
 
 
 class _RootEvaluator:

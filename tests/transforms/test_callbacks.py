@@ -73,9 +73,12 @@ def pure_callbacks(m: ModuleType) -> None:
     print(sin(1.0))
     print(m.make_jaxpr(lambda x: m.pure_callback(np.sin, f32, x))(1.0))
     for method in ("sequential", "expand_dims", "broadcast_all"):
-        print(m.vmap(lambda x, y: m.pure_callback(
-            lambda v, w: (print(method, v.shape, w.shape), np.sin(v) * w)[1], f32, x, y,
-            vmap_method=method), in_axes=(0, None))(m.numpy.arange(3.0), 2.0))
+        def call(x: Any, y: Any, method: str = method) -> Any:
+            return m.pure_callback(
+                lambda v, w: (print(method, v.shape, w.shape), np.sin(v) * w)[1], f32, x, y,
+                vmap_method=method)
+
+        print(m.vmap(call, in_axes=(0, None))(m.numpy.arange(3.0), 2.0))
     # unused: a pure callback may be dropped
     print(m.jit(lambda x: (m.pure_callback(lambda v: (print("unused ran"), v)[1], f32, x),
                            x * 2)[1])(1.0))
