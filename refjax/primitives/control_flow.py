@@ -1200,13 +1200,14 @@ def fori_loop(
 
     if is_concrete(lower) and is_concrete(upper):
         lo, hi = int(np.asarray(lower)), int(np.asarray(upper))
-        dtype = dtypes.result_type(lower, upper)
 
+        # The index is a Python int, so weakly typed whatever the bounds' dtype (an int carry
+        # that adds it stays weak), as JAX's is.
         def step(carry: tuple[Any, Any], _: Any) -> tuple[tuple[Any, Any], None]:
             i, x = carry
-            return (add(i, np.asarray(1, dtype)), body_fun(i, x)), None
+            return (add(i, 1), body_fun(i, x)), None
 
-        start = np.asarray(lo, dtype)
+        start: Any = lo
         (_, result), _ = scan(
             step,
             (start, init_val),

@@ -77,3 +77,19 @@ def test_unused_results_print_as_underscore(name: str) -> None:
     theirs = theirs.replace("np.int64(2)", "2")  # (JAX shows one numpy scalar in a param)
     assert ours == theirs
     assert "_:" in ours
+
+
+WEAK: dict[str, Callable[[ModuleType], Any]] = {
+    "fori_int_carry": lambda m: m.lax.fori_loop(0, 3, lambda i, c: c + i, 0),
+    "fori_numpy_bounds": lambda m: m.lax.fori_loop(np.int16(0), np.int16(3),
+                                                   lambda i, c: c + i, 0),
+    "fori_strong_carry": lambda m: m.lax.fori_loop(0, 3, lambda i, c: c + i, np.int32(0)),
+    "fori_float": lambda m: m.lax.fori_loop(0, 3, lambda i, c: c * 2.0, 1.0),
+    "fori_jit": lambda m: m.jit(lambda n: m.lax.fori_loop(0, 4, lambda i, c: c + i * n, 0))(2),
+}
+
+
+@pytest.mark.parametrize("name", WEAK)
+def test_weak_types_as_jax(name: str) -> None:
+    """The value's repr (dtype and weak type) is JAX's."""
+    assert repr(WEAK[name](refjax)) == repr(WEAK[name](jax.load()))
