@@ -761,9 +761,12 @@ def pp_jaxpr(jaxpr: Jaxpr | ClosedJaxpr, indent: int = 0, names: VarNames | None
     if isinstance(jaxpr, ClosedJaxpr):
         jaxpr = jaxpr.jaxpr
     names = VarNames() if names is None else names
-    consts = " ".join(names.binder(v) for v in jaxpr.constvars)
-    args = " ".join(names.binder(v) for v in jaxpr.invars)
-    head = f"{{ lambda {consts}; {args}. let"
+    if indent == 0:  # a top-level jaxpr's binders wrap as JAX wraps them
+        head = _wrapped_head(jaxpr, names)
+    else:
+        consts = " ".join(names.binder(v) for v in jaxpr.constvars)
+        args = " ".join(names.binder(v) for v in jaxpr.invars)
+        head = f"{{ lambda {consts}; {args}. let"
     read = {a for e in jaxpr.eqns for a in e.invars if isinstance(a, Var)}
     read.update(v for v in jaxpr.outvars if isinstance(v, Var))
     eqns = [pp_eqn(e, names, indent + 4, read) for e in jaxpr.eqns]
@@ -774,6 +777,24 @@ def pp_jaxpr(jaxpr: Jaxpr | ClosedJaxpr, indent: int = 0, names: VarNames | None
     pad = " " * indent
     body = "".join(f"\n{pad}    {e}" for e in eqns)
     return f"{head}{body}\n{pad}  in {outs} }}"
+
+
+def _wrapped_head(jaxpr: Jaxpr, names: VarNames) -> str:
+    """``{ lambda consts; args. let`` with the binders filling lines, continued 4 spaces in, as
+    JAX's printer fills them: a binder goes on the next line when its *name* would pass column
+    80 (its type, printed after it, is not counted; nor is the ``. let`` after the last)."""
+    lines: list[str] = []
+    line = "{ lambda "
+    for group, end in ((jaxpr.constvars, "; "), (jaxpr.invars, ". let")):
+        for k, v in enumerate(group):
+            name, text = names.name(v), names.binder(v)
+            if k and len(line) + 1 + len(name) > LINE_WIDTH:
+                lines.append(line)
+                line = "    " + text
+            else:
+                line += (" " if k else "") + text
+        line += end
+    return "\n".join([*lines, line])
 
 
 def _pp_tuple(items: Sequence[str]) -> str:

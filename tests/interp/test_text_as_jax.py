@@ -93,3 +93,24 @@ WEAK: dict[str, Callable[[ModuleType], Any]] = {
 def test_weak_types_as_jax(name: str) -> None:
     """The value's repr (dtype and weak type) is JAX's."""
     assert repr(WEAK[name](refjax)) == repr(WEAK[name](jax.load()))
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (3, 4), (300, 400), (2, 3, 4, 5)])
+def test_long_headers_wrap_as_jax(shape: tuple[int, ...]) -> None:
+    """A header with many binders fills lines as JAX's printer does (4-space continuation)."""
+    def header(m: ModuleType, n: int) -> str:
+        args = [np.ones(shape, np.float32)] * n
+        text = str(m.make_jaxpr(lambda *a: sum(a[1:], a[0]))(*args))
+        return text.split(". let")[0]
+
+    for n in (1, 6, 7, 8, 9, 12, 16, 30):
+        assert header(refjax, n) == header(jax.load(), n), n
+
+
+def test_constants_wrap_too() -> None:
+    def header(m: ModuleType) -> str:
+        consts = [m.numpy.ones((30, 40)) * i for i in range(9)]
+        return str(m.make_jaxpr(lambda x: sum((x * c for c in consts), x))(
+            np.ones((30, 40), np.float32))).split(". let")[0]
+
+    assert header(refjax) == header(jax.load())
