@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from refjax import backends as backends
 from refjax import checkpoint_policies as checkpoint_policies
+from refjax import custom_derivatives as custom_derivatives
 from refjax import debug as debug
 from refjax import dtypes as dtypes
 from refjax import errors as errors

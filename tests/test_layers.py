@@ -24,7 +24,8 @@ LAYERS: Final[dict[str, int]] = {
     **dict.fromkeys(["backends", "numpy", "random", "nn", "callbacks", "debug", "experimental"],
                     3),
     **dict.fromkeys(["api", "api_util"], 4),
-    **dict.fromkeys(["", "coverage", "test_util"], 5),  # "" is the package root, refjax itself
+    # "" is the package root, refjax itself
+    **dict.fromkeys(["", "coverage", "test_util", "custom_derivatives"], 5),
 }
 
 # Upward imports that stay, each function-local: the interpreters build with two shape

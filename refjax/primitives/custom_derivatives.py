@@ -124,6 +124,49 @@ def _arg_names(fn: Callable[..., Any], in_tree: PyTreeDef, nondiff: Sequence[int
 
 
 # ---------------------------------------------------------------------------------------------
+# Symbolic zeros, as a rule defined with ``symbolic_zeros=True`` sees them
+
+
+class SymbolicZero:
+    """A tangent known to be zero, passed to a JVP rule defined with ``symbolic_zeros=True``
+    in place of a zero array (``jax.custom_derivatives.SymbolicZero``); its ``aval``, ``shape``
+    and ``dtype`` are the tangent's. A rule may also return one for a zero tangent output."""
+
+    def __init__(self, aval: ShapedArray) -> None:
+        self.aval = aval
+
+    def __repr__(self) -> str:
+        return "SymbolicZero"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The tangent's shape."""
+        return self.aval.shape
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The tangent's dtype."""
+        return self.aval.dtype
+
+    @property
+    def ndim(self) -> int:
+        """The tangent's number of axes."""
+        return len(self.aval.shape)
+
+    @staticmethod
+    def from_primal_value(val: Any) -> SymbolicZero:
+        """The symbolic zero tangent of primal ``val``."""
+        return SymbolicZero(tangent_aval(get_aval(val)))
+
+
+def _rule_tangent(t: Tangent, symbolic: bool) -> Any:
+    """A tangent as a JVP rule receives it: zeros instantiated, or symbolic if asked for."""
+    if isinstance(t, Zero):
+        return SymbolicZero(t.aval) if symbolic else instantiate(t)
+    return t
+
+
+# ---------------------------------------------------------------------------------------------
 # custom_jvp
 
 
@@ -275,6 +318,7 @@ class custom_jvp:  # noqa: N801  # JAX's name
                                                 self.nondiff_argnums)
         out_avals = closed.out_avals
         jvp_rule = self.jvp
+        symbolic = self.symbolic_zeros
 
         def make(nonzeros: tuple[bool, ...]) -> ClosedJaxpr:
             const_avals = [get_aval(c) for c in consts]
@@ -284,7 +328,7 @@ class custom_jvp:  # noqa: N801  # JAX's name
                 n_c, n_p = len(const_avals), len(avals)
                 primals, t_iter = list(a[n_c : n_c + n_p]), iter(a[n_c + n_p :])
                 tangents = [
-                    next(t_iter) if nz else instantiate(Zero(tangent_aval(av)))
+                    next(t_iter) if nz else _rule_tangent(Zero(tangent_aval(av)), symbolic)
                     for av, nz in zip(avals, nonzeros, strict=True)
                 ]
                 p_args = tuple(tree_util.tree_unflatten(in_tree, primals))
@@ -293,6 +337,7 @@ class custom_jvp:  # noqa: N801  # JAX's name
                 primal_out, tangent_out = jvp_rule(*static, p_args, t_args)
                 p_flat, p_out_tree = tree_util.tree_flatten(primal_out)
                 t_flat, t_out_tree = tree_util.tree_flatten(tangent_out)
+                t_flat = _instantiate_symbolic(p_flat, t_flat)
                 _check_jvp_outputs(
                     name, out_tree, out_avals, p_out_tree, p_flat, t_out_tree, t_flat
                 )
@@ -324,12 +369,13 @@ class custom_jvp:  # noqa: N801  # JAX's name
             if all(isinstance(t, Zero) for _, t in pairs):
                 p_dyn = list(tree_util.tree_unflatten(in_tree, primals))
                 return self(*_merge(static, p_dyn, self.nondiff_argnums))
-            tangents = [instantiate(t) if isinstance(t, Zero) else t for _, t in pairs]
+            tangents = [_rule_tangent(t, self.symbolic_zeros) for _, t in pairs]
             p_args = tuple(tree_util.tree_unflatten(in_tree, primals))
             t_args = tuple(tree_util.tree_unflatten(in_tree, tangents))
             primal_out, tangent_out = self.jvp(*static, p_args, t_args)
-        p_flat, p_tree = tree_util.tree_flatten(primal_out)
-        t_flat, t_tree = tree_util.tree_flatten(tangent_out)
+            p_flat, p_tree = tree_util.tree_flatten(primal_out)
+            t_flat, t_tree = tree_util.tree_flatten(tangent_out)
+            t_flat = _instantiate_symbolic(p_flat, t_flat)
         _check_jvp_outputs(name, p_tree, [get_aval(p) for p in p_flat], p_tree, p_flat, t_tree,
                            t_flat)
         outs = [trace.wrap(as_array(p), _tangent_out(p, t))
@@ -342,6 +388,15 @@ def _all_known(trace: Any, args: Sequence[Any]) -> bool:
     then runs in the parent trace, as any primitive with known inputs does)."""
     return isinstance(trace, PartialEvalTrace) and not any(
         trace.is_unknown(x) for x in tree_util.tree_leaves(list(args)))
+
+
+def _instantiate_symbolic(p_flat: Sequence[Any], t_flat: Sequence[Any]) -> list[Any]:
+    """A rule's tangent outputs with each ``SymbolicZero`` made zeros of its primal's tangent
+    type (when the primal and tangent trees match; else left for the check to report)."""
+    if len(p_flat) != len(t_flat):
+        return list(t_flat)
+    return [instantiate(Zero(tangent_aval(get_aval(p)))) if isinstance(t, SymbolicZero) else t
+            for p, t in zip(p_flat, t_flat, strict=True)]
 
 
 def _tangent_out(primal: ArrayLike, tangent: ArrayLike) -> Tangent:

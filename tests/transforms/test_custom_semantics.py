@@ -126,8 +126,46 @@ def closed_over_tracers(m: ModuleType, log: Log) -> None:
     _run(log, "eager closed", lambda: outer(3.0))
 
 
+def symbolic_zeros(m: ModuleType, log: Log) -> None:
+    zero_type = m.custom_derivatives.SymbolicZero
+
+    @m.custom_jvp
+    def f(x: Any, y: Any) -> Any:
+        return x * y
+
+    @partial(f.defjvp, symbolic_zeros=True)
+    def f_jvp(primals: Any, tangents: Any) -> Any:
+        (x, y), (tx, ty) = primals, tangents
+        log.append(("zeros", isinstance(tx, zero_type), isinstance(ty, zero_type)))
+        if isinstance(ty, zero_type):
+            log.append(("zero", ty.shape, str(ty.dtype)))
+        out = f(x, y)
+        t = 0.0 * out
+        if not isinstance(tx, zero_type):
+            t = t + tx * y
+        if not isinstance(ty, zero_type):
+            t = t + ty * x
+        return out, t
+
+    _run(log, "grad x", lambda: m.grad(f)(2.0, 3.0))
+    _run(log, "grad y under jit", lambda: m.jit(m.grad(f, argnums=1))(2.0, 3.0))
+    _run(log, "grad both", lambda: m.grad(f, argnums=(0, 1))(2.0, 3.0))
+
+    @m.custom_jvp
+    def g(x: Any) -> Any:
+        return x * 2
+
+    @partial(g.defjvp, symbolic_zeros=True)
+    def g_jvp(primals: Any, tangents: Any) -> Any:
+        return g(primals[0]), zero_type.from_primal_value(primals[0])
+
+    _run(log, "a symbolic zero returned", lambda: m.grad(g)(1.0))
+    _run(log, "zero_from_primal", lambda: m.custom_derivatives.zero_from_primal(
+        m.numpy.ones(2)))
+
+
 SCENARIOS = [custom_jvp_with_control_flow, custom_jvp_rules, custom_vjp_runs,
-             closed_over_tracers]
+             closed_over_tracers, symbolic_zeros]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.__name__ for s in SCENARIOS])
