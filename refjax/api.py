@@ -1299,19 +1299,10 @@ def linear_transpose(
     if reduce_axes:
         raise NotImplementedError("reduce_axes argument to transpose is deprecated")
     check_callable(fun)
-    flat, in_tree = tree_util.tree_flatten(primals)
-    in_avals = [abstractify(x) for x in flat]
-    out_trees: list[tree_util.PyTreeDef] = []
-
-    def flat_fun(*args: ArrayLike) -> list[ArrayLike]:
-        out_flat, out_tree = tree_util.tree_flatten(fun(*tree_util.tree_unflatten(in_tree, args)))
-        out_trees.append(out_tree)
-        return out_flat
-
-    closed = trace_to_jaxpr(flat_fun, in_avals, debug_info(fun, "linear_transpose", []))
+    closed, in_tree, out_tree, in_avals = _trace_positional(fun, primals, "linear_transpose")
     closed, _ = dce_closed_jaxpr(closed, [True] * len(closed.jaxpr.outvars), instantiate=True,
                                  cache=False)
-    out_tree, out_avals = out_trees[0], tuple(closed.out_avals)
+    out_avals = tuple(closed.out_avals)
     kinds = [a.dtype.kind for a in (*in_avals, *out_avals)]
     if not (all(k in "fc" for k in kinds) or all(k in "iu" for k in kinds)):
         raise TypeError(
@@ -1333,6 +1324,25 @@ def linear_transpose(
         return tree_util.tree_unflatten(in_tree, [instantiate(c) for c in cts])
 
     return tree_util.Partial(transposed_fun, list(closed.consts))
+
+
+def _trace_positional(
+    fun: Callable[..., Any], args: tuple[Any, ...], what: str
+) -> tuple[Any, tree_util.PyTreeDef, tree_util.PyTreeDef, list[ShapedArray]]:
+    """``fun(*args)`` staged on the avals of ``args``' leaves: the closed jaxpr, the input and
+    output trees, and the input avals."""
+    flat, in_tree = tree_util.tree_flatten(args)
+    in_avals = [abstractify(x) for x in flat]
+    out_trees: list[tree_util.PyTreeDef] = []
+
+    def flat_fun(*leaves: ArrayLike) -> list[ArrayLike]:
+        out = fun(*tree_util.tree_unflatten(in_tree, leaves))
+        out_flat, out_tree = tree_util.tree_flatten(out)
+        out_trees.append(out_tree)
+        return out_flat
+
+    closed = trace_to_jaxpr(flat_fun, in_avals, debug_info(fun, what, []))
+    return closed, in_tree, out_trees[0], in_avals
 
 
 def _same_type(aval: ShapedArray, x: Any) -> bool:
@@ -1373,17 +1383,7 @@ def closure_convert(fun: Callable[..., Any], *example_args: Any) -> tuple[Callab
     functions, whose closed-over tracers would otherwise escape their rules."""
     from refjax.interp.core import eval_jaxpr
 
-    flat, in_tree = tree_util.tree_flatten(example_args)
-    in_avals = [get_aval(x) for x in flat]
-    out_trees: list[tree_util.PyTreeDef] = []
-
-    def flat_fun(*args: ArrayLike) -> list[ArrayLike]:
-        out_flat, out_tree = tree_util.tree_flatten(fun(*tree_util.tree_unflatten(in_tree, args)))
-        out_trees.append(out_tree)
-        return out_flat
-
-    closed = trace_to_jaxpr(flat_fun, in_avals, debug_info(fun, "closure_convert", []))
-    out_tree = out_trees[0]
+    closed, in_tree, out_tree, _ = _trace_positional(fun, example_args, "closure_convert")
     consts = list(closed.consts)
     perturbed = [_maybe_perturbed(c) for c in consts]
     hoisted = [c for c, p in zip(consts, perturbed, strict=True) if p]

@@ -7,7 +7,7 @@ transforming the jaxpr and binding ``jit_p`` again, so ``grad(jit(f))``, ``jit(g
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from refjax.interp.batching import BatchDim, batch_jaxpr, batch_size, batching_rules
 from refjax.interp.core import (
@@ -15,6 +15,7 @@ from refjax.interp.core import (
     ArrayLike,
     ClosedJaxpr,
     JaxprEqn,
+    Primitive,
     ShapedArray,
 )
 from refjax.interp.jvp import Tangent, Zero, instantiate, jvp_jaxpr, jvp_rules
@@ -136,20 +137,27 @@ partial_eval_rules[jit_p] = _jit_partial_eval
 # Dead-code elimination: the call keeps its used outputs, and the arguments its pruned body reads.
 
 
-def _jit_dce(used_outputs: list[bool], eqn: JaxprEqn) -> tuple[list[bool], JaxprEqn | None]:
-    if not any(used_outputs):
-        return [False] * len(eqn.invars), None
-    jaxpr: ClosedJaxpr = eqn.params["jaxpr"]
-    body, used_inputs = dce_closed_jaxpr(jaxpr, used_outputs)
-    if body is jaxpr:
-        return used_inputs, eqn
-    new = JaxprEqn(
-        jit_p,
-        tuple(v for v, u in zip(eqn.invars, used_inputs, strict=True) if u),
-        tuple(v for v, u in zip(eqn.outvars, used_outputs, strict=True) if u),
-        {**eqn.params, "jaxpr": body},
-    )
-    return used_inputs, new
+def call_dce(prim: Primitive) -> Callable[[list[bool], JaxprEqn], tuple[list[bool],
+                                                                     JaxprEqn | None]]:
+    """The DCE rule of a call primitive ``prim`` whose body is its ``jaxpr`` param (``jit``,
+    ``remat2``): keep the used outputs and the arguments the pruned body reads."""
+
+    def rule(used_outputs: list[bool], eqn: JaxprEqn) -> tuple[list[bool], JaxprEqn | None]:
+        if not any(used_outputs):
+            return [False] * len(eqn.invars), None
+        jaxpr: ClosedJaxpr = eqn.params["jaxpr"]
+        body, used_inputs = dce_closed_jaxpr(jaxpr, used_outputs)
+        if body is jaxpr:
+            return used_inputs, eqn
+        new = JaxprEqn(
+            prim,
+            tuple(v for v, u in zip(eqn.invars, used_inputs, strict=True) if u),
+            tuple(v for v, u in zip(eqn.outvars, used_outputs, strict=True) if u),
+            {**eqn.params, "jaxpr": body},
+        )
+        return used_inputs, new
+
+    return rule
 
 
-dce_rules[jit_p] = _jit_dce
+dce_rules[jit_p] = call_dce(jit_p)

@@ -303,11 +303,9 @@ class custom_jvp:  # noqa: N801  # JAX's name
             raise AttributeError(f"No JVP defined for custom_jvp function {name} using defjvp.")
         args = _resolve_kwargs(self.fun, args, kwargs)
         trace = current_trace()
-        if isinstance(trace, EvalTrace):  # no transformation: the function, on the values
-            return self.fun(*args)
-        if _all_known(trace, args):  # partial evaluation with every input known: evaluated
-            with set_current_trace(trace.parent or trace):
-                return self(*args)
+        done, result = _evaluated(self, self.fun, trace, args)
+        if done:
+            return result
         static, dyn = _split_nondiff(args, self.nondiff_argnums)
         if isinstance(trace, JVPTrace):
             return self._jvp_directly(trace, static, dyn, name)
@@ -381,6 +379,19 @@ class custom_jvp:  # noqa: N801  # JAX's name
         outs = [trace.wrap(as_array(p), _tangent_out(p, t))
                 for p, t in zip(p_flat, t_flat, strict=True)]
         return tree_util.tree_unflatten(p_tree, outs)
+
+
+def _evaluated(call: Callable[..., Any], fun: Callable[..., Any], trace: Any,
+               args: tuple[Any, ...]) -> tuple[bool, Any]:
+    """``(True, result)`` where no rule is involved: outside any transformation the function
+    itself, on the values; under partial evaluation with every input known, the call again in
+    the parent trace. Else ``(False, None)``."""
+    if isinstance(trace, EvalTrace):
+        return True, fun(*args)
+    if _all_known(trace, args):
+        with set_current_trace(trace.parent or trace):
+            return True, call(*args)
+    return False, None
 
 
 def _all_known(trace: Any, args: Sequence[Any]) -> bool:
@@ -596,11 +607,9 @@ class custom_vjp:  # noqa: N801  # JAX's name
             raise AttributeError(f"No VJP defined for custom_vjp function {name} using defvjp.")
         args = _resolve_kwargs(self.fun, args, kwargs)
         trace = current_trace()
-        if isinstance(trace, EvalTrace):  # no transformation: the function, on the values
-            return self.fun(*args)
-        if _all_known(trace, args):  # partial evaluation with every input known: evaluated
-            with set_current_trace(trace.parent or trace):
-                return self(*args)
+        done, result = _evaluated(self, self.fun, trace, args)
+        if done:
+            return result
         nondiff = self.nondiff_argnums
         static, dyn = _split_nondiff(args, nondiff)
         if isinstance(trace, JVPTrace):

@@ -21,7 +21,6 @@ from refjax.interp.core import (
     Array,
     ArrayLike,
     ClosedJaxpr,
-    JaxprEqn,
     ShapedArray,
     call_jaxpr,
     set_current_trace,
@@ -36,6 +35,7 @@ from refjax.interp.partial_eval import (
 )
 from refjax.interp.staging import StagingTrace, trace_to_jaxpr
 from refjax.interp.transpose import Cotangent, UndefinedPrimal, transpose_jaxpr, transpose_rules
+from refjax.primitives.calls import call_dce
 from refjax.primitives.common import standard_primitive
 
 __all__ = ["remat2_p"]
@@ -169,21 +169,4 @@ partial_eval_rules[remat2_p] = _remat_partial_eval
 # ---------------------------------------------------------------------------------------------
 # Dead-code elimination: the checkpoint keeps its used outputs, and the inputs they read.
 
-
-def _remat_dce(used_outputs: list[bool], eqn: JaxprEqn) -> tuple[list[bool], JaxprEqn | None]:
-    if not any(used_outputs):
-        return [False] * len(eqn.invars), None
-    jaxpr: ClosedJaxpr = eqn.params["jaxpr"]
-    body, used_inputs = dce_closed_jaxpr(jaxpr, used_outputs)
-    if body is jaxpr:
-        return used_inputs, eqn
-    new = JaxprEqn(
-        remat2_p,
-        tuple(v for v, u in zip(eqn.invars, used_inputs, strict=True) if u),
-        tuple(v for v, u in zip(eqn.outvars, used_outputs, strict=True) if u),
-        {**eqn.params, "jaxpr": body},
-    )
-    return used_inputs, new
-
-
-dce_rules[remat2_p] = _remat_dce
+dce_rules[remat2_p] = call_dce(remat2_p)
