@@ -38,15 +38,22 @@ from refjax.primitives.common import standard_primitive
 __all__: list[str] = []
 
 
-def _jit_abstract_eval(*avals: ShapedArray, jaxpr: ClosedJaxpr, name: str) -> list[ShapedArray]:
+def call_abstract_eval(what: str, avals: Sequence[ShapedArray],
+                       jaxpr: ClosedJaxpr) -> list[ShapedArray]:
+    """The results of a call of ``jaxpr`` (``what`` names it in the TypeError raised when the
+    operands' shapes and dtypes are not its inputs')."""
     expected = jaxpr.in_avals
     if len(avals) != len(expected) or any(
         (a.shape, a.dtype) != (e.shape, e.dtype) for a, e in zip(avals, expected, strict=False)
     ):
         got = ", ".join(a.str_short() for a in avals)
         want = ", ".join(e.str_short() for e in expected)
-        raise TypeError(f"jit {name} called with arguments of type ({got}), expected ({want})")
+        raise TypeError(f"{what} called with arguments of type ({got}), expected ({want})")
     return jaxpr.out_avals
+
+
+def _jit_abstract_eval(*avals: ShapedArray, jaxpr: ClosedJaxpr, name: str) -> list[ShapedArray]:
+    return call_abstract_eval(f"jit {name}", avals, jaxpr)
 
 
 jit_p = standard_primitive("jit", _jit_abstract_eval, multiple_results=True)

@@ -35,7 +35,7 @@ from refjax.interp.partial_eval import (
 )
 from refjax.interp.staging import StagingTrace, trace_to_jaxpr
 from refjax.interp.transpose import Cotangent, UndefinedPrimal, transpose_jaxpr, transpose_rules
-from refjax.primitives.calls import call_dce
+from refjax.primitives.calls import call_abstract_eval, call_dce
 from refjax.primitives.common import standard_primitive
 
 __all__ = ["remat2_p"]
@@ -47,14 +47,7 @@ def _remat_abstract_eval(
     *avals: ShapedArray, jaxpr: ClosedJaxpr, prevent_cse: Any, differentiated: bool,
     policy: Policy,
 ) -> list[ShapedArray]:
-    expected = jaxpr.in_avals
-    if len(avals) != len(expected) or any(
-        (a.shape, a.dtype) != (e.shape, e.dtype) for a, e in zip(avals, expected, strict=False)
-    ):
-        got = ", ".join(a.str_short() for a in avals)
-        want = ", ".join(e.str_short() for e in expected)
-        raise TypeError(f"checkpoint called with arguments of type ({got}), expected ({want})")
-    return jaxpr.out_avals
+    return call_abstract_eval("checkpoint", avals, jaxpr)
 
 
 remat2_p = standard_primitive("remat2", _remat_abstract_eval, multiple_results=True)
