@@ -728,15 +728,22 @@ LINE_WIDTH: Final = 80
 class VarNames:
     """Names variables a, b, ..., z, ba, bb, ... in order of first appearance."""
 
-    __slots__ = ("names",)
+    __slots__ = ("names", "count", "shared")
 
     def __init__(self) -> None:
         self.names: dict[Var, str] = {}
+        self.count = 0  # fresh names given (an alias or ``_`` takes none)
+        self.shared: dict[int, str] = {}  # id of a jit body printed once, up front -> its name
 
     def name(self, var: Var) -> str:
         if var not in self.names:
-            self.names[var] = _alphabetic(len(self.names))
+            self.names[var] = _alphabetic(self.count)
+            self.count += 1
         return self.names[var]
+
+    def alias(self, var: Var, name: str) -> None:
+        """Call ``var`` ``name`` (a name given already, or ``_``) unless it has one."""
+        self.names.setdefault(var, name)
 
     def binder(self, var: Var, unused: bool = False) -> str:
         """``name:type``; an equation's result nothing reads is ``_`` (and takes no name)."""
@@ -756,11 +763,32 @@ def _alphabetic(n: int) -> str:
     return text
 
 
-def pp_jaxpr(jaxpr: Jaxpr | ClosedJaxpr, indent: int = 0, names: VarNames | None = None) -> str:
-    """``jaxpr`` in JAX's text form; lines after the first are indented by ``indent``."""
+# A call site: the operands, the results, and the results nothing reads (printed ``_``).
+CallSite: TypeAlias = tuple[Sequence[Atom], Sequence[Var], set[Var]]
+
+
+def pp_jaxpr(jaxpr: Jaxpr | ClosedJaxpr, indent: int = 0, names: VarNames | None = None,
+             call: CallSite | None = None) -> str:
+    """``jaxpr`` in JAX's text form; lines after the first are indented by ``indent``. The
+    body of a call (``call``) is named at its call site, as JAX 0.10 prints a ``jit``: each
+    input as the operand it receives, each result as the binder it goes to."""
     if isinstance(jaxpr, ClosedJaxpr):
         jaxpr = jaxpr.jaxpr
-    names = VarNames() if names is None else names
+    if names is None:  # the top level: a jit body called more than once is printed first
+        names = VarNames()
+        lets = [f"let {name} = {pp_jaxpr(body, 0, names)} in\n"
+                for name, body in _shared_bodies(jaxpr, names)]
+        return "".join(lets) + pp_jaxpr(jaxpr, indent, names, call)
+    if call is not None:
+        operands, results, dropped = call
+        taken: set[str] = set()  # (an operand passed twice names only the first input)
+        for inner, outer in zip(jaxpr.invars, operands, strict=False):
+            if isinstance(outer, Var) and names.name(outer) not in taken:
+                taken.add(names.name(outer))
+                names.alias(inner, names.name(outer))
+        for inner_out, result in zip(jaxpr.outvars, results, strict=False):
+            if isinstance(inner_out, Var) and inner_out not in jaxpr.invars:
+                names.alias(inner_out, "_" if result in dropped else names.name(result))
     if indent == 0:  # a top-level jaxpr's binders wrap as JAX wraps them
         head = _wrapped_head(jaxpr, names)
     else:
@@ -777,6 +805,30 @@ def pp_jaxpr(jaxpr: Jaxpr | ClosedJaxpr, indent: int = 0, names: VarNames | None
     pad = " " * indent
     body = "".join(f"\n{pad}    {e}" for e in eqns)
     return f"{head}{body}\n{pad}  in {outs} }}"
+
+
+def _shared_bodies(jaxpr: Jaxpr, names: VarNames) -> list[tuple[str, Jaxpr]]:
+    """The ``jit`` bodies that more than one equation of ``jaxpr`` calls (as JAX 0.10 prints
+    them: once, named after the function, before the jaxpr), registered in ``names.shared``."""
+    calls: dict[int, tuple[str, Jaxpr, int]] = {}
+    for eqn in jaxpr.eqns:
+        body = eqn.params.get("jaxpr") if eqn.primitive.name == "jit" else None
+        if isinstance(body, (Jaxpr, ClosedJaxpr)):
+            inner = body.jaxpr if isinstance(body, ClosedJaxpr) else body
+            name, _, count = calls.get(id(inner), (str(eqn.params.get("name")), inner, 0))
+            calls[id(inner)] = (name, inner, count + 1)
+    out: list[tuple[str, Jaxpr]] = []
+    for key, (name, inner, count) in calls.items():
+        if count < 2:
+            continue
+        base = re.sub(r"\W", "", name) or "jaxpr"
+        label, k = base, 0
+        while label in names.shared.values():
+            k += 1
+            label = f"{base}{k}"
+        names.shared[key] = label
+        out.append((label, inner))
+    return out
 
 
 def _wrapped_head(jaxpr: Jaxpr, names: VarNames) -> str:
@@ -819,13 +871,25 @@ def pp_eqn(eqn: JaxprEqn, names: VarNames, indent: int, read: set[Var] | None = 
     if not params:
         return f"{lhs}{name} {rhs}"
     items = sorted(params.items())
-    flat = " ".join(f"{k}={pp_param(v, names, indent)}" for k, v in items)
+    call: CallSite | None = None
+    if name == "jit":  # as JAX 0.10: the name first, the body named at the call site
+        items.sort(key=lambda kv: (kv[0] != "name", kv[0] != "jaxpr", kv[0]))
+        dropped = {v for v in eqn.outvars if read is not None and v not in read}
+        call = (eqn.invars, eqn.outvars, dropped)
+
+    def param(k: str, v: ParamValue, at: int) -> str:
+        if call is not None and k == "jaxpr" and isinstance(v, (Jaxpr, ClosedJaxpr)):
+            shared = names.shared.get(id(v.jaxpr if isinstance(v, ClosedJaxpr) else v))
+            return shared if shared is not None else pp_jaxpr(v, at, names, call)
+        return pp_param(v, names, at)
+
+    flat = " ".join(f"{k}={param(k, v, indent)}" for k, v in items)
     head = f"{lhs}{name}[{flat}]"
     # As JAX's printer: the params stay on one line if they fit, whatever operands follow.
     if "\n" not in head and indent + len(head) <= LINE_WIDTH:
         return f"{head} {rhs}"
     pad = " " * indent
-    lines = "".join(f"\n{pad}  {k}={pp_param(v, names, indent + 2)}" for k, v in items)
+    lines = "".join(f"\n{pad}  {k}={param(k, v, indent + 2)}" for k, v in items)
     return f"{lhs}{name}[{lines}\n{pad}] {rhs}"
 
 

@@ -259,12 +259,13 @@ class _Binder:
 class _Parser:
     """A cursor over the text; one method per grammar rule."""
 
-    __slots__ = ("text", "pos", "primitives")
+    __slots__ = ("text", "pos", "primitives", "shared")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
         self.primitives = {prim.name: prim for prim in abstract_eval_rules}
+        self.shared: dict[str, Jaxpr] = {}  # ``let name = {...} in`` bodies, by name
 
     # -- the cursor ------------------------------------------------------------------------
     def error(self, message: str, pos: int | None = None) -> JaxprParseError:
@@ -342,7 +343,8 @@ class _Parser:
     def bind(self, scope: Scope, binder: _Binder, aval: ShapedArray) -> Var:
         """A new variable named by ``binder`` (``_`` names none) of type ``aval``."""
         var = Var(aval)
-        if binder.name == "_":
+        if binder.name == "_":  # unnamed; a later ``_`` atom (a body's result) means it
+            scope["_"] = var
             return var
         if binder.name in scope:
             raise self.error(f"variable {binder.name!r} is bound twice", binder.pos)
@@ -491,6 +493,9 @@ class _Parser:
         word = self.match(_WORD_RE, "a param value")
         if self.at("("):
             return self.call(word, start, where)
+        if where[1] == "jaxpr" and word in self.shared:  # a body printed once, up front
+            body = self.shared[word]
+            return body if where in _OPEN_JAXPR_PARAMS else ClosedJaxpr(body, ())
         return _word_value(word)
 
     def nested_jaxpr(self, where: tuple[str, str]) -> Jaxpr | ClosedJaxpr:
@@ -612,6 +617,18 @@ def _out_avals(
 def parse_jaxpr(text: str, consts: Sequence[ArrayLike] = ()) -> ClosedJaxpr:
     """The ClosedJaxpr that ``text`` (JAX's jaxpr text form) describes, closed over ``consts``."""
     parser = _Parser(text)
+    parser.skip()
+    while parser.text.startswith("let ", parser.pos):  # ``let name = {...} in``, as JAX 0.10
+        parser.pos += len("let ")
+        parser.skip()
+        name = parser.match(_WORD_RE, "a name for the shared jaxpr")
+        parser.skip()
+        parser.expect("=")
+        parser.skip()
+        parser.shared[name] = parser.jaxpr(None)
+        parser.skip()
+        parser.expect("in", "'in'")
+        parser.skip()
     jaxpr = parser.jaxpr(tuple(consts))
     parser.skip()
     if parser.pos != len(text):

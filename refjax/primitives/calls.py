@@ -69,7 +69,7 @@ def _jit_jvp(
     nonzeros = tuple(not isinstance(t, Zero) for t in tangents)
     nz_tangents = [t for t in tangents if not isinstance(t, Zero)]
     outs = jit_p.bind_all(
-        *primals, *nz_tangents, jaxpr=jvp_jaxpr(jaxpr, nonzeros), name=f"jvp({name})"
+        *primals, *nz_tangents, jaxpr=jvp_jaxpr(jaxpr, nonzeros), name=name  # (JAX keeps it)
     )
     n = len(jaxpr.out_avals)
     return outs[:n], list(outs[n:])
@@ -105,7 +105,7 @@ def _jit_transpose(
     defined = [a for a in args if not isinstance(a, UndefinedPrimal)]
     t_jaxpr = transpose_jaxpr(jaxpr, undefined)
     outs = iter(
-        jit_p.bind_all(*defined, *map(instantiate, cts), jaxpr=t_jaxpr, name=f"transpose({name})")
+        jit_p.bind_all(*defined, *map(instantiate, cts), jaxpr=t_jaxpr, name=name)
     )
     return [next(outs) if u else None for u in undefined]
 
