@@ -39,6 +39,7 @@ from refjax.backends.kernels.ir import (
     BinaryOp,
     Cast,
     Const,
+    Expr,
     Index,
     Kernel,
     Load,
@@ -877,28 +878,13 @@ def _row_map_width(kernel: MapKernel, d: Dialect, order: Sequence[int]) -> int:
     """The vector width a map of two or more axes can compute its rows with (0: none): at least
     :data:`ROW_MAP_MIN_ROWS` rows of at least two vectors, vector-safe arithmetic of one float
     dtype, each load contiguous or fixed along the last axis."""
-    if len(kernel.shape) < 2 or not d.wide_load or not d.vector_arithmetic:
+    if len(kernel.shape) < 2 or not d.wide_load or not d.vector_arithmetic or not order:
         return 0
-    dtypes = {kernel.body[i].dtype for i in order}
-    if len(dtypes) != 1:
-        return 0
-    (dtype,) = dtypes
-    if dtype.kind != "f":
-        return 0
+    dtype = kernel.body[order[0]].dtype
     width = 32 // dtype.itemsize
     if kernel.shape[-1] < 2 * width or kernel.size // kernel.shape[-1] < ROW_MAP_MIN_ROWS:
         return 0
-    for i in order:
-        expr = kernel.body[i]
-        if isinstance(expr, Index | Select | Cast | Reduced):
-            return 0
-        if isinstance(expr, Load) and (expr.clamp or expr.index.strides[-1] not in (0, 1)):
-            return 0
-        if isinstance(expr, Binary) and expr.op not in _VECTOR_OPS:
-            return 0
-        if isinstance(expr, Unary) and not _vector_unary(d, expr):
-            return 0
-    return width
+    return width if _vector_ops_ok(d, kernel.body, order, dtype, _along_last) else 0
 
 
 def _render_row_map(
@@ -955,8 +941,7 @@ def _render_row_map(
         "vector": "\n".join(vector),
         "scalar": "\n".join(scalar),
     })
-    typedef = Template(d.wide_type).substitute(scalar=a_type, utype=utype, w=width,
-                                               align=dtype.itemsize)
+    typedef = _wide_typedef(d, a_type, width, dtype.itemsize)
     source = _source(d, body.helpers, _uses_fp64(kernel, d), typedef + "\n\n" + text)
     return Rendered(kernel.name, source, tuple(ints.values), itype_dtype, row)
 
@@ -971,21 +956,44 @@ _VECTOR_OPS: Final = frozenset({BinaryOp.ADD, BinaryOp.SUB, BinaryOp.MUL, Binary
 
 def _vector_safe(kernel: MapKernel, d: Dialect, order: list[int]) -> bool:
     """Whether the body is float arithmetic C applies to vectors as it does to scalars."""
-    if not d.vector_arithmetic:
-        return False
+    return d.vector_arithmetic and _vector_ops_ok(
+        d, kernel.body, order, None, lambda load: load.index.strides[0] in (0, 1))
+
+
+def _vector_ops_ok(
+    d: Dialect, body: Sequence[Expr], order: Iterable[int], dtype: DType | None,
+    load_ok: Callable[[Load], bool], reduced_ok: bool = False,
+) -> bool:
+    """Whether the values at ``order`` compute on vectors as C computes them on scalars: all
+    floats of ``dtype`` (any float dtype when None), no index, select or cast (nor a reduced
+    value unless ``reduced_ok``), only + - * / and negation or lane-wise math functions, and
+    every load one that ``load_ok`` accepts."""
     for i in order:
-        expr = kernel.body[i]
-        if expr.dtype.kind != "f":
+        expr = body[i]
+        if expr.dtype.kind != "f" or (dtype is not None and expr.dtype != dtype):
             return False
-        if isinstance(expr, Load) and expr.index.strides[0] not in (0, 1):
+        if isinstance(expr, Index | Select | Cast) or (isinstance(expr, Reduced)
+                                                       and not reduced_ok):
+            return False
+        if isinstance(expr, Load) and not load_ok(expr):
             return False
         if isinstance(expr, Binary) and expr.op not in _VECTOR_OPS:
             return False
         if isinstance(expr, Unary) and not _vector_unary(d, expr):
             return False
-        if isinstance(expr, Index | Select | Cast | Reduced):
-            return False
     return True
+
+
+def _along_last(load: Load) -> bool:
+    """A load (not clamped) contiguous or fixed along the last axis."""
+    return not load.clamp and load.index.strides[-1] in (0, 1)
+
+
+def _wide_typedef(d: Dialect, scalar: str, width: int, align: int) -> str:
+    """The declaration of ``u<scalar><width>``, a vector aligned as its element (the type wide
+    loads and stores go through: see ``Dialect.wide_type``)."""
+    return Template(d.wide_type).substitute(scalar=scalar, utype=f"u{scalar}{width}", w=width,
+                                            align=align)
 
 
 def _vector_unary(d: Dialect, expr: Unary) -> bool:
@@ -1233,8 +1241,7 @@ def _render_row_reduce(kernel: ReduceKernel, lanes: int, d: Dialect, generic: bo
 
     width = 0 if generic else _row_vector_width(kernel, d, pro_order)
     if width:  # one vector of lanes, computed with vector arithmetic
-        typedef = Template(d.wide_type).substitute(
-            scalar=a_type, utype=f"u{a_type}{width}", w=width, align=acc_dtype.itemsize)
+        typedef = _wide_typedef(d, a_type, width, acc_dtype.itemsize)
         vector_lines, vector_combine = _row_vector_lines(kernel, d, body, ints, bases, pro_order,
                                                          width)
         text = ROW_REDUCE_TEMPLATE.substitute(_common(d, itype) | {
@@ -1296,19 +1303,13 @@ def _row_vector_width(kernel: ReduceKernel, d: Dialect, order: Sequence[int]) ->
     n_out = len(kernel.shape)
     contiguous = tuple(math.prod(kernel.reduced_shape[k + 1:])
                        for k in range(len(kernel.reduced_shape)))
-    for i in order:
-        expr = kernel.body[i]
-        if expr.dtype != acc or isinstance(expr, Index | Select | Cast | Reduced):
-            return 0
-        if isinstance(expr, Load):
-            strides = expr.index.strides[n_out:]
-            if expr.clamp or not (strides == contiguous or not any(strides)):
-                return 0
-        if isinstance(expr, Binary) and expr.op not in _VECTOR_OPS:
-            return 0
-        if isinstance(expr, Unary) and not _vector_unary(d, expr):
-            return 0
-    return 32 // acc.itemsize
+
+    def along_reduction(load: Load) -> bool:
+        strides = load.index.strides[n_out:]
+        return not load.clamp and (strides == contiguous or not any(strides))
+
+    return 32 // acc.itemsize if _vector_ops_ok(d, kernel.body, order, acc,
+                                                along_reduction) else 0
 
 
 def _row_vector_lines(
@@ -1441,17 +1442,8 @@ class _MatmulEpilogue:
         kernel = self.kernel
         if not kernel.outputs or self.direct_axes() is None or not self.d.vector_arithmetic:
             return False
-        for i in self.order:
-            expr = kernel.body[i]
-            if expr.dtype != kernel.acc_dtype or isinstance(expr, Index | Select | Cast):
-                return False
-            if isinstance(expr, Load) and (expr.clamp or expr.index.strides[-1] not in (0, 1)):
-                return False
-            if isinstance(expr, Binary) and expr.op not in _VECTOR_OPS:
-                return False
-            if isinstance(expr, Unary) and not _vector_unary(self.d, expr):
-                return False
-        return True
+        return _vector_ops_ok(self.d, kernel.body, self.order, kernel.acc_dtype, _along_last,
+                              reduced_ok=True)
 
     def vector_lines(self, acc: str, m: str, n: str, width: int, pad: str) -> list[str]:
         """Store the vector ``acc`` of elements (b, ``m``, ``n`` ... ``n`` + ``width`` - 1) through
@@ -1655,8 +1647,7 @@ def _render_dot_matmul(
         "tail": "\n".join(tail),
         "store": "\n".join(store),
     })
-    text = Template(d.wide_type).substitute(
-        scalar=a_type, utype=utype, w=w, align=acc.itemsize) + "\n\n" + text
+    text = _wide_typedef(d, a_type, w, acc.itemsize) + "\n\n" + text
     source = _source(d, epilogue.helpers, _uses_fp64(kernel, d), text)
     return Rendered(kernel.name, source, tuple(ints.values), itype_dtype, 1)
 
@@ -1821,8 +1812,7 @@ def _render_blocked_matmul(
         "edge_store": "\n".join(edge_store),
     })
     if w > 1:
-        text = Template(d.wide_type).substitute(
-            scalar=a_type, utype=utype, w=w, align=acc.itemsize) + "\n\n" + text
+        text = _wide_typedef(d, a_type, w, acc.itemsize) + "\n\n" + text
     source = _source(d, helpers, _uses_fp64(kernel, d), text)
     return Rendered(kernel.name, source, tuple(ints.values), itype_dtype, 1)
 
