@@ -55,8 +55,8 @@ class _FlatCallback:
         self.static_args = static_args
 
     def __call__(self, *flat: Any) -> list[Any]:
-        out = self.callback_func(*_rebuild(flat, self.in_tree, self.static_args)[0],
-                                 **_rebuild(flat, self.in_tree, self.static_args)[1])
+        args, kwargs = _rebuild(flat, self.in_tree, self.static_args)
+        out = self.callback_func(*args, **kwargs)
         return [np.asarray(x._concrete_value() if isinstance(x, Array) else x)
                 for x in tree_util.tree_leaves(out)]
 

@@ -18,17 +18,15 @@ from typing import Any
 import numpy as np
 
 from refjax.interp.batching import BatchDim, batch_size, batching_rules, bdim_at
-from refjax.interp.core import Array, ArrayLike, JaxprEqn, ShapedArray, get_aval
+from refjax.interp.core import Array, ArrayLike, ShapedArray, get_aval
 from refjax.interp.jvp import Tangent, jvp_rules
-from refjax.interp.partial_eval import dce_rules
-from refjax.interp.partial_eval import effectful_primitives as _effects
+from refjax.interp.partial_eval import effectful_primitives
 from refjax.primitives.common import standard_primitive
 from refjax.primitives.slicing import index_in_dim
 
 __all__ = [
     "debug_callback_p",
     "debug_print_p",
-    "effectful_primitives",
     "io_callback_p",
     "pure_callback_p",
 ]
@@ -41,9 +39,9 @@ def _no_results(*avals: ShapedArray, **params: Any) -> list[ShapedArray]:
 debug_print_p = standard_primitive("debug_print", _no_results, multiple_results=True)
 debug_callback_p = standard_primitive("debug_callback", _no_results, multiple_results=True)
 
-# Primitives whose equations stay even when nothing reads their results.
-effectful_primitives = frozenset({debug_print_p, debug_callback_p})
-_effects.update(effectful_primitives)
+# Their equations stay even when nothing reads their results (dead-code elimination keeps
+# every effect, and an equation whose body holds one).
+effectful_primitives.update({debug_print_p, debug_callback_p})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,15 +92,9 @@ def _effect_batch(prim: Any) -> Callable[..., tuple[list[Array], list[BatchDim]]
     return rule
 
 
-def _keep(used_outputs: list[bool], eqn: JaxprEqn) -> tuple[list[bool], JaxprEqn | None]:
-    """An effect is never dead: it stays, and needs every input."""
-    return [True] * len(eqn.invars), eqn
-
-
 for _prim in (debug_print_p, debug_callback_p):
     jvp_rules[_prim] = _effect_jvp(_prim)
     batching_rules[_prim] = _effect_batch(_prim)
-    dce_rules[_prim] = _keep
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,8 +203,7 @@ batching_rules[pure_callback_p] = _pure_callback_batch
 
 io_callback_p = standard_primitive(
     "io_callback", _pure_callback_abstract_eval, multiple_results=True)
-effectful_primitives = effectful_primitives | {io_callback_p}
-_effects.add(io_callback_p)
+effectful_primitives.add(io_callback_p)
 
 
 def _io_callback_jvp(primals: Sequence[ArrayLike], tangents: Sequence[Tangent],
@@ -234,4 +225,3 @@ def _io_callback_batch(
 
 jvp_rules[io_callback_p] = _io_callback_jvp
 batching_rules[io_callback_p] = _io_callback_batch
-dce_rules[io_callback_p] = _keep
