@@ -27,7 +27,6 @@ from refjax.api_util import (
     validate_jit_argnums,
 )
 from refjax.backends.base import (
-    INVALID_NOTE,
     ArrayImpl,
     Backend,
     deoptimized,
@@ -1170,7 +1169,6 @@ def _jit(
         if flags["jax_debug_nans"] or flags["jax_debug_infs"]:
             kind = invalid_values(outs)
             if kind is not None:  # run again op by op, to raise at the primitive
-                print(INVALID_NOTE)
                 outs = deoptimized(f"jit({name})", entry.closed, flat)
         return entry.rebuild(outs)
 

@@ -329,16 +329,16 @@ def apply_primitive(prim: Primitive, args: Sequence[ArrayLike], params: Params) 
         kind = invalid_values(results)
         # (an invalid value already among the inputs is not this primitive's doing)
         if kind is not None and invalid_values(args) != kind:
-            print(INVALID_NOTE)
             jaxpr = params.get("jaxpr")
             if prim.name == "jit" and isinstance(jaxpr, ClosedJaxpr):
                 return deoptimized(f"jit({params.get('name')})", jaxpr, args)
+            print(_INVALID_NOTE)
             raise FloatingPointError(f"invalid value ({kind}) encountered in {prim.name}")
     return results
 
 
 # what JAX prints before running a function de-optimized (it says "nan" for infinities too)
-INVALID_NOTE: Final = ("Invalid nan value encountered in the output of a jax.jit function. "
+_INVALID_NOTE: Final = ("Invalid nan value encountered in the output of a jax.jit function. "
                        "Calling the de-optimized version.")
 
 
@@ -358,8 +358,11 @@ def invalid_values(values: Sequence[ArrayLike]) -> str | None:
 
 def deoptimized(label: str, closed: ClosedJaxpr, args: Sequence[ArrayLike]) -> list[Array]:
     """``closed`` run again op by op, so that the primitive making an invalid value raises
-    (``jax_debug_nans``/``jax_debug_infs``), as JAX runs a jitted function de-optimized."""
+    (``jax_debug_nans``/``jax_debug_infs``), as JAX runs a jitted function de-optimized, after
+    printing JAX's note."""
     from refjax.interp.core import eval_jaxpr
+
+    print(_INVALID_NOTE)
 
     outs = eval_jaxpr(closed.jaxpr, closed.consts, *args)
     kind = invalid_values(outs)
