@@ -35,7 +35,7 @@ from refjax.backends.base import (
     to_buffer,
 )
 from refjax.interp.core import Array, ArrayLike, ShapedArray, as_array, get_aval
-from refjax.interp.staging import debug_info, trace_to_jaxpr
+from refjax.interp.staging import debug_info, hoist_consts, trace_to_jaxpr
 
 
 def arg_names(fn: Callable[..., Any], args: Sequence[Any]) -> list[str]:
@@ -874,8 +874,6 @@ class _JitEntry:
     )
 
     def __init__(self, closed: Any, out_tree: tree_util.PyTreeDef) -> None:
-        from refjax.interp.staging import hoist_consts
-
         self.closed = closed
         self.hoisted, self.consts = hoist_consts(closed)
         self.out_tree = out_tree
@@ -1448,8 +1446,6 @@ def checkpoint(
             return out_flat
 
         closed = trace_to_jaxpr(flat_fun, in_avals, debug_info(fun, "checkpoint", []))
-        from refjax.interp.staging import hoist_consts
-
         body, consts = hoist_consts(closed)
         outs = remat2_p.bind_all(*consts, *flat, jaxpr=body, prevent_cse=prevent_cse,
                                  differentiated=False, policy=policy)
