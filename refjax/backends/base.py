@@ -33,6 +33,7 @@ from refjax.interp.core import (
     get_aval,
     register_evaluator,
 )
+from refjax.primitives.calls import jit_p
 
 Buffer = Any  # a backend's own array type: numpy.ndarray, a pyopencl or cupy array
 
@@ -330,7 +331,7 @@ def apply_primitive(prim: Primitive, args: Sequence[ArrayLike], params: Params) 
         # (an invalid value already among the inputs is not this primitive's doing)
         if kind is not None and invalid_values(args) != kind:
             jaxpr = params.get("jaxpr")
-            if prim.name == "jit" and isinstance(jaxpr, ClosedJaxpr):
+            if prim is jit_p and isinstance(jaxpr, ClosedJaxpr):
                 return deoptimized(f"jit({params.get('name')})", jaxpr, args)
             print(_INVALID_NOTE)
             raise FloatingPointError(f"invalid value ({kind}) encountered in {prim.name}")

@@ -812,7 +812,7 @@ def _shared_bodies(jaxpr: Jaxpr, names: VarNames) -> list[tuple[str, Jaxpr]]:
     them: once, named after the function, before the jaxpr), registered in ``names.shared``."""
     calls: dict[int, tuple[str, Jaxpr, int]] = {}
     for eqn in jaxpr.eqns:
-        body = eqn.params.get("jaxpr") if eqn.primitive.name == "jit" else None
+        body = eqn.params.get("jaxpr") if eqn.primitive in call_site_primitives else None
         if isinstance(body, (Jaxpr, ClosedJaxpr)):
             inner = body.jaxpr if isinstance(body, ClosedJaxpr) else body
             name, _, count = calls.get(id(inner), (str(eqn.params.get("name")), inner, 0))
@@ -853,6 +853,11 @@ def _pp_tuple(items: Sequence[str]) -> str:
     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
+call_site_primitives: set[Primitive] = set()
+"""Call primitives printed as JAX 0.10 prints a ``jit``: ``name`` first, the ``jaxpr`` body
+named at its call site, a body called more than once printed once up front (``calls.py``
+registers ``jit``)."""
+
 DisplayRule: TypeAlias = Callable[[Params], Params]
 display_rules: dict[Primitive, DisplayRule] = {}
 """How a primitive's params are shown, where JAX's printer leaves some out or reshapes them
@@ -872,7 +877,7 @@ def pp_eqn(eqn: JaxprEqn, names: VarNames, indent: int, read: set[Var] | None = 
         return f"{lhs}{name} {rhs}"
     items = sorted(params.items())
     call: CallSite | None = None
-    if name == "jit":  # as JAX 0.10: the name first, the body named at the call site
+    if eqn.primitive in call_site_primitives:  # the name first, the body named at the call site
         items.sort(key=lambda kv: (kv[0] != "name", kv[0] != "jaxpr", kv[0]))
         dropped = {v for v in eqn.outvars if read is not None and v not in read}
         call = (eqn.invars, eqn.outvars, dropped)

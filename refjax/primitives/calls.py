@@ -17,6 +17,7 @@ from refjax.interp.core import (
     JaxprEqn,
     Primitive,
     ShapedArray,
+    call_site_primitives,
 )
 from refjax.interp.jvp import Tangent, Zero, instantiate, jvp_jaxpr, jvp_rules
 from refjax.interp.partial_eval import (
@@ -57,6 +58,7 @@ def _jit_abstract_eval(*avals: ShapedArray, jaxpr: ClosedJaxpr, name: str) -> li
 
 
 jit_p = standard_primitive("jit", _jit_abstract_eval, multiple_results=True)
+call_site_primitives.add(jit_p)  # printed as JAX 0.10 prints a jit
 
 
 # ---------------------------------------------------------------------------------------------
