@@ -1,7 +1,7 @@
 """``jax.custom_derivatives``: the custom-derivative API in one namespace (``custom_jvp``,
-``custom_vjp``, ``SymbolicZero``, ``zero_from_primal``, ``closure_convert`` and the call
-primitives); the definitions live in :mod:`refjax.primitives.custom_derivatives` and
-:mod:`refjax.api`."""
+``custom_vjp``, ``SymbolicZero``, ``CustomVJPPrimal``, ``zero_from_primal``,
+``closure_convert`` and the call primitives); the definitions live in
+:mod:`refjax.primitives.custom_derivatives` and :mod:`refjax.api`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from refjax.api import closure_convert
 from refjax.interp.core import get_aval
 from refjax.interp.jvp import Zero, instantiate, tangent_aval
 from refjax.primitives.custom_derivatives import (
+    CustomVJPPrimal,
     SymbolicZero,
     custom_jvp,
     custom_jvp_call_p,
@@ -20,6 +21,7 @@ from refjax.primitives.custom_derivatives import (
 )
 
 __all__ = [
+    "CustomVJPPrimal",
     "SymbolicZero",
     "closure_convert",
     "custom_jvp",

@@ -875,7 +875,8 @@ def pp_eqn(eqn: JaxprEqn, names: VarNames, indent: int, read: set[Var] | None = 
     lhs = f"{lhs} = " if lhs else ""  # an equation with no results (an effect) has no binders
     if not params:
         return f"{lhs}{name} {rhs}"
-    items = sorted(params.items())
+    # sorted, with a ``name`` first (JAX's printer puts a call's name before its params)
+    items = sorted(params.items(), key=lambda kv: (kv[0] != "name", kv[0]))
     call: CallSite | None = None
     if eqn.primitive in call_site_primitives:  # the name first, the body named at the call site
         items.sort(key=lambda kv: (kv[0] != "name", kv[0] != "jaxpr", kv[0]))

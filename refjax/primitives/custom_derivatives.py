@@ -17,6 +17,7 @@ user's forward pass and the user's backward function; its JVP runs the forward p
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Callable, Sequence
@@ -38,9 +39,12 @@ from refjax.interp.core import (
     ArrayLike,
     ClosedJaxpr,
     EvalTrace,
+    Params,
+    ParamValue,
     ShapedArray,
     as_array,
     current_trace,
+    display_rules,
     get_aval,
     set_current_trace,
 )
@@ -61,6 +65,7 @@ from refjax.interp.staging import debug_info, hoist_consts, trace_to_jaxpr
 from refjax.interp.transpose import Cotangent, UndefinedPrimal, transpose_rules
 from refjax.primitives.common import standard_primitive
 from refjax.tree_util import PyTreeDef
+from refjax.util import fun_name
 
 __all__: list[str] = []
 
@@ -176,9 +181,11 @@ class JvpThunk:
     The jaxpr takes (consts, primals, nonzero tangents) and returns (primals out, tangents out).
     """
 
-    def __init__(self, make: Callable[[tuple[bool, ...]], ClosedJaxpr], name: str) -> None:
+    def __init__(self, make: Callable[[tuple[bool, ...]], ClosedJaxpr], name: str,
+                 rule_name: str = "jvp") -> None:
         self.make = functools.lru_cache(maxsize=64)(make)
-        self.name = name
+        self.name = name  # the function's
+        self.rule_name = rule_name  # the user's JVP rule's, as JAX prints it
 
     def __call__(self, nonzeros: tuple[bool, ...]) -> ClosedJaxpr:
         return self.make(nonzeros)
@@ -252,7 +259,7 @@ def _custom_jvp_call_batch(
     outs = custom_jvp_call_p.bind_all(
         *args,
         call_jaxpr=batched_call,
-        jvp_jaxpr_fun=JvpThunk(make, jvp_jaxpr_fun.name),
+        jvp_jaxpr_fun=JvpThunk(make, jvp_jaxpr_fun.name, jvp_jaxpr_fun.rule_name),
         num_consts=num_consts,
         symbolic_zeros=symbolic_zeros,
     )
@@ -260,6 +267,22 @@ def _custom_jvp_call_batch(
 
 
 batching_rules[custom_jvp_call_p] = _custom_jvp_call_batch
+
+
+def _custom_jvp_call_display(params: Params) -> Params:
+    """As JAX prints the call: the function's and the rule's names, no thunk, ``num_consts``
+    only when there are constants."""
+    thunk = params["jvp_jaxpr_fun"]
+    assert isinstance(thunk, JvpThunk)
+    shown: dict[str, ParamValue] = {"name": thunk.name, "call_jaxpr": params["call_jaxpr"],
+                                    "jvp": thunk.rule_name,
+                                    "symbolic_zeros": params["symbolic_zeros"]}
+    if params["num_consts"]:
+        shown["num_consts"] = params["num_consts"]
+    return shown
+
+
+display_rules[custom_jvp_call_p] = _custom_jvp_call_display
 
 
 class custom_jvp:  # noqa: N801  # JAX's name
@@ -347,7 +370,7 @@ class custom_jvp:  # noqa: N801  # JAX's name
             *consts,
             *flat,
             call_jaxpr=closed,
-            jvp_jaxpr_fun=JvpThunk(make, name),
+            jvp_jaxpr_fun=JvpThunk(make, name, fun_name(jvp_rule)),
             num_consts=len(consts),
             symbolic_zeros=self.symbolic_zeros,
         )
@@ -463,24 +486,55 @@ def _check_jvp_outputs(
 
 
 class VjpFunctions:
-    """The user's forward thunk and backward function of one ``custom_vjp`` call site."""
+    """The user's forward thunk and backward function of one ``custom_vjp`` call site.
+
+    ``fwd(perturbed)`` traces the forward pass for a pattern of perturbed (differentiated)
+    inputs (which a rule defined with ``symbolic_zeros=True`` sees); ``fwd_name`` and
+    ``bwd_name`` are the user's functions' names, as JAX prints them."""
 
     def __init__(
         self,
-        fwd: Callable[[], tuple[ClosedJaxpr, int]],
+        fwd: Callable[[tuple[bool, ...]], tuple[ClosedJaxpr, int]],
         bwd: Callable[..., list[ArrayLike]],
         name: str,
+        *,
+        symbolic_zeros: bool = False,
+        fwd_name: str = "fwd",
+        bwd_name: str = "bwd",
     ) -> None:
-        self._fwd = functools.lru_cache(maxsize=1)(fwd)
+        self._fwd = functools.lru_cache(maxsize=8)(fwd)
         self.bwd = bwd
         self.name = name
+        self.symbolic_zeros = symbolic_zeros
+        self.fwd_name = fwd_name
+        self.bwd_name = bwd_name
 
-    def fwd(self) -> tuple[ClosedJaxpr, int]:
-        """The forward jaxpr (consts, primals) -> (outputs, residuals), and #residuals."""
-        return self._fwd()
+    def fwd(self, perturbed: tuple[bool, ...]) -> tuple[ClosedJaxpr, int]:
+        """The forward jaxpr (consts, primals) -> (outputs, residuals), and #residuals, for
+        the inputs ``perturbed`` marks as differentiated."""
+        return self._fwd(perturbed)
+
+    def derived(
+        self,
+        fwd: Callable[[tuple[bool, ...]], tuple[ClosedJaxpr, int]],
+        bwd: Callable[..., list[ArrayLike]],
+    ) -> VjpFunctions:
+        """New forward and backward functions (a transformed call site's) with these names."""
+        return VjpFunctions(fwd, bwd, self.name, symbolic_zeros=self.symbolic_zeros,
+                            fwd_name=self.fwd_name, bwd_name=self.bwd_name)
 
     def __repr__(self) -> str:
         return f"custom_vjp({self.name})"
+
+
+@dataclasses.dataclass
+class CustomVJPPrimal:
+    """A primal input as a ``custom_vjp`` forward rule defined with ``symbolic_zeros=True``
+    receives it: its ``value``, and whether it is ``perturbed`` (differentiated); if not,
+    its column of the Jacobian is zero (``jax.custom_derivatives.CustomVJPPrimal``)."""
+
+    value: Any
+    perturbed: bool
 
 
 def _custom_vjp_call_abstract_eval(
@@ -502,6 +556,9 @@ def _custom_lin_abstract_eval(
 
 custom_lin_p = standard_primitive("custom_lin", _custom_lin_abstract_eval, multiple_results=True)
 
+# what JAX raises when a ``custom_lin`` runs or is batched: forward mode through a custom_vjp
+NO_FORWARD_MODE = "can't apply forward-mode autodiff (jvp) to a custom_vjp function."
+
 
 def _custom_vjp_call_jvp(
     primals: Sequence[ArrayLike],
@@ -517,7 +574,8 @@ def _custom_vjp_call_jvp(
             "value. That isn't supported because the custom VJP rule only specifies how to "
             "differentiate the custom_vjp function with respect to explicit input parameters."
         )
-    fwd_jaxpr, num_res = vjp.fwd()
+    perturbed = tuple(not isinstance(t, Zero) for t in tangents[num_consts:])
+    fwd_jaxpr, num_res = vjp.fwd(perturbed)
     outs = eval_closed(fwd_jaxpr, primals)
     n_out = len(outs) - num_res
     primal_out, residuals = outs[:n_out], outs[n_out:]
@@ -543,12 +601,29 @@ def _custom_lin_transpose(
     out_avals: tuple[ShapedArray, ...],
 ) -> list[Cotangent | None]:
     residuals = [r for r in args[:num_res] if not isinstance(r, UndefinedPrimal)]
-    cts_in = vjp.bwd(residuals, [instantiate(c) for c in cts])
+    cts_in = vjp.bwd(residuals, [_bwd_cotangent(c, vjp.symbolic_zeros) for c in cts])
     result: list[Cotangent | None] = [None] * num_res
     return result + [as_array(c) for c in cts_in]
 
 
 transpose_rules[custom_lin_p] = _custom_lin_transpose
+
+
+def _bwd_cotangent(ct: Cotangent, symbolic: bool) -> Any:
+    """An output cotangent as ``bwd`` receives it: zeros instantiated, or a ``SymbolicZero``
+    for a rule defined with ``symbolic_zeros=True``."""
+    if isinstance(ct, Zero):
+        return SymbolicZero(ct.aval) if symbolic else instantiate(ct)
+    return ct
+
+
+def _custom_lin_batch(args: Sequence[ArrayLike], dims: Sequence[BatchDim],
+                      **params: Any) -> tuple[list[Array], list[BatchDim]]:
+    raise TypeError(NO_FORWARD_MODE)
+
+
+# ``custom_lin`` is only ever transposed; batching it means forward mode (``jacfwd``)
+batching_rules[custom_lin_p] = _custom_lin_batch
 
 
 def _custom_vjp_call_batch(
@@ -564,25 +639,51 @@ def _custom_vjp_call_batch(
     zeros = (0,) * len(args0)
     batched_call = batch_jaxpr(call_jaxpr, zeros, size)
 
-    def fwd() -> tuple[ClosedJaxpr, int]:
-        inner, num_res = vjp.fwd()
+    def fwd(perturbed: tuple[bool, ...]) -> tuple[ClosedJaxpr, int]:
+        inner, num_res = vjp.fwd(perturbed)
         return batch_jaxpr(inner, zeros, size), num_res
 
-    def bwd(res: list[ArrayLike], cts: list[ArrayLike]) -> list[ArrayLike]:
-        bwd_batch = vmap_leading(lambda r, c: vjp.bwd(list(r), list(c)), res, cts, size=size)
-        out: list[ArrayLike] = bwd_batch
+    def bwd(res: list[ArrayLike], cts: list[Any]) -> list[ArrayLike]:
+        # symbolic zero cotangents stay out of the map, as per-example symbolic zeros
+        is_zero = [isinstance(c, SymbolicZero) for c in cts]
+        per_example = [SymbolicZero(ShapedArray(c.shape[1:], c.dtype, c.aval.weak_type))
+                       if z else None for c, z in zip(cts, is_zero, strict=True)]
+
+        def one(r: list[ArrayLike], mapped: list[ArrayLike]) -> list[ArrayLike]:
+            it = iter(mapped)
+            full = [z if z is not None else next(it) for z in per_example]
+            return vjp.bwd(list(r), full)
+
+        mapped = [c for c, z in zip(cts, is_zero, strict=True) if not z]
+        out: list[ArrayLike] = vmap_leading(one, res, mapped, size=size)
         return out
 
     outs = custom_vjp_call_p.bind_all(
         *args0,
         call_jaxpr=batched_call,
-        vjp=VjpFunctions(fwd, bwd, vjp.name),
+        vjp=vjp.derived(fwd, bwd),
         num_consts=num_consts,
     )
     return outs, [0] * len(outs)
 
 
 batching_rules[custom_vjp_call_p] = _custom_vjp_call_batch
+
+
+def _custom_vjp_call_display(params: Params) -> Params:
+    """As JAX prints the call: the function's, ``fwd``'s and ``bwd``'s names, ``num_consts``
+    only when there are constants."""
+    vjp = params["vjp"]
+    assert isinstance(vjp, VjpFunctions)
+    shown: dict[str, ParamValue] = {"name": vjp.name, "bwd": vjp.bwd_name,
+                                    "call_jaxpr": params["call_jaxpr"], "fwd": vjp.fwd_name,
+                                    "symbolic_zeros": vjp.symbolic_zeros}
+    if params["num_consts"]:
+        shown["num_consts"] = params["num_consts"]
+    return shown
+
+
+display_rules[custom_vjp_call_p] = _custom_vjp_call_display
 
 
 class custom_vjp:  # noqa: N801  # JAX's name
@@ -594,12 +695,39 @@ class custom_vjp:  # noqa: N801  # JAX's name
         self.nondiff_argnums = tuple(nondiff_argnums)
         self.fwd: Callable[..., Any] | None = None
         self.bwd: Callable[..., Any] | None = None
+        self.symbolic_zeros = False
 
     def defvjp(
-        self, fwd: Callable[..., Any], bwd: Callable[..., Any], symbolic_zeros: bool = False
+        self,
+        fwd: Callable[..., Any],
+        bwd: Callable[..., Any],
+        symbolic_zeros: bool = False,
+        optimize_remat: bool = False,
     ) -> None:
-        """Set ``fwd(*args) -> (out, residuals)`` and ``bwd(residuals, ct_out) -> ct_args``."""
+        """Set ``fwd(*args) -> (out, residuals)`` and ``bwd(residuals, ct_out) -> ct_args``.
+
+        With ``symbolic_zeros``, ``fwd`` receives each primal leaf as a
+        :class:`CustomVJPPrimal` (its value and whether it is differentiated) and ``bwd`` a
+        :class:`SymbolicZero` for each output cotangent known to be zero. ``optimize_remat``
+        (an XLA scheduling hint in JAX) changes nothing here."""
         self.fwd, self.bwd = fwd, bwd
+        self.symbolic_zeros = symbolic_zeros
+
+    def _call_fwd(self, static: list[Any], primals: list[Any], in_tree: PyTreeDef,
+                  perturbed: Sequence[bool]) -> Any:
+        """The user's ``fwd`` on the flat ``primals`` (wrapped as ``CustomVJPPrimal``s for a
+        rule defined with ``symbolic_zeros``)."""
+        assert self.fwd is not None
+        if self.symbolic_zeros:
+            primals = [CustomVJPPrimal(p, bool(d))
+                       for p, d in zip(primals, perturbed, strict=True)]
+        dyn = list(tree_util.tree_unflatten(in_tree, primals))
+        return self.fwd(*_merge(static, dyn, self.nondiff_argnums))
+
+    def _vjp_functions(self, fwd: Callable[[tuple[bool, ...]], tuple[ClosedJaxpr, int]],
+                       bwd: Callable[..., list[ArrayLike]], name: str) -> VjpFunctions:
+        return VjpFunctions(fwd, bwd, name, symbolic_zeros=self.symbolic_zeros,
+                            fwd_name=fun_name(self.fwd), bwd_name=fun_name(self.bwd))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         name = getattr(self.fun, "__name__", "fun")
@@ -619,13 +747,12 @@ class custom_vjp:  # noqa: N801  # JAX's name
         fun = functools.partial(_call_with_static, self.fun, static, nondiff)
         closed, consts, out_tree = _trace_flat(fun, in_tree, avals, "custom_vjp", self.fun,
                                                 nondiff)
-        user_fwd, user_bwd = self.fwd, self.bwd
+        user_bwd = self.bwd
         res_trees: list[PyTreeDef] = []
 
-        def fwd() -> tuple[ClosedJaxpr, int]:
+        def fwd(perturbed: tuple[bool, ...]) -> tuple[ClosedJaxpr, int]:
             def run(*a: ArrayLike) -> list[ArrayLike]:
-                primals = tree_util.tree_unflatten(in_tree, list(a[len(consts) :]))
-                out, res = user_fwd(*_merge(static, list(primals), nondiff))
+                out, res = self._call_fwd(static, list(a[len(consts) :]), in_tree, perturbed)
                 out_flat, tree = tree_util.tree_flatten(out)
                 _check_fwd_output(name, tree, out_tree)
                 res_flat, res_tree = tree_util.tree_flatten(res)
@@ -640,7 +767,7 @@ class custom_vjp:  # noqa: N801  # JAX's name
             *consts,
             *flat,
             call_jaxpr=closed,
-            vjp=VjpFunctions(fwd, bwd, name),
+            vjp=self._vjp_functions(fwd, bwd, name),
             num_consts=len(consts),
         )
         return tree_util.tree_unflatten(out_tree, outs)
@@ -661,7 +788,8 @@ class custom_vjp:  # noqa: N801  # JAX's name
         with set_current_trace(trace.parent or trace):
             if all(isinstance(t, Zero) for _, t in pairs):
                 return self(*_merge(static, p_dyn, nondiff))
-            pair = self.fwd(*_merge(static, p_dyn, nondiff))
+            perturbed = [not isinstance(t, Zero) for _, t in pairs]
+            pair = self._call_fwd(static, primals, in_tree, perturbed)
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 fwd_name = getattr(self.fwd, "__name__", "fwd")
                 raise TypeError(
@@ -681,7 +809,7 @@ class custom_vjp:  # noqa: N801  # JAX's name
                 *res_flat,
                 *(instantiate(t) for _, t in pairs),
                 num_res=len(res_flat),
-                vjp=VjpFunctions(_not_staged, bwd, name),
+                vjp=self._vjp_functions(_not_staged, bwd, name),
                 out_avals=tuple(get_aval(o) for o in out_flat),
             )
         outs = [trace.wrap(as_array(p), _tangent_out(p, t))
@@ -689,7 +817,7 @@ class custom_vjp:  # noqa: N801  # JAX's name
         return tree_util.tree_unflatten(out_tree, outs)
 
 
-def _not_staged() -> tuple[ClosedJaxpr, int]:
+def _not_staged(perturbed: tuple[bool, ...]) -> tuple[ClosedJaxpr, int]:
     raise AssertionError("a custom_vjp called under forward mode has no staged forward pass")
 
 

@@ -164,8 +164,92 @@ def symbolic_zeros(m: ModuleType, log: Log) -> None:
         m.numpy.ones(2)))
 
 
+def vjp_symbolic_zeros(m: ModuleType, log: Log) -> None:
+    """``custom_vjp`` with ``symbolic_zeros=True``: ``fwd`` sees which inputs are perturbed,
+    ``bwd`` a ``SymbolicZero`` for each output cotangent known to be zero, under grad, jit,
+    vmap and vjp."""
+    zero_type = m.custom_derivatives.SymbolicZero
+    np_ = m.numpy
+
+    @m.custom_vjp
+    def f(x: Any, y: Any) -> Any:
+        return np_.sin(x) * y, x + y
+
+    def f_fwd(x: Any, y: Any) -> Any:
+        log.append(("fwd", type(x).__name__, x.perturbed, y.perturbed))
+        return f(x.value, y.value), (x.value, y.value)
+
+    def f_bwd(res: Any, cts: Any) -> Any:
+        x, y = res
+        ca, cb = cts
+        log.append(("bwd", isinstance(ca, zero_type), isinstance(cb, zero_type)))
+        if isinstance(ca, zero_type):
+            log.append(("zero", ca.shape, str(ca.dtype)))
+            return (cb, cb)
+        if isinstance(cb, zero_type):
+            return (np_.cos(x) * y * ca, None)
+        return (np_.cos(x) * y * ca + cb, np_.sin(x) * ca + cb)
+
+    f.defvjp(f_fwd, f_bwd, symbolic_zeros=True)
+    x, y = np.float32(0.5), np.float32(2.0)
+    first = lambda a, b: f(a, b)[0]  # noqa: E731
+    _run(log, "eager", lambda: f(x, y))
+    _run(log, "grad first", lambda: m.grad(first)(x, y))
+    _run(log, "grad second", lambda: m.grad(lambda a, b: f(a, b)[1])(x, y))
+    _run(log, "grad both", lambda: m.grad(lambda a, b: f(a, b)[0] + f(a, b)[1],
+                                          argnums=(0, 1))(x, y))
+    _run(log, "jit of grad", lambda: m.jit(m.grad(first))(x, y))
+    _run(log, "grad of jit", lambda: m.grad(m.jit(first), argnums=1)(x, y))
+    _run(log, "vmap of grad", lambda: m.vmap(m.grad(first))(np.ones(3, np.float32),
+                                                            np.arange(3, dtype=np.float32)))
+    _run(log, "grad of vmap", lambda: m.grad(lambda a: m.vmap(first)(a, a).sum())(
+        np.arange(3, dtype=np.float32)))
+    _run(log, "vjp", lambda: m.vjp(f, x, y)[1]((np.float32(1.0), np.float32(0.0))))
+    _run(log, "jvp", lambda: m.jvp(lambda a: f(a, y), (x,), (np.float32(1.0),)))
+    _run(log, "jacfwd", lambda: m.jacfwd(first)(x, y))
+
+
+def printed(m: ModuleType, log: Log) -> None:
+    """The call equations as JAX prints them (the function's and the rules' names)."""
+
+    @m.custom_jvp
+    def f(x: Any, y: Any) -> Any:
+        return m.numpy.sin(x) * y
+
+    @f.defjvp
+    def f_jvp(primals: Any, tangents: Any) -> Any:
+        (x, y), (tx, ty) = primals, tangents
+        return f(x, y), m.numpy.cos(x) * tx * y + m.numpy.sin(x) * ty
+
+    @m.custom_vjp
+    def g(x: Any) -> Any:
+        return m.numpy.sin(x)
+
+    def g_fwd(x: Any) -> Any:
+        return m.numpy.sin(x), m.numpy.cos(x)
+
+    def g_bwd(c: Any, ct: Any) -> Any:
+        return (c * ct,)
+
+    g.defvjp(g_fwd, g_bwd)
+
+    @m.custom_jvp
+    def h(x: Any) -> Any:
+        return x * 3.0
+
+    h.defjvps(lambda t, ans, x: 3.0 * t)
+    x = np.float32(1.0)
+    c = np.arange(3, dtype=np.float32)
+    log.append(str(m.make_jaxpr(f)(x, 2.0)))
+    log.append(str(m.make_jaxpr(g)(x)))
+    log.append(str(m.make_jaxpr(m.grad(f))(x, 2.0)))
+    log.append(str(m.make_jaxpr(m.jit(g))(x)))
+    log.append(str(m.make_jaxpr(h)(x)))
+    log.append(str(m.make_jaxpr(lambda a: f(a, m.numpy.asarray(c)))(x)))
+
+
 SCENARIOS = [custom_jvp_with_control_flow, custom_jvp_rules, custom_vjp_runs,
-             closed_over_tracers, symbolic_zeros]
+             closed_over_tracers, symbolic_zeros, vjp_symbolic_zeros, printed]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.__name__ for s in SCENARIOS])

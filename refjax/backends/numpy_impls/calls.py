@@ -21,7 +21,12 @@ from refjax.primitives.callbacks import (
     run_pure_callback,
 )
 from refjax.primitives.calls import jit_p
-from refjax.primitives.custom_derivatives import custom_jvp_call_p, custom_lin_p, custom_vjp_call_p
+from refjax.primitives.custom_derivatives import (
+    NO_FORWARD_MODE,
+    custom_jvp_call_p,
+    custom_lin_p,
+    custom_vjp_call_p,
+)
 from refjax.primitives.remat import remat2_p
 
 
@@ -69,7 +74,7 @@ def _custom_vjp_call(*args: NDArray, call_jaxpr: ClosedJaxpr, **params: object) 
 
 @register(custom_lin_p)
 def _custom_lin(*args: NDArray, **params: object) -> list[NDArray]:
-    raise TypeError("can't apply forward-mode autodiff (jvp) to a custom_vjp function.")
+    raise TypeError(NO_FORWARD_MODE)
 
 
 impls[add_any_p] = np.add
