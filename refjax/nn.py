@@ -24,6 +24,7 @@ from refjax.numpy._util import (
 )
 from refjax.numpy.reductions import Axis
 from refjax.numpy.reductions import logsumexp as logsumexp
+from refjax.primitives.calls import library_jit
 from refjax.primitives.custom_derivatives import custom_jvp
 from refjax.util import canonicalize_axis
 
@@ -58,12 +59,14 @@ __all__ = [
 ]
 
 
+@library_jit()
 def identity(x: ArrayLike) -> Array:
     """``x`` itself, as an array."""
     return ensure_arraylike("identity", x)[0]
 
 
 @custom_jvp
+@library_jit()
 def relu(x: ArrayLike) -> Array:
     """Rectified linear unit: ``max(x, 0)``; its derivative at 0 is 0, as in JAX (a custom
     JVP: ``max``'s own rule would give 1/2 at the tie)."""
@@ -74,6 +77,7 @@ relu.defjvps(lambda g, ans, x: lax.select(jnp.greater(x, 0), g, jnp.zeros_like(g
 
 
 @custom_jvp
+@library_jit()
 def relu6(x: ArrayLike) -> Array:
     """ReLU capped at 6: ``min(max(x, 0), 6)``; its derivative is 0 at 0 and at 6, as in JAX."""
     return jnp.minimum(jnp.maximum(x, 0), 6.0)
@@ -86,12 +90,14 @@ relu6.defjvps(
 )
 
 
+@library_jit()
 def squareplus(x: ArrayLike, b: ArrayLike = 4) -> Array:
     """``(x + sqrt(x**2 + b)) / 2`` (arXiv:2112.11687)."""
     arr, b_arr = ensure_arraylike("squareplus", x, b)
     return jnp.divide(jnp.add(arr, jnp.sqrt(jnp.add(jnp.square(arr), b_arr))), 2)
 
 
+@library_jit()
 def sparse_plus(x: ArrayLike) -> Array:
     """0 up to -1, ``(x + 1)**2 / 4`` between -1 and 1, ``x`` from 1 on."""
     (arr,) = ensure_arraylike("sparse_plus", x)
@@ -106,17 +112,20 @@ def sigmoid(x: ArrayLike) -> Array:
     return lax.logistic(x)
 
 
+@library_jit()
 def softplus(x: ArrayLike) -> Array:
     """``log(1 + exp(x))``, computed stably as ``logaddexp(x, 0)``."""
     return jnp.logaddexp(x, 0)
 
 
+@library_jit()
 def soft_sign(x: ArrayLike) -> Array:
     """``x / (|x| + 1)``."""
     (arr,) = ensure_arraylike("soft_sign", x)
     return jnp.divide(arr, jnp.add(jnp.abs(arr), 1))
 
 
+@library_jit()
 def silu(x: ArrayLike) -> Array:
     """Sigmoid-weighted linear unit: ``x * sigmoid(x)``."""
     (arr,) = ensure_arraylike("silu", x)
@@ -126,18 +135,21 @@ def silu(x: ArrayLike) -> Array:
 swish = silu
 
 
+@library_jit()
 def mish(x: ArrayLike) -> Array:
     """``x * tanh(softplus(x))``."""
     (arr,) = ensure_arraylike("mish", x)
     return jnp.multiply(arr, jnp.tanh(softplus(arr)))
 
 
+@library_jit()
 def log_sigmoid(x: ArrayLike) -> Array:
     """``log(sigmoid(x))``, computed stably as ``-softplus(-x)``."""
     (arr,) = ensure_arraylike("log_sigmoid", x)
     return jnp.negative(softplus(jnp.negative(arr)))
 
 
+@library_jit()
 def elu(x: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
     """Exponential linear unit: ``x`` above zero, ``alpha * (exp(x) - 1)`` below."""
     (arr,) = ensure_arraylike("elu", x)
@@ -146,12 +158,14 @@ def elu(x: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
     return where_(positive, arr, jnp.multiply(alpha, jnp.expm1(safe)))
 
 
+@library_jit()
 def leaky_relu(x: ArrayLike, negative_slope: ArrayLike = 0.01) -> Array:
     """``x`` where non-negative, ``negative_slope * x`` elsewhere."""
     (arr,) = ensure_arraylike("leaky_relu", x)
     return where_(jnp.greater_equal(arr, 0), arr, jnp.multiply(negative_slope, arr))
 
 
+@library_jit()
 def hard_tanh(x: ArrayLike) -> Array:
     """``x`` clipped to ``[-1, 1]``."""
     (arr,) = ensure_arraylike("hard_tanh", x)
@@ -159,12 +173,14 @@ def hard_tanh(x: ArrayLike) -> Array:
     return where_(jnp.greater(arr, 1), 1, inner)
 
 
+@library_jit()
 def celu(x: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
     """Continuously differentiable ELU."""
     tail = jnp.multiply(alpha, jnp.expm1(jnp.divide(jnp.minimum(x, 0.0), alpha)))
     return jnp.add(jnp.maximum(x, 0.0), tail)
 
 
+@library_jit()
 def selu(x: ArrayLike) -> Array:
     """Scaled ELU with the self-normalising constants."""
     alpha = 1.6732632423543772
@@ -172,11 +188,13 @@ def selu(x: ArrayLike) -> Array:
     return jnp.multiply(scale, elu(x, alpha))
 
 
+@library_jit()
 def hard_sigmoid(x: ArrayLike) -> Array:
     """``relu6(x + 3) / 6``."""
     return jnp.divide(relu6(jnp.add(x, 3.0)), 6.0)
 
 
+@library_jit()
 def hard_silu(x: ArrayLike) -> Array:
     """``x * hard_sigmoid(x)``."""
     (arr,) = ensure_arraylike("hard_silu", x)
@@ -200,6 +218,7 @@ def gelu(x: ArrayLike, approximate: bool = True) -> Array:
     return jnp.array(jnp.multiply(half_x, erfc), dtype=arr.dtype)
 
 
+@library_jit(static_argnames=("axis",))
 def glu(x: ArrayLike, axis: int = -1) -> Array:
     """Gated linear unit: the first half of ``axis`` times the sigmoid of the second half."""
     (arr,) = ensure_arraylike("glu", x)
@@ -209,6 +228,7 @@ def glu(x: ArrayLike, axis: int = -1) -> Array:
     return jnp.multiply(x1, sigmoid(x2))
 
 
+@library_jit(static_argnames=("axis",))
 def log_softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Array:
     """``log(softmax(x))``, computed as ``x - max - log(sum(exp(x - max)))``."""
     (arr,) = ensure_arraylike("log_softmax", x)
@@ -230,6 +250,7 @@ def softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Ar
     return result if where is None else where_(where, result, 0)
 
 
+@library_jit(static_argnames=("axis", "algorithm"))
 def standardize(
     x: ArrayLike,
     axis: Axis = -1,
@@ -261,7 +282,12 @@ def one_hot(
 ) -> Array:
     """``x`` encoded as one-hot vectors of length ``num_classes`` along a new ``axis``."""
     num_classes = operator.index(num_classes)
-    arr = jnp.asarray(x)
+    return _one_hot(jnp.asarray(x), num_classes, dtype=dtype, axis=axis)
+
+
+@library_jit(static_argnames=("num_classes", "dtype", "axis"))
+def _one_hot(arr: Array, num_classes: int, *, dtype: DTypeLike | None = None,
+             axis: int = -1) -> Array:
     out_dtype = dtypes.default_float_dtype() if dtype is None else dtype
     out_axis = canonicalize_axis(axis, arr.ndim + 1)
     lhs = lax.expand_dims(arr, (operator.index(axis),))

@@ -13,6 +13,7 @@ installed by ``refjax.numpy.array_methods``.
 from __future__ import annotations
 
 import abc
+import collections
 import contextvars
 import enum
 import re
@@ -737,8 +738,12 @@ class VarNames:
 
     def name(self, var: Var) -> str:
         if var not in self.names:
-            self.names[var] = _alphabetic(self.count)
+            text = _alphabetic(self.count)
             self.count += 1
+            while self.shared and text in self.shared.values():  # (as JAX: not a let's name)
+                text = _alphabetic(self.count)
+                self.count += 1
+            self.names[var] = text
         return self.names[var]
 
     def alias(self, var: Var, name: str) -> None:
@@ -768,10 +773,12 @@ CallSite: TypeAlias = tuple[Sequence[Atom], Sequence[Var], set[Var]]
 
 
 def pp_jaxpr(jaxpr: Jaxpr | ClosedJaxpr, indent: int = 0, names: VarNames | None = None,
-             call: CallSite | None = None) -> str:
+             call: CallSite | None = None, col: int | None = None) -> str:
     """``jaxpr`` in JAX's text form; lines after the first are indented by ``indent``. The
     body of a call (``call``) is named at its call site, as JAX 0.10 prints a ``jit``: each
-    input as the operand it receives, each result as the binder it goes to."""
+    input as the operand it receives, each result as the binder it goes to. ``col`` is the
+    column the text starts at (after a ``name=``), when not ``indent``: a jaxpr stays on one
+    line only if it fits from there."""
     if isinstance(jaxpr, ClosedJaxpr):
         jaxpr = jaxpr.jaxpr
     if names is None:  # the top level: a jit body called more than once is printed first
@@ -800,34 +807,60 @@ def pp_jaxpr(jaxpr: Jaxpr | ClosedJaxpr, indent: int = 0, names: VarNames | None
     eqns = [pp_eqn(e, names, indent + 4, read) for e in jaxpr.eqns]
     outs = _pp_tuple([names.atom(v) for v in jaxpr.outvars])
     one_line = f"{head} {'; '.join(eqns)} in {outs} }}"
-    if "\n" not in one_line and indent + len(one_line) <= LINE_WIDTH:
+    if "\n" not in one_line and (indent if col is None else col) + len(one_line) <= LINE_WIDTH:
         return one_line
     pad = " " * indent
     body = "".join(f"\n{pad}    {e}" for e in eqns)
     return f"{head}{body}\n{pad}  in {outs} }}"
 
 
-def _shared_bodies(jaxpr: Jaxpr, names: VarNames) -> list[tuple[str, Jaxpr]]:
-    """The ``jit`` bodies that more than one equation of ``jaxpr`` calls (as JAX 0.10 prints
-    them: once, named after the function, before the jaxpr), registered in ``names.shared``."""
-    calls: dict[int, tuple[str, Jaxpr, int]] = {}
-    for eqn in jaxpr.eqns:
-        body = eqn.params.get("jaxpr") if eqn.primitive in call_site_primitives else None
-        if isinstance(body, (Jaxpr, ClosedJaxpr)):
-            inner = body.jaxpr if isinstance(body, ClosedJaxpr) else body
-            name, _, count = calls.get(id(inner), (str(eqn.params.get("name")), inner, 0))
-            calls[id(inner)] = (name, inner, count + 1)
+def _shared_bodies(top: Jaxpr, names: VarNames) -> list[tuple[str, Jaxpr]]:
+    """The sub-jaxprs printed once, up front, as JAX 0.10's printer picks them: every jaxpr
+    reachable from ``top`` (breadth first through every equation's params) that is reached more
+    than once, or that has more than 10 equations; each named after the ``name`` param of the
+    equation holding it (else ``jaxpr``), numbered when names repeat. Registered in
+    ``names.shared``."""
+    counts: dict[int, int] = {}
+    found: dict[int, Jaxpr] = {}
+    labels: dict[int, str] = {}
+    queue: collections.deque[Jaxpr] = collections.deque([top])
+    while queue:
+        jaxpr = queue.popleft()
+        key = id(jaxpr)
+        found[key] = jaxpr
+        counts[key] = counts.get(key, 0) + (2 if jaxpr is not top and len(jaxpr.eqns) > 10
+                                            else 1)
+        for eqn in jaxpr.eqns:
+            subs = _jaxprs_in_params(eqn.params)
+            queue.extend(subs)
+            name = eqn.params.get("name")
+            if name is not None:
+                for sub in subs:
+                    labels.setdefault(id(sub), str(name).strip("<>"))
     out: list[tuple[str, Jaxpr]] = []
-    for key, (name, inner, count) in calls.items():
+    used: collections.Counter[str] = collections.Counter()
+    for key, count in counts.items():
         if count < 2:
             continue
-        base = re.sub(r"\W", "", name) or "jaxpr"
-        label, k = base, 0
-        while label in names.shared.values():
-            k += 1
-            label = f"{base}{k}"
+        label = labels.get(key, "jaxpr")
+        if (k := used[label]) > 0:  # JAX's numbering: f, f1, ...
+            used[label] += 1
+            label += str(k)
+        used[label] += 1
         names.shared[key] = label
-        out.append((label, inner))
+        out.append((label, found[key]))
+    return out
+
+
+def _jaxprs_in_params(params: Params) -> list[Jaxpr]:
+    """The jaxprs among an equation's params (alone or in tuples), in the params' order."""
+    out: list[Jaxpr] = []
+    for value in params.values():
+        for v in value if isinstance(value, tuple) else (value,):
+            if isinstance(v, ClosedJaxpr):
+                out.append(v.jaxpr)
+            elif isinstance(v, Jaxpr):
+                out.append(v)
     return out
 
 
@@ -883,11 +916,11 @@ def pp_eqn(eqn: JaxprEqn, names: VarNames, indent: int, read: set[Var] | None = 
         dropped = {v for v in eqn.outvars if read is not None and v not in read}
         call = (eqn.invars, eqn.outvars, dropped)
 
-    def param(k: str, v: ParamValue, at: int) -> str:
+    def param(k: str, v: ParamValue, at: int, col: int | None = None) -> str:
         if call is not None and k == "jaxpr" and isinstance(v, (Jaxpr, ClosedJaxpr)):
             shared = names.shared.get(id(v.jaxpr if isinstance(v, ClosedJaxpr) else v))
-            return shared if shared is not None else pp_jaxpr(v, at, names, call)
-        return pp_param(v, names, at)
+            return shared if shared is not None else pp_jaxpr(v, at, names, call, col)
+        return pp_param(v, names, at, col=col)
 
     flat = " ".join(f"{k}={param(k, v, indent)}" for k, v in items)
     head = f"{lhs}{name}[{flat}]"
@@ -895,21 +928,41 @@ def pp_eqn(eqn: JaxprEqn, names: VarNames, indent: int, read: set[Var] | None = 
     if "\n" not in head and indent + len(head) <= LINE_WIDTH:
         return f"{head} {rhs}"
     pad = " " * indent
-    lines = "".join(f"\n{pad}  {k}={param(k, v, indent + 2)}" for k, v in items)
+
+    def line(k: str, v: ParamValue) -> str:
+        text = f"{pad}  {k}={param(k, v, indent + 2, indent + 3 + len(k))}"
+        if "\n" not in text and len(text) > LINE_WIDTH and _is_jaxpr_tuple(v):
+            text = f"{pad}  {k}={pp_param(v, names, indent + 2, flat=False)}"
+        return text
+
+    lines = "".join(f"\n{line(k, v)}" for k, v in items)
     return f"{lhs}{name}[{lines}\n{pad}] {rhs}"
 
 
-def pp_param(value: ParamValue, names: VarNames, indent: int) -> str:
-    """A param's text: jaxprs nested, dtypes by name, tuples and records recursively."""
+def _is_jaxpr_tuple(value: ParamValue) -> bool:
+    return isinstance(value, tuple) and bool(value) and all(
+        isinstance(v, (Jaxpr, ClosedJaxpr)) for v in value)
+
+
+def pp_param(value: ParamValue, names: VarNames, indent: int, flat: bool = True,
+             col: int | None = None) -> str:
+    """A param's text: jaxprs nested (or the name of one printed up front), dtypes by name,
+    tuples and records recursively. A tuple of jaxprs that each fit on one line is printed on
+    one line (unless not ``flat``)."""
     if isinstance(value, (Jaxpr, ClosedJaxpr)):
-        return pp_jaxpr(value, indent, names)
+        shared = names.shared.get(id(value.jaxpr if isinstance(value, ClosedJaxpr) else value))
+        return shared if shared is not None else pp_jaxpr(value, indent, names, col=col)
     if isinstance(value, np.dtype):
         return dtypes.short_name(value) if value == dtypes.float0 else value.name
-    if isinstance(value, tuple) and value and all(
-        isinstance(v, (Jaxpr, ClosedJaxpr)) for v in value
-    ):
+    if _is_jaxpr_tuple(value):
         pad = " " * indent
-        inner = "".join(f"\n{pad}  {pp_jaxpr(v, indent + 2, names)}" for v in value)
+        if flat:
+            probe = VarNames()  # (printing names variables: try on a copy first)
+            probe.names, probe.count, probe.shared = dict(names.names), names.count, names.shared
+            texts = [pp_param(v, probe, indent + 2) for v in value]
+            if not any("\n" in t for t in texts):
+                return f"({' '.join(pp_param(v, names, indent + 2) for v in value)})"
+        inner = "".join(f"\n{pad}  {pp_param(v, names, indent + 2)}" for v in value)
         return f"({inner}\n{pad})"
     if isinstance(value, tuple) and hasattr(value, "_fields"):
         fields = ", ".join(

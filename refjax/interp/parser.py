@@ -493,10 +493,13 @@ class _Parser:
         word = self.match(_WORD_RE, "a param value")
         if self.at("("):
             return self.call(word, start, where)
-        if where[1] == "jaxpr" and word in self.shared:  # a body printed once, up front
-            body = self.shared[word]
-            return body if where in _OPEN_JAXPR_PARAMS else ClosedJaxpr(body, ())
+        if word in self.shared:  # a body printed once, up front
+            return self.shared_jaxpr(word, where)
         return _word_value(word)
+
+    def shared_jaxpr(self, name: str, where: tuple[str, str]) -> Jaxpr | ClosedJaxpr:
+        body = self.shared[name]
+        return body if where in _OPEN_JAXPR_PARAMS else ClosedJaxpr(body, ())
 
     def nested_jaxpr(self, where: tuple[str, str]) -> Jaxpr | ClosedJaxpr:
         jaxpr = self.jaxpr(None)
@@ -514,9 +517,16 @@ class _Parser:
         if isinstance(first, (Jaxpr, ClosedJaxpr)) and not self.at(","):
             jaxprs = [first]
             while not self.at(")"):
-                if not self.at("{"):
-                    raise self.error(f"expected a jaxpr or ')', found {self._found()}")
-                jaxprs.append(self.nested_jaxpr(where))
+                if self.at("{"):
+                    jaxprs.append(self.nested_jaxpr(where))
+                else:  # the name of a jaxpr printed up front
+                    start = self.pos
+                    word = _WORD_RE.match(self.text, self.pos)
+                    if word is None or word.group(0) not in self.shared:
+                        self.pos = start
+                        raise self.error(f"expected a jaxpr or ')', found {self._found()}")
+                    self.pos = word.end()
+                    jaxprs.append(self.shared_jaxpr(word.group(0), where))
                 self.skip()
             self.pos += 1
             return tuple(jaxprs)

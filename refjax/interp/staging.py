@@ -7,7 +7,7 @@ become constvars of the resulting :class:`ClosedJaxpr`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from refjax.errors import origin_message
@@ -164,3 +164,45 @@ def hoist_consts(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, list[ArrayLike]]:
     jaxpr = closed.jaxpr
     hoisted = Jaxpr((), jaxpr.constvars + jaxpr.invars, jaxpr.outvars, jaxpr.eqns)
     return ClosedJaxpr(hoisted, ()), list(closed.consts)
+
+
+def inline_calls(closed: ClosedJaxpr, bodies: Mapping[Primitive, str]) -> ClosedJaxpr:
+    """``closed`` with every equation of a call primitive in ``bodies`` (which names the param
+    holding its closed jaxpr, called on all the equation's operands) replaced by that body's
+    equations, recursively; the bodies' constants become constants of the result. The same
+    computation without the calls (a backend runs it as one program). Unchanged if there is
+    no call."""
+    jaxpr = closed.jaxpr
+    if not any(eqn.primitive in bodies for eqn in jaxpr.eqns):
+        return closed
+    constvars, consts = list(jaxpr.constvars), list(closed.consts)
+    eqns: list[JaxprEqn] = []
+
+    def emit(inner: Jaxpr, env: dict[Var, Atom]) -> None:
+        def atom(a: Atom) -> Atom:
+            return env.get(a, a) if isinstance(a, Var) else a
+
+        for eqn in inner.eqns:
+            args = tuple(atom(a) for a in eqn.invars)
+            if eqn.primitive in bodies:
+                body = eqn.params[bodies[eqn.primitive]]
+                assert isinstance(body, ClosedJaxpr)
+                sub: dict[Var, Atom] = dict(zip(body.jaxpr.invars, args, strict=True))
+                for var, value in zip(body.jaxpr.constvars, body.consts, strict=True):
+                    sub[var] = fresh = Var(var.aval)
+                    constvars.append(fresh)
+                    consts.append(value)
+                emit(body.jaxpr, sub)
+                for out, inner_out in zip(eqn.outvars, body.jaxpr.outvars, strict=True):
+                    env[out] = sub.get(inner_out, inner_out) if isinstance(
+                        inner_out, Var) else inner_out
+                continue
+            outs = tuple(Var(v.aval) for v in eqn.outvars)  # fresh: a body may be inlined twice
+            env.update(zip(eqn.outvars, outs, strict=True))
+            eqns.append(JaxprEqn(eqn.primitive, args, outs, eqn.params))
+
+    env: dict[Var, Atom] = {}
+    emit(jaxpr, env)
+    outvars = tuple(env.get(v, v) if isinstance(v, Var) else v for v in jaxpr.outvars)
+    return ClosedJaxpr(Jaxpr(tuple(constvars), jaxpr.invars, outvars, tuple(eqns)),
+                       tuple(consts))

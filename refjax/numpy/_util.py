@@ -17,6 +17,7 @@ import numpy as np
 from refjax import dtypes, lax
 from refjax.dtypes import DType, DTypeLike
 from refjax.interp.core import Array, ArrayLike, Tracer
+from refjax.primitives.calls import library_jit
 from refjax.primitives.constants import (
     check_python_int_range,
     constant,
@@ -220,6 +221,7 @@ def broadcast_arrays(*args: ArrayLike) -> list[Array]:
 # Selection
 
 
+@library_jit(name="_where")
 def where_(condition: ArrayLike, x: ArrayLike, y: ArrayLike) -> Array:
     """Elementwise ``x`` where ``condition`` else ``y``, promoted and broadcast (``lax.select``)."""
     cond, xa, ya = ensure_arraylike("where", condition, x, y)

@@ -34,6 +34,7 @@ from refjax.numpy._util import (
 from refjax.numpy._util import (
     broadcast_to as _broadcast_to,
 )
+from refjax.primitives.calls import library_jit
 from refjax.primitives.constants import check_python_int_range, constant, convert
 from refjax.util import canonicalize_axis
 
@@ -268,13 +269,31 @@ def linspace(
     retstep: bool = False,
     dtype: DTypeLike | None = None,
     axis: int = 0,
+    *,
+    device: Any = None,
 ) -> Any:
     """``num`` evenly spaced values from ``start`` to ``stop`` (inclusive if ``endpoint``)."""
-    from refjax.numpy.manipulation import reshape  # manipulation builds on this module
-
     num = operator.index(num)
     if num < 0:
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
+    return _linspace(start, stop, num, endpoint, retstep, dtype, operator.index(axis),
+                     device=device)
+
+
+@library_jit(static_argnames=("num", "endpoint", "retstep", "dtype", "axis", "device"))
+def _linspace(
+    start: ArrayLike,
+    stop: ArrayLike,
+    num: int = 50,
+    endpoint: bool = True,
+    retstep: bool = False,
+    dtype: DTypeLike | None = None,
+    axis: int = 0,
+    *,
+    device: Any = None,
+) -> Any:
+    from refjax.numpy.manipulation import reshape  # manipulation builds on this module
+
     start_arr, stop_arr = ensure_arraylike("linspace", start, stop)
     if dtype is None:
         out_dtype = to_inexact_dtype(dtypes.result_type(start_arr, stop_arr))
@@ -326,6 +345,20 @@ def logspace(
     axis: int = 0,
 ) -> Array:
     """``base ** linspace(start, stop, num)``."""
+    return _logspace(start, stop, operator.index(num), endpoint, base, dtype,
+                     operator.index(axis))
+
+
+@library_jit(static_argnames=("num", "endpoint", "dtype", "axis"))
+def _logspace(
+    start: ArrayLike,
+    stop: ArrayLike,
+    num: int = 50,
+    endpoint: bool = True,
+    base: ArrayLike = 10.0,
+    dtype: DTypeLike | None = None,
+    axis: int = 0,
+) -> Array:
     out_dtype = (to_inexact_dtype(dtypes.result_type(start, stop)) if dtype is None
                  else user_dtype(dtype, "logspace"))
     computation_dtype = to_inexact_dtype(out_dtype)

@@ -37,6 +37,7 @@ from refjax.numpy._util import (
     promote_dtypes,
     where_,
 )
+from refjax.primitives.calls import library_jit
 from refjax.primitives.constants import constant, convert
 from refjax.util import canonicalize_axis
 
@@ -912,6 +913,23 @@ def take(
     fill_value: Any = None,
 ) -> Array:
     """Elements of ``a`` at ``indices`` along ``axis`` (of the flattened array if None)."""
+    return _take(a, indices, None if axis is None else operator.index(axis), out, mode,
+                 unique_indices=unique_indices, indices_are_sorted=indices_are_sorted,
+                 fill_value=fill_value)
+
+
+@library_jit(static_argnames=("axis", "mode", "unique_indices", "indices_are_sorted",
+                              "fill_value"))
+def _take(
+    a: ArrayLike,
+    indices: ArrayLike,
+    axis: int | None = None,
+    out: None = None,
+    mode: str | None = None,
+    unique_indices: bool = False,
+    indices_are_sorted: bool = False,
+    fill_value: Any = None,
+) -> Array:
     if out is not None:
         raise NotImplementedError("The 'out' argument to jnp.take is not supported.")
     arr, idx = ensure_arraylike("take", a, indices)
@@ -955,7 +973,7 @@ def take(
                       indices_are_sorted=indices_are_sorted, fill_value=fill_value)
 
 
-def take_along_axis(
+def _take_along_axis(
     arr: ArrayLike,
     indices: ArrayLike,
     axis: int | None = -1,
@@ -984,6 +1002,13 @@ def take_along_axis(
     if mode != "promise_in_bounds":
         idx = _normalize_array_index(idx, a.shape[ax])
     return _gather_along_axis(a, idx, ax, arr_shape, out_shape, mode, fill_value)
+
+
+# (the function unstaged: for library code that gathers inside its own body, as JAX's does)
+take_along_axis = library_jit(
+    static_argnames=("axis", "mode", "fill_value", "wrap_negative_indices"),
+    name="take_along_axis",
+)(_take_along_axis)
 
 
 def _gather_along_axis(

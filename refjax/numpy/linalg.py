@@ -15,6 +15,7 @@ from refjax import dtypes
 from refjax.interp.core import Array, ArrayLike
 from refjax.numpy import reductions, ufuncs
 from refjax.numpy._util import ensure_arraylike, promote_dtypes_inexact
+from refjax.primitives.calls import library_jit
 from refjax.util import canonicalize_axis
 
 __all__ = ["norm", "vector_norm"]
@@ -62,6 +63,7 @@ def vector_norm(
     return ufuncs.power(total, np.array(1.0 / power, magnitude.dtype))
 
 
+@library_jit(static_argnames=("ord", "axis", "keepdims"))
 def norm(
     x: ArrayLike,
     ord: Order = None,  # noqa: A002  # numpy's name

@@ -37,6 +37,7 @@ from refjax.numpy._util import (
     broadcast_to as _broadcast_to,
 )
 from refjax.numpy.creation import array, asarray, astype, full
+from refjax.primitives.calls import library_jit
 from refjax.primitives.constants import constant, convert
 from refjax.util import canonicalize_axis
 
@@ -215,6 +216,7 @@ def broadcast_shapes(*shapes: Any) -> tuple[int, ...]:
     return _broadcast_shapes(*dims)
 
 
+@library_jit()
 def atleast_1d(*arys: ArrayLike) -> Any:
     """Each argument viewed with at least one dimension."""
     check_arraylike("atleast_1d", *arys)
@@ -222,6 +224,7 @@ def atleast_1d(*arys: ArrayLike) -> Any:
     return outs[0] if len(outs) == 1 else outs
 
 
+@library_jit()
 def atleast_2d(*arys: ArrayLike) -> Any:
     """Each argument viewed with at least two dimensions."""
     check_arraylike("atleast_2d", *arys)
@@ -229,6 +232,7 @@ def atleast_2d(*arys: ArrayLike) -> Any:
     return outs[0] if len(outs) == 1 else outs
 
 
+@library_jit()
 def atleast_3d(*arys: ArrayLike) -> Any:
     """Each argument viewed with at least three dimensions (1-D ``(n,)`` becomes ``(1, n, 1)``)."""
     check_arraylike("atleast_3d", *arys)
@@ -350,6 +354,7 @@ def column_stack(tup: Any) -> Array:
     return concatenate([atleast_2d(c) for c in cols], axis=1)
 
 
+@library_jit(static_argnames=("axis",))
 def append(arr: ArrayLike, values: ArrayLike, axis: int | None = None) -> Array:
     """``values`` appended to ``arr`` along ``axis`` (both flattened when ``axis`` is None)."""
     if axis is None:
@@ -467,19 +472,26 @@ def _repeat_each(arr: Array, reps: np.ndarray[Any, Any], axis: int) -> Array:
 def flip(m: ArrayLike, axis: int | Sequence[int] | None = None) -> Array:
     """``m`` with the order of elements reversed along ``axis`` (all axes if None)."""
     (arr,) = ensure_arraylike("flip", m)
+    return _flip(arr, axis if axis is None or isinstance(axis, int) else tuple(axis))
+
+
+@library_jit(static_argnames=("axis",))
+def _flip(m: Array, axis: int | tuple[int, ...] | None = None) -> Array:
     if axis is None:
-        return lax.rev(arr, tuple(range(arr.ndim)))
-    return lax.rev(arr, tuple(canonicalize_axis(a, arr.ndim) for a in _index_tuple(axis)))
+        return lax.rev(m, tuple(range(m.ndim)))
+    return lax.rev(m, tuple(canonicalize_axis(a, m.ndim) for a in _index_tuple(axis)))
 
 
 def fliplr(m: ArrayLike) -> Array:
     """``m`` reversed along axis 1."""
-    return flip(m, 1)
+    (arr,) = ensure_arraylike("fliplr", m)
+    return _flip(arr, 1)
 
 
 def flipud(m: ArrayLike) -> Array:
     """``m`` reversed along axis 0."""
-    return flip(m, 0)
+    (arr,) = ensure_arraylike("flipud", m)
+    return _flip(arr, 0)
 
 
 def roll(a: ArrayLike, shift: Any, axis: int | Sequence[int] | None = None) -> Array:
@@ -490,8 +502,13 @@ def roll(a: ArrayLike, shift: Any, axis: int | Sequence[int] | None = None) -> A
     axes = tuple(canonicalize_axis(ax, arr.ndim) for ax in _index_tuple(axis))
     if isinstance(shift, Tracer):
         return _roll_dynamic(arr, shift, axes)
-    shifts = _index_tuple(shift)
-    for ax, s in zip(*np.broadcast_arrays(np.asarray(axes), np.asarray(shifts)), strict=True):
+    return _roll_static(arr, tuple(int(s) for s in _index_tuple(shift)), axes)
+
+
+@library_jit(static_argnames=("shift", "axis"))
+def _roll_static(a: Array, shift: tuple[int, ...], axis: tuple[int, ...]) -> Array:
+    arr = a
+    for ax, s in zip(*np.broadcast_arrays(np.asarray(axis), np.asarray(shift)), strict=True):
         n = arr.shape[int(ax)]
         if n == 0:
             continue
@@ -503,10 +520,12 @@ def roll(a: ArrayLike, shift: Any, axis: int | Sequence[int] | None = None) -> A
     return arr
 
 
-def _roll_dynamic(arr: Array, shift: Array, axes: tuple[int, ...]) -> Array:
+@library_jit(static_argnames=("axis",))
+def _roll_dynamic(a: Array, shift: Array, axis: tuple[int, ...]) -> Array:
     """``roll`` by a traced shift: slice a doubled array at the shifted start."""
-    shifts = _broadcast_to(shift, np.broadcast_shapes(shift.shape, (len(axes),)))
-    for k, ax in enumerate(axes):
+    arr = a
+    shifts = _broadcast_to(shift, np.broadcast_shapes(shift.shape, (len(axis),)))
+    for k, ax in enumerate(axis):
         n = arr.shape[ax]
         s = ufuncs.remainder(convert(getitem_int(shifts, k), dtypes.int32),
                              builtins.max(n, 1))
@@ -515,6 +534,7 @@ def _roll_dynamic(arr: Array, shift: Array, axes: tuple[int, ...]) -> Array:
     return arr
 
 
+@library_jit(static_argnames=("k", "axes"))
 def rot90(m: ArrayLike, k: int = 1, axes: tuple[int, int] = (0, 1)) -> Array:
     """``m`` rotated by 90 degrees ``k`` times in the plane of ``axes``."""
     (arr,) = ensure_arraylike("rot90", m)
@@ -557,7 +577,8 @@ def _pad_pairs(pad_width: Any, nd: int) -> list[tuple[int, int]]:
 
 
 def pad(array: ArrayLike, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Array:
-    """``array`` padded by ``pad_width``; modes "constant" (with ``constant_values``) and "edge"."""
+    """``array`` padded by ``pad_width``; modes "constant" (with ``constant_values``), "edge"
+    and "wrap"."""
     (arr,) = ensure_arraylike("pad", array)
     if mode not in ("constant", "edge", "wrap"):
         raise NotImplementedError(f"Unimplemented padding mode '{mode}' for np.pad.")
@@ -566,15 +587,24 @@ def pad(array: ArrayLike, pad_width: Any, mode: str = "constant", **kwargs: Any)
         raise ValueError(
             f"unsupported keyword arguments for mode '{mode}': {set(kwargs) - allowed}"
         )
+    pairs = tuple(_pad_pairs(pad_width, arr.ndim)) if arr.ndim else ()
+    return _pad(arr, pairs, mode, kwargs.get("constant_values", 0), None, 0, "even")
+
+
+@library_jit(static_argnames=("pad_width", "mode", "stat_length", "end_values",
+                              "reflect_type"))
+def _pad(array: Array, pad_width: tuple[tuple[int, int], ...], mode: str,
+         constant_values: ArrayLike, stat_length: None, end_values: ArrayLike,
+         reflect_type: str) -> Array:
+    arr = array
     if arr.ndim == 0:
         return arr
-    pairs = _pad_pairs(pad_width, arr.ndim)
     if mode == "constant":
-        value = convert(kwargs.get("constant_values", 0), arr.dtype, arr.weak_type)
+        value = convert(constant_values, arr.dtype, arr.weak_type)
         if value.ndim != 0:
             raise NotImplementedError("jnp.pad: only scalar constant_values are supported.")
-        return lax.pad(arr, value, [(lo, hi, 0) for lo, hi in pairs])
-    for ax, (lo, hi) in enumerate(pairs):
+        return lax.pad(arr, value, [(lo, hi, 0) for lo, hi in pad_width])
+    for ax, (lo, hi) in enumerate(pad_width):
         arr = _pad_axis(arr, ax, lo, hi, mode)
     return arr
 

@@ -39,6 +39,7 @@ from refjax.numpy.reductions import all as _all
 from refjax.numpy.reductions import any as _any
 from refjax.numpy.reductions import sum as _sum
 from refjax.numpy.selection import where
+from refjax.primitives.calls import library_jit
 from refjax.primitives.constants import constant, convert
 from refjax.util import canonicalize_axis
 
@@ -46,6 +47,7 @@ from refjax.util import canonicalize_axis
 # Rounding
 
 
+@library_jit(static_argnames=("decimals",))
 def round(a: ArrayLike, decimals: int = 0, out: None = None) -> Array:  # noqa: A001
     """Values rounded to ``decimals`` decimal places, ties to even."""
     (arr,) = ensure_arraylike("round", a)
@@ -76,13 +78,17 @@ def _round_float(x: Array, decimals: int) -> Array:
     return lax.convert_element_type(out, dtype) if dtype == dtypes.float16 else out
 
 
-around = round
+@library_jit(static_argnames=("decimals",))
+def around(a: ArrayLike, decimals: int = 0, out: None = None) -> Array:
+    """``round`` (the same function under numpy's other name)."""
+    return round(a, decimals, out)
 
 
 # ---------------------------------------------------------------------------------------------
 # Closeness, equality and membership
 
 
+@library_jit(static_argnames=("equal_nan",))
 def isclose(
     a: ArrayLike, b: ArrayLike, rtol: ArrayLike = 1e-05, atol: ArrayLike = 1e-08,
     equal_nan: bool = False,
@@ -101,6 +107,7 @@ def isclose(
     return ufuncs.logical_or(out, both_nan) if equal_nan else out
 
 
+@library_jit(static_argnames=("equal_nan",))
 def allclose(
     a: ArrayLike, b: ArrayLike, rtol: ArrayLike = 1e-05, atol: ArrayLike = 1e-08,
     equal_nan: bool = False,
@@ -130,17 +137,27 @@ def isin(
     method: str = "auto",
 ) -> Array:
     """Whether each element of ``element`` equals some element of ``test_elements``."""
-    del assume_unique, method  # every method gives the same answer: compare all pairs
-    elements, tests = ensure_arraylike("isin", element, test_elements)
-    x, y = promote_dtypes(elements, tests)
+    check_arraylike("isin", element, test_elements)
+    found = _in1d(element, test_elements, invert=invert, method=method,
+                  assume_unique=assume_unique)
+    return reshape(found, np.shape(element))
+
+
+@library_jit(static_argnames=("assume_unique", "invert", "method"))
+def _in1d(ar1: ArrayLike, ar2: ArrayLike, invert: bool, method: str = "auto",
+          assume_unique: bool = False) -> Array:
+    """Membership of each element of ``ar1`` (flattened) in ``ar2``. Every method gives the
+    same answer; all compare every pair."""
+    if method not in ("auto", "compare_all", "binary_search", "sort"):
+        raise ValueError(f"{method=} is not implemented; options are 'compare_all', "
+                         "'binary_search', 'sort', and 'auto'")
+    x, y = promote_dtypes(*ensure_arraylike("in1d", ar1, ar2))
     x, y = ravel(x), ravel(y)
     if x.size == 0 or y.size == 0:
-        return full(elements.shape, invert, dtype=dtypes.bool_)
+        return full(x.shape, invert, dtype=dtypes.bool_)
     if invert:
-        found = _all(ufuncs.not_equal(x[:, None], y[None, :]), axis=-1)
-    else:
-        found = _any(ufuncs.equal(x[:, None], y[None, :]), axis=-1)
-    return reshape(found, elements.shape)
+        return _all(ufuncs.not_equal(x[:, None], y[None, :]), axis=-1)
+    return _any(ufuncs.equal(x[:, None], y[None, :]), axis=-1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,12 +181,14 @@ def isscalar(element: Any) -> bool:
     return type(element) in (bool, int, float, complex)
 
 
+@library_jit()
 def iscomplex(x: ArrayLike) -> Array:
     """Elementwise: a nonzero imaginary part."""
     im = ufuncs.imag(x)
     return lax.ne(im, constant(0, im.dtype))
 
 
+@library_jit()
 def isreal(x: ArrayLike) -> Array:
     """Elementwise: a zero imaginary part."""
     im = ufuncs.imag(x)
@@ -180,6 +199,7 @@ def isreal(x: ArrayLike) -> Array:
 # Elementwise repairs and phases
 
 
+@library_jit()
 def nan_to_num(
     x: ArrayLike,
     copy: bool = True,
@@ -206,6 +226,7 @@ def nan_to_num(
     return result
 
 
+@library_jit(static_argnames=("deg",))
 def angle(z: ArrayLike, deg: bool = False) -> Array:
     """The argument (phase) of ``z``, in radians (degrees with ``deg``)."""
     (arr,) = ensure_arraylike("angle", z)
@@ -221,6 +242,7 @@ def angle(z: ArrayLike, deg: bool = False) -> Array:
 # Differences, integrals and polynomials
 
 
+@library_jit(static_argnames=("n", "axis"))
 def diff(
     a: ArrayLike,
     n: int = 1,
@@ -260,6 +282,7 @@ def diff(
     return arr
 
 
+@library_jit(static_argnames=("axis",))
 def trapezoid(
     y: ArrayLike, x: ArrayLike | None = None, dx: ArrayLike = 1.0, axis: int = -1
 ) -> Array:
@@ -285,6 +308,7 @@ def trapezoid(
     return ufuncs.multiply(0.5, _sum(ufuncs.multiply(step, pairs), axis=-1))
 
 
+@library_jit(static_argnames=("unroll",))
 def polyval(p: ArrayLike, x: ArrayLike, *, unroll: int = 16) -> Array:
     """The polynomial with coefficients ``p`` (highest degree first) at ``x`` (Horner's rule,
     a scan over the coefficients as in JAX)."""
@@ -305,6 +329,7 @@ def polyval(p: ArrayLike, x: ArrayLike, *, unroll: int = 16) -> Array:
 # Products
 
 
+@library_jit()
 def kron(a: ArrayLike, b: ArrayLike) -> Array:
     """The Kronecker product of ``a`` and ``b``."""
     check_arraylike("kron", a, b)
@@ -319,6 +344,7 @@ def kron(a: ArrayLike, b: ArrayLike) -> Array:
     return reshape(lax.mul(x_spread, y_spread), out_shape)
 
 
+@library_jit(static_argnames=("axisa", "axisb", "axisc", "axis"))
 def cross(
     a: ArrayLike,
     b: ArrayLike,

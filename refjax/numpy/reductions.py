@@ -31,6 +31,7 @@ from refjax.numpy._util import (
     user_dtype,
     where_,
 )
+from refjax.primitives.calls import library_jit
 from refjax.primitives.constants import constant, convert
 from refjax.util import canonicalize_axis
 
@@ -363,6 +364,7 @@ def _nan_reduction(
     return where_(all(nan, axis=axis, keepdims=keepdims), constant(np.nan, out.dtype), out)
 
 
+@library_jit(static_argnames=("axis", "keepdims"))
 def nanmax(
     a: ArrayLike,
     axis: Axis = None,
@@ -377,6 +379,7 @@ def nanmax(
                           initial=initial)
 
 
+@library_jit(static_argnames=("axis", "keepdims"))
 def nanmin(
     a: ArrayLike,
     axis: Axis = None,
@@ -391,6 +394,7 @@ def nanmin(
                           initial=initial)
 
 
+@library_jit(static_argnames=("axis", "dtype", "keepdims"))
 def nansum(
     a: ArrayLike,
     axis: Axis = None,
@@ -406,6 +410,7 @@ def nansum(
                           initial=initial)
 
 
+@library_jit(static_argnames=("axis", "dtype", "keepdims"))
 def nanprod(
     a: ArrayLike,
     axis: Axis = None,
@@ -421,6 +426,7 @@ def nanprod(
                           initial=initial)
 
 
+@library_jit(static_argnames=("axis", "dtype", "keepdims"))
 def nanmean(
     a: ArrayLike,
     axis: Axis = None,
@@ -442,6 +448,7 @@ def nanmean(
     return lax.div(total, normalizer)
 
 
+@library_jit(static_argnames=("axis", "dtype", "keepdims"))
 def nanvar(
     a: ArrayLike,
     axis: Axis = None,
@@ -467,7 +474,7 @@ def nanvar(
     centered = where_(nan, 0, lax.sub(arr, broadcast_to(a_mean, arr.shape)))  # grads stay finite
     centered = _squared_magnitude(centered)
     normalizer = sum(lax.bitwise_not(nan), axis=axis, keepdims=keepdims, where=mask)
-    normalizer = lax.sub(normalizer, constant(ddof, normalizer.dtype))
+    normalizer = lax.sub(normalizer, convert(ddof, normalizer.dtype))  # (ddof may be traced)
     too_few = lax.le(normalizer, constant(0, normalizer.dtype))
     total = sum(centered, axis, keepdims=keepdims, where=mask)
     total = where_(too_few, np.nan, total)
@@ -476,6 +483,7 @@ def nanvar(
     return convert(result, result_dtype)
 
 
+@library_jit(static_argnames=("axis", "dtype", "keepdims"))
 def nanstd(
     a: ArrayLike,
     axis: Axis = None,
@@ -498,12 +506,16 @@ def _nan_arg_extreme(name: str, fill: float, pick: Callable[..., Array]) -> Call
     ) -> Array:
         _no_out(name, out)
         (arr,) = ensure_arraylike(name, a)
-        ax = None if axis is None else operator.index(axis)
-        if arr.dtype.kind not in "fc":
-            return pick(arr, axis=ax, keepdims=bool(keepdims))
-        nan = lax.ne(arr, arr)
-        found = pick(where_(nan, fill, arr), axis=ax, keepdims=bool(keepdims))
-        return where_(all(nan, axis=ax, keepdims=bool(keepdims)), -1, found)
+        return staged(arr, None if axis is None else operator.index(axis),
+                      keepdims=bool(keepdims))
+
+    @library_jit(static_argnames=("axis", "keepdims"), name=f"_{name}")
+    def staged(a: Array, axis: int | None = None, keepdims: bool = False) -> Array:
+        if a.dtype.kind not in "fc":
+            return pick(a, axis=axis, keepdims=keepdims)
+        nan = lax.ne(a, a)
+        found = pick(where_(nan, fill, a), axis=axis, keepdims=keepdims)
+        return where_(all(nan, axis=axis, keepdims=keepdims), -1, found)
 
     reduce.__name__ = reduce.__qualname__ = name
     reduce.__doc__ = (f"Index of the {'greatest' if fill < 0 else 'least'} element along "
@@ -543,22 +555,38 @@ def var(
     *,
     where: ArrayLike | None = None,
     mean: ArrayLike | None = None,  # jnp's keyword
-    correction: int | float | None = None,
+    correction: ArrayLike | None = None,
 ) -> Array:
     """Variance over ``axis``: the mean squared deviation, divided by ``N - ddof``."""
-    _no_out("var", out)
     correction = _correction(ddof, correction)
     (arr,) = ensure_arraylike("var", a)
+    return _var(arr, axis=_ensure_optional_axes(axis), dtype=dtype, out=out,
+                correction=correction, keepdims=keepdims, where=where, a_mean=mean)
+
+
+@library_jit(static_argnames=("axis", "dtype", "keepdims"))
+def _var(
+    a: Array,
+    *,
+    axis: Axis = None,
+    dtype: DTypeLike | None = None,
+    out: None = None,
+    correction: ArrayLike = 0,
+    keepdims: bool = False,
+    where: ArrayLike | None = None,
+    a_mean: ArrayLike | None = None,
+) -> Array:
+    _no_out("var", out)
     mask = _check_where("var", where)
-    axes = _ensure_optional_axes(axis)
+    axes = axis
     user = None if dtype is None else user_dtype(dtype, "var")
-    computation_dtype, result_dtype = _var_promote_types(arr.dtype, user)
-    arr = convert(arr, computation_dtype)
-    if mean is None:
-        a_mean = _mean(arr, axes, dtype=computation_dtype, keepdims=True, where=mask)
+    computation_dtype, result_dtype = _var_promote_types(a.dtype, user)
+    arr = convert(a, computation_dtype)
+    if a_mean is None:
+        mean = _mean(arr, axes, dtype=computation_dtype, keepdims=True, where=mask)
     else:
-        a_mean = convert(as_array(mean), computation_dtype)
-    centered = _squared_magnitude(lax.sub(arr, a_mean))
+        mean = convert(as_array(a_mean), computation_dtype)
+    centered = _squared_magnitude(lax.sub(arr, mean))
     computation_dtype = centered.dtype
     normalizer = _count(arr, axes, keepdims, mask, computation_dtype)
     normalizer = lax.sub(normalizer, convert(correction, computation_dtype))
@@ -569,7 +597,7 @@ def var(
     return where_(greater(normalizer, 0), result, np.nan)
 
 
-def _correction(ddof: int, correction: int | float | None) -> int | float:
+def _correction(ddof: int, correction: ArrayLike | None) -> ArrayLike:
     if correction is None:
         return ddof
     if not isinstance(ddof, int) or ddof != 0:
@@ -587,25 +615,47 @@ def std(
     *,
     where: ArrayLike | None = None,
     mean: ArrayLike | None = None,  # jnp's keyword
-    correction: int | float | None = None,
+    correction: ArrayLike | None = None,
 ) -> Array:
     """Standard deviation over ``axis``: the square root of :func:`var`."""
-    _no_out("std", out)
     correction = _correction(ddof, correction)
     (arr,) = ensure_arraylike("std", a)
+    return _std(arr, axis=_ensure_optional_axes(axis), dtype=dtype, out=out,
+                correction=correction, keepdims=keepdims, where=where, mean=mean)
+
+
+@library_jit(static_argnames=("axis", "dtype", "keepdims"))
+def _std(
+    a: Array,
+    *,
+    axis: Axis = None,
+    dtype: DTypeLike | None = None,
+    out: None = None,
+    correction: ArrayLike = 0,
+    keepdims: bool = False,
+    where: ArrayLike | None = None,
+    mean: ArrayLike | None = None,
+) -> Array:
+    _no_out("std", out)
     if dtype is not None and user_dtype(dtype, "std").kind not in "fc":
         raise ValueError(f"dtype argument to jnp.std must be inexact; got {np.dtype(dtype)}")
-    return lax.sqrt(var(arr, axis, dtype=dtype, correction=correction, keepdims=keepdims,
+    return lax.sqrt(var(a, axis, dtype=dtype, correction=correction, keepdims=keepdims,
                         where=where, mean=mean))
 
 
 def ptp(a: ArrayLike, axis: Axis = None, out: None = None, keepdims: bool = False) -> Array:
     """Range of values (maximum minus minimum) over ``axis``."""
-    _no_out("ptp", out)
     (arr,) = ensure_arraylike("ptp", a)
-    return lax.sub(max(arr, axis, keepdims=keepdims), min(arr, axis, keepdims=keepdims))
+    return _ptp(arr, _ensure_optional_axes(axis), out, keepdims)
 
 
+@library_jit(static_argnames=("axis", "keepdims"))
+def _ptp(a: Array, axis: Axis = None, out: None = None, keepdims: bool = False) -> Array:
+    _no_out("ptp", out)
+    return lax.sub(max(a, axis, keepdims=keepdims), min(a, axis, keepdims=keepdims))
+
+
+@library_jit(static_argnames=("axis", "keepdims"))
 def count_nonzero(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Array:
     """Number of non-zero elements over ``axis``."""
     (arr,) = ensure_arraylike("count_nonzero", a)
@@ -690,6 +740,7 @@ def _cumulative(
     return convert(lax_fn(arr, ax, False), result_dtype)
 
 
+@library_jit(static_argnames=("axis", "dtype"))
 def cumsum(
     a: ArrayLike, axis: int | None = None, dtype: DTypeLike | None = None, out: None = None
 ) -> Array:
@@ -698,6 +749,7 @@ def cumsum(
     return _cumulative("cumsum", lax.cumsum, a, axis, dtype)
 
 
+@library_jit(static_argnames=("axis", "dtype"))
 def cumprod(
     a: ArrayLike, axis: int | None = None, dtype: DTypeLike | None = None, out: None = None
 ) -> Array:
@@ -706,6 +758,7 @@ def cumprod(
     return _cumulative("cumprod", lax.cumprod, a, axis, dtype)
 
 
+@library_jit(static_argnames=("axis", "dtype"))
 def nancumsum(
     a: ArrayLike, axis: int | None = None, dtype: DTypeLike | None = None, out: None = None
 ) -> Array:
@@ -714,6 +767,7 @@ def nancumsum(
     return _cumulative("nancumsum", lax.cumsum, a, axis, dtype, fill_nan=0)
 
 
+@library_jit(static_argnames=("axis", "dtype"))
 def nancumprod(
     a: ArrayLike, axis: int | None = None, dtype: DTypeLike | None = None, out: None = None
 ) -> Array:
@@ -829,12 +883,20 @@ def cumulative_sum(
                 "value. The axis argument is only optional for one-dimensional arrays."
             )
     axis = canonicalize_axis(axis, arr.ndim)
-    out = _cumulative("cumulative_sum", lax.cumsum, arr, axis, dtype, promote_integers=True)
+    out = _cumsum_with_promotion(arr, axis=axis, dtype=dtype)
     if include_initial:
         shape = tuple(1 if d == axis else n for d, n in enumerate(arr.shape))
         zeros = broadcast_to(constant(0, out.dtype), shape)
         out = lax.concatenate([zeros, out], axis)
     return out
+
+
+@library_jit(static_argnames=("axis", "dtype"))
+def _cumsum_with_promotion(a: ArrayLike, axis: int | None = None,
+                           dtype: DTypeLike | None = None, out: None = None) -> Array:
+    """``cumsum`` with integers promoted as ``sum`` promotes them."""
+    return _cumulative("_cumsum_with_promotion", lax.cumsum, a, axis, dtype,
+                       promote_integers=True)
 
 
 nanargmax = _nan_arg_extreme("nanargmax", -np.inf, argmax)

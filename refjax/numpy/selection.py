@@ -32,6 +32,7 @@ from refjax.numpy.creation import arange, asarray, eye, tri, zeros, zeros_like
 from refjax.numpy.manipulation import atleast_1d, broadcast_arrays, moveaxis, ravel, reshape, stack
 from refjax.numpy.reductions import argmax as _argmax
 from refjax.numpy.reductions import sum as _sum
+from refjax.primitives.calls import library_jit
 from refjax.primitives.constants import constant
 from refjax.util import canonicalize_axis
 
@@ -84,6 +85,7 @@ def select(
     return lax.select_n(*broadcast_arrays(index, *choices))
 
 
+@library_jit()
 def clip(
     arr: ArrayLike | None = None,
     /,
@@ -183,6 +185,7 @@ def _tri_mask(m: Array, k: int, name: str) -> Array:
     return lax.broadcast(mask, m.shape[:-2])
 
 
+@library_jit(static_argnames=("k",))
 def tril(m: ArrayLike, k: int = 0) -> Array:
     """``m`` with the elements above the ``k``-th diagonal zeroed."""
     (arr,) = ensure_arraylike("tril", m)
@@ -190,6 +193,7 @@ def tril(m: ArrayLike, k: int = 0) -> Array:
     return lax.select_n(which, zeros_like(arr), arr)
 
 
+@library_jit(static_argnames=("k",))
 def triu(m: ArrayLike, k: int = 0) -> Array:
     """``m`` with the elements below the ``k``-th diagonal zeroed."""
     (arr,) = ensure_arraylike("triu", m)
@@ -197,6 +201,7 @@ def triu(m: ArrayLike, k: int = 0) -> Array:
     return lax.select_n(which, arr, zeros_like(arr))
 
 
+@library_jit(static_argnames=("offset", "axis1", "axis2"))
 def diagonal(a: ArrayLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Array:
     """The ``offset`` diagonal of the 2-D slices of ``a`` over ``axis1`` and ``axis2``."""
     from refjax.numpy.indexing import getitem
@@ -215,33 +220,51 @@ def diagonal(a: ArrayLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> A
 
 def diag(v: ArrayLike, k: int = 0) -> Array:
     """The ``k``-th diagonal of a 2-D array, or a 2-D array with 1-D ``v`` on that diagonal."""
+    (arr,) = ensure_arraylike("diag", v)
+    return _diag(arr, operator.index(k))
+
+
+@library_jit(static_argnames=("k",))
+def _diag(v: Array, k: int) -> Array:
     from refjax.numpy.indexing import getitem
 
-    (arr,) = ensure_arraylike("diag", v)
-    k = operator.index(k)
-    if arr.ndim == 1:
-        zero = constant(0, arr.dtype, arr.weak_type)
-        n = arr.shape[0] + builtins.abs(k)
-        padded = lax.pad(arr, zero, ((builtins.max(0, -k), builtins.max(0, k), 0),))
+    if v.ndim == 1:
+        zero = constant(0, v.dtype, v.weak_type)
+        n = v.shape[0] + builtins.abs(k)
+        padded = lax.pad(v, zero, ((builtins.max(0, -k), builtins.max(0, k), 0),))
         return where_(eye(n, k=k, dtype=dtypes.bool_), getitem(padded, (slice(None), None)), zero)
-    if arr.ndim == 2:
-        return diagonal(arr, offset=k)
+    if v.ndim == 2:
+        return diagonal(v, offset=k)
     raise ValueError("diag input must be 1d or 2d")
 
 
+@library_jit(static_argnames=("axis1", "axis2", "dtype"))
 def trace(
-    a: ArrayLike, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: DTypeLike | None = None
+    a: ArrayLike, offset: int | ArrayLike = 0, axis1: int = 0, axis2: int = 1,
+    dtype: DTypeLike | None = None, out: None = None,
 ) -> Array:
-    """Sum along the ``offset`` diagonal."""
+    """Sum along the ``offset`` diagonal (which may be traced: the diagonal is masked, as in
+    JAX, not sliced)."""
     from refjax.numpy.reductions import sum as _sum
 
-    return _sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
+    (arr,) = ensure_arraylike("trace", a)
+    if out is not None:
+        raise NotImplementedError("The 'out' argument to jnp.trace is not supported.")
+    if canonicalize_axis(axis1, arr.ndim) == canonicalize_axis(axis2, arr.ndim):
+        raise ValueError(f"axis1 and axis2 can not be same. axis1={axis1} and axis2={axis2}")
+    if dtype is not None:
+        dtype = user_dtype(dtype, "trace")
+    n1, n2 = arr.shape[axis1], arr.shape[axis2]
+    arr = moveaxis(arr, (axis1, axis2), (-2, -1))
+    arr = where(eye(n1, n2, k=offset, dtype=dtypes.bool_), arr, zeros_like(arr))
+    return _sum(arr, axis=(-2, -1), dtype=dtype)
 
 
 # ---------------------------------------------------------------------------------------------
 # Sorting and searching
 
 
+@library_jit(static_argnames=("axis", "kind", "order", "stable", "descending"))
 def sort(
     a: ArrayLike,
     axis: int | None = -1,
@@ -262,6 +285,7 @@ def sort(
     return lax.rev(result, (dim,)) if descending else result
 
 
+@library_jit(static_argnames=("axis", "kind", "order", "stable", "descending", "dtype"))
 def argsort(
     a: ArrayLike,
     axis: int | None = -1,
@@ -316,6 +340,7 @@ def _sort_less(x: Array, y: Array) -> Array:
     return ufuncs.logical_or(ufuncs.less(x, y), nan_last)
 
 
+@library_jit(static_argnames=("side", "method"))
 def searchsorted(
     a: ArrayLike,
     v: ArrayLike,

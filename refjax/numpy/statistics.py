@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from refjax import dtypes
+from refjax import dtypes, lax
 from refjax.dtypes import DTypeLike
 from refjax.interp.core import Array, ArrayLike
 from refjax.numpy import creation, indexing, manipulation, reductions, selection, ufuncs
@@ -17,6 +17,7 @@ from refjax.numpy._util import (
     promote_args_inexact,
 )
 from refjax.numpy.tensor_contractions import dot
+from refjax.primitives.calls import library_jit
 from refjax.util import canonicalize_axis
 
 __all__ = [
@@ -42,6 +43,7 @@ def _weights(name: str, value: ArrayLike, n: int, integer: bool) -> Array:
     return ufuncs.abs(w)
 
 
+@library_jit(static_argnames=("rowvar", "bias", "ddof", "dtype"))
 def cov(
     m: ArrayLike,
     y: ArrayLike | None = None,
@@ -106,6 +108,7 @@ def cov(
     return manipulation.squeeze(ufuncs.true_divide(dot(centered, ufuncs.conj(weighted.T)), f))
 
 
+@library_jit(static_argnames=("rowvar", "dtype"))
 def corrcoef(
     x: ArrayLike, y: ArrayLike | None = None, rowvar: bool = True, dtype: DTypeLike | None = None
 ) -> Array:
@@ -130,6 +133,13 @@ def corrcoef(
 # Quantiles: sort along the reduced axis, then interpolate between neighbouring order statistics
 
 _METHODS = ("linear", "lower", "higher", "midpoint", "nearest", "inverted_cdf")
+
+
+def _sort_last(x: Array) -> Array:
+    """``x`` sorted along its last axis (``lax.sort``, as JAX's quantile sorts)."""
+    out = lax.sort(x, dimension=x.ndim - 1)
+    assert isinstance(out, Array)
+    return out
 
 
 def _quantile(
@@ -172,11 +182,11 @@ def _quantile(
     n = flat.shape[-1]
     nan = ufuncs.isnan(flat)
     if squash_nans:
-        ordered = selection.sort(flat, axis=-1)  # NaNs sort last
+        ordered = _sort_last(flat)  # NaNs sort last
         counts = reductions.sum(ufuncs.logical_not(nan), axis=-1, dtype=q_arr.dtype)
     else:
         any_nan = reductions.any(nan, axis=-1, keepdims=True)
-        ordered = selection.sort(selection.where(any_nan, np.nan, flat), axis=-1)
+        ordered = _sort_last(selection.where(any_nan, np.nan, flat))
         counts = creation.full(flat.shape[:-1], n, dtype=q_arr.dtype)
     # q's axis first, then the kept axes
     q_b = manipulation.reshape(q_arr, q_arr.shape + (1,) * counts.ndim)
@@ -192,7 +202,7 @@ def _quantile(
 
     def at(index: Array) -> Array:
         spread = manipulation.broadcast_to(index, out_shape)
-        picked = indexing.take_along_axis(source, spread[..., None], axis=-1)
+        picked = indexing._take_along_axis(source, spread[..., None], axis=-1)
         return picked[..., 0]
 
     low_value, high_value = at(low), at(high)
@@ -215,6 +225,7 @@ def _quantile(
     return result.astype(arr.dtype)
 
 
+@library_jit(static_argnames=("axis", "overwrite_input", "keepdims", "method"))
 def quantile(
     a: ArrayLike,
     q: ArrayLike,
@@ -233,6 +244,7 @@ def quantile(
     return _quantile(a, q, axis, method, keepdims, False, weights)
 
 
+@library_jit(static_argnames=("axis", "overwrite_input", "keepdims", "method"))
 def nanquantile(
     a: ArrayLike,
     q: ArrayLike,
@@ -253,6 +265,7 @@ def nanquantile(
     return _quantile(a, q, axis, method, keepdims, True, weights)
 
 
+@library_jit(static_argnames=("axis", "overwrite_input", "keepdims", "method"))
 def percentile(
     a: ArrayLike,
     q: ArrayLike,
@@ -269,6 +282,7 @@ def percentile(
                     keepdims, weights=weights)
 
 
+@library_jit(static_argnames=("axis", "overwrite_input", "keepdims", "method"))
 def nanpercentile(
     a: ArrayLike,
     q: ArrayLike,
@@ -292,6 +306,7 @@ def _fraction(name: str, a: ArrayLike, q: ArrayLike) -> Array:
     return ufuncs.true_divide(q_arr, 100)
 
 
+@library_jit(static_argnames=("axis", "overwrite_input", "keepdims"))
 def median(
     a: ArrayLike,
     axis: int | tuple[int, ...] | None = None,
@@ -305,6 +320,7 @@ def median(
                     keepdims=keepdims, method="midpoint")
 
 
+@library_jit(static_argnames=("axis", "overwrite_input", "keepdims"))
 def nanmedian(
     a: ArrayLike,
     axis: int | tuple[int, ...] | None = None,

@@ -27,6 +27,7 @@ from refjax.numpy._util import (
     promote_shapes,
     where_,
 )
+from refjax.primitives.calls import library_jit
 from refjax.primitives.constants import constant, convert
 from refjax.primitives.custom_derivatives import custom_jvp
 
@@ -138,6 +139,7 @@ def ceil(x: ArrayLike, /) -> Array:
     return lax.ceil(*promote_args_inexact("ceil", arr))
 
 
+@library_jit()
 def trunc(x: ArrayLike, /) -> Array:
     """Elementwise rounding toward zero; integers are returned unchanged."""
     (arr,) = ensure_arraylike("trunc", x)
@@ -148,6 +150,7 @@ def trunc(x: ArrayLike, /) -> Array:
 
 
 
+@library_jit()
 def rint(x: ArrayLike, /) -> Array:
     """Elementwise rounding to the nearest integer, ties to even (as a float)."""
     (arr,) = ensure_arraylike("rint", x)
@@ -225,7 +228,7 @@ sinh = _inexact_unary("sinh", lax.sinh)
 cosh = _inexact_unary("cosh", lax.cosh)
 tanh = _inexact_unary("tanh", lax.tanh)
 arcsinh = _inexact_unary("arcsinh", lax.asinh)
-arccosh = _inexact_unary("arccosh", lax.acosh)
+arccosh = library_jit(name="arccosh")(_inexact_unary("arccosh", lax.acosh))
 arctanh = _inexact_unary("arctanh", lax.atanh)
 asin, acos, atan = arcsin, arccos, arctan
 asinh, acosh, atanh = arcsinh, arccosh, arctanh
@@ -274,6 +277,7 @@ def isfinite(x: ArrayLike, /) -> Array:
     return full_like_lax(arr, True, dtypes.bool_)
 
 
+@library_jit()
 def isinf(x: ArrayLike, /) -> Array:
     """Elementwise: positive or negative infinity."""
     (arr,) = ensure_arraylike("isinf", x)
@@ -314,6 +318,7 @@ def isnan(x: ArrayLike, /) -> Array:
 _INT_OF_BITS: Final[dict[int, DType]] = {16: dtypes.int16, 32: dtypes.int32, 64: dtypes.int64}
 
 
+@library_jit()
 def signbit(x: ArrayLike, /) -> Array:
     """Elementwise: whether the sign bit is set (true for -0.0)."""
     (arr,) = promote_args("signbit", x)
@@ -358,6 +363,7 @@ def true_divide(x1: ArrayLike, x2: ArrayLike, /) -> Array:
 divide = true_divide
 
 
+@library_jit()
 def floor_divide(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     """Elementwise ``x1 // x2``: the quotient rounded toward negative infinity."""
     a, b = promote_args_numeric("floor_divide", x1, x2)
@@ -384,6 +390,7 @@ def _float_divmod(x1: Array, x2: Array) -> tuple[Array, Array]:
     return lax.round(div), mod
 
 
+@library_jit()
 def divmod(x1: ArrayLike, x2: ArrayLike, /) -> tuple[Array, Array]:  # noqa: A001  # numpy's name
     """``(x1 // x2, x1 % x2)`` elementwise."""
     a, b = promote_args_numeric("divmod", x1, x2)
@@ -392,6 +399,7 @@ def divmod(x1: ArrayLike, x2: ArrayLike, /) -> tuple[Array, Array]:  # noqa: A00
     return _float_divmod(a, b)
 
 
+@library_jit()
 def remainder(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     """Elementwise ``x1 % x2`` with the sign of the divisor (Python's ``%``)."""
     a, b = promote_args_numeric("remainder", x1, x2)
@@ -409,6 +417,7 @@ def remainder(x1: ArrayLike, x2: ArrayLike, /) -> Array:
 mod = remainder
 
 
+@library_jit()
 def fmod(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     """Elementwise C-style remainder: the sign of the dividend."""
     a, b = ensure_arraylike("fmod", x1, x2)
@@ -476,11 +485,13 @@ def minimum(x: ArrayLike, y: ArrayLike, /) -> Array:
     return lax.min(*promote_args("minimum", x, y))
 
 
+@library_jit()
 def fmax(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     """Elementwise maximum that ignores NaNs."""
     return where_(bitwise_or(greater(x1, x2), isnan(x2)), x1, x2)
 
 
+@library_jit()
 def fmin(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     """Elementwise minimum that ignores NaNs."""
     return where_(bitwise_or(less(x1, x2), isnan(x2)), x1, x2)
@@ -494,6 +505,7 @@ def arctan2(x1: ArrayLike, x2: ArrayLike, /) -> Array:
 atan2 = arctan2
 
 
+@library_jit()
 def hypot(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     """Elementwise ``sqrt(x1**2 + x2**2)`` without overflow."""
     a, b = promote_args_inexact("hypot", x1, x2)
@@ -512,6 +524,7 @@ def hypot(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     return where_(idx_inf, const(x, np.inf), x)
 
 
+@library_jit()
 def copysign(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     """Elementwise magnitude of ``x1`` with the sign of ``x2``."""
     a, b = promote_args_inexact("copysign", x1, x2)
@@ -609,6 +622,7 @@ def _wrap_between(x: Array, bound: float) -> Array:
     return lax.sub(rem, a)
 
 
+@library_jit()
 def heaviside(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     """Heaviside step: 0 below zero, 1 above, ``x2`` at zero."""
     a, b = ensure_arraylike("heaviside", x1, x2)
@@ -731,6 +745,7 @@ def greater_equal(x: ArrayLike, y: ArrayLike, /) -> Array:
     return _compare("greater_equal", lax.ge, x, y)
 
 
+@library_jit()
 def sinc(x: ArrayLike, /) -> Array:
     """``sin(pi x) / (pi x)``, 1 at 0; every derivative at 0 is the Maclaurin coefficient
     (JAX's custom JVP), not the 0/0 of the quotient rule."""

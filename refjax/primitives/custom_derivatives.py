@@ -307,7 +307,7 @@ class custom_jvp:  # noqa: N801  # JAX's name
             raise TypeError("Can't use ``defjvps`` with ``nondiff_argnums``.")
 
         def jvp(primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> tuple[Any, Any]:
-            out = self.fun(*primals)
+            out = self(*primals)  # (the call itself, as JAX's: staged, it stays a call)
             total = None
             for rule, t in zip(jvps, tangents, strict=True):
                 if rule is None:

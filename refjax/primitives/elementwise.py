@@ -742,8 +742,11 @@ def min(x: ArrayLike, y: ArrayLike) -> Array:  # noqa: A001  # lax's name
 
 def _balanced_eq(x: ArrayLike, z: Array, y: ArrayLike) -> Array:
     """1 where ``x`` attains ``z`` alone, 1/2 where ``y`` ties it, else 0 (JAX's rule)."""
-    hit = select_n(eq(x, z), _full_like(z, 0), _full_like(z, 1))
-    return div(hit, select_n(eq(y, z), _full_like(z, 1), _full_like(z, 2)))
+    # (the constants made in JAX's order, so that traced programs read the same)
+    x_at, one, zero = eq(x, z), _full_like(z, 1), _full_like(z, 0)
+    hit = select_n(x_at, zero, one)
+    y_at, two, one = eq(y, z), _full_like(z, 2), _full_like(z, 1)
+    return div(hit, select_n(y_at, one, two))
 
 
 def _defchooser(prim: Primitive) -> None:

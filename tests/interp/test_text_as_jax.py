@@ -137,6 +137,42 @@ def _jit_programs(m: ModuleType) -> list[str]:
     )]
 
 
+def _long(m: ModuleType, x: Any) -> Any:
+    for _ in range(6):
+        x = m.numpy.sin(x) * 2.0
+    return x
+
+
+def _shared_programs(m: ModuleType) -> list[str]:
+    """Sub-jaxprs JAX's printer puts up front: any with more than 10 equations (a loop body,
+    a cond branch, a jit body called once), named after their call or ``jaxpr``; variables
+    never take those names. Library functions' jit calls, under grad (the forward call with
+    its residuals forwarded and pruned, the transposed call) and vmap."""
+    jnp = m.numpy
+    x = np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4)
+    return [str(t) for t in (
+        m.make_jaxpr(lambda a: m.lax.fori_loop(0, 3, lambda i, c: _long(m, c), a))(
+            np.float32(1)),
+        m.make_jaxpr(lambda a: m.jit(lambda b: _long(m, b))(a)
+                     + m.jit(lambda b: _long(m, b))(a + 1))(np.float32(1)),
+        m.make_jaxpr(lambda a: m.lax.cond(a > 0, lambda b: _long(m, b), lambda b: b, a))(
+            np.float32(1)),
+        m.make_jaxpr(lambda a: jnp.clip(a, 0, 1) * 2)(x),
+        m.make_jaxpr(m.grad(lambda a: jnp.clip(a, 0, 1).sum()))(x),
+        m.make_jaxpr(m.grad(lambda a: jnp.where(a > 0, a, 1.0).sum()))(x),
+        m.make_jaxpr(m.grad(lambda a: m.nn.silu(a).sum()))(x),
+        m.make_jaxpr(m.grad(lambda a: m.nn.relu(a).sum()))(x),
+        m.make_jaxpr(lambda a: jnp.trace(a, 1))(x[:, :3]),
+        m.make_jaxpr(m.vmap(lambda a: jnp.clip(a, 0.5) + jnp.round(a, 1)))(x),
+    )]
+
+
+def test_shared_jaxprs_and_library_calls_print_as_jax() -> None:
+    ours, theirs = _shared_programs(refjax), _shared_programs(jax.load())
+    for a, b in zip(ours, theirs, strict=True):
+        assert a == b
+
+
 def test_jit_prints_as_jax() -> None:
     ours, theirs = _jit_programs(refjax), _jit_programs(jax.load())
     for a, b in zip(ours, theirs, strict=True):
@@ -148,6 +184,20 @@ def test_jit_text_parses_back() -> None:
     from refjax.interp.typecheck import typecheck_jaxpr
 
     for text in _jit_programs(refjax):
+        back = parse_jaxpr(text)
+        typecheck_jaxpr(back)
+        assert str(back) == text
+
+
+def test_shared_text_parses_back() -> None:
+    """A ``let`` body referred to by any param (a loop body, one of a cond's branches)."""
+    from refjax.interp.parser import parse_jaxpr
+    from refjax.interp.typecheck import typecheck_jaxpr
+
+    texts = _shared_programs(refjax)[:3] + [str(refjax.make_jaxpr(
+        lambda a: refjax.lax.while_loop(lambda c: c < 3, lambda c: _long(refjax, c), a))(
+            np.float32(1)))]
+    for text in texts:
         back = parse_jaxpr(text)
         typecheck_jaxpr(back)
         assert str(back) == text

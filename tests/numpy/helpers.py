@@ -168,3 +168,31 @@ def _refjax_flat(jaxpr: Any, consts: set[int], out: list[str]) -> None:
             consts.update(id(v) for v in eqn.outvars)
             continue
         out.append(eqn.primitive.name)
+
+
+def _aval_key(atom: Any) -> tuple[Any, ...]:
+    aval = atom.aval
+    return (tuple(aval.shape), str(aval.dtype), bool(getattr(aval, "weak_type", False)))
+
+
+def call_tree(jaxpr: Any) -> list[Any]:
+    """The named calls of a jaxpr (JAX's or refjax's), nested: for each ``jit`` equation its
+    name, its operands' and results' (shape, dtype, weak type), and the calls in its body;
+    custom_jvp/custom_vjp calls are looked through. What JAX's jit wrappers of library
+    functions make of a program, to compare with refjax's."""
+    jaxpr = getattr(jaxpr, "jaxpr", jaxpr)
+    out: list[Any] = []
+    for eqn in jaxpr.eqns:
+        name = eqn.primitive.name
+        if name in ("jit", "pjit"):
+            body = eqn.params["jaxpr"]
+            out.append((eqn.params["name"], [_aval_key(a) for a in eqn.invars],
+                        [_aval_key(v) for v in eqn.outvars], call_tree(body)))
+        elif name in ("custom_jvp_call", "custom_vjp_call"):
+            out.append((name, call_tree(eqn.params["call_jaxpr"])))
+        else:
+            for value in eqn.params.values():  # the bodies of control flow
+                for sub in value if isinstance(value, tuple) else (value,):
+                    if hasattr(sub, "eqns") or hasattr(getattr(sub, "jaxpr", None), "eqns"):
+                        out.extend(call_tree(sub))
+    return out

@@ -1,8 +1,9 @@
 """Traced programs: ``refjax.make_jaxpr`` of key jnp functions has JAX's primitive sequence.
 
-JAX wraps many jnp functions in ``jit`` (and some in ``custom_jvp``); refjax has no such calls yet,
-so JAX's jaxprs are flattened before comparing. Equations whose inputs are all constants are
-skipped on both sides (JAX stages them, refjax computes them while tracing).
+JAX wraps many jnp functions in ``jit`` (and some in ``custom_jvp``), as refjax does; both jaxprs
+are flattened before comparing the primitives (``test_jit_wrappers.py`` compares the calls).
+Equations whose inputs are all constants are skipped on both sides (JAX stages them, refjax
+computes them while tracing).
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ from refjax.errors import missing_rule_message
 from refjax.interp.core import (
     Atom,
     ClosedJaxpr,
+    Jaxpr,
     JaxprEqn,
     Literal,
     NDArray,
@@ -51,6 +52,8 @@ from refjax.interp.core import (
     Var,
 )
 from refjax.interp.partial_eval import dce_closed_jaxpr
+from refjax.interp.staging import inline_calls
+from refjax.primitives import elementwise as ew
 from refjax.primitives import linalg as la
 from refjax.primitives import shape as sh
 from refjax.primitives.calls import jit_p
@@ -214,8 +217,10 @@ class _Planner:
     """Decides every step of a program and emits it as Python source."""
 
     def __init__(self, backend: Backend, closed: ClosedJaxpr) -> None:
-        # dead code out first (a pure_callback nothing reads does not run, as in JAX); effects
+        # calls inlined (one program: no call overhead, and their steps fuse with the caller's),
+        # then dead code out (a pure_callback nothing reads does not run, as in JAX); effects
         # stay, and so does every input (the caller passes them all)
+        closed = _fold_literal_converts(inline_calls(closed, _CALL_BODIES))
         closed, _ = dce_closed_jaxpr(closed, True, instantiate=True)
         jaxpr = self.jaxpr = closed.jaxpr
         self.namespace: dict[str, Any] = {"_errstate": np.errstate}
@@ -547,6 +552,34 @@ def _call_rule(key: str) -> pp.Rule:
     return rule
 
 
+def _fold_literal_converts(closed: ClosedJaxpr) -> ClosedJaxpr:
+    """``convert_element_type`` of a literal scalar replaced by the converted literal (a call
+    inlined with a Python scalar operand converts it; the speed paths need to see the value)."""
+    jaxpr = closed.jaxpr
+    if not any(e.primitive is ew.convert_element_type_p and isinstance(e.invars[0], Literal)
+               for e in jaxpr.eqns):
+        return closed
+    env: dict[Var, Atom] = {}
+    eqns: list[JaxprEqn] = []
+    for eqn in jaxpr.eqns:
+        args = tuple(env.get(a, a) if isinstance(a, Var) else a for a in eqn.invars)
+        (out, *_), arg = eqn.outvars, args[0] if args else None
+        if eqn.primitive is ew.convert_element_type_p and isinstance(arg, Literal):
+            # (converted by the primitive's own implementation: XLA's rounding and casts)
+            value = impls[eqn.primitive](np.asarray(arg.val, arg.aval.dtype), **eqn.params)
+            env[out] = Literal(np.asarray(value, out.aval.dtype), out.aval)
+            continue
+        eqns.append(JaxprEqn(eqn.primitive, args, eqn.outvars, eqn.params))
+    outvars = tuple(env.get(v, v) if isinstance(v, Var) else v for v in jaxpr.outvars)
+    folded = Jaxpr(jaxpr.constvars, jaxpr.invars, outvars, tuple(eqns))
+    return ClosedJaxpr(folded, closed.consts)
+
+
+# the call primitives a program inlines, and the param holding each one's body
+_CALL_BODIES: Final[dict[Primitive, str]] = {
+    jit_p: "jaxpr", remat2_p: "jaxpr", custom_jvp_call_p: "call_jaxpr",
+    custom_vjp_call_p: "call_jaxpr",
+}
 pp.register(jit_p, _call_rule("jaxpr"))
 pp.register(remat2_p, _call_rule("jaxpr"))
 pp.register(custom_jvp_call_p, _call_rule("call_jaxpr"))
