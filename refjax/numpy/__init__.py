@@ -23,6 +23,7 @@ from refjax.dtypes import (
     result_type,
 )
 from refjax.interp.core import Array as ndarray  # noqa: N813  # jnp.ndarray is the Array type
+from refjax.numpy import fft as fft
 from refjax.numpy import indexing as indexing
 from refjax.numpy import linalg as linalg
 from refjax.numpy.creation import (
@@ -65,6 +66,7 @@ from refjax.numpy.manipulation import (
     column_stack,
     concat,
     concatenate,
+    dsplit,
     dstack,
     expand_dims,
     flip,
@@ -91,6 +93,7 @@ from refjax.numpy.manipulation import (
     swapaxes,
     tile,
     transpose,
+    unstack,
     vsplit,
     vstack,
 )
@@ -435,6 +438,7 @@ __all__ = [
     "divmod",
     "dot",
     "double",
+    "dsplit",
     "dstack",
     "dtype",
     "e",
@@ -449,6 +453,7 @@ __all__ = [
     "expm1",
     "eye",
     "fabs",
+    "fft",
     "finfo",
     "flexible",
     "flip",
@@ -626,6 +631,7 @@ __all__ = [
     "uint64",
     "uint8",
     "unravel_index",
+    "unstack",
     "unsignedinteger",
     "var",
     "vdot",

@@ -316,15 +316,11 @@ def stack(arrays: Any, axis: int = 0, out: None = None, dtype: DTypeLike | None 
         ax = canonicalize_axis(axis, arr.ndim)
         return concatenate(expand_dims(arr, ax + 1), axis=ax, dtype=dtype)
     parts = _as_sequence("stack", arrays)
-    shape0 = parts[0].shape
-    if any(p.shape != shape0 for p in parts[1:]):
-        raise ValueError("All input arrays must have the same shape.")
-    ax = canonicalize_axis(axis, len(shape0) + 1)
     if dtype is not None:
         parts = [asarray(p, dtype=dtype) for p in parts]
     else:
         parts = promote_dtypes(*parts)
-    return lax.concatenate([lax.expand_dims(p, (ax,)) for p in parts], ax)
+    return lax.stack(parts, axis=axis)
 
 
 def vstack(tup: Any, dtype: DTypeLike | None = None) -> Array:
@@ -377,9 +373,18 @@ def _split(op: str, ary: ArrayLike, indices_or_sections: Any, axis: int) -> list
         if rem and op == "split":
             raise ValueError(f"array split does not result in an equal division: rest is {rem}")
         sizes = [part + 1] * rem + [part] * (sections - rem)
-    stops = np.cumsum(sizes).tolist()
-    starts = [0, *stops[:-1]]
-    return [lax.slice_in_dim(arr, s, e, axis=ax) for s, e in zip(starts, stops, strict=True)]
+    return list(lax.split(arr, sizes, axis=ax))
+
+
+def unstack(x: ArrayLike, /, *, axis: int = 0) -> tuple[Array, ...]:
+    """The slices of ``x`` along ``axis``."""
+    (arr,) = ensure_arraylike("unstack", x)
+    return lax.unstack(arr, axis=axis)
+
+
+def dsplit(ary: ArrayLike, indices_or_sections: Any) -> list[Array]:
+    """``split`` along axis 2."""
+    return _split("dsplit", ary, indices_or_sections, 2)
 
 
 def split(ary: ArrayLike, indices_or_sections: Any, axis: int = 0) -> list[Array]:
@@ -409,13 +414,10 @@ def hsplit(ary: ArrayLike, indices_or_sections: Any) -> list[Array]:
 def tile(A: ArrayLike, reps: int | Sequence[int]) -> Array:  # noqa: N803  # numpy's name
     """``A`` repeated ``reps`` times along each axis."""
     (arr,) = ensure_arraylike("tile", A)
-    reps_tup = _index_tuple(reps)
-    a_shape = (1,) * (len(reps_tup) - arr.ndim) + arr.shape
-    reps_tup = (1,) * (len(a_shape) - len(reps_tup)) + reps_tup
-    interleaved = [j for i in a_shape for j in (1, i)]
-    target = tuple(k for pair in zip(reps_tup, a_shape, strict=True) for k in pair)
-    result = _broadcast_to(reshape(arr, interleaved), target)
-    return reshape(result, tuple(int(r) * s for r, s in zip(reps_tup, a_shape, strict=True)))
+    reps_tup = (1,) * (arr.ndim - len(_index_tuple(reps))) + _index_tuple(reps)
+    if len(reps_tup) > arr.ndim:
+        arr = lax.expand_dims(arr, tuple(range(len(reps_tup) - arr.ndim)))
+    return lax.tile(arr, reps_tup)
 
 
 def repeat(

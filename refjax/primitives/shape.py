@@ -19,8 +19,8 @@ from refjax import dtypes
 from refjax.dtypes import DType, DTypeLike
 from refjax.interp.batching import BatchDim, batching_rules, bdim_at
 from refjax.interp.core import Array, ArrayLike, Params, ShapedArray, display_rules, get_aval
-from refjax.interp.jvp import zeros_like_aval
-from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2
+from refjax.interp.jvp import Tangent, Zero, instantiate, jvp_rules, zeros_like_aval
+from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2, transpose_rules
 
 # Families use each other's operations inside rules; module imports keep the cycle harmless.
 from refjax.primitives import elementwise as ew
@@ -52,10 +52,18 @@ __all__ = [
     "reshape_p",
     "rev",
     "rev_p",
+    "split",
+    "split_p",
     "squeeze",
     "squeeze_p",
+    "stack",
+    "stack_p",
+    "tile",
+    "tile_p",
     "transpose",
     "transpose_p",
+    "unstack",
+    "unstack_p",
 ]
 
 
@@ -727,3 +735,204 @@ def broadcasted_iota(
 def iota(dtype: DTypeLike, size: int) -> Array:
     """``[0, 1, ..., size - 1]`` as ``dtype``."""
     return broadcasted_iota(dtype, (size,), 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# stack, unstack, split and tile (JAX 0.10's own primitives for them)
+
+
+def _stack_rule(*operands: ShapedArray, axis: int) -> ShapedArray:
+    if not operands:
+        raise ValueError("stack expects at least one operand, got 0.")
+    if len({o.ndim for o in operands}) != 1:
+        raise ValueError("Cannot stack arrays with different numbers of dimensions: got "
+                         f"{', '.join(str(o.shape) for o in operands)}.")
+    if len({o.shape for o in operands}) != 1:
+        raise ValueError("All input arrays must have the same shape. Got "
+                         f"{', '.join(str(o.shape) for o in operands)}.")
+    check_same_dtypes("stack", *operands)
+    shape = list(operands[0].shape)
+    shape.insert(axis, len(operands))
+    return ShapedArray(tuple(shape), operands[0].dtype, all(o.weak_type for o in operands))
+
+
+stack_p = standard_primitive("stack", _stack_rule)
+
+
+def stack(operands: Sequence[ArrayLike], axis: int = 0) -> Array:
+    """The ``operands`` (of one shape) joined along a new axis ``axis``."""
+    if not operands:
+        raise ValueError("stack expects at least one operand, got 0.")
+    axis = canonicalize_axis(axis, get_aval(operands[0]).ndim + 1)
+    return stack_p.bind(*operands, axis=axis)
+
+
+def _stack_transpose(ct: Array, *operands: ArrayLike | UndefinedPrimal,
+                     axis: int) -> list[Cotangent | None]:
+    parts = unstack_p.bind_all(ct, axis=axis)
+    return [p if isinstance(x, UndefinedPrimal) else None
+            for p, x in zip(parts, operands, strict=True)]
+
+
+deflinear2(stack_p, _stack_transpose)
+
+
+def _stack_batch(args: Sequence[ArrayLike], dims: Sequence[BatchDim], *,
+                 axis: int) -> tuple[list[Array], list[BatchDim]]:
+    first = dims[0]
+    if first is not None and all(d == first for d in dims):
+        if axis <= first:
+            return [stack_p.bind(*args, axis=axis)], [first + 1]
+        return [stack_p.bind(*args, axis=axis + 1)], [first]
+    size = next(get_aval(x).shape[d] for x, d in zip(args, dims, strict=True) if d is not None)
+    moved = [bdim_at(x, d, size, 0) for x, d in zip(args, dims, strict=True)]
+    return [stack_p.bind(*moved, axis=axis + 1)], [0]
+
+
+batching_rules[stack_p] = _stack_batch
+
+
+def _unstack_rule(operand: ShapedArray, *, axis: int) -> list[ShapedArray]:
+    if operand.ndim == 0:
+        raise ValueError("unstack requires arrays with rank > 0, however a scalar array of "
+                         f"shape {operand.shape} was passed.")
+    shape = list(operand.shape)
+    n = shape.pop(axis)
+    return [ShapedArray(tuple(shape), operand.dtype, operand.weak_type)] * n
+
+
+unstack_p = standard_primitive("unstack", _unstack_rule, multiple_results=True)
+
+
+def unstack(x: ArrayLike, axis: int = 0) -> tuple[Array, ...]:
+    """The slices of ``x`` along ``axis``, each without that axis."""
+    aval = get_aval(x)
+    if aval.ndim == 0:
+        raise ValueError("unstack requires arrays with rank > 0, however a scalar array of "
+                         f"shape {aval.shape} was passed.")
+    return tuple(unstack_p.bind_all(x, axis=canonicalize_axis(axis, aval.ndim)))
+
+
+def _unstack_transpose(cts: Sequence[Cotangent], operand: ArrayLike | UndefinedPrimal, *,
+                       axis: int) -> list[Cotangent | None]:
+    if all(isinstance(c, Zero) for c in cts):
+        return [Zero(aval_of(operand))]
+    return [stack_p.bind(*(instantiate(c) for c in cts), axis=axis)]
+
+
+def _unstack_jvp(primals: Sequence[ArrayLike], tangents: Sequence[Tangent], *,
+                 axis: int) -> tuple[list[Array], list[Tangent]]:
+    (x,), (t,) = primals, tangents
+    outs = unstack_p.bind_all(x, axis=axis)
+    if isinstance(t, Zero):
+        return outs, [Zero.from_primal(o) for o in outs]
+    return outs, list(unstack_p.bind_all(instantiate(t), axis=axis))
+
+
+def _unstack_batch(args: Sequence[ArrayLike], dims: Sequence[BatchDim], *,
+                   axis: int) -> tuple[list[Array], list[BatchDim]]:
+    (x,), (d,) = args, dims
+    assert d is not None
+    if axis < d:
+        outs = unstack_p.bind_all(x, axis=axis)
+        return outs, [d - 1] * len(outs)
+    outs = unstack_p.bind_all(x, axis=axis + 1)
+    return outs, [d] * len(outs)
+
+
+def _split_rule(operand: ShapedArray, *, sizes: tuple[int, ...], axis: int
+                ) -> list[ShapedArray]:
+    if any(s < 0 for s in sizes):
+        raise ValueError(f"Sizes passed to split must be nonnegative, got {list(sizes)}")
+    if operand.shape[axis] != sum(sizes):
+        raise ValueError(f"Sum of sizes {sum(sizes)} must be equal to dimension {axis} of the "
+                         f"operand shape {list(operand.shape)}")
+    outs = []
+    for size in sizes:
+        shape = list(operand.shape)
+        shape[axis] = size
+        outs.append(ShapedArray(tuple(shape), operand.dtype, operand.weak_type))
+    return outs
+
+
+split_p = standard_primitive("split", _split_rule, multiple_results=True)
+
+
+def split(operand: ArrayLike, sizes: Sequence[int], axis: int = 0) -> tuple[Array, ...]:
+    """``operand`` cut along ``axis`` into pieces of ``sizes`` (which sum to that axis's
+    length)."""
+    aval = get_aval(operand)
+    return tuple(split_p.bind_all(operand, sizes=_ints(sizes),
+                                  axis=canonicalize_axis(axis, aval.ndim)))
+
+
+def _split_transpose(cts: Sequence[Cotangent], operand: ArrayLike | UndefinedPrimal, *,
+                     sizes: tuple[int, ...], axis: int) -> list[Cotangent | None]:
+    if all(isinstance(c, Zero) for c in cts):
+        return [Zero(aval_of(operand))]
+    return [concatenate_p.bind(*(instantiate(c) for c in cts), dimension=axis)]
+
+
+def _split_jvp(primals: Sequence[ArrayLike], tangents: Sequence[Tangent], *,
+               sizes: tuple[int, ...], axis: int) -> tuple[list[Array], list[Tangent]]:
+    (x,), (t,) = primals, tangents
+    outs = split_p.bind_all(x, sizes=sizes, axis=axis)
+    if isinstance(t, Zero):
+        return outs, [Zero.from_primal(o) for o in outs]
+    return outs, list(split_p.bind_all(instantiate(t), sizes=sizes, axis=axis))
+
+
+def _split_batch(args: Sequence[ArrayLike], dims: Sequence[BatchDim], *,
+                 sizes: tuple[int, ...], axis: int) -> tuple[list[Array], list[BatchDim]]:
+    (x,), (d,) = args, dims
+    assert d is not None
+    outs = split_p.bind_all(x, sizes=sizes, axis=axis + 1 if axis >= d else axis)
+    return outs, [d] * len(outs)
+
+
+def _tile_rule(x: ShapedArray, *, reps: tuple[int, ...]) -> ShapedArray:
+    if x.ndim != len(reps):
+        raise TypeError(f"reps length must be equal to the ndim of x, got len(reps)={len(reps)} "
+                        f"and x.ndim={x.ndim}.")
+    return ShapedArray(tuple(n * r for n, r in zip(x.shape, reps, strict=True)), x.dtype,
+                       x.weak_type)
+
+
+tile_p = standard_primitive("tile", _tile_rule)
+
+
+def tile(operand: ArrayLike, reps: Sequence[int]) -> Array:
+    """``operand`` repeated ``reps[i]`` times along each axis ``i``."""
+    return tile_p.bind(operand, reps=_ints(reps))
+
+
+def _tile_transpose(ct: Array, operand: ArrayLike | UndefinedPrimal, *,
+                    reps: tuple[int, ...]) -> list[Cotangent | None]:
+    if not isinstance(operand, UndefinedPrimal):
+        return [None]
+    shape = operand.aval.shape
+    pairs = tuple(k for pair in zip(reps, shape, strict=True) for k in pair)
+    return [rd.reduce_sum(reshape(ct, pairs), tuple(2 * i for i in range(len(shape))))]
+
+
+deflinear2(tile_p, _tile_transpose)
+
+
+def _tile_batch(args: Sequence[ArrayLike], dims: Sequence[BatchDim], *,
+                reps: tuple[int, ...]) -> tuple[list[Array], list[BatchDim]]:
+    (x,), (d,) = args, dims
+    assert d is not None
+    new = list(reps)
+    new.insert(d, 1)
+    return [tile_p.bind(x, reps=tuple(new))], [d]
+
+
+batching_rules[tile_p] = _tile_batch
+
+
+jvp_rules[unstack_p] = _unstack_jvp
+jvp_rules[split_p] = _split_jvp
+transpose_rules[unstack_p] = _unstack_transpose
+transpose_rules[split_p] = _split_transpose
+batching_rules[unstack_p] = _unstack_batch
+batching_rules[split_p] = _split_batch

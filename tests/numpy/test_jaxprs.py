@@ -123,16 +123,14 @@ CASES: list[Case] = [
     ("minimum", lambda m: m.minimum, I, X),
     ("float_power", lambda m: m.float_power, I, I),
     ("right_shift", lambda m: m.right_shift, I, I),
-]
-
-# JAX 0.10 has ``stack``, ``tile`` and ``split`` primitives; refjax.lax does not (yet), so
-# refjax builds them from broadcast_in_dim/concatenate, reshape and slice.
-KNOWN_DIFFERENCES: list[Case] = [
     ("stack", lambda m: lambda a: m.stack([a, a]), X),
+    ("stack axis", lambda m: lambda a, b: m.stack([a, b], axis=-1), X, I),
     ("tile", lambda m: lambda a: m.tile(a, (2, 1)), X),
+    ("tile rank up", lambda m: lambda a: m.tile(a, (2, 1, 3)), X),
     ("split", lambda m: lambda a: m.split(a, 2, 1), X),
+    ("array_split", lambda m: lambda a: m.array_split(a, [1, 3], 1), X),
+    ("unstack", lambda m: lambda a: m.unstack(a, axis=1), X),
 ]
-
 
 def _run(case: Case) -> tuple[list[str], list[str]]:
     _name, make, *args = case
@@ -141,13 +139,6 @@ def _run(case: Case) -> tuple[list[str], list[str]]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_jaxpr_primitives_match_jax(case: Case) -> None:
-    theirs, ours = _run(case)
-    assert ours == theirs
-
-
-@pytest.mark.parametrize("case", KNOWN_DIFFERENCES, ids=[c[0] for c in KNOWN_DIFFERENCES])
-@pytest.mark.xfail(strict=True, reason="JAX 0.10's stack/tile/split primitives are not in lax")
-def test_known_jaxpr_differences(case: Case) -> None:
     theirs, ours = _run(case)
     assert ours == theirs
 

@@ -92,7 +92,8 @@ class OpRecord:
         return value_tol(dtype)
 
 
-FAMILIES = ("elementwise", "shape", "reductions", "indexing", "linalg", "transcendental")
+FAMILIES = ("elementwise", "shape", "reductions", "indexing", "linalg", "transcendental",
+            "decompositions", "fft")
 
 
 def all_records() -> list[OpRecord]:

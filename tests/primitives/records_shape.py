@@ -305,7 +305,26 @@ def _iota_records() -> list[OpRecord]:
     return records
 
 
+def _stack_split_tile_records() -> list[OpRecord]:
+    """JAX 0.10's stack, unstack, split and tile primitives (references: numpy's)."""
+    return [
+        _record("stack", lambda lax, *xs: lax.stack(xs, 0), lambda *xs: np.stack(xs, 0),
+                [((2, 3), (2, 3)), ((3,), (3,), (3,)), ((0, 2), (0, 2))]),
+        _record("stack", lambda lax, *xs: lax.stack(xs, -1), lambda *xs: np.stack(xs, -1),
+                [((2, 3), (2, 3)), ((4,),)], notes="last axis"),
+        _record("unstack", lambda lax, x: lax.unstack(x, 1),
+                lambda x: [x[:, i] for i in range(x.shape[1])], [((2, 3),), ((1, 2, 2),)]),
+        _record("split", lambda lax, x: lax.split(x, (1, 0, 2), 1),
+                lambda x: [x[:, :1], x[:, 1:1], x[:, 1:]], [((2, 3),), ((0, 3, 2),)]),
+        _record("split", lambda lax, x: lax.split(x, (2, 2), 0),
+                lambda x: [x[:2], x[2:]], [((4,),), ((4, 3),)], notes="axis 0"),
+        _record("tile", lambda lax, x: lax.tile(x, (2, 1, 3)[: x.ndim]),
+                lambda x: np.tile(x, (2, 1, 3)[: x.ndim]), [((2, 3),), ((3,),), ((1, 2, 2),)]),
+    ]
+
+
 RECORDS: list[OpRecord] = [
+    *_stack_split_tile_records(),
     *_broadcast_records(),
     *_reshape_records(),
     *_squeeze_records(),

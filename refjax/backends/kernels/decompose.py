@@ -21,6 +21,7 @@ from refjax.interp.staging import trace_to_jaxpr
 from refjax.primitives import elementwise as ew
 from refjax.primitives import reductions as rd
 from refjax.primitives import shape as sh
+from refjax.primitives import slicing as sl
 
 Decomposition: TypeAlias = Callable[[Sequence[ShapedArray], Params], ClosedJaxpr]
 
@@ -57,3 +58,68 @@ decompositions: Final[dict[Primitive, Decomposition]] = {
     rd.argmax_p: _arg_extreme(rd.reduce_max),
     rd.argmin_p: _arg_extreme(rd.reduce_min),
 }
+
+
+def _trace_all(fn: Callable[..., Sequence[Array]], in_avals: Sequence[ShapedArray]
+               ) -> ClosedJaxpr:
+    """``fn`` (several results) staged out on strongly typed arguments of ``in_avals``."""
+    return trace_to_jaxpr(lambda *xs: list(fn(*xs)), [a.strip_weak_type() for a in in_avals])
+
+
+def _stack(in_avals: Sequence[ShapedArray], params: Params) -> ClosedJaxpr:
+    """``stack``: each operand given a unit axis, then one concatenate."""
+    axis: int = params["axis"]
+    shape = list(in_avals[0].shape)
+    shape.insert(axis, 1)
+    dims = tuple(d for d in range(len(shape)) if d != axis)
+
+    def fn(*xs: Array) -> Array:
+        return sh.concatenate([sh.broadcast_in_dim(x, tuple(shape), dims) for x in xs], axis)
+
+    return _trace(fn, in_avals)
+
+
+def _tile(in_avals: Sequence[ShapedArray], params: Params) -> ClosedJaxpr:
+    """``tile``: a broadcast to ``(r0, n0, r1, n1, ...)``, then a reshape."""
+    reps: tuple[int, ...] = params["reps"]
+    shape = in_avals[0].shape
+    wide = tuple(k for pair in zip(reps, shape, strict=True) for k in pair)
+    dims = tuple(2 * i + 1 for i in range(len(shape)))
+    out = tuple(r * n for r, n in zip(reps, shape, strict=True))
+
+    def fn(x: Array) -> Array:
+        return sh.reshape(sh.broadcast_in_dim(x, wide, dims), out)
+
+    return _trace(fn, in_avals)
+
+
+def _split(in_avals: Sequence[ShapedArray], params: Params) -> ClosedJaxpr:
+    """``split``: one slice per piece."""
+    sizes: tuple[int, ...] = params["sizes"]
+    axis: int = params["axis"]
+
+    def fn(x: Array) -> list[Array]:
+        starts = np.cumsum((0, *sizes[:-1]))
+        return [sl.slice_in_dim(x, int(s), int(s) + n, axis=axis)
+                for s, n in zip(starts, sizes, strict=True)]
+
+    return _trace_all(fn, in_avals)
+
+
+def _unstack(in_avals: Sequence[ShapedArray], params: Params) -> ClosedJaxpr:
+    """``unstack``: one slice per index, its unit axis reshaped away."""
+    axis: int = params["axis"]
+    shape = in_avals[0].shape
+    rest = tuple(n for d, n in enumerate(shape) if d != axis)
+
+    def fn(x: Array) -> list[Array]:
+        return [sh.reshape(sl.slice_in_dim(x, i, i + 1, axis=axis), rest)
+                for i in range(shape[axis])]
+
+    return _trace_all(fn, in_avals)
+
+
+decompositions[sh.stack_p] = _stack
+decompositions[sh.tile_p] = _tile
+decompositions[sh.split_p] = _split
+decompositions[sh.unstack_p] = _unstack

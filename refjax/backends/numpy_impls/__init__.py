@@ -5,7 +5,9 @@ from __future__ import annotations
 from refjax.backends.numpy_impls import (  # noqa: F401  # imported to register implementations
     calls,
     control_flow,
+    decompositions,
     elementwise,
+    fft,
     indexing,
     linalg,
     prng,

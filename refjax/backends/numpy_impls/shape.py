@@ -81,3 +81,24 @@ def _iota(
     axes = [1] * len(shape)
     axes[dimension] = shape[dimension]
     return np.broadcast_to(line.reshape(axes), shape)
+
+
+@register(sh.stack_p)
+def _stack(*xs: NDArray, axis: int) -> NDArray:
+    return np.stack(xs, axis=axis)
+
+
+@register(sh.unstack_p)
+def _unstack(x: NDArray, *, axis: int) -> list[NDArray]:
+    return [np.array(np.take(x, i, axis=axis)) for i in range(x.shape[axis])]
+
+
+@register(sh.split_p)
+def _split(x: NDArray, *, sizes: tuple[int, ...], axis: int) -> list[NDArray]:
+    bounds = np.cumsum(sizes)[:-1]
+    return [np.array(part) for part in np.split(x, bounds, axis=axis)]
+
+
+@register(sh.tile_p)
+def _tile(x: NDArray, *, reps: tuple[int, ...]) -> NDArray:
+    return np.tile(x, reps)
