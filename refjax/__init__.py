@@ -14,6 +14,7 @@ from refjax import nn as nn
 from refjax import numpy as numpy
 from refjax import profiler as profiler
 from refjax import random as random
+from refjax import scipy as scipy
 from refjax import tree as tree
 from refjax import tree_util as tree_util
 from refjax.api import (

@@ -35,6 +35,7 @@ from refjax.numpy import einsum as einsum_module
 from refjax.numpy._util import ensure_arraylike, promote_dtypes_inexact
 from refjax.primitives.calls import library_jit
 from refjax.primitives.custom_derivatives import custom_jvp
+from refjax.primitives.decompositions import lu_solve
 from refjax.primitives.linalg import PrecisionLike
 from refjax.util import canonicalize_axis
 
@@ -641,7 +642,7 @@ def solve(a: ArrayLike, b: ArrayLike) -> Array:
     arr = manipulation.broadcast_to(arr, (*batch, m, m))
     mat = manipulation.broadcast_to(mat, (*batch, *mat.shape[-2:]))
     factor, _, perm = lax.linalg.lu(arr)
-    x = lax.linalg.lu_solve(factor, perm, mat, trans=0)
+    x = lu_solve(factor, perm, mat, trans=0)
     return x[..., 0] if vector else x
 
 

@@ -408,12 +408,17 @@ def _evaluated(call: Callable[..., Any], fun: Callable[..., Any], trace: Any,
                args: tuple[Any, ...]) -> tuple[bool, Any]:
     """``(True, result)`` where no rule is involved: outside any transformation the function
     itself, on the values; under partial evaluation with every input known, the call again in
-    the parent trace. Else ``(False, None)``."""
+    the parent trace, and a custom_jvp function with unknown inputs inlined (a linear use).
+    Else ``(False, None)``."""
     if isinstance(trace, EvalTrace):
         return True, fun(*args)
     if _all_known(trace, args):
         with set_current_trace(trace.parent or trace):
             return True, call(*args)
+    if isinstance(trace, PartialEvalTrace) and isinstance(call, custom_jvp):
+        # a custom_jvp function applied to unknown (linear) values, as inside a JVP rule
+        # under linearize: only the function is needed, not its rule (JAX inlines it too)
+        return True, fun(*args)
     return False, None
 
 

@@ -37,6 +37,7 @@ from refjax.primitives import elementwise as ew
 from refjax.primitives import reductions as rd
 from refjax.primitives import shape as sh
 from refjax.primitives import slicing as sl
+from refjax.primitives.calls import library_jit
 from refjax.primitives.common import standard_primitive
 from refjax.primitives.gather_scatter import GatherDimensionNumbers, GatherScatterMode, gather
 from refjax.primitives.linalg import Precision, dot_general
@@ -52,7 +53,6 @@ __all__ = [
     "lu_p",
     "lu_pivots_to_permutation",
     "lu_pivots_to_permutation_p",
-    "lu_solve",
     "qr",
     "qr_p",
     "svd",
@@ -516,6 +516,13 @@ def lu_solve(lu_: ArrayLike, permutation: ArrayLike, b: ArrayLike, trans: int = 
     """``x`` solving ``a @ x = b`` (``trans`` 0), ``a^T @ x = b`` (1) or ``a^H @ x = b`` (2)
     from ``a``'s LU factors (``lu`` and ``permutation`` as :func:`lu` returns them); ``b`` a
     vector or matrices of the same batch shape."""
+    if trans not in (0, 1, 2):
+        raise ValueError(f"'trans' value must be 0, 1, or 2, got {trans}")
+    return _lu_solve(lu_, permutation, b, trans)
+
+
+@library_jit(static_argnames=("trans",))
+def _lu_solve(lu_: ArrayLike, permutation: ArrayLike, b: ArrayLike, trans: int) -> Array:
     m = get_aval(lu_).shape[-1]
     b_aval = get_aval(b)
     vector = b_aval.ndim == get_aval(lu_).ndim - 1

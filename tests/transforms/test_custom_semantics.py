@@ -248,8 +248,28 @@ def printed(m: ModuleType, log: Log) -> None:
     log.append(str(m.make_jaxpr(lambda a: f(a, m.numpy.asarray(c)))(x)))
 
 
+def custom_jvp_on_tangents(m: ModuleType, log: Log) -> None:
+    """A rule that applies the custom_jvp function to the tangents (linear in them): under
+    grad the function is inlined into the linear part, so it transposes."""
+
+    @m.custom_jvp
+    def f(x: Any) -> Any:
+        return 2 * x
+
+    @f.defjvp
+    def f_jvp(primals: Any, tangents: Any) -> Any:
+        return f(primals[0]), f(tangents[0])
+
+    x = np.ones(2, np.float32)
+    _run(log, "grad", lambda: m.grad(lambda a: m.numpy.sum(f(a)))(x))
+    _run(log, "vjp", lambda: m.vjp(f, x)[1](x * 3))
+    _run(log, "jit of grad", lambda: m.jit(m.grad(lambda a: m.numpy.sum(f(a) ** 2)))(x))
+    log.append(str(m.make_jaxpr(m.grad(lambda a: m.numpy.sum(f(a))))(x)))
+
+
 SCENARIOS = [custom_jvp_with_control_flow, custom_jvp_rules, custom_vjp_runs,
-             closed_over_tracers, symbolic_zeros, vjp_symbolic_zeros, printed]
+             custom_jvp_on_tangents, closed_over_tracers, symbolic_zeros, vjp_symbolic_zeros,
+             printed]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.__name__ for s in SCENARIOS])
