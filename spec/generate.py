@@ -1806,6 +1806,10 @@ TOPIC_DESCRIPTIONS: Final = {
     "reductions": "reductions and cumulative reductions (records_reductions.py)",
     "indexing": "slicing, gather, scatter, sort, top_k (records_indexing.py)",
     "linalg": "dot_general (records_linalg.py)",
+    "decompositions": "lax.linalg: cholesky, eigh, lu, qr, svd, triangular and tridiagonal "
+    "solves (records_decompositions.py)",
+    "fft": "the fft primitive: FFT, IFFT, RFFT, IRFFT over 1-3 axes (records_fft.py)",
+    "convolution": "conv_general_dilated and the windowed reductions (records_convolution.py)",
     "promotion": "dtype promotion (jnp.add over the lattice) and weak types of primitives",
     "errors": "errors: ill-typed primitives (eval_shape), misused transformations, ill-typed "
     "jaxprs",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from refjax.lax import linalg as linalg
 from refjax.primitives.control_flow import *  # noqa: F403
+from refjax.primitives.convolution import *  # noqa: F403
 from refjax.primitives.elementwise import *  # noqa: F403
 from refjax.primitives.fft import *  # noqa: F403
 from refjax.primitives.gather_scatter import *  # noqa: F403
@@ -18,3 +19,4 @@ from refjax.primitives.shape import *  # noqa: F403
 from refjax.primitives.slicing import *  # noqa: F403
 from refjax.primitives.sorting import *  # noqa: F403
 from refjax.primitives.transcendental import *  # noqa: F403
+from refjax.primitives.windowed import *  # noqa: F403

@@ -26,6 +26,7 @@ from refjax.interp.core import Array as ndarray  # noqa: N813  # jnp.ndarray is 
 from refjax.numpy import fft as fft
 from refjax.numpy import indexing as indexing
 from refjax.numpy import linalg as linalg
+from refjax.numpy.convolution import convolve, correlate
 from refjax.numpy.creation import (
     arange,
     array,
@@ -418,8 +419,10 @@ __all__ = [
     "conj",
     "conjugate",
     "copy",
+    "convolve",
     "copysign",
     "corrcoef",
+    "correlate",
     "cos",
     "cosh",
     "count_nonzero",

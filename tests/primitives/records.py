@@ -93,7 +93,7 @@ class OpRecord:
 
 
 FAMILIES = ("elementwise", "shape", "reductions", "indexing", "linalg", "transcendental",
-            "decompositions", "fft")
+            "decompositions", "fft", "convolution")
 
 
 def all_records() -> list[OpRecord]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from refjax.backends.numpy_impls import (  # noqa: F401  # imported to register implementations
     calls,
     control_flow,
+    convolution,
     decompositions,
     elementwise,
     fft,
@@ -15,6 +16,7 @@ from refjax.backends.numpy_impls import (  # noqa: F401  # imported to register 
     reductions,
     shape,
     transcendental,
+    windowed,
 )
 from refjax.backends.numpy_impls.table import NumpyImpl, impls, register
 
