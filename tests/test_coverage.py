@@ -16,6 +16,8 @@ NO_JVP = {
     "threefry2x32": "integer inputs only: tangents are always symbolic zeros",
     "custom_lin": "forward mode through custom_vjp is an error in JAX too",
     "nextafter": "no JVP rule in JAX either (its derivative is 1 almost everywhere)",
+    "igamma_grad_a": "no JVP rule in JAX either (igamma is differentiable once in a)",
+    "zeta": "no JVP rule in JAX either (jax.scipy.special.zeta has a custom JVP)",
 }
 NO_BATCHING = {
     "iota": "no operands: nothing is ever batched",

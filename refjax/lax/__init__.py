@@ -18,5 +18,6 @@ from refjax.primitives.reductions import *  # noqa: F403
 from refjax.primitives.shape import *  # noqa: F403
 from refjax.primitives.slicing import *  # noqa: F403
 from refjax.primitives.sorting import *  # noqa: F403
+from refjax.primitives.special import *  # noqa: F403
 from refjax.primitives.transcendental import *  # noqa: F403
 from refjax.primitives.windowed import *  # noqa: F403

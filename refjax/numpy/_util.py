@@ -102,8 +102,8 @@ def promote_shapes(fun_name: str, *args: ArrayLike) -> list[Array]:
     if len(nonscalar_ranks) < 2:
         return arrays
     _check_broadcastable(fun_name, shapes)
-    top = max(nonscalar_ranks)
-    return [a if not a.shape else broadcast_to_rank(a, top) for a in arrays]
+    top = max(nonscalar_ranks)  # (scalars too gain the axes, as in JAX)
+    return [broadcast_to_rank(a, top) for a in arrays]
 
 
 def broadcast_to_rank(x: Array, rank: int) -> Array:

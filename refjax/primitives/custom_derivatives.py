@@ -73,13 +73,23 @@ __all__: list[str] = []
 def _resolve_kwargs(
     fun: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> tuple[Any, ...]:
-    """Keyword arguments moved into their positions, as JAX's custom derivatives require."""
-    if not kwargs:
+    """Keyword arguments moved into their positions and defaults filled in, as JAX's custom
+    derivatives require (so ``nondiff_argnums`` may name a parameter left to its default)."""
+    if isinstance(fun, functools.partial):  # (an opaque signature, as in JAX)
+        if kwargs:
+            raise TypeError("keyword arguments could not be resolved to positions")
         return args
-    bound = inspect.signature(fun).bind(*args, **kwargs)
+    try:
+        bound = inspect.signature(fun).bind(*args, **kwargs)
+    except ValueError:  # no signature to read (a builtin)
+        if kwargs:
+            raise TypeError("keyword arguments could not be resolved to positions") from None
+        return args
     bound.apply_defaults()
-    if bound.kwargs:
-        raise TypeError("keyword arguments could not be resolved to positions")
+    passed = [k for k in bound.kwargs if k in kwargs]
+    if passed:  # (keyword-only parameters left to their defaults are dropped, as in JAX)
+        raise TypeError("The following keyword arguments could not be resolved to positions: "
+                        f"{', '.join(passed)}")
     return tuple(bound.args)
 
 

@@ -15,6 +15,7 @@ from refjax.backends.numpy_impls import (  # noqa: F401  # imported to register 
     program,
     reductions,
     shape,
+    special,
     transcendental,
     windowed,
 )
