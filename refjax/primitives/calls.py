@@ -197,12 +197,17 @@ def _split_call(
             outs.setdefault(id(v), i)
     sources: list[tuple[str, int]] = []
     kept: list[Atom] = []
+    kept_at: dict[int, int] = {}  # a residual twice is returned once
     for v in jaxpr.outvars[n_known:]:
         if isinstance(v, Var) and id(v) in ins:
             sources.append(("in", ins[id(v)]))
         elif isinstance(v, Var) and id(v) in outs:
             sources.append(("out", outs[id(v)]))
+        elif isinstance(v, Var) and id(v) in kept_at:
+            sources.append(("res", kept_at[id(v)]))
         else:
+            if isinstance(v, Var):
+                kept_at[id(v)] = len(kept)
             sources.append(("res", len(kept)))
             kept.append(v)
     if len(kept) < n_res:

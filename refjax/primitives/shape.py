@@ -544,15 +544,12 @@ def concatenate(operands: Sequence[ArrayLike], dimension: int) -> Array:
 def _concatenate_transpose(
     ct: Array, *operands: ArrayLike | UndefinedPrimal, dimension: int
 ) -> list[Cotangent | None]:
-    """Each linear operand gets its own stretch of the cotangent along ``dimension``."""
-    cts: list[Cotangent | None] = []
-    start = 0
-    for x in operands:
-        stop = start + aval_of(x).shape[dimension]
-        linear = isinstance(x, UndefinedPrimal)
-        cts.append(sl.slice_in_dim(ct, start, stop, axis=dimension) if linear else None)
-        start = stop
-    return cts
+    """Each linear operand gets its own stretch of the cotangent along ``dimension``: one
+    ``split`` of it, as JAX's rule."""
+    pieces = split_p.bind_all(ct, sizes=tuple(aval_of(x).shape[dimension] for x in operands),
+                              axis=dimension)
+    return [p if isinstance(x, UndefinedPrimal) else None
+            for p, x in zip(pieces, operands, strict=True)]
 
 
 deflinear2(concatenate_p, _concatenate_transpose)

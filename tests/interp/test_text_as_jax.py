@@ -164,6 +164,7 @@ def _shared_programs(m: ModuleType) -> list[str]:
         m.make_jaxpr(m.grad(lambda a: m.nn.relu(a).sum()))(x),
         m.make_jaxpr(lambda a: jnp.trace(a, 1))(x[:, :3]),
         m.make_jaxpr(m.vmap(lambda a: jnp.clip(a, 0.5) + jnp.round(a, 1)))(x),
+        m.make_jaxpr(m.grad(lambda a: jnp.concatenate([a, a * 2]).sum()))(x),
     )]
 
 

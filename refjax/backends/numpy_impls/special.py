@@ -36,6 +36,7 @@ from refjax.backends.numpy_impls import (  # noqa: F401  # lgamma's and digamma'
     transcendental,
 )
 from refjax.backends.numpy_impls.table import impls, register
+from refjax.backends.numpy_impls.transcendental import euler_maclaurin_zeta
 from refjax.dtypes import DType
 from refjax.interp.core import NDArray
 from refjax.primitives import special as sp
@@ -309,22 +310,7 @@ def _zeta_regular(x: NDArray, q: NDArray) -> NDArray:
     where q < 0): direct terms, then zeta(x, a) = a**-x (a/(x-1) + 1/2 + sum_j B_2j/(2j)!
     x (x+1) .. (x+2j-2) a**(1-2j))."""
     target = _ZETA_SHIFT + np.minimum(np.abs(x), 400.0) / 2
-    head = np.zeros_like(q)
-    a = q.copy()
-    while True:
-        below = a < target
-        if not below.any():
-            break
-        head += np.where(below, np.power(np.where(below, a, 1.0), -x), 0.0)
-        a = np.where(below, a + 1, a)
-    inv = 1 / a
-    tail = a / (x - 1) + 0.5
-    rising, power = x.copy(), inv.copy()  # x (x+1) .. (x+2j-2), and a**(1-2j)
-    for j, coefficient in enumerate(_EULER_MACLAURIN, start=1):
-        tail += coefficient * rising * power
-        rising *= (x + 2 * j - 1) * (x + 2 * j)
-        power *= inv * inv
-    return np.asarray(head + np.power(a, -x) * tail)
+    return euler_maclaurin_zeta(x, q, target, _EULER_MACLAURIN)
 
 
 @register(sp.zeta_p)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Final
 
@@ -411,6 +411,14 @@ _FACTORIALS: Final = np.array([float(math.factorial(k)) for k in range(_MAX_FACT
 def _hurwitz_zeta(s: NDArray, q: NDArray) -> NDArray:
     """zeta(s, q) for integer-valued s >= 2 and finite q > 0."""
     target = _ZETA_SHIFT + np.minimum(s, 2 * _MAX_FACTORIAL)  # bounded: n! overflows past 170
+    return euler_maclaurin_zeta(s, q, target, _EULER_MACLAURIN)
+
+
+def euler_maclaurin_zeta(s: NDArray, q: NDArray, target: NDArray,
+                         coefficients: Sequence[float]) -> NDArray:
+    """zeta(s, q): the terms (q + k)**-s summed directly until q + k reaches ``target``, the
+    rest by the Euler-Maclaurin formula ``a**-s (a/(s-1) + 1/2 + sum_j B_2j/(2j)! s (s+1) ..
+    (s+2j-2) a**(1-2j))`` with ``coefficients[j-1] = B_2j/(2j)!``."""
     head = np.zeros_like(q)
     a = q.copy()
     while True:
@@ -422,7 +430,7 @@ def _hurwitz_zeta(s: NDArray, q: NDArray) -> NDArray:
     inv = 1 / a
     tail = a / (s - 1) + 0.5
     rising, power = s.copy(), inv.copy()  # s (s+1) .. (s+2j-2), and a**(1-2j)
-    for j, coefficient in enumerate(_EULER_MACLAURIN, start=1):
+    for j, coefficient in enumerate(coefficients, start=1):
         tail += coefficient * rising * power
         rising *= (s + 2 * j - 1) * (s + 2 * j)
         power *= inv * inv
