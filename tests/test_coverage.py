@@ -13,6 +13,7 @@ ROWS = {c.primitive: c for c in coverage.coverage()}
 # Primitives with no JVP rule, and why (as in JAX).
 NO_JVP = {
     "iota": "no operands: nothing to differentiate",
+    "empty": "no operands: nothing to differentiate (JAX has no rule either)",
     "threefry2x32": "integer inputs only: tangents are always symbolic zeros",
     "custom_lin": "forward mode through custom_vjp is an error in JAX too",
     "nextafter": "no JVP rule in JAX either (its derivative is 1 almost everywhere)",
@@ -21,6 +22,7 @@ NO_JVP = {
 }
 NO_BATCHING = {
     "iota": "no operands: nothing is ever batched",
+    "empty": "no operands: nothing is ever batched",
     "custom_lin": "only ever transposed (inside linear jaxprs), never batched directly",
 }
 # The linear primitives issue 3 requires a transpose rule for.

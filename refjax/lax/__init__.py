@@ -13,6 +13,7 @@ from refjax.primitives.convolution import *  # noqa: F403
 from refjax.primitives.elementwise import *  # noqa: F403
 from refjax.primitives.fft import *  # noqa: F403
 from refjax.primitives.gather_scatter import *  # noqa: F403
+from refjax.primitives.lax_extras import *  # noqa: F403
 from refjax.primitives.linalg import *  # noqa: F403
 from refjax.primitives.reductions import *  # noqa: F403
 from refjax.primitives.shape import *  # noqa: F403

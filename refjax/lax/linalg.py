@@ -4,3 +4,4 @@ their rules live in :mod:`refjax.primitives.decompositions`)."""
 from __future__ import annotations
 
 from refjax.primitives.decompositions import *  # noqa: F403
+from refjax.primitives.eig import *  # noqa: F403

@@ -33,6 +33,7 @@ from refjax.numpy import (
 )
 from refjax.numpy import einsum as einsum_module
 from refjax.numpy._util import ensure_arraylike, promote_dtypes_inexact
+from refjax.numpy.linalg_eig import EigResult, eig, eigvals
 from refjax.primitives.calls import library_jit
 from refjax.primitives.custom_derivatives import custom_jvp
 from refjax.primitives.decompositions import lu_solve
@@ -40,6 +41,7 @@ from refjax.primitives.linalg import PrecisionLike
 from refjax.util import canonicalize_axis
 
 __all__ = [
+    "EigResult",
     "EighResult",
     "QRResult",
     "SVDResult",
@@ -49,7 +51,9 @@ __all__ = [
     "cross",
     "det",
     "diagonal",
+    "eig",
     "eigh",
+    "eigvals",
     "eigvalsh",
     "inv",
     "lstsq",
