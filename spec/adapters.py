@@ -286,6 +286,9 @@ class RefjaxAdapter(JaxLikeAdapter):
 # ---------------------------------------------------------------------------------------------
 # Real JAX
 
+# Params JAX prints as bare numbers (IntEnum members) but binds as its enum.
+_INT_ENUMS: Final = {("fft", "fft_type"): "FftType"}
+
 # The primitives whose hidden params refjax has (refjax.interp.parser fills them from text).
 _REFJAX_HIDDEN: Final = ("broadcast_in_dim", "dot_general")
 _DEFAULT_KINDS: Final = {
@@ -429,6 +432,8 @@ class JaxAdapter(JaxLikeAdapter):
             return np.dtype(value.name)
         if isinstance(value, EnumMember):
             return self.classes[value.owner][value.member]
+        if (prim, key) in _INT_ENUMS and isinstance(value, int):  # printed as a bare number
+            return self.classes[_INT_ENUMS[prim, key]](value)
         if isinstance(value, Record):
             fields = {k: self._param(prim, key, v) for k, v in value.fields}
             return self.classes[value.name](**fields)

@@ -119,11 +119,16 @@ def clip(
 def nonzero(
     a: ArrayLike, *, size: int | None = None, fill_value: ArrayLike | None = None
 ) -> tuple[Array, ...]:
-    """The indices of the non-zero elements, one array per axis (``a`` must be concrete)."""
+    """The indices of the non-zero elements, one array per axis (``a`` must be concrete unless
+    ``size`` is given: then the first ``size`` of them, padded with ``fill_value``, traceable)."""
     (arr,) = ensure_arraylike("nonzero", a)
     if arr.ndim == 0:
         raise ValueError("Calling nonzero on 0d arrays is not allowed. Use jnp.atleast_1d(scalar)"
                          " instead.")
+    if isinstance(arr, Tracer) and size is not None:
+        from refjax.numpy.histograms import nonzero_sized  # (histograms builds on this module)
+
+        return nonzero_sized(arr, size, fill_value)
     if isinstance(arr, Tracer):
         raise ConcretizationTypeError(
             arr, "The size argument of jnp.nonzero must be statically specified to use "

@@ -62,7 +62,9 @@ from refjax.primitives.common import standard_primitive
 from refjax.primitives.constants import convert
 from refjax.tree_util import PyTreeDef
 
-__all__ = ["cond", "fori_loop", "map", "scan", "switch", "while_loop"]
+__all__ = [
+    "cond", "cond_p", "fori_loop", "map", "scan", "scan_p", "switch", "while_loop", "while_p",
+]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from refjax.primitives import reductions as rd
 from refjax.primitives import shape as sh
 from refjax.primitives import slicing as sl
 from refjax.primitives.calls import library_jit
-from refjax.primitives.common import standard_primitive
+from refjax.primitives.common import check_same_dtypes, standard_primitive
 from refjax.primitives.gather_scatter import GatherDimensionNumbers, GatherScatterMode, gather
 from refjax.primitives.linalg import Precision, dot_general
 
@@ -229,15 +229,14 @@ def _split(name: str, avals: Sequence[ShapedArray], ranks: Sequence[int]) -> tup
 
 
 def _check_dtypes(name: str, avals: Sequence[ShapedArray]) -> DType:
-    dtype = avals[0].dtype
-    for aval in avals:
+    """JAX's ``naryop_dtype_rule``: each operand a float or complex, all of one dtype."""
+    for i, aval in enumerate(avals):
         if aval.dtype.kind not in _FLOAT_OR_COMPLEX:
-            raise TypeError(f"{name} does not accept dtype {aval.dtype.name}. Accepted dtypes "
-                            "are subtypes of floating, complexfloating.")
-        if aval.dtype != dtype:
-            raise TypeError(f"{name} requires arguments to have the same dtypes, got "
-                            f"{', '.join(a.dtype.name for a in avals)}.")
-    return dtype
+            raise TypeError(f"{name} does not accept dtype {aval.dtype.name} at position {i}. "
+                            f"Accepted dtypes at position {i} are subtypes of floating, "
+                            "complexfloating.")
+    check_same_dtypes(name, *avals)
+    return avals[0].dtype
 
 
 def _batch_leading(prim: Any, multiple: bool) -> None:
@@ -480,14 +479,12 @@ _batch_leading(lu_p, multiple=True)
 
 
 def _lu_pivots_rule(pivots: ShapedArray, *, permutation_size: int) -> ShapedArray:
-    if pivots.ndim < 1:
-        raise ValueError("Argument to lu_pivots_to_permutation must have rank >= 1 and dtype "
-                         f"int32. Got shape={pivots.shape} and dtype={pivots.dtype}")
+    _split("lu_pivots_to_permutation", [pivots], [1])
     if pivots.dtype != np.dtype(np.int32):
-        raise ValueError("Argument to lu_pivots_to_permutation must have rank >= 1 and dtype "
-                         f"int32. Got shape={pivots.shape} and dtype={pivots.dtype}")
+        raise TypeError(f"lu_pivots_to_permutation does not accept dtype {pivots.dtype.name} at "
+                        "position 0. Accepted dtypes at position 0 are subtypes of int32.")
     if permutation_size < pivots.shape[-1]:
-        raise ValueError("Output permutation size {permutation_size} has to exceed the trailing "
+        raise ValueError(f"Output permutation size {permutation_size} has to exceed the trailing "
                          f"dimension of the pivots. Got pivots size {pivots.shape[-1]}")
     return ShapedArray((*pivots.shape[:-1], permutation_size), pivots.dtype)
 

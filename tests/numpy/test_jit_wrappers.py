@@ -32,6 +32,11 @@ CASES: list[tuple[str, Maker, tuple[Any, ...]]] = [
     ("clip kw", lambda m: lambda a: m.numpy.clip(a, max=1.0), (X,)),
     ("clip arrays", lambda m: lambda a, b: m.numpy.clip(a, b, 2.0), (X, V)),
     ("where", lambda m: lambda a: m.numpy.where(a > 0, a, 1.0), (X,)),
+    # a literal no kernel computes in (complex, float16), passed into an inlined call
+    ("where complex", lambda m: lambda a: m.numpy.where(m.numpy.real(a) > 0, a, 1j),
+     (X.astype(np.complex64) * (1 - 1j),)),
+    ("where half", lambda m: lambda a: m.numpy.where(a > 0, a, np.float16(2)),
+     (X.astype(np.float16),)),
     ("round", lambda m: lambda a: m.numpy.round(a, 1), (X,)),
     ("around", lambda m: lambda a: m.numpy.around(a), (X,)),
     ("trunc", lambda m: m.numpy.trunc, (X,)),

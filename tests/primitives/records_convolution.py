@@ -181,10 +181,10 @@ NHWC: Spec = ("NHWC", "HWIO", "NHWC")
 
 def _conv_records() -> list[OpRecord]:
     return [
-        _conv_record("2-D SAME", [((2, 3, 5, 6), (4, 3, 3, 2)), ((1, 1, 4, 4), (2, 1, 1, 1)),
+        _conv_record("2-D SAME", [((2, 3, 4, 5), (4, 3, 3, 2)), ((1, 1, 4, 4), (2, 1, 1, 1)),
                                   ((0, 3, 5, 6), (4, 3, 3, 2)), ((2, 3, 5, 6), (0, 3, 3, 2))],
                      (F32, F64, I32, I8, BOOL), (1, 1), "SAME"),
-        _conv_record("2-D VALID strided", [((2, 2, 7, 8), (3, 2, 3, 3)), ((1, 2, 2, 2),
+        _conv_record("2-D VALID strided", [((2, 2, 6, 7), (3, 2, 3, 3)), ((1, 2, 2, 2),
                                                                          (3, 2, 3, 3))],
                      (F32, F64, C64), (2, 3), "VALID"),
         _conv_record("2-D SAME_LOWER strided", [((1, 2, 6, 7), (3, 2, 2, 4))], (F32, F64),

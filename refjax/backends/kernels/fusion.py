@@ -576,7 +576,13 @@ class _Planner:
                 self.remaining[atom] -= 1
 
     def _bind_like(self, var: Var, atom: Atom) -> None:
-        if isinstance(atom, Literal):
+        if isinstance(atom, Literal) and not is_kernel_dtype(atom.aval.dtype, self.options.fp64):
+            # a literal no kernel computes in (complex, float16) passed into an inlined call:
+            # a constant buffer, for the host steps that read it
+            value = np.asarray(atom.val, atom.aval.dtype)
+            self.bind_slot(var, self.constant_slot(np.broadcast_to(value, var.aval.shape),
+                                                   var.aval))
+        elif isinstance(atom, Literal):
             self.define(var, lower.stretch(self.b, self.param(atom), var.aval.shape))
         elif atom in self.slot_of:
             self.bind_slot(var, self.slot_of[atom])
