@@ -1810,6 +1810,8 @@ TOPIC_DESCRIPTIONS: Final = {
     "solves (records_decompositions.py)",
     "fft": "the fft primitive: FFT, IFFT, RFFT, IRFFT over 1-3 axes (records_fft.py)",
     "convolution": "conv_general_dilated and the windowed reductions (records_convolution.py)",
+    "special": "special functions (igamma, betainc, zeta, Bessel) and complex, mulhi, "
+    "reduce_precision, optimization_barrier (records_special.py)",
     "promotion": "dtype promotion (jnp.add over the lattice) and weak types of primitives",
     "errors": "errors: ill-typed primitives (eval_shape), misused transformations, ill-typed "
     "jaxprs",

@@ -93,7 +93,7 @@ class OpRecord:
 
 
 FAMILIES = ("elementwise", "shape", "reductions", "indexing", "linalg", "transcendental",
-            "decompositions", "fft", "convolution")
+            "decompositions", "fft", "convolution", "special")
 
 
 def all_records() -> list[OpRecord]:
