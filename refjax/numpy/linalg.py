@@ -371,8 +371,7 @@ def _slogdet_small_values(a: Array) -> tuple[Array, Array]:
     return ufuncs.sign(det), ufuncs.real(ufuncs.log(ufuncs.abs(det)))
 
 
-def _slogdet_tangents(x: Array, g: Array, sign: Array, ans_dot: Array
-                      ) -> tuple[Array, Array]:
+def _slogdet_tangents(x: Array, sign: Array, ans_dot: Array) -> tuple[Array, Array]:
     if x.dtype.kind == "c":
         sign_dot = ufuncs.multiply(
             ufuncs.subtract(ans_dot, ufuncs.real(ans_dot).astype(ans_dot.dtype)), sign)
@@ -389,7 +388,7 @@ def _slogdet_lu_jvp(primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> tupl
     (x,), (g,) = primals, tangents
     sign, ans = slogdet(x)
     ans_dot = selection.trace(solve(x, g), axis1=-1, axis2=-2)
-    return (sign, ans), _slogdet_tangents(x, g, sign, ans_dot)
+    return (sign, ans), _slogdet_tangents(x, sign, ans_dot)
 
 
 @_slogdet_small.defjvp
@@ -409,7 +408,7 @@ def _slogdet_small_jvp(primals: tuple[Any, ...], tangents: tuple[Any, ...]
                 ufuncs.multiply(g[..., 1, 0], x[..., 0, 1])),
             ufuncs.multiply(g[..., 1, 1], x[..., 0, 0]))
         ans_dot = ufuncs.divide(num, det)
-    return (sign, ans), _slogdet_tangents(x, g, sign, ans_dot)
+    return (sign, ans), _slogdet_tangents(x, sign, ans_dot)
 
 
 @library_jit(static_argnames=("method",))

@@ -108,9 +108,7 @@ def symmetrize(x: ArrayLike) -> Array:
 
 
 def _scalar(x: ArrayLike, value: float) -> Array:
-    from refjax.primitives.constants import constant
-
-    return constant(value, get_aval(x).dtype)
+    return _scalar_of(get_aval(x), value)
 
 
 def _tri_mask(shape: tuple[int, ...], k: int, lower: bool) -> Array:
@@ -168,8 +166,7 @@ def _diagonal(x: ArrayLike) -> Array:
     n, m = aval.shape[-2:]
     k = min(n, m)
     square = sl.slice(x, (0,) * (aval.ndim - 2) + (0, 0), (*aval.shape[:-2], k, k))
-    masked = ew.select_n(ew.convert_element_type(_eye(np.dtype(np.bool_), (k, k),
-                                                       aval.shape[:-2]), np.dtype(np.bool_)),
+    masked = ew.select_n(_eye(np.dtype(np.bool_), (k, k), aval.shape[:-2]),
                          _zeros(get_aval(square)), square)
     return rd.reduce_sum(masked, (aval.ndim - 1,))
 
