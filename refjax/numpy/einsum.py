@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from refjax import dtypes, lax
 from refjax.dtypes import DType, DTypeLike
 from refjax.interp.core import Array
@@ -39,7 +41,7 @@ def einsum(
     /,
     *operands: Any,
     out: None = None,
-    optimize: str | bool = "auto",
+    optimize: str | bool | Sequence[Any] = "auto",
     precision: Any = None,
     preferred_element_type: DTypeLike | None = None,
 ) -> Array:
@@ -59,6 +61,45 @@ def einsum(
         dtype, weak = user_dtype(preferred_element_type, "einsum"), False
     result = _run_path(list(arrays), path, dtype, precision)
     return convert(result, dtype, bool(weak))
+
+
+@dataclass(frozen=True, slots=True)
+class EinsumPathInfo:
+    """What ``einsum_path`` prints: the contraction and each pairwise step of its path."""
+
+    subscripts: str
+    steps: tuple[tuple[str, str], ...]  # (this step's einsum, the operands left afterwards)
+
+    def __str__(self) -> str:
+        lines = [f"  Complete contraction:  {self.subscripts}", "-" * 60,
+                 f"{'current':>30}  {'remaining':>27}", "-" * 60]
+        lines += [f"{now:>30}  {left:>27}" for now, left in self.steps]
+        return "\n".join(lines)
+
+
+def einsum_path(
+    subscripts: Any, /, *operands: Any, optimize: str | bool | Sequence[Any] = "auto"
+) -> tuple[list[tuple[int, ...]], EinsumPathInfo]:
+    """The path ``einsum`` takes for these operands (pairs of positions, each pair's result
+    appended to the operands left), and a printable description of it. The path can be given
+    back to ``einsum(..., optimize=path)``. Operands may be arrays or anything with a shape."""
+    if not isinstance(subscripts, str):
+        subscripts, operands = _interleaved_to_subscripts(subscripts, operands)
+    shapes = [tuple(np.shape(op)) for op in operands]  # ``.shape`` first: tracers work too
+    inputs, output = parse_subscripts(subscripts, [len(s) for s in shapes])
+    sizes = _label_sizes(inputs, shapes)
+    path = contraction_path(inputs, output, sizes, optimize)
+    terms = list(inputs)
+    described: list[tuple[str, str]] = []
+    for step in path:
+        for k in step.operands:  # highest first, as the path removes them
+            terms.pop(k)
+        terms.append(step.result)
+        described.append((",".join(step.inputs) + "->" + step.result,
+                          ",".join(terms) + "->" + output))
+    full = ",".join(inputs) + "->" + output
+    return ([tuple(sorted(step.operands)) for step in path],
+            EinsumPathInfo(full, tuple(described)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,17 +190,44 @@ def _label_sizes(inputs: Sequence[str], shapes: Sequence[tuple[int, ...]]) -> di
 
 
 def contraction_path(
-    inputs: Sequence[str], output: str, sizes: dict[str, int], optimize: str | bool = "auto"
+    inputs: Sequence[str], output: str, sizes: dict[str, int],
+    optimize: str | bool | Sequence[Any] = "auto",
 ) -> list[Contraction]:
-    """The pairwise contractions that compute the einsum, chosen greedily by result size."""
+    """The pairwise contractions that compute the einsum: chosen greedily by result size, in
+    order with ``optimize=False``, or as given by an explicit path (``einsum_path``'s first
+    result: pairs of positions in the current operand list, the pair's result appended)."""
     terms = list(inputs)
     steps: list[Contraction] = []
+    given = None if isinstance(optimize, (str, bool)) else _explicit_path(optimize, len(terms))
     if len(terms) == 1:
         return [Contraction((0,), frozenset(terms[0]) - frozenset(output), (terms[0],), output)]
     while len(terms) > 1:
-        pair = (0, 1) if optimize is False else _cheapest_pair(terms, output, sizes)
+        if given is not None:
+            pair = given[len(steps)]
+        else:
+            pair = (0, 1) if optimize is False else _cheapest_pair(terms, output, sizes)
         steps.append(_contract_step(terms, pair, output, last=len(terms) == 2))
     return steps
+
+
+def _explicit_path(path: Sequence[Any], n: int) -> list[tuple[int, int]]:
+    """A user's path checked step by step: each step two distinct positions among the operands
+    left (numpy's paths may start with the word ``'einsum_path'``)."""
+    steps = [tuple(step) for step in path if not isinstance(step, str)]
+    if n == 1 and steps in ([], [(0,)]):
+        return []
+    if len(steps) != n - 1:
+        raise ValueError(f"einsum path {list(path)} has {len(steps)} contractions; "
+                         f"{n} operands need {n - 1}")
+    pairs: list[tuple[int, int]] = []
+    for k, step in enumerate(steps):
+        left = n - k
+        if (len(step) != 2 or not all(isinstance(i, int) and 0 <= i < left for i in step)
+                or step[0] == step[1]):
+            raise ValueError(f"einsum path step {k} is {step}: refjax contracts pairs, two "
+                             f"distinct positions below {left}")
+        pairs.append((int(step[0]), int(step[1])))
+    return pairs
 
 
 def _kept_names(terms: Sequence[str], pair: tuple[int, int], output: str) -> frozenset[str]:
