@@ -12,7 +12,7 @@ consuming an iterator is a side effect that a traced function would perform once
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import IO, Any
 
 import numpy as np
@@ -42,10 +42,9 @@ def set_printoptions(*args: Any, **kwargs: Any) -> None:
     np.set_printoptions(*args, **kwargs)
 
 
-def printoptions(*args: Any, **kwargs: Any) -> Iterator[None]:
+def printoptions(*args: Any, **kwargs: Any) -> AbstractContextManager[Any]:
     """A context manager setting numpy's print options for its block."""
-    manager: Iterator[None] = np.printoptions(*args, **kwargs)
-    return manager
+    return np.printoptions(*args, **kwargs)
 
 
 def load(file: IO[bytes] | str | os.PathLike[Any], *args: Any, **kwargs: Any) -> Any:
