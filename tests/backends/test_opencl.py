@@ -240,11 +240,12 @@ def test_pad_and_concatenate_fuse_into_kernels(on_opencl: KernelBackend, dtype: 
         np.testing.assert_array_equal(np.asarray(ours(*args)), ref(x, y, e))  # eager
 
 
-def test_interior_padding_runs_on_the_host(on_opencl: KernelBackend) -> None:
+def test_interior_padding_runs_as_kernels(on_opencl: KernelBackend) -> None:
+    """(decompose_windows.py: a unit axis padded after each element, then reshaped flat)"""
     x = _f32(4)
     with refjax.profiler.trace_kernels() as log:
         got = lax.pad(device_put(x, "opencl"), np.float32(0), [(1, 0, 2)])
-    assert [h.name for h in log.host()] == ["pad"]
+    assert not log.host() and log.kernels()
     want = np.zeros(11, np.float32)
     want[1::3] = x
     np.testing.assert_array_equal(np.asarray(got), want)

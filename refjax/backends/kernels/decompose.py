@@ -15,6 +15,7 @@ from typing import Final, TypeAlias
 
 import numpy as np
 
+from refjax.backends.kernels.decompose_windows import window_decompositions
 from refjax.dtypes import DType
 from refjax.interp.core import Array, ClosedJaxpr, Params, Primitive, ShapedArray
 from refjax.interp.staging import trace_to_jaxpr
@@ -23,7 +24,8 @@ from refjax.primitives import reductions as rd
 from refjax.primitives import shape as sh
 from refjax.primitives import slicing as sl
 
-Decomposition: TypeAlias = Callable[[Sequence[ShapedArray], Params], ClosedJaxpr]
+# None: the primitive needs no decomposition with these params (``pad`` without interior)
+Decomposition: TypeAlias = Callable[[Sequence[ShapedArray], Params], ClosedJaxpr | None]
 
 
 def _trace(fn: Callable[..., Array], in_avals: Sequence[ShapedArray]) -> ClosedJaxpr:
@@ -123,3 +125,4 @@ decompositions[sh.stack_p] = _stack
 decompositions[sh.tile_p] = _tile
 decompositions[sh.split_p] = _split
 decompositions[sh.unstack_p] = _unstack
+decompositions.update(window_decompositions)  # convolution, windowed reductions

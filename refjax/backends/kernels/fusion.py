@@ -10,7 +10,8 @@ every value it can as an expression of the kernel IR (a :class:`~lower.Sym`) ins
 - ``dot_general`` (of kernel dtypes) reads its operands in place, transposed or not, and is
   pending as a reduction is: elementwise consumers of its result (bias, activation, scaling,
   casts) extend its epilogue, so they run in the *matmul* kernel;
-- a primitive with a decomposition (``decompose.py``: ``argmax``, ``argmin``) is inlined as the
+- a primitive with a decomposition (``decompose.py``: ``argmax``, ``argmin``; convolution and
+  the windowed reductions, ``decompose_windows.py``) is inlined as the
   jaxpr of primitives that have IR forms, as a ``jit`` call is;
 - a value is *materialised* (written to a buffer by a kernel) only when something needs a buffer:
   a view or another reduction of a reduced value, or an elementwise op broadcasting it (a reduced
@@ -511,8 +512,8 @@ class _Planner:
             self._inline(eqn, eqn.params[_CALLS[prim]])
         elif not self.host and prim in decompositions and all(
             is_kernel_dtype(a.dtype, self.options.fp64) for a in [*in_avals, *out_avals]
-        ):
-            self._inline(eqn, decompositions[prim](in_avals, eqn.params))
+        ) and (closed := decompositions[prim](in_avals, eqn.params)) is not None:
+            self._inline(eqn, closed)
         else:
             self._fuse_or_split(eqn, self._planner_of(eqn, in_avals, out_avals))
         for atom in eqn.invars:

@@ -675,5 +675,5 @@ def lowerable(prim: Primitive, params: Params, in_avals: Sequence[ShapedArray],
     if prim not in lowerings and prim not in reductions:
         return False
     if prim is sh.pad_p and any(interior for _, _, interior in params["padding_config"]):
-        return False  # interior padding is not an affine view: the host pads
+        return False  # interior padding is no affine view (decompose_windows.py rewrites it)
     return all(is_kernel_dtype(a.dtype, fp64) for a in [*in_avals, *out_avals])
