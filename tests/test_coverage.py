@@ -19,11 +19,19 @@ NO_JVP = {
     "nextafter": "no JVP rule in JAX either (its derivative is 1 almost everywhere)",
     "igamma_grad_a": "no JVP rule in JAX either (igamma is differentiable once in a)",
     "zeta": "no JVP rule in JAX either (jax.scipy.special.zeta has a custom JVP)",
+    "rng_bit_generator": "unsigned-integer key and bits: tangents are always symbolic zeros",
+    "rng_uniform": "no JVP rule in JAX either (random values)",
+    **dict.fromkeys(["cholesky_update", "geqrf", "hessenberg", "householder_product", "ormqr",
+                     "schur", "symmetric_product", "tridiagonal"],
+                    "no JVP rule in JAX either (lax.linalg's LAPACK reductions)"),
 }
 NO_BATCHING = {
     "iota": "no operands: nothing is ever batched",
     "empty": "no operands: nothing is ever batched",
     "custom_lin": "only ever transposed (inside linear jaxprs), never batched directly",
+    "cholesky_update": "takes exactly one matrix and one vector: no batching rule in JAX either",
+    "composite": "no batching rule in JAX either (an opaque named call)",
+    "rng_uniform": "no batching rule in JAX either (a stateful generator)",
 }
 # The linear primitives issue 3 requires a transpose rule for.
 MUST_TRANSPOSE = [

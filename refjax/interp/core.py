@@ -309,6 +309,18 @@ class Array:
         def argsort(self, axis: int = -1) -> Array: ...
         def take(self, indices: ArrayLike, axis: int | None = None) -> Array: ...
         def repeat(self, repeats: int, axis: int | None = None) -> Array: ...
+        def to_device(self, device: Any, *, stream: int | None = None) -> Array: ...
+        def __array_namespace__(self, /, *, api_version: str | None = None) -> Any: ...
+        def __dlpack__(
+            self,
+            /,
+            *,
+            stream: int | None = None,
+            max_version: tuple[int, int] | None = None,
+            dl_device: tuple[int, int] | None = None,
+            copy: bool | None = None,
+        ) -> object: ...
+        def __dlpack_device__(self, /) -> tuple[int, int]: ...
 
 
 ArrayLike: TypeAlias = Array | NDArray | np.generic | bool | int | float | complex
@@ -954,6 +966,13 @@ def pp_param(value: ParamValue, names: VarNames, indent: int, flat: bool = True,
         return shared if shared is not None else pp_jaxpr(value, indent, names, col=col)
     if isinstance(value, np.dtype):
         return dtypes.short_name(value) if value == dtypes.float0 else value.name
+    if hasattr(value, "_fields") and any(isinstance(v, (Jaxpr, ClosedJaxpr)) for v in value):
+        assert isinstance(value, tuple)  # a record of jaxprs: one labelled field a line
+        pad = " " * indent
+        labels: tuple[str, ...] = getattr(value, "_fields")  # noqa: B009  # a NamedTuple's
+        fields = "".join(f"\n{pad}  {f}={pp_param(getattr(value, f), names, indent + 2)}"
+                         for f in labels)
+        return f"{type(value).__name__}({fields}\n{pad})"
     if _is_jaxpr_tuple(value):
         pad = " " * indent
         if flat:

@@ -14,10 +14,12 @@ from refjax.primitives.elementwise import *  # noqa: F403
 from refjax.primitives.fft import *  # noqa: F403
 from refjax.primitives.gather_scatter import *  # noqa: F403
 from refjax.primitives.lax_extras import *  # noqa: F403
+from refjax.primitives.lax_more import *  # noqa: F403
 from refjax.primitives.linalg import *  # noqa: F403
 from refjax.primitives.reductions import *  # noqa: F403
 from refjax.primitives.shape import *  # noqa: F403
 from refjax.primitives.slicing import *  # noqa: F403
+from refjax.primitives.solves import *  # noqa: F403
 from refjax.primitives.sorting import *  # noqa: F403
 from refjax.primitives.special import *  # noqa: F403
 from refjax.primitives.transcendental import *  # noqa: F403

@@ -28,6 +28,7 @@ from refjax.interp.transpose import Cotangent, UndefinedPrimal, defbilinear
 from refjax.primitives import elementwise as ew
 from refjax.primitives import shape as sh
 from refjax.primitives.common import standard_primitive
+from refjax.primitives.dot_algorithm import DotAlgorithm, DotAlgorithmPreset
 
 __all__ = ["DotDimensionNumbers", "Precision", "dot", "dot_general", "dot_general_p"]
 
@@ -69,8 +70,13 @@ _PRECISION_STRINGS: Final[dict[str | None, Precision]] = {
     None: Precision.DEFAULT,
 }
 
-PrecisionLike: TypeAlias = str | Precision | tuple[str, str] | tuple[Precision, Precision] | None
-CanonicalPrecision: TypeAlias = tuple[Precision, Precision] | None
+PrecisionLike: TypeAlias = (
+    str | Precision | tuple[str, str] | tuple[Precision, Precision] | DotAlgorithm
+    | DotAlgorithmPreset | None
+)
+CanonicalPrecision: TypeAlias = (
+    tuple[Precision, Precision] | DotAlgorithm | DotAlgorithmPreset | None
+)
 
 
 def canonicalize_precision(precision: PrecisionLike) -> CanonicalPrecision:
@@ -81,6 +87,10 @@ def canonicalize_precision(precision: PrecisionLike) -> CanonicalPrecision:
         return Precision(precision), Precision(precision)
     if isinstance(precision, Precision):
         return precision, precision
+    if isinstance(precision, str) and precision in DotAlgorithmPreset.__members__:
+        return DotAlgorithmPreset[precision]  # (the algorithm is recorded, not followed)
+    if isinstance(precision, (DotAlgorithm, DotAlgorithmPreset)):
+        return precision
     if isinstance(precision, (list, tuple)) and len(precision) == 2:
         if all(isinstance(p, Precision) for p in precision):
             return Precision(precision[0]), Precision(precision[1])

@@ -49,6 +49,7 @@ from refjax.numpy._util import check_arraylike, promote_dtypes, promote_dtypes_i
 from refjax.primitives.calls import library_jit
 from refjax.primitives.custom_derivatives import custom_jvp
 from refjax.primitives.decompositions import lu_solve as lu_solve_factors
+from refjax.scipy.linalg_more import *  # noqa: F403  # schur, polar, sqrtm, special matrices ...
 
 __all__ = [
     "block_diag",

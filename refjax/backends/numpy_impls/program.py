@@ -257,6 +257,8 @@ class _Planner:
             self.namespace[f"f{i}"] = self.functions[i]
 
     def _constant(self, key: Var | Literal, value: NDArray) -> None:
+        if key in self.constants:  # one Literal object read by several equations: one name
+            return
         name = self.names[key] = f"k{len(self.constants)}"
         self.constants[key] = self.namespace[name] = value
 
