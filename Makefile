@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck unit unit-numpy unit-opencl perf clean
+.PHONY: demo test lint typecheck unit unit-numpy unit-opencl perf array-api clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ test: lint typecheck unit
 # Runs every benchmark once (a few minutes) and rewrites docs/performance.md; not part of `test`.
 perf: $(STAMP)
 	$(PY) benchmarks/perf_table.py
+
+# The array API conformance suite (data-apis/array-api-tests, never fetched here: set
+# ARRAY_API_TESTS_DIR to a checkout) on refjax.numpy and jax.numpy, printing both pass counts;
+# not part of `test`, and installs nothing: the suite's requirements must be in $(VENV) already.
+array-api:
+	$(PY) benchmarks/array_api_conformance.py --suite "$(ARRAY_API_TESTS_DIR)"
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

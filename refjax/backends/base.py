@@ -147,8 +147,16 @@ class ArrayImpl(Array):
         return self.backend.to_numpy(self.buffer)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> NDArray:
+        """The value as a numpy array: the (read-only) host buffer itself, or a writable copy
+        when ``copy=True`` or a conversion to ``dtype`` is needed (``copy=False`` then raises,
+        as numpy asks)."""
         value = self._concrete_value()
-        return value if dtype is None else value.astype(dtype)
+        needs_cast = dtype is not None and np.dtype(dtype) != value.dtype
+        if copy is False and needs_cast:
+            raise ValueError("converting to another dtype needs a copy; copy=False forbids it")
+        if needs_cast:
+            return value.astype(dtype)
+        return value.copy() if copy else value
 
     def block_until_ready(self) -> ArrayImpl:
         """Wait for the computation of this array; returns the array."""

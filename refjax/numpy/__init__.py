@@ -26,6 +26,11 @@ from refjax.interp.core import Array as ndarray  # noqa: N813  # jnp.ndarray is 
 from refjax.numpy import fft as fft
 from refjax.numpy import indexing as indexing
 from refjax.numpy import linalg as linalg
+from refjax.numpy.array_api import (
+    __array_api_version__,
+    __array_namespace_info__,
+    from_dlpack,
+)
 from refjax.numpy.convolution import convolve, correlate
 from refjax.numpy.creation import (
     arange,
@@ -459,11 +464,11 @@ def dtype(
     return _np.dtype(obj, align=align, copy=copy)  # type: ignore[call-overload, no-any-return]
 
 
-def isdtype(dtype_: object, kind: object) -> _builtins.bool:
-    """Whether ``dtype_`` is of ``kind`` (a dtype, a kind name, or a tuple of those)."""
+def isdtype(dtype: object, kind: object) -> _builtins.bool:
+    """Whether ``dtype`` is of ``kind`` (a dtype, a kind name, or a tuple of those)."""
     from refjax.numpy._util import isdtype as _isdtype
 
-    return _isdtype(dtype_, kind)
+    return _isdtype(dtype, kind)
 
 
 def can_cast(from_: object, to: object, casting: str = "safe") -> _builtins.bool:
@@ -473,6 +478,8 @@ def can_cast(from_: object, to: object, casting: str = "safe") -> _builtins.bool
     return _builtins.bool(result)
 
 __all__ = [
+    "__array_api_version__",
+    "__array_namespace_info__",
     "ComplexWarning",
     "abs",
     "absolute",
@@ -625,6 +632,7 @@ __all__ = [
     "fromfile",
     "fromfunction",
     "fromiter",
+    "from_dlpack",
     "frompyfunc",
     "fromstring",
     "full",

@@ -252,27 +252,34 @@ def user_dtype(dtype: DTypeLike, fun_name: str) -> DType:
     return dtypes.canonicalize_dtype(dtype)
 
 
-_KIND_NAMES: Final[dict[str, tuple[type[np.generic], ...]]] = {
-    "bool": (np.bool_,),
-    "signed integer": (np.signedinteger,),
-    "unsigned integer": (np.unsignedinteger,),
-    "integral": (np.integer,),
-    "real floating": (np.floating,),
-    "complex floating": (np.complexfloating,),
-    "numeric": (np.number,),
+_DTYPE_KINDS: Final[dict[str, frozenset[DType]]] = {  # JAX's ``_dtype_kinds``
+    "bool": frozenset({dtypes.bool_}),
+    "signed integer": frozenset(dtypes.SIGNED_INTS),
+    "unsigned integer": frozenset(dtypes.UNSIGNED_INTS),
+    "integral": frozenset(dtypes.INTS),
+    "real floating": frozenset(dtypes.FLOATS),
+    "complex floating": frozenset(dtypes.COMPLEXES),
+    "numeric": frozenset(dtypes.INTS + dtypes.INEXACT),
 }
 
 
 def isdtype(dtype: object, kind: object) -> bool:
     """The array API's ``isdtype``: is ``dtype`` of ``kind`` (a name, a dtype or a tuple)?"""
-    dt = np.dtype(dtype)  # type: ignore[call-overload]  # any dtype specifier
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    for k in kinds:
-        if isinstance(k, str):
-            if k not in _KIND_NAMES:
-                raise ValueError(f"Unrecognized {kind=!r}")
-            if any(np.issubdtype(dt, t) for t in _KIND_NAMES[k]):
-                return True
-        elif dt == np.dtype(k):
-            return True
-    return False
+    the_dtype = np.dtype(dtype)  # type: ignore[call-overload]  # any dtype specifier
+    options: set[DType] = set()
+    for k in kind if isinstance(kind, tuple) else (kind,):
+        if isinstance(k, str) and k in _DTYPE_KINDS:
+            options.update(_DTYPE_KINDS[k])
+            continue
+        try:
+            options.add(np.dtype(k))
+        except TypeError as err:
+            if isinstance(k, str):
+                raise ValueError(
+                    f"Unrecognized kind={k!r} expected one of {list(_DTYPE_KINDS)}, or a "
+                    "compatible input for jnp.dtype()"
+                ) from None
+            raise TypeError(
+                f"Expected kind to be a dtype, string, or tuple; got kind={k!r}"
+            ) from err
+    return the_dtype in options

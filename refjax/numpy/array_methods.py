@@ -15,6 +15,7 @@ from typing import Any, Final
 from refjax import dtypes
 from refjax import numpy as jnp
 from refjax.interp.core import Array, ArrayLike, as_operand
+from refjax.numpy import array_api as _array_api
 from refjax.numpy import indexing as _indexing
 
 _UNARY: Final[dict[str, str]] = {
@@ -283,6 +284,10 @@ _METHODS: Final[dict[str, Any]] = {  # functions, and properties (T, mT, real, i
     "argsort": _argsort,
     "take": _take,
     "repeat": _repeat,
+    "to_device": _array_api.to_device,  # the array API standard's methods
+    "__array_namespace__": _array_api.array_namespace,
+    "__dlpack__": _array_api.dlpack,
+    "__dlpack_device__": _array_api.dlpack_device,
 }
 
 

@@ -34,6 +34,7 @@ from refjax.numpy._util import (
 from refjax.numpy._util import (
     broadcast_to as _broadcast_to,
 )
+from refjax.numpy.array_api import DeviceLike, on_device
 from refjax.primitives.calls import library_jit
 from refjax.primitives.constants import check_python_int_range, constant, convert
 from refjax.util import canonicalize_axis
@@ -62,8 +63,20 @@ def array(
     copy: bool = True,
     order: str | None = "K",
     ndmin: int = 0,
+    *,
+    device: DeviceLike = None,
 ) -> Array:
     """An array from a scalar, a (nested) list or tuple, a numpy array or an Array."""
+    return on_device(_array(object, dtype, copy, order, ndmin), device)
+
+
+def _array(
+    object: Any,  # noqa: A002  # numpy's name
+    dtype: DTypeLike | None,
+    copy: bool,
+    order: str | None,
+    ndmin: int,
+) -> Array:
     if order is not None and order != "K":
         raise NotImplementedError("Only implemented for order='K'")
     if dtype is None and ndmin == 0 and isinstance(object, (Array, np.ndarray, np.number)):
@@ -86,7 +99,7 @@ def array(
     elif isinstance(object, Array):
         out = _copy_if_traced(object, copy)
     else:
-        parts = [lax.expand_dims(array(elt, out_dtype, copy=False), (0,)) for elt in object]
+        parts = [lax.expand_dims(_array(elt, out_dtype, False, "K", 0), (0,)) for elt in object]
         out = lax.concatenate(parts, 0)
     result = convert(out, out_dtype, weak_type)
     if ndmin > result.ndim:
@@ -100,10 +113,15 @@ def _copy_if_traced(x: Array, copy: bool) -> Array:
 
 
 def asarray(
-    a: Any, dtype: DTypeLike | None = None, order: str | None = None, *, copy: bool | None = None
+    a: Any,
+    dtype: DTypeLike | None = None,
+    order: str | None = None,
+    *,
+    copy: bool | None = None,
+    device: DeviceLike = None,
 ) -> Array:
     """``a`` as an array (no copy is ever needed: arrays are immutable)."""
-    return array(a, dtype=dtype, copy=bool(copy), order=order)
+    return array(a, dtype=dtype, copy=bool(copy), order=order, device=device)
 
 
 def copy(a: ArrayLike, order: str | None = None) -> Array:
@@ -111,8 +129,19 @@ def copy(a: ArrayLike, order: str | None = None) -> Array:
     return array(a, copy=True, order=order)
 
 
-def astype(x: ArrayLike, dtype: DTypeLike | None, /, *, copy: bool = False) -> Array:
-    """``x`` converted to ``dtype`` (the default float if None)."""
+def astype(
+    x: ArrayLike,
+    dtype: DTypeLike | None,
+    /,
+    *,
+    copy: bool = False,
+    device: DeviceLike = None,
+) -> Array:
+    """``x`` converted to ``dtype`` (the default float if None), on ``device`` if given."""
+    return on_device(_astype(x, dtype), device)
+
+
+def _astype(x: ArrayLike, dtype: DTypeLike | None) -> Array:
     (arr,) = ensure_arraylike("astype", x)
     new = dtypes.default_float_dtype() if dtype is None else user_dtype(dtype, "astype")
     if arr.dtype.kind == "c" and new == dtypes.bool_:
@@ -137,8 +166,15 @@ def _full(shape: tuple[int, ...], fill_value: ArrayLike, dtype: DType | None) ->
     return lax.broadcast(fill, shape) if shape else fill
 
 
-def full(shape: Any, fill_value: ArrayLike, dtype: DTypeLike | None = None) -> Array:
+def full(
+    shape: Any, fill_value: ArrayLike, dtype: DTypeLike | None = None, *, device: DeviceLike = None
+) -> Array:
     """An array of ``shape`` filled with ``fill_value``."""
+    out = _full_of(shape, fill_value, dtype)
+    return _placed_fill(out, device) if np.ndim(fill_value) == 0 else on_device(out, device)
+
+
+def _full_of(shape: Any, fill_value: ArrayLike, dtype: DTypeLike | None) -> Array:
     out_dtype = None if dtype is None else user_dtype(dtype, "full")
     check_arraylike("full", fill_value)
     if np.ndim(fill_value) == 0:
@@ -161,25 +197,43 @@ def _filled(name: str, shape: Any, fill_value: int, dtype: DTypeLike | None) -> 
     return _full(canonicalize_shape(shape), fill_value, out_dtype)
 
 
-def zeros(shape: Any, dtype: DTypeLike | None = None) -> Array:
+def zeros(shape: Any, dtype: DTypeLike | None = None, *, device: DeviceLike = None) -> Array:
     """An array of zeros (float by default)."""
-    return _filled("zeros", shape, 0, dtype)
+    return on_device(_filled("zeros", shape, 0, dtype), device)
 
 
-def ones(shape: Any, dtype: DTypeLike | None = None) -> Array:
+def ones(shape: Any, dtype: DTypeLike | None = None, *, device: DeviceLike = None) -> Array:
     """An array of ones (float by default)."""
-    return _filled("ones", shape, 1, dtype)
+    return on_device(_filled("ones", shape, 1, dtype), device)
 
 
-def empty(shape: Any, dtype: DTypeLike | None = None) -> Array:
+def empty(shape: Any, dtype: DTypeLike | None = None, *, device: DeviceLike = None) -> Array:
     """An uninitialised array in JAX; zeros here."""
-    return _filled("empty", shape, 0, dtype)
+    return on_device(_filled("empty", shape, 0, dtype), device)
 
 
 def full_like(
-    a: ArrayLike, fill_value: ArrayLike, dtype: DTypeLike | None = None, shape: Any = None
+    a: ArrayLike,
+    fill_value: ArrayLike,
+    dtype: DTypeLike | None = None,
+    shape: Any = None,
+    *,
+    device: DeviceLike = None,
 ) -> Array:
     """An array shaped like ``a`` (dtype and weak type too, unless given) full of ``fill_value``."""
+    out = _full_like(a, fill_value, dtype, shape)
+    return _placed_fill(out, device) if np.ndim(fill_value) == 0 else on_device(out, device)
+
+
+def _placed_fill(x: Array, device: DeviceLike) -> Array:
+    """A scalar fill placed on ``device``: as JAX's ``lax.full`` with a sharding, a concrete
+    result placed so is strongly typed (a traced one keeps its weak type)."""
+    if device is None or isinstance(x, Tracer):
+        return x
+    return on_device(convert(x, x.dtype, weak_type=False), device)
+
+
+def _full_like(a: ArrayLike, fill_value: ArrayLike, dtype: DTypeLike | None, shape: Any) -> Array:
     check_arraylike("full_like", a, fill_value)
     aval = get_aval(a)
     out_shape = aval.shape if shape is None else canonicalize_shape(shape)
@@ -192,17 +246,29 @@ def full_like(
     return lax.broadcast(fill, out_shape) if out_shape else fill
 
 
-def zeros_like(a: ArrayLike, dtype: DTypeLike | None = None, shape: Any = None) -> Array:
+def zeros_like(
+    a: ArrayLike, dtype: DTypeLike | None = None, shape: Any = None, *, device: DeviceLike = None
+) -> Array:
     """Zeros shaped like ``a``."""
-    return full_like(a, 0, dtype, shape)
+    return full_like(a, 0, dtype, shape, device=device)
 
 
-def ones_like(a: ArrayLike, dtype: DTypeLike | None = None, shape: Any = None) -> Array:
+def ones_like(
+    a: ArrayLike, dtype: DTypeLike | None = None, shape: Any = None, *, device: DeviceLike = None
+) -> Array:
     """Ones shaped like ``a``."""
-    return full_like(a, 1, dtype, shape)
+    return full_like(a, 1, dtype, shape, device=device)
 
 
-empty_like = zeros_like
+def empty_like(
+    prototype: ArrayLike,
+    dtype: DTypeLike | None = None,
+    shape: Any = None,
+    *,
+    device: DeviceLike = None,
+) -> Array:
+    """An uninitialised array shaped like ``prototype`` in JAX; zeros here."""
+    return full_like(prototype, 0, dtype, shape, device=device)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,6 +288,8 @@ def arange(
     stop: ArrayLike | None = None,
     step: ArrayLike | None = None,
     dtype: DTypeLike | None = None,
+    *,
+    device: DeviceLike = None,
 ) -> Array:
     """Evenly spaced values in ``[start, stop)`` with spacing ``step``."""
     out_dtype = None if dtype is None else user_dtype(dtype, "arange")
@@ -232,7 +300,7 @@ def arange(
     lo: Any = _concrete_scalar(start, f"It arose in the jnp.arange argument '{start_name}'")
     hi: Any = _concrete_scalar(stop, "It arose in the jnp.arange argument 'stop'")
     inc: Any = _concrete_scalar(step, "It arose in the jnp.arange argument 'step'")
-    return _arange(lo, hi, inc, start_name, out_dtype)
+    return on_device(_arange(lo, hi, inc, start_name, out_dtype), device)
 
 
 def _arange(start: Any, stop: Any, step: Any, start_name: str, out_dtype: DType | None) -> Array:
@@ -270,17 +338,17 @@ def linspace(
     dtype: DTypeLike | None = None,
     axis: int = 0,
     *,
-    device: Any = None,
+    device: DeviceLike = None,
 ) -> Any:
     """``num`` evenly spaced values from ``start`` to ``stop`` (inclusive if ``endpoint``)."""
     num = operator.index(num)
     if num < 0:
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
-    return _linspace(start, stop, num, endpoint, retstep, dtype, operator.index(axis),
-                     device=device)
+    out = _linspace(start, stop, num, endpoint, retstep, dtype, operator.index(axis))
+    return (on_device(out[0], device), out[1]) if retstep else on_device(out, device)
 
 
-@library_jit(static_argnames=("num", "endpoint", "retstep", "dtype", "axis", "device"))
+@library_jit(static_argnames=("num", "endpoint", "retstep", "dtype", "axis"))
 def _linspace(
     start: ArrayLike,
     stop: ArrayLike,
@@ -289,8 +357,6 @@ def _linspace(
     retstep: bool = False,
     dtype: DTypeLike | None = None,
     axis: int = 0,
-    *,
-    device: Any = None,
 ) -> Any:
     from refjax.numpy.manipulation import reshape  # manipulation builds on this module
 
@@ -404,9 +470,18 @@ def eye(
     M: int | None = None,  # noqa: N803  # numpy's name
     k: int | ArrayLike = 0,
     dtype: DTypeLike | None = None,
+    *,
+    device: DeviceLike = None,
 ) -> Array:
     """A 2-D array with ones on the ``k``-th diagonal and zeros elsewhere."""
+    return on_device(_eye(N, M, k, dtype), device)
+
+
+def _eye(N: int, M: int | None, k: int | ArrayLike, dtype: DTypeLike | None) -> Array:  # noqa: N803
     out_dtype = user_dtype(float if dtype is None else dtype, "eye")
+    if isinstance(k, int):  # a Python int offset is clipped to int32's range, as JAX's
+        int32 = np.iinfo(np.int32)
+        k = builtins.max(int32.min, builtins.min(k, int32.max))
     (offset,) = ensure_arraylike("eye", k)
     if not (offset.shape == () and dtypes.is_integer(offset.dtype)):
         raise ValueError(f"k must be a scalar integer; got {k}")

@@ -20,6 +20,7 @@ from refjax.dtypes import DType, DTypeLike
 from refjax.interp.core import Array, ArrayLike
 from refjax.numpy import reductions, ufuncs
 from refjax.numpy._util import ensure_arraylike, promote_dtypes_inexact
+from refjax.numpy.array_api import DeviceLike, on_device
 from refjax.numpy.creation import arange, array, asarray
 from refjax.numpy.manipulation import moveaxis, pad, roll
 from refjax.primitives.fft import FftType
@@ -313,18 +314,17 @@ def _times(d: ArrayLike, n: int) -> ArrayLike:
 
 
 def fftfreq(
-    n: int, d: ArrayLike = 1.0, *, dtype: DTypeLike | None = None, device: object = None
+    n: int, d: ArrayLike = 1.0, *, dtype: DTypeLike | None = None, device: DeviceLike = None
 ) -> Array:
     """The sample frequencies of an ``n``-point transform with sample spacing ``d``:
-    ``[0, 1, ..., n//2 - 1 (or (n-1)//2), -(n//2), ..., -1] / (d * n)``. ``device`` is
-    accepted for JAX's signature; refjax arrays live on their backend's one device."""
+    ``[0, 1, ..., n//2 - 1 (or (n-1)//2), -(n//2), ..., -1] / (d * n)``, on ``device``."""
     out_dtype = dtype or dtypes.default_float_dtype()
     _check_freq_args("fftfreq", n, d)
     inexact = _to_inexact(np.dtype(out_dtype))
     real: DType = np.dtype(dtypes.finfo(inexact).dtype)
     i = arange(n, dtype=real)
     k = (i + n // 2) % n - n // 2
-    return (k.astype(real) / array(_times(d, n), dtype=real)).astype(out_dtype)
+    return on_device((k.astype(real) / array(_times(d, n), dtype=real)).astype(out_dtype), device)
 
 
 def _to_inexact(dtype: DType) -> DType:
@@ -336,14 +336,14 @@ def _to_inexact(dtype: DType) -> DType:
 
 
 def rfftfreq(
-    n: int, d: ArrayLike = 1.0, *, dtype: DTypeLike | None = None, device: object = None
+    n: int, d: ArrayLike = 1.0, *, dtype: DTypeLike | None = None, device: DeviceLike = None
 ) -> Array:
     """The sample frequencies of an ``n``-point :func:`rfft` with sample spacing ``d``:
-    ``[0, 1, ..., n//2] / (d * n)``. ``device`` is accepted for JAX's signature."""
+    ``[0, 1, ..., n//2] / (d * n)``, on ``device``."""
     out_dtype = dtype or dtypes.default_float_dtype()
     _check_freq_args("rfftfreq", n, d)
     k = arange(0, n // 2 + 1 if n % 2 == 0 else (n - 1) // 2 + 1, dtype=out_dtype)
-    return k / array(_times(d, n), dtype=out_dtype)
+    return on_device(k / array(_times(d, n), dtype=out_dtype), device)
 
 
 def _shifted(

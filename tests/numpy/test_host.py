@@ -118,3 +118,15 @@ def test_print_options_apply_to_printed_arrays() -> None:
 def test_numpy_names_are_numpys_as_in_jax() -> None:
     for name in ("ComplexWarning", "object_", "array_repr", "array_str", "save", "savez"):
         assert getattr(rnp, name) is getattr(jnp, name)
+
+
+def test_numpy_conversion_copies_when_asked_as_jax_does() -> None:
+    for module in (rnp, jnp):
+        x = module.arange(3.0)
+        view = np.asarray(x)
+        assert not view.flags.writeable  # the array's own buffer is never handed out writable
+        copied = np.array(x, copy=True)
+        assert copied.flags.writeable and not np.shares_memory(view, copied)
+        copied[0] = 5.0
+        np.testing.assert_array_equal(np.asarray(x), [0.0, 1.0, 2.0])
+        assert np.asarray(x, dtype=np.float16).dtype == np.float16

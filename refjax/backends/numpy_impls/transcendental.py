@@ -74,7 +74,6 @@ _UFUNCS: Final = {
     tr.exp2_p: np.exp2,
     tr.log_p: np.log,
     tr.log1p_p: np.log1p,
-    tr.expm1_p: np.expm1,
     tr.tanh_p: np.tanh,
     tr.sin_p: np.sin,
     tr.cos_p: np.cos,
@@ -91,6 +90,18 @@ _UFUNCS: Final = {
     tr.cbrt_p: np.cbrt,
 }
 impls.update({prim: _quiet(ufunc) for prim, ufunc in _UFUNCS.items()})
+
+
+@register(tr.expm1_p)
+@_quiet
+def _expm1(x: NDArray) -> NDArray:
+    """numpy's ``expm1``, except on the real axis of complex operands: there XLA gives
+    ``expm1(a) + 0j`` with ``+0`` for ``a = -0`` (numpy's ``exp(a) * sin(0)`` is NaN for an
+    infinite or NaN ``a``), as the array API's special cases ask."""
+    if not np.iscomplexobj(x):
+        return np.expm1(x)
+    on_axis = (np.expm1(x.real) + 0.0).astype(x.dtype)  # + 0.0 turns -0 into +0
+    return np.where(x.imag == 0, on_axis, np.expm1(x))
 
 
 @register(tr.logistic_p)
