@@ -288,6 +288,12 @@ class RefjaxAdapter(JaxLikeAdapter):
 
 # Params JAX prints as bare numbers (IntEnum members) but binds as its enum.
 _INT_ENUMS: Final = {("fft", "fft_type"): "FftType"}
+# Params whose value is a primitive, printed by its name (``select_prim=ge``).
+_PRIMITIVE_PARAMS: Final = frozenset({("select_and_gather_add", "select_prim"),
+                                      ("select_and_scatter_add", "select_prim")})
+
+# Jaxpr params JAX holds open (a ``Jaxpr``, not a ``ClosedJaxpr``), besides ``update_jaxpr``.
+_OPEN: Final = frozenset({("remat2", "jaxpr")})
 
 # The primitives whose hidden params refjax has (refjax.interp.parser fills them from text).
 _REFJAX_HIDDEN: Final = ("broadcast_in_dim", "dot_general")
@@ -389,8 +395,12 @@ class JaxAdapter(JaxLikeAdapter):
         params = {k: self._param(name, k, v) for k, v in eqn.params}
         if name == "round":  # printed as the IntEnum's value
             params["rounding_method"] = self.lax.RoundingMethod(params["rounding_method"])
+        if name == "rng_bit_generator" and isinstance(params.get("algorithm"), str):
+            params["algorithm"] = self.lax.RandomAlgorithm[params["algorithm"]]
         if name == "broadcast_in_dim":
             params.setdefault("shape", eqn.outs[0].type.shape)
+        if name == "reduce" and "computation" not in params:  # the jaxpr says what it computes
+            params["computation"] = self._sub(eqn.param("jaxpr"))
         params = {**HIDDEN_DEFAULTS.get(name, {}), **params}
         out = prim.bind(*ins, **params)
         return list(out) if prim.multiple_results else [out]
@@ -434,11 +444,13 @@ class JaxAdapter(JaxLikeAdapter):
             return self.classes[value.owner][value.member]
         if (prim, key) in _INT_ENUMS and isinstance(value, int):  # printed as a bare number
             return self.classes[_INT_ENUMS[prim, key]](value)
+        if (prim, key) in _PRIMITIVE_PARAMS:
+            return self.primitives[str(value)]
         if isinstance(value, Record):
             fields = {k: self._param(prim, key, v) for k, v in value.fields}
             return self.classes[value.name](**fields)
         if isinstance(value, JaxprParam):
-            return self._jax_jaxpr(value, open_=key == "update_jaxpr")
+            return self._jax_jaxpr(value, open_=key == "update_jaxpr" or (prim, key) in _OPEN)
         return value
 
     def _jax_jaxpr(self, value: JaxprParam, open_: bool) -> Any:

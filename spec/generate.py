@@ -389,7 +389,10 @@ def jax_program(fn: Callable[..., Any], args: Sequence[Any]) -> JaxprProgram:
     """``fn``'s jaxpr as JAX prints it, with its consts."""
     closed = jax.make_jaxpr(fn)(*args)
     consts = tuple(Value.of(np.asarray(c)) for c in closed.consts)
-    return JaxprProgram(str(closed), consts)
+    # ``reduce`` prints its Python computation beside the jaxpr that states it: text keeps the
+    # jaxpr (adapters rebuild the callable from it)
+    text = re.sub(r"\n *computation=<function [^\n]*>", "", str(closed))
+    return JaxprProgram(text, consts)
 
 
 def neutral_param(value: Any) -> Param:
@@ -575,7 +578,7 @@ class RecordCases:
 
     def vmap_drafts(self) -> list[Draft]:
         shapes, dtype = _first_case(self.rec, F32)
-        if not shapes:
+        if not shapes or not self.rec.vmap_is_loop:  # (JAX's batching rule is no loop there)
             return []
         placements = batch_placements([len(s) for s in shapes])
         if self.k > 2:
@@ -1382,7 +1385,35 @@ def program_drafts() -> list[Draft]:
     for base, stacks in bases_and_stacks:
         drafts += base_drafts(base, stacks)
     drafts += add_any_drafts()
+    drafts += empty_drafts()
     return drafts
+
+
+def empty_drafts() -> list[Draft]:
+    """``lax.empty``: an array of a shape and dtype whose values are unspecified, so every case
+    checks the type only (JAX happens to give zeros; an implementation need not)."""
+    out = []
+    for shape, dtype in (((2, 3), "float32"), ((4,), "int32"), ((), "bool"), ((0, 2), "float32")):
+        aval = f"{_SHORT[dtype]}[{','.join(map(str, shape))}]"
+        text = (f"{{ lambda ; . let a:{aval} = empty[dtype={dtype} out_sharding=None "
+                f"shape={shape!r}] in (a,) }}")
+        for name, transforms in (("eval", ()), ("jit", (Jit(),)), ("eval_shape", (EvalShape(),))):
+            out.append(Draft(
+                id=f"programs/empty/{name}/{'x'.join(map(str, shape)) or 'scalar'}/{dtype}",
+                topic="programs",
+                program=JaxprProgram(text),
+                transforms=transforms,
+                inputs=(),
+                ref=lambda shape=shape, dtype=dtype: (np.zeros(shape, dtype),),
+                primitives=("empty",),
+                check=Check("aval"),
+                provenance="program: jaxpr text written by hand; expected type: the params "
+                           "(values unspecified, not checked)",
+            ))
+    return out
+
+
+_SHORT: Final = {"float32": "f32", "int32": "i32", "bool": "bool"}
 
 
 def add_any_drafts() -> list[Draft]:
@@ -1481,6 +1512,26 @@ def _while_np(x: NDArray) -> tuple[NDArray, ...]:
 
 def _while_jax(x: Any) -> Any:
     return lax.while_loop(lambda y: jnp.sum(y) < 10.0, lambda y: y * 2.0 + 0.5, x)
+
+
+def _remat_np(x: NDArray) -> tuple[NDArray, ...]:
+    return (np.sin(np.sin(x) * x),)
+
+
+def _remat_jax(x: Any) -> Any:
+    """``jax.checkpoint`` (the ``remat2`` primitive): same values, recomputed residuals."""
+    return importlib.import_module("jax").checkpoint(lambda y: jnp.sin(jnp.sin(y) * y))(x)
+
+
+def _reduce_np(m: NDArray) -> tuple[NDArray, ...]:
+    return (np.prod(1.0 + m, axis=0) - 1.0,)
+
+
+def _reduce_jax(m: Any) -> Any:
+    """The generic ``reduce`` primitive, with a computation JAX does not recognise as a monoid
+    (``a + b + ab``: associative and commutative, so the order of the fold does not matter;
+    the result is ``prod(1 + m) - 1``)."""
+    return lax.reduce(m, np.float32(0.0), lambda a, b: a + b + a * b, (0,))
 
 
 def _fori_dynamic_np(n: NDArray, x: NDArray) -> tuple[NDArray, ...]:
@@ -1639,6 +1690,25 @@ def control_flow_drafts() -> list[Draft]:
                 "control_flow",
             ),
             ["eval", "jit", "jvp", "vmap_0", "vmap"],
+        ),
+        (
+            Base("checkpoint", _remat_jax, _remat_np, (v3,), "control_flow"),
+            ["eval", "jit", "jvp", "vjp", "linearize", "vmap", "vmap.jvp"],
+        ),
+        (
+            Base(
+                "checkpoint_grad",
+                lambda x: jnp.sum(_remat_jax(x)),
+                lambda x: (np.sum(_remat_np(x)[0]),),
+                (v3,),
+                "control_flow",
+            ),
+            ["grad", "jit.grad", "vmap.grad"],
+        ),
+        (
+            Base("reduce_fold", _reduce_jax, _reduce_np, (np.stack([v3, v3 * 2, v3 - 1]),),
+                 "control_flow"),
+            ["eval", "jit", "vmap", "vmap1"],
         ),
         (
             Base("scan_of_cond", _scan_cond_jax, _scan_cond_np, (xs,), "control_flow"),
@@ -1806,12 +1876,16 @@ TOPIC_DESCRIPTIONS: Final = {
     "reductions": "reductions and cumulative reductions (records_reductions.py)",
     "indexing": "slicing, gather, scatter, sort, top_k (records_indexing.py)",
     "linalg": "dot_general (records_linalg.py)",
-    "decompositions": "lax.linalg: cholesky, eigh, lu, qr, svd, triangular and tridiagonal "
-    "solves (records_decompositions.py)",
+    "decompositions": "lax.linalg: cholesky, eig (eigenvalues), eigh, lu, qr, svd, triangular "
+    "and tridiagonal solves (records_decompositions.py)",
     "fft": "the fft primitive: FFT, IFFT, RFFT, IRFFT over 1-3 axes (records_fft.py)",
     "convolution": "conv_general_dilated and the windowed reductions (records_convolution.py)",
     "special": "special functions (igamma, betainc, zeta, Bessel) and complex, mulhi, "
     "reduce_precision, optimization_barrier (records_special.py)",
+    "decompositions_more": "lax.linalg's reductions without derivatives: hessenberg, schur, "
+    "householder_product, ormqr, tridiagonal, symmetric_product (records_decompositions_more.py)",
+    "lax_more": "approx_max_k/approx_min_k, the total-order comparisons eq_to, lt_to, le_to, "
+    "and rng_bit_generator (Threefry, Philox) (records_lax_more.py)",
     "promotion": "dtype promotion (jnp.add over the lattice) and weak types of primitives",
     "errors": "errors: ill-typed primitives (eval_shape), misused transformations, ill-typed "
     "jaxprs",

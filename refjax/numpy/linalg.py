@@ -26,6 +26,7 @@ from refjax.numpy import (
     indexing,
     manipulation,
     numeric,
+    products,
     reductions,
     selection,
     tensor_contractions,
@@ -33,10 +34,11 @@ from refjax.numpy import (
 )
 from refjax.numpy import einsum as einsum_module
 from refjax.numpy._util import ensure_arraylike, promote_dtypes_inexact
+from refjax.numpy.functional import vectorize
 from refjax.numpy.linalg_eig import EigResult, eig, eigvals
+from refjax.primitives import solves
 from refjax.primitives.calls import library_jit
 from refjax.primitives.custom_derivatives import custom_jvp
-from refjax.primitives.decompositions import lu_solve
 from refjax.primitives.linalg import PrecisionLike
 from refjax.util import canonicalize_axis
 
@@ -621,7 +623,8 @@ def qr(a: ArrayLike, mode: str = "reduced") -> Any:
 @library_jit()
 def solve(a: ArrayLike, b: ArrayLike) -> Array:
     """``x`` with ``a @ x = b``: ``b`` a vector (``(m,)``) or matrices (``(..., m, n)``),
-    batch dims broadcast (by LU with partial pivoting)."""
+    batch dims broadcast; by LU with partial pivoting through ``custom_linear_solve``, as
+    JAX (derivatives reuse the factors)."""
     arr, rhs = promote_dtypes_inexact(*ensure_arraylike("jnp.linalg.solve", a, b))
     if arr.ndim < 2:
         raise ValueError(f"left hand array must be at least two dimensional; got a.shape="
@@ -632,21 +635,9 @@ def solve(a: ArrayLike, b: ArrayLike) -> Array:
             f"Invalid shapes for solve: {arr.shape}, {rhs.shape}. Prior to JAX v0.5.0, this "
             "would have been treated as a batched 1-dimensional solve. To recover this "
             "behavior, use solve(a, b[..., None]).squeeze(-1).")
-    vector = rhs.ndim == 1
-    signature = "(m,m),(m)->(m)" if vector else "(m,m),(m,n)->(m,n)"
-    m = arr.shape[-2]
-    for size in (arr.shape[-1], rhs.shape[0] if vector else rhs.shape[-2]):
-        if size != m:  # (the message of JAX's jnp.vectorize, which its solve goes through)
-            raise ValueError(f"inconsistent size for core dimension 'm': {size} vs {m} on "
-                             "vectorized function with excluded=frozenset() and "
-                             f"signature='{signature}'")
-    mat = rhs[:, None] if vector else rhs
-    batch = manipulation.broadcast_shapes(arr.shape[:-2], mat.shape[:-2])
-    arr = manipulation.broadcast_to(arr, (*batch, m, m))
-    mat = manipulation.broadcast_to(mat, (*batch, *mat.shape[-2:]))
-    factor, _, perm = lax.linalg.lu(arr)
-    x = lu_solve(factor, perm, mat, trans=0)
-    return x[..., 0] if vector else x
+    signature = "(m,m),(m)->(m)" if rhs.ndim == 1 else "(m,m),(m,n)->(m,n)"
+    out: Array = vectorize(solves.solve, signature=signature)(arr, rhs)
+    return out
 
 
 def _lstsq(a: Array, b: Array, rcond: ArrayLike | None, numpy_resid: bool
@@ -812,11 +803,8 @@ def vecdot(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1,
            preferred_element_type: DTypeLike | None = None) -> Array:
     """The dot product of vectors along ``axis`` (the first conjugated)."""
     a, b = ensure_arraylike("jnp.linalg.vecdot", x1, x2)
-    if a.shape[axis] != b.shape[axis]:
-        raise ValueError(f"axes must match; got shapes {a.shape} and {b.shape} with "
-                         f"axis={axis}")
-    out = reductions.sum(ufuncs.multiply(ufuncs.conj(a), b), axis=axis)
-    return out if preferred_element_type is None else out.astype(preferred_element_type)
+    return products.vecdot(a, b, axis=axis, precision=precision,
+                           preferred_element_type=preferred_element_type)
 
 
 def outer(x1: ArrayLike, x2: ArrayLike, /) -> Array:

@@ -54,6 +54,7 @@ from refjax.interp.core import (
     ArrayLike,
     ClosedJaxpr,
     NDArray,
+    ParamValue,
     ShapedArray,
     Tracer,
     call_jaxpr,
@@ -61,6 +62,7 @@ from refjax.interp.core import (
     is_concrete,
 )
 from refjax.interp.jvp import Tangent, Zero, defjvp_zero, instantiate, jvp_flat, jvp_rules
+from refjax.interp.parser import register_hidden_params
 from refjax.interp.staging import debug_info, trace_to_jaxpr
 from refjax.interp.transpose import (
     Cotangent,
@@ -508,6 +510,16 @@ def _reduce_rule(
 
 
 reduce_p = standard_primitive("reduce", _reduce_rule, multiple_results=True)
+
+
+def _fill_reduce(params: dict[str, ParamValue], outs: Sequence[ShapedArray]) -> None:
+    """Text may leave out ``computation`` (a Python callable): the jaxpr states it."""
+    jaxpr = params["jaxpr"]
+    assert isinstance(jaxpr, ClosedJaxpr)
+    params.setdefault("computation", lambda *args: call_jaxpr(jaxpr, args))
+
+
+register_hidden_params("reduce", _fill_reduce)
 
 
 def _monoid_reducer(

@@ -467,3 +467,75 @@ def _root_function(lengths: tuple[int, int, int], jaxprs: _RootJaxprs) -> custom
 
     root.defjvp(_root_jvp)
     return root
+
+
+# ---------------------------------------------------------------------------------------------
+# Dense solves through custom_linear_solve (JAX's ``lax.linalg._solve``, behind jnp.linalg.solve)
+
+
+def broadcasted_matvec(a: Array, b: Array) -> Array:
+    """``a @ b`` with signature ``(..., n, m), (..., m) -> (..., n)``, batch dims broadcast,
+    at the highest precision."""
+    from refjax.primitives import lax_extras
+    from refjax.primitives import linalg as la
+    from refjax.primitives import shape as sh
+
+    batch = lax_extras.broadcast_shapes(a.shape[:-2], b.shape[:-1])
+    n = len(batch)
+
+    def to(x: Array, shape: tuple[int, ...]) -> Array:
+        if x.shape == shape:
+            return x
+        return sh.broadcast_in_dim(x, shape, tuple(range(len(shape) - x.ndim, len(shape))))
+
+    a = to(a, (*batch, *a.shape[-2:]))
+    b = to(b, (*batch, b.shape[-1]))
+    numbers = (((a.ndim - 1,), (b.ndim - 1,)), (tuple(range(n)), tuple(range(n))))
+    return la.dot_general(a, b, numbers, precision=la.Precision.HIGHEST)
+
+
+def check_solve_shapes(a: Array, b: Array) -> None:
+    """``a`` of shape ``[..., m, m]``, ``b`` of ``[..., m]`` or ``[..., m, k]`` (JAX's error)."""
+    if not (a.ndim >= 2 and b.ndim in (a.ndim, a.ndim - 1)
+            and a.shape[-1] == a.shape[-2] == b.shape[a.ndim - 2]):
+        raise ValueError("The arguments to solve must have shapes a=[..., m, m] and "
+                         f"b=[..., m, k] or b=[..., m]; got a={a.shape} and b={b.shape}")
+
+
+def solve_by_columns(solve_one: Callable[[Array], Array], a: Array, b: Array) -> Array:
+    """``solve_one`` (a solve of ``a`` for one right-hand side ``[..., m]``) on ``b``: directly
+    for a vector, else mapped over the columns of ``b`` (``[..., m, k]``, JAX's vmap)."""
+    from refjax.interp.batching import moveaxis, vmap_flat
+
+    if a.ndim == b.ndim + 1:
+        return solve_one(b)
+    ((out, dim),) = vmap_flat(lambda x: [solve_one(x)], [b], [b.ndim - 1], b.shape[-1])
+    assert dim is not None  # the solution depends on every column
+    return moveaxis(out, dim, max(a.ndim, b.ndim) - 1)
+
+
+def solve(a: Array, b: Array) -> Array:
+    """``x`` with ``a @ x = b`` for ``a`` of shape ``[..., m, m]`` and ``b`` of ``[..., m]`` or
+    ``[..., m, k]``: LU-factor ``a`` once (outside differentiation) and solve through
+    ``custom_linear_solve``, so derivatives reuse the factors (the transpose solves with
+    ``trans=1``); a matrix ``b`` is solved column by column under ``vmap``."""
+    from refjax.primitives import decompositions as dec
+    from refjax.primitives import elementwise as ew
+    from refjax.primitives import shape as sh
+
+    check_solve_shapes(a, b)
+    out_shape = tuple(d_a if d_b == 1 else d_b
+                      for d_a, d_b in zip((*a.shape[:-1], 1), b.shape, strict=False))
+    if out_shape != b.shape:
+        b = sh.broadcast_in_dim(b, out_shape, tuple(range(b.ndim)))
+    factors, _, permutation = dec.lu(ew.stop_gradient(a))
+
+    def solve_one(x: Array) -> Array:
+        out: Array = custom_linear_solve(
+            lambda v: broadcasted_matvec(a, v),
+            x,
+            solve=lambda _, v: dec.lu_solve(factors, permutation, v, trans=0),
+            transpose_solve=lambda _, v: dec.lu_solve(factors, permutation, v, trans=1))
+        return out
+
+    return solve_by_columns(solve_one, a, b)

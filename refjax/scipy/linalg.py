@@ -46,8 +46,8 @@ from refjax.numpy import (
 )
 from refjax.numpy import linalg as jnp_linalg
 from refjax.numpy._util import check_arraylike, promote_dtypes, promote_dtypes_inexact
+from refjax.primitives import solves
 from refjax.primitives.calls import library_jit
-from refjax.primitives.custom_derivatives import custom_jvp
 from refjax.primitives.decompositions import lu_solve as lu_solve_factors
 from refjax.scipy.linalg_more import *  # noqa: F403  # schur, polar, sqrtm, special matrices ...
 
@@ -407,51 +407,18 @@ def inv(a: ArrayLike, overwrite_a: bool = False, check_finite: bool = True) -> A
     return jnp_linalg.inv(a)
 
 
-def _check_solve_shapes(a: Array, b: Array) -> None:
-    if not (a.ndim >= 2 and b.ndim in (a.ndim, a.ndim - 1)
-            and a.shape[-1] == a.shape[-2] == b.shape[a.ndim - 2]):
-        raise ValueError("The arguments to solve must have shapes a=[..., m, m] and "
-                         f"b=[..., m, k] or b=[..., m]; got a={a.shape} and b={b.shape}")
+def _pos_solve(a: Array, b: Array, lower: bool) -> Array:
+    """The positive-definite solve as JAX's: Cholesky factors of ``a`` (outside
+    differentiation) in a symmetric ``custom_linear_solve``, whose derivatives reuse them."""
+    factors = cho_factor(lax.stop_gradient(a), lower=lower)
 
+    def solve_one(x: Array) -> Array:
+        out: Array = lax.custom_linear_solve(
+            lambda v: solves.broadcasted_matvec(a, v), x,
+            solve=lambda _, v: cho_solve(factors, v), symmetric=True)
+        return out
 
-def _matvec(a: Array, x: Array, vector: bool) -> Array:
-    """``a @ x`` for matrices ``x`` or vectors (``vector``), batch dims broadcast."""
-    if vector:
-        return _precise_matmul(a, x[..., None])[..., 0]
-    return _precise_matmul(a, x)
-
-
-def _cho_signature(vector: bool) -> str:
-    return "(n,n),(n)->(n)" if vector else "(n,n),(n,k)->(n,k)"
-
-
-_jit_cho_solve_core = library_jit(static_argnames=("lower", "signature"), name="_cho_solve")(
-    _cho_solve_core)
-
-
-def _pos_solve_values(a: Array, b: Array, lower: bool, vector: bool) -> Array:
-    factor = _cholesky(a, lower)
-    out: Array = _jit_cho_solve_core(factor, b, lower, _cho_signature(vector))
-    return out
-
-
-_pos_solve = custom_jvp(_pos_solve_values, nondiff_argnums=(2, 3))
-
-
-@_pos_solve.defjvp
-def _pos_solve_jvp(lower: bool, vector: bool, primals: tuple[Any, ...],
-                   tangents: tuple[Any, ...]) -> tuple[Array, Array]:
-    """The derivative of the linear solve, ``a^-1 @ (db - da @ x)`` for any ``da`` (as JAX's
-    ``custom_linear_solve``'s), not that of the Cholesky factorisation of ``a``'s triangle.
-
-    The tangent is solved with ``a``'s Cholesky factor by triangular solves (linear in the
-    right-hand side, so it transposes); differentiated again, that factor's derivative is the
-    solve's for Hermitian ``da`` only (JAX's differentiates through ``da @ x`` for any)."""
-    (a, b), (a_dot, b_dot) = primals, tangents
-    x = _pos_solve(a, b, lower, vector)
-    rhs = ufuncs.subtract(b_dot, _matvec(a_dot, x, vector))
-    x_dot: Array = _jit_cho_solve_core(_cholesky(a, lower), rhs, lower, _cho_signature(vector))
-    return x, x_dot
+    return solves.solve_by_columns(solve_one, a, b)
 
 
 @library_jit(static_argnames=("assume_a", "lower"))
@@ -459,9 +426,8 @@ def _solve(a: ArrayLike, b: ArrayLike, assume_a: str, lower: bool) -> Array:
     if assume_a != "pos":
         return jnp_linalg.solve(a, b)
     a_arr, b_arr = promote_dtypes_inexact(creation.asarray(a), creation.asarray(b))
-    _check_solve_shapes(a_arr, b_arr)
-    out: Array = _pos_solve(a_arr, b_arr, lower, a_arr.ndim == b_arr.ndim + 1)
-    return out
+    solves.check_solve_shapes(a_arr, b_arr)
+    return _pos_solve(a_arr, b_arr, lower)
 
 
 _ASSUME_A: Final = ["gen", "sym", "her", "pos"]

@@ -79,6 +79,8 @@ class OpRecord:
     differentiable: bool = True  # has a nonzero JVP on float inputs
     linear: bool = False  # linear in all float operands (has a transpose rule)
     compare_jax: bool = True  # real jax.lax has an op with these semantics
+    max_order: int = 2  # derivative order check_grads reaches (1: JAX has no second derivative)
+    vmap_is_loop: bool = True  # vmap equals a loop (False: JAX's batching rule differs on purpose)
     notes: str = ""
 
     def cases(self) -> list[tuple[Sequence[Shape], np.dtype[Any]]]:
@@ -93,7 +95,7 @@ class OpRecord:
 
 
 FAMILIES = ("elementwise", "shape", "reductions", "indexing", "linalg", "transcendental",
-            "decompositions", "fft", "convolution", "special")
+            "decompositions", "fft", "convolution", "special", "decompositions_more", "lax_more")
 
 
 def all_records() -> list[OpRecord]:

@@ -50,6 +50,26 @@ def _separated(rng: np.random.Generator, shape: Shape, dtype: np.dtype[Any]) -> 
     return (u @ s @ v).astype(dtype)
 
 
+def _real_spectrum(rng: np.random.Generator, shape: Shape, dtype: np.dtype[Any]) -> np.ndarray:
+    """A non-symmetric matrix with real, well separated eigenvalues (1, 3, 5, ...):
+    ``V diag(w) V^-1`` with ``V`` near the identity."""
+    n = shape[-1]
+    v = np.eye(n) + 0.3 * rng.standard_normal(shape)
+    w = np.arange(n) * 2.0 + 1.0
+    return ((v * w[..., None, :]) @ np.linalg.inv(v)).astype(dtype)
+
+
+def _eigenvalues(lax: Any, x: Any) -> Any:
+    """``eig``'s eigenvalues, sorted: LAPACK's order is its own, not part of the meaning."""
+    w = lax.linalg.eig(x, compute_left_eigenvectors=False, compute_right_eigenvectors=False)[0]
+    return lax.sort(w)
+
+
+def _ref_eigenvalues(x: np.ndarray) -> np.ndarray:
+    out = np.sort_complex(np.linalg.eigvals(x.astype(np.float64)))
+    return out.astype(np.complex64 if x.dtype == np.float32 else np.complex128)
+
+
 def _well_conditioned(rng: np.random.Generator, shape: Shape, dtype: np.dtype[Any]
                       ) -> np.ndarray:
     n = shape[-1]
@@ -176,6 +196,10 @@ def _records() -> list[OpRecord]:
                  lambda x: tuple(reversed(np.linalg.eigh(_sym(x)))),
                  [((3, 3),), ((2, 4, 4),), ((1, 1),)], FLOAT_DTYPES,
                  args_maker=_makers(_symmetric), tol=1e-4),
+        OpRecord("eig", _eigenvalues, _ref_eigenvalues, [((3, 3),), ((2, 4, 4),), ((1, 1),)],
+                 FLOAT_DTYPES, args_maker=_makers(_real_spectrum), tol=1e-4, max_order=1,
+                 notes="eigenvalues only, sorted; first derivatives only, as in JAX (the JVP "
+                       "needs eigenvectors, whose derivatives JAX leaves undefined)"),
         OpRecord("qr", lambda lax, x: lax.linalg.qr(x, full_matrices=False),
                  lambda x: tuple(np.linalg.qr(x, mode="reduced")),
                  [((3, 3),), ((4, 3),), ((3, 5),), ((2, 4, 2),)], FLOAT_DTYPES,

@@ -84,6 +84,9 @@ def check(f: Fn, *args: Any, tol: float | None = 1e-4) -> None:
 CASES: list[tuple[str, Fn, tuple[Any, ...]]] = [
     # cholesky and cho_factor / cho_solve
     ("cholesky", lambda m, a: m.cholesky(a), (SPD,)),
+    ("inv call", lambda m, a: m.inv(a), (A,)),  # (inv and solve: custom_linear_solve)
+    ("solve call", lambda m, a, b: m.solve(a, b), (A, B)),
+    ("solve pos call", lambda m, a, b: m.solve(a, b, assume_a="pos"), (SPD, B)),
     ("cholesky lower", lambda m, a: m.cholesky(a, lower=True), (SPD,)),
     ("cholesky reads one triangle", lambda m, a: m.cholesky(np.triu(a)), (SPD,)),
     ("cholesky lower reads one triangle", lambda m, a: m.cholesky(np.tril(a), lower=True),
@@ -528,13 +531,9 @@ CALLS: list[tuple[str, Fn, tuple[Any, ...]]] = [
     ("lu_solve", lambda m, a, b: m.lu_solve(m.lu_factor(a), b), (A, B)),
 ]
 
-# Where refjax's program has other calls than JAX's: refjax has no custom_linear_solve (JAX's
-# inv and solve go through it; refjax's solve "pos" is a custom_jvp); JAX's digitize in expm is
-# a hijax searchsorted (three nested calls).
+# Where refjax's program has other calls than JAX's: JAX's digitize in expm is a hijax
+# searchsorted (three nested calls).
 KNOWN_DIFFERENCES: list[tuple[str, Fn, tuple[Any, ...]]] = [
-    ("inv", lambda m, a: m.inv(a), (A,)),
-    ("solve", lambda m, a, b: m.solve(a, b), (A, B)),
-    ("solve pos", lambda m, a, b: m.solve(a, b, assume_a="pos"), (SPD, B)),
     ("expm", lambda m, a: m.expm(a), (A,)),
 ]
 
@@ -550,8 +549,7 @@ def test_calls_as_jax(f: Fn, args: tuple[Any, ...]) -> None:
 
 @pytest.mark.parametrize("f,args", [c[1:] for c in KNOWN_DIFFERENCES],
                          ids=[c[0] for c in KNOWN_DIFFERENCES])
-@pytest.mark.xfail(strict=True, reason="refjax has no custom_linear_solve or hijax "
-                                       "searchsorted")
+@pytest.mark.xfail(strict=True, reason="refjax has no hijax searchsorted")
 def test_known_call_differences(f: Fn, args: tuple[Any, ...]) -> None:
     assert _tree(refjax, rsl, f, args) == _tree(jax.load(), jsl, f, args)
 
