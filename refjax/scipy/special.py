@@ -719,3 +719,32 @@ def log_softmax(x: ArrayLike, /, *, axis: int | tuple[int, ...] | None = None) -
     """``log(softmax(x))`` over ``axis`` (all axes by default), ``jax.nn.log_softmax``'s."""
     return nn.log_softmax(x, axis=axis)
 
+
+
+# ---------------------------------------------------------------------------------------------
+# The rest of jax.scipy.special, in modules of their own that build on the functions above
+# (hence imported last).
+
+from refjax.scipy.special_functions import (  # noqa: E402, I001  # they import this module
+    bernoulli as bernoulli,
+    bessel_jn as bessel_jn,
+    dawsn as dawsn,
+    erfcx as erfcx,
+    exp1 as exp1,
+    expi as expi,
+    expn as expn,
+    fresnel as fresnel,
+    owens_t as owens_t,
+    sici as sici,
+    spence as spence,
+    sph_harm_y as sph_harm_y,
+    wofz as wofz,
+)
+from refjax.scipy.special_hypergeometric import (  # noqa: E402  # as above
+    hyp1f1 as hyp1f1,
+    hyp2f1 as hyp2f1,
+    poch as poch,
+)
+
+__all__ += ["bernoulli", "bessel_jn", "dawsn", "erfcx", "exp1", "expi", "expn", "fresnel",
+            "hyp1f1", "hyp2f1", "owens_t", "poch", "sici", "spence", "sph_harm_y", "wofz"]
