@@ -77,6 +77,7 @@ HIDDEN_DEFAULTS: Final[dict[str, dict[str, Any]]] = {
     "convert_element_type": {"sharding": None},
     "dot_general": {"precision": None, "preferred_element_type": None, "out_sharding": None},
     "mul": {"out_dtype": None},
+    "dce_sink": {"prevent_mlir_dce": False},
     **{name: {"accuracy": None} for name in _UNARY_WITH_ACCURACY.split()},
 }
 

@@ -1082,6 +1082,7 @@ class Base:
     args: tuple[NDArray, ...]
     topic: str = "programs"
     notes: str = ""
+    text: str | None = None  # the program written by hand (JAX's text of it does not parse)
 
 
 def _draws(base: Base, size: int, axes: Sequence[int | None], salt: str) -> list[NDArray]:
@@ -1110,7 +1111,8 @@ def _like(rng: np.random.Generator, a: NDArray) -> Value:
 def base_drafts(base: Base, stacks: Sequence[str]) -> list[Draft]:
     """Drafts for ``base`` under named stacks (see :func:`named_stack`)."""
     set_x64(is_wide(base.args))
-    program = jax_program(base.fn, base.args)
+    program = jax_program(base.fn, base.args) if base.text is None else JaxprProgram(base.text)
+    where = ("jax.make_jaxpr of" if base.text is None else "jaxpr text written by hand for")
     out_types = flat(jax.eval_shape(base.fn, *base.args))
     drafts = []
     for name in stacks:
@@ -1124,7 +1126,7 @@ def base_drafts(base: Base, stacks: Sequence[str]) -> list[Draft]:
                 inputs=tuple(Value.of(a) for a in args),
                 ref=base.ref,
                 provenance=(
-                    f"program: jax.make_jaxpr of {base.name} (spec/generate.py); expected "
+                    f"program: {where} {base.name} (spec/generate.py); expected "
                     "values: its numpy twin, transformations by loops and fourth-order "
                     "central differences in float64"
                 ),
@@ -1386,7 +1388,71 @@ def program_drafts() -> list[Draft]:
         drafts += base_drafts(base, stacks)
     drafts += add_any_drafts()
     drafts += empty_drafts()
+    drafts += rng_uniform_drafts()
+    drafts += small_primitive_drafts()
     return drafts
+
+
+def _upper_cholesky_np(r: NDArray, w: NDArray) -> tuple[NDArray, ...]:
+    """The upper Cholesky factor of ``r^T r + w w^T`` (positive diagonal)."""
+    r64, w64 = r.astype(np.float64), w.astype(np.float64)
+    return (np.linalg.cholesky(r64.T @ r64 + np.outer(w64, w64)).T.astype(r.dtype),)
+
+
+def _composite_jax(x: Any) -> Any:
+    return lax.composite(lambda y: jnp.sin(y) * 2.0, name="spec.sin2")(x)
+
+
+def _dce_sink_jax(x: Any) -> Any:
+    lax.dce_sink(x)  # keeps x alive for dead-code elimination; computes nothing
+    return x * 2.0
+
+
+def small_primitive_drafts() -> list[Draft]:
+    """``cholesky_update`` (no derivatives, no batching in JAX), ``composite`` (a named call
+    that runs its decomposition) and ``dce_sink`` (an equation with no outputs)."""
+    (v3,) = _normals("small-v3", (3,))
+    (m,) = _normals("small-m", (3, 3))
+    r = _upper_cholesky_np((m + 3.0 * np.eye(3)).astype(np.float32), np.zeros(3, np.float32))[0]
+    table: list[tuple[Base, list[str]]] = [
+        (Base("cholesky_update", lambda r, w: lax.linalg.cholesky_update(r, w),
+              _upper_cholesky_np, (r, v3)), ["eval", "jit", "eval_shape"]),
+        # (JAX has neither a JVP nor a batching rule for composite; its dce_sink batching
+        # rule fails: those stacks are left out)
+        (Base("composite", _composite_jax, lambda x: (np.sin(x) * 2.0,), (v3,)),
+         ["eval", "jit", "eval_shape"]),
+        (Base("dce_sink", _dce_sink_jax, lambda x: (x * 2.0,), (v3,)),
+         ["eval", "jit", "jvp", "vjp", "eval_shape"]),
+    ]
+    drafts = []
+    for base, stacks in table:
+        drafts += base_drafts(base, stacks)
+    # differentiating or batching a composite is an error (JAX's, checked on JAX)
+    errors = base_drafts(table[1][0], ["jvp", "vmap"])
+    drafts += [replace(d, ref=None, check=None) for d in errors]
+    return drafts
+
+
+def rng_uniform_drafts() -> list[Draft]:
+    """``rng_uniform``: values from a stateful generator, unspecified: the type only."""
+    text = ("{ lambda ; a:f32[] b:f32[]. let c:f32[2,3] = rng_uniform[shape=(2, 3)] a b "
+            "in (c,) }")
+    args = [np.asarray(0.0, np.float32), np.asarray(1.0, np.float32)]
+    return [
+        Draft(
+            id=f"programs/rng_uniform/{name}",
+            topic="programs",
+            program=JaxprProgram(text),
+            transforms=transforms,
+            inputs=tuple(Value.of(a) for a in args),
+            ref=lambda a, b: (np.zeros((2, 3), np.float32),),
+            primitives=("rng_uniform",),
+            check=Check("aval"),
+            provenance="program: jaxpr text written by hand; expected type: the params "
+                       "(values unspecified, not checked)",
+        )
+        for name, transforms in (("eval", ()), ("jit", (Jit(),)), ("eval_shape", (EvalShape(),)))
+    ]
 
 
 def empty_drafts() -> list[Draft]:
@@ -1534,6 +1600,37 @@ def _reduce_jax(m: Any) -> Any:
     return lax.reduce(m, np.float32(0.0), lambda a, b: a + b + a * b, (0,))
 
 
+# custom_linear_solve of a 3x3 system: matvec ``a @ x`` (and vecmat ``a^T @ x``) over ``a``,
+# solve ``ai @ x`` and transpose_solve ``ai^T @ x`` over ``ai = inv(a)``. JAX prints the jaxprs
+# inside a NamedTuple's repr with nested ``let``s that no reader takes, so the text is written
+# here, one labelled field a line.
+_MATVEC = "dot_general[dimension_numbers=(([1], [0]), ([], []))] m x"
+_VECMAT = "dot_general[dimension_numbers=(([0], [0]), ([], []))] x m"
+LINEAR_SOLVE_TEXT: Final = f"""{{ lambda ; a:f32[3,3] ai:f32[3,3] b:f32[3]. let
+    c:f32[3] = custom_linear_solve[
+      const_lengths=_LinearSolveTuple(matvec=1, vecmat=1, solve=1, transpose_solve=1)
+      jaxprs=_LinearSolveTuple(
+        matvec={{ lambda ; m:f32[3,3] x:f32[3]. let y:f32[3] = {_MATVEC} in (y,) }}
+        vecmat={{ lambda ; m:f32[3,3] x:f32[3]. let y:f32[3] = {_VECMAT} in (y,) }}
+        solve={{ lambda ; m:f32[3,3] x:f32[3]. let y:f32[3] = {_MATVEC} in (y,) }}
+        transpose_solve={{ lambda ; m:f32[3,3] x:f32[3]. let y:f32[3] = {_VECMAT} in (y,) }}
+      )
+    ] a a ai ai b
+  in (c,) }}"""
+
+
+def _linear_solve_np(a: NDArray, ai: NDArray, b: NDArray) -> tuple[NDArray, ...]:
+    """The solution of ``a x = b``: a function of ``a`` and ``b`` only (the solve's own
+    constants, here ``ai``, get no derivative: custom_linear_solve differentiates the system)."""
+    del ai
+    return (np.linalg.solve(a, b),)
+
+
+def _linear_solve_jax(a: Any, ai: Any, b: Any) -> Any:
+    return lax.custom_linear_solve(lambda x: a @ x, b, lambda _, x: ai @ x,
+                                   lambda _, x: ai.T @ x)
+
+
 def _fori_dynamic_np(n: NDArray, x: NDArray) -> tuple[NDArray, ...]:
     for _ in range(int(n)):
         x = x * 1.5 - 0.25
@@ -1569,6 +1666,7 @@ def control_flow_drafts() -> list[Draft]:
     c0 = np.asarray(0.3, np.float32)
     pos, neg = np.asarray(1.0, np.float32), np.asarray(-1.0, np.float32)
     small = np.asarray([0.5, 0.25, 1.0], np.float32)
+    system = (_normals("cf-system", (3, 3))[0] + 3.0 * np.eye(3)).astype(np.float32)
     table: list[tuple[Base, list[str]]] = [
         (
             Base("cond_true", _cond_jax, _cond_np, (pos, v3), "control_flow"),
@@ -1692,8 +1790,16 @@ def control_flow_drafts() -> list[Draft]:
             ["eval", "jit", "jvp", "vmap_0", "vmap"],
         ),
         (
+            Base("custom_linear_solve", _linear_solve_jax, _linear_solve_np,
+                 (system, np.linalg.inv(system).astype(np.float32), v3), "control_flow",
+                 text=LINEAR_SOLVE_TEXT),
+            # (vmap over b only: batched a and ai drawn apart would not be inverses)
+            ["eval", "jit", "jvp", "vjp", "linearize", "vmap_01", "jit.vmap_01",
+             "vmap_01.jvp", "vmap_01.vjp", "eval_shape"],
+        ),
+        (
             Base("checkpoint", _remat_jax, _remat_np, (v3,), "control_flow"),
-            ["eval", "jit", "jvp", "vjp", "linearize", "vmap", "vmap.jvp"],
+            ["eval", "jit", "jvp", "vjp", "linearize", "vmap", "vmap.jvp", "eval_shape"],
         ),
         (
             Base(
@@ -1708,7 +1814,7 @@ def control_flow_drafts() -> list[Draft]:
         (
             Base("reduce_fold", _reduce_jax, _reduce_np, (np.stack([v3, v3 * 2, v3 - 1]),),
                  "control_flow"),
-            ["eval", "jit", "vmap", "vmap1"],
+            ["eval", "jit", "vmap", "vmap1", "eval_shape"],
         ),
         (
             Base("scan_of_cond", _scan_cond_jax, _scan_cond_np, (xs,), "control_flow"),
@@ -1836,7 +1942,12 @@ def threefry_drafts() -> list[Draft]:
 # ---------------------------------------------------------------------------------------------
 # Coverage: which primitive x transformation pairs JAX defines
 
-INTERNAL: Final = frozenset({"custom_lin", "custom_jvp_call", "custom_vjp_call"})
+INTERNAL: Final = frozenset({"custom_lin", "custom_jvp_call", "custom_vjp_call",
+                             "stage"})  # (stage: JAX's tracing lifts it away, no jaxpr has it)
+# Batching rules whose meaning is no loop over the batch, so the format's vmap (a loop) has no
+# case for them: rng_bit_generator (JAX draws the whole batch from the first key), dce_sink
+# (JAX's batching rule fails), empty (no operands).
+NOT_A_LOOP: Final = frozenset({"rng_bit_generator", "dce_sink", "empty"})
 HIGHER_ORDER_DIFFERENTIABLE: Final = frozenset({"cond", "scan", "while", "jit", "add_any"})
 
 
@@ -1861,7 +1972,8 @@ def rule_table() -> dict[str, list[str]]:
             kinds.append("jvp")
             if name != "while":  # JAX: no reverse mode through while_loop
                 kinds.append("vjp")
-        if prim in batching.fancy_primitive_batchers and name not in operandless:
+        if (prim in batching.fancy_primitive_batchers and name not in operandless
+                and name not in NOT_A_LOOP):
             kinds.append("vmap")
         table[name] = kinds
     return table

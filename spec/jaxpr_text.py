@@ -233,9 +233,14 @@ class _Reader:
         return Type(SHORT_DTYPES[short], shape)
 
     def eqn(self) -> Eqn:
-        outs = self.binders("=")
-        self.pos += 1
         self.skip()
+        first = _IDENT.match(self.text, self.pos)
+        if first and not self.text.startswith(":", first.end()):  # no outputs (dce_sink x)
+            outs: list[Var] = []
+        else:
+            outs = self.binders("=")
+            self.pos += 1
+            self.skip()
         name = self.match(_PRIMITIVE, "a primitive name").group()
         params = self.params() if self.at("[") else ()
         ins = []

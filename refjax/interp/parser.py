@@ -259,13 +259,40 @@ class _Binder:
 class _Parser:
     """A cursor over the text; one method per grammar rule."""
 
-    __slots__ = ("text", "pos", "primitives", "shared")
+    __slots__ = ("text", "pos", "primitives", "shared", "pending")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
         self.primitives = {prim.name: prim for prim in abstract_eval_rules}
         self.shared: dict[str, Jaxpr] = {}  # ``let name = {...} in`` bodies, by name
+        # where the bodies not read yet start: a body may name one printed after it
+        self.pending: dict[str, int] = {}
+
+    def shared_body(self, name: str) -> Jaxpr | None:
+        """The ``let`` body called ``name`` (read now if it was not yet), or None."""
+        if name in self.shared:
+            return self.shared[name]
+        if name not in self.pending:
+            return None
+        saved, self.pos = self.pos, self.pending.pop(name)
+        self.shared[name] = self.jaxpr(None)
+        self.pos = saved
+        return self.shared[name]
+
+    def skip_braces(self) -> None:
+        """Past the balanced ``{...}`` at the cursor (a body read later)."""
+        depth = 0
+        while self.pos < len(self.text):
+            char = self.text[self.pos]
+            self.pos += 1
+            if char == "{":
+                depth += 1
+            elif char == "}":
+                depth -= 1
+                if depth == 0:
+                    return
+        raise self.error("unbalanced '{' in a let body")
 
     # -- the cursor ------------------------------------------------------------------------
     def error(self, message: str, pos: int | None = None) -> JaxprParseError:
@@ -398,10 +425,14 @@ class _Parser:
                 raise self.error(f"expected ';', a new line or 'in' after an equation, not {found}")
 
     def eqn(self, scope: Scope) -> JaxprEqn:
-        """``b:f32[] c:f32[] = prim[params] a 1.0:f32[]``."""
-        binders = self.binders("=")
-        self.pos += 1
-        self.skip()
+        """``b:f32[] c:f32[] = prim[params] a 1.0:f32[]`` (or ``prim a`` with no outputs)."""
+        first = _IDENT_RE.match(self.text, self.pos)
+        if first and not self.text.startswith(":", first.end()):  # no outputs (dce_sink a)
+            binders: list[_Binder] = []
+        else:
+            binders = self.binders("=")
+            self.pos += 1
+            self.skip()
         prim_pos = self.pos
         name = self.match(_PRIMITIVE_RE, "a primitive name")
         prim = self.primitives.get(name)
@@ -493,12 +524,14 @@ class _Parser:
         word = self.match(_WORD_RE, "a param value")
         if self.at("("):
             return self.call(word, start, where)
-        if word in self.shared:  # a body printed once, up front
+        if where[1] != "name" and (word in self.shared or word in self.pending):  # a body
+            # printed once, up front (a call's ``name`` param is the word itself)
             return self.shared_jaxpr(word, where)
         return _word_value(word)
 
     def shared_jaxpr(self, name: str, where: tuple[str, str]) -> Jaxpr | ClosedJaxpr:
-        body = self.shared[name]
+        body = self.shared_body(name)
+        assert body is not None
         return body if where in _OPEN_JAXPR_PARAMS else ClosedJaxpr(body, ())
 
     def nested_jaxpr(self, where: tuple[str, str]) -> Jaxpr | ClosedJaxpr:
@@ -522,7 +555,7 @@ class _Parser:
                 else:  # the name of a jaxpr printed up front
                     start = self.pos
                     word = _WORD_RE.match(self.text, self.pos)
-                    if word is None or word.group(0) not in self.shared:
+                    if word is None or self.shared_body(word.group(0)) is None:
                         self.pos = start
                         raise self.error(f"expected a jaxpr or ')', found {self._found()}")
                     self.pos = word.end()
@@ -635,10 +668,13 @@ def parse_jaxpr(text: str, consts: Sequence[ArrayLike] = ()) -> ClosedJaxpr:
         parser.skip()
         parser.expect("=")
         parser.skip()
-        parser.shared[name] = parser.jaxpr(None)
+        parser.pending[name] = parser.pos  # read when first named (bodies name later ones)
+        parser.skip_braces()
         parser.skip()
         parser.expect("in", "'in'")
         parser.skip()
+    for name in list(parser.pending):
+        parser.shared_body(name)
     jaxpr = parser.jaxpr(tuple(consts))
     parser.skip()
     if parser.pos != len(text):

@@ -61,6 +61,7 @@ from refjax.interp.core import (
     ShapedArray,
     Tracer,
     concrete_array,
+    display_rules,
     get_aval,
 )
 from refjax.interp.jvp import Tangent, Zero, defjvp_zero, jvp_rules, tangent_aval
@@ -789,6 +790,12 @@ def _dce_sink_batch(args: Sequence[ArrayLike], dims: Sequence[BatchDim], *,
     return [], []
 
 
+def _fill_prevent_mlir_dce(params: dict[str, Any], outs: Sequence[ShapedArray]) -> None:
+    params.setdefault("prevent_mlir_dce", False)  # JAX's printer hides it
+
+
+register_hidden_params("dce_sink", _fill_prevent_mlir_dce)
+display_rules[dce_sink_p] = lambda params: {}  # as JAX prints it: ``dce_sink a``
 jvp_rules[dce_sink_p] = _dce_sink_jvp
 transpose_rules[dce_sink_p] = _dce_sink_transpose
 batching_rules[dce_sink_p] = _dce_sink_batch

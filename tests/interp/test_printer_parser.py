@@ -162,6 +162,17 @@ PROGRAMS: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
     "gather": (lambda x: x[np.array([1, 0])], (X23,)),
     "scatter": (lambda x: refjax.numpy.asarray(x).at[0].set(1.0), (X23,)),
     "dot": (lambda x: x @ x.T, (X23,)),
+    # shared ``let`` bodies that name bodies printed after them, and call names equal to
+    # let names (``jit[name=_lu_solve jaxpr=_lu_solve]``)
+    "solve-shared-bodies": (
+        lambda a, b: refjax.numpy.linalg.solve(a, b),
+        (np.eye(2, dtype=F32) * 2.0 + 0.5, np.ones((2, 3), F32)),
+    ),
+    "custom-linear-solve": (
+        lambda a, b: lax.custom_linear_solve(
+            lambda x: a @ x, b, lambda _, x: refjax.numpy.linalg.solve(a, x), symmetric=True),
+        (np.eye(2, dtype=F32) * 2.0 + 0.5, np.ones(2, F32)),
+    ),
 }
 
 

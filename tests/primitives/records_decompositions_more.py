@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from tests.primitives.records import FLOAT_DTYPES, OpRecord, Shape
+from tests.primitives.records_decompositions import _real_spectrum
 
 Maker = Callable[[np.random.Generator, Sequence[Shape], np.dtype[Any]], list[np.ndarray]]
 
@@ -74,9 +75,20 @@ def _ormqr(left: bool, transpose: bool) -> Callable[..., tuple[np.ndarray]]:
     return ref
 
 
-def _gees(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    t, _, _, _, vs, _, _ = _lapack("gees", a.dtype)(lambda *_: None, a)
-    return t.astype(a.dtype), vs.astype(a.dtype)
+def _geqrf_op(lax: Any, x: Any) -> Any:
+    """``geqrf``, private in both (JAX's ``jax._src.lax.linalg.geqrf``)."""
+    if lax.__name__.startswith("jax"):
+        from jax._src.lax import linalg as jax_linalg
+
+        return jax_linalg.geqrf(x)
+    from refjax.primitives import decompositions_more
+
+    return decompositions_more.geqrf(x)
+
+
+def _geqrf(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    qr, tau, _, _ = _lapack("geqrf", a.dtype)(a)
+    return qr.astype(a.dtype), tau.astype(a.dtype)
 
 
 def _normal(rng: np.random.Generator, shape: Shape, dtype: np.dtype[Any]) -> np.ndarray:
@@ -104,24 +116,63 @@ def _ref_symmetric_product(alpha: float, beta: float) -> Callable[..., np.ndarra
     return ref
 
 
+def _diagonal_and_below(lax: Any, t: Any) -> tuple[Any, Any]:
+    """T's diagonal (sorted) and T with all but its strictly lower triangle zeroed."""
+    n = t.shape[-1]
+    eye = np.broadcast_to(np.eye(n, dtype=t.dtype), t.shape)
+    below = np.broadcast_to(np.tril(np.ones((n, n)), -1).astype(t.dtype), t.shape)
+    return lax.sort(lax.reduce_sum(lax.mul(t, eye), (t.ndim - 1,))), lax.mul(t, below)
+
+
+def _schur_invariants(lax: Any, x: Any) -> tuple[Any, ...]:
+    t, z = lax.linalg.schur(x)
+    batch = tuple(range(x.ndim - 2))
+    rows, cols = x.ndim - 2, x.ndim - 1
+
+    def mm(p: Any, q: Any, pc: int, qc: int) -> Any:
+        return lax.dot_general(p, q, (((pc,), (qc,)), (batch, batch)),
+                               precision=lax.Precision.HIGHEST)
+
+    eigenvalues, below = _diagonal_and_below(lax, t)
+    return eigenvalues, mm(mm(z, t, cols, rows), z, cols, cols), mm(z, z, rows, rows), below
+
+
+def _schur_form_invariants(lax: Any, x: Any) -> tuple[Any, ...]:
+    return _diagonal_and_below(lax, lax.linalg.schur(x, compute_schur_vectors=False)[0])
+
+
+def _ref_schur_invariants(x: np.ndarray) -> tuple[np.ndarray, ...]:
+    eigenvalues = np.sort(np.linalg.eigvals(x.astype(np.float64)).real).astype(x.dtype)
+    eye = np.broadcast_to(np.eye(x.shape[-1], dtype=x.dtype), x.shape)
+    return eigenvalues, x, eye.copy(), np.zeros_like(x)
+
+
 def _records() -> list[OpRecord]:
     normal = _makers(_normal)
     records = [
         OpRecord("hessenberg", lambda lax, x: lax.linalg.hessenberg(x), _mapped(_gehrd, [2]),
                  [((4, 4),), ((2, 3, 3),), ((1, 1),)], FLOAT_DTYPES, args_maker=normal,
                  tol=1e-4, differentiable=False),
+        OpRecord("geqrf", _geqrf_op, _mapped(_geqrf, [2]),
+                 [((4, 3),), ((3, 5),), ((2, 3, 3),)], FLOAT_DTYPES, args_maker=normal,
+                 tol=1e-4, differentiable=False, notes="LAPACK's packed QR"),
         OpRecord("householder_product",
                  lambda lax, a, taus: lax.linalg.householder_product(a, taus),
                  _mapped(_orgqr, [2, 1]), [((5, 3), (3,)), ((2, 4, 4), (2, 2)), ((3, 2), (0,))],
                  FLOAT_DTYPES, args_maker=_makers(_normal, _taus), tol=1e-4,
                  differentiable=False),
-        OpRecord("schur", lambda lax, x: lax.linalg.schur(x), _mapped(_gees, [2]),
-                 [((4, 4),), ((2, 3, 3),), ((1, 1),)], FLOAT_DTYPES, args_maker=normal,
-                 tol=1e-4, differentiable=False,
-                 notes="real Schur form, LAPACK's 2 x 2 blocks and order"),
-        OpRecord("schur", lambda lax, x: lax.linalg.schur(x, compute_schur_vectors=False),
-                 lambda x: _mapped(_gees, [2])(x)[0], [((4, 4),)], FLOAT_DTYPES,
-                 args_maker=normal, tol=1e-4, differentiable=False, notes="form only"),
+        # A Schur form is not unique (LAPACK's is one of many: balancing, block order and
+        # signs are its choices), so these records check what every Schur form has: T's
+        # eigenvalues (real, distinct inputs: T is triangular), Z T Z^T = a, Z^T Z = I and
+        # nothing below T's diagonal.
+        OpRecord("schur", _schur_invariants, _ref_schur_invariants,
+                 [((4, 4),), ((2, 3, 3),), ((1, 1),)], FLOAT_DTYPES,
+                 args_maker=_makers(_real_spectrum), tol=1e-4, differentiable=False,
+                 notes="the invariants of a Schur decomposition, not LAPACK's choices"),
+        OpRecord("schur", _schur_form_invariants,
+                 lambda x: _ref_schur_invariants(x)[::3], [((4, 4),)], FLOAT_DTYPES,
+                 args_maker=_makers(_real_spectrum), tol=1e-4, differentiable=False,
+                 notes="form only (compute_schur_vectors=False)"),
     ]
     for lower in (True, False):
         records.append(OpRecord(
