@@ -22,6 +22,7 @@ NAMESPACES: Final = {
     "jax.lax.linalg": "refjax.lax.linalg",
     "jax.scipy.special": "refjax.scipy.special",
     "jax.scipy.linalg": "refjax.scipy.linalg",
+    "jax.scipy.stats": "refjax.scipy.stats",
 }
 
 # ml_dtypes' narrow floating and integer types. refjax's dtypes are numpy's: its backends (numpy,

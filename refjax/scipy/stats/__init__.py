@@ -37,6 +37,7 @@ from refjax.scipy.stats import wrapcauchy as wrapcauchy
 from refjax.scipy.stats._core import mode as mode
 from refjax.scipy.stats._core import rankdata as rankdata
 from refjax.scipy.stats._core import sem as sem
+from refjax.scipy.stats.gaussian_kde import gaussian_kde as gaussian_kde
 
 __all__ = [
     "bernoulli",
@@ -48,6 +49,7 @@ __all__ = [
     "dirichlet",
     "expon",
     "gamma",
+    "gaussian_kde",
     "gennorm",
     "geom",
     "gumbel_l",
