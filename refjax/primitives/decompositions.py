@@ -206,13 +206,17 @@ def _take_rows(x: ArrayLike, rows: ArrayLike) -> Array:
 _FLOAT_OR_COMPLEX: Final = "fc"
 
 
-def _split(name: str, avals: Sequence[ShapedArray], ranks: Sequence[int]) -> tuple[
-        tuple[int, ...], list[tuple[int, ...]]]:
-    """The shared batch shape and each operand's core shape (JAX's errors for bad ranks)."""
+def split_batch(name: str, avals: Sequence[ShapedArray], ranks: Sequence[int],
+                batching: bool = True) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
+    """The shared batch shape and each operand's core shape, with JAX's errors for bad ranks
+    (JAX's ``linalg_shape_rule``; exact ranks for a primitive without ``batching``)."""
     batches, cores = [], []
     for i, (aval, rank) in enumerate(zip(avals, ranks, strict=True)):
         if aval.ndim < rank:
             raise TypeError(f"Input {i} to {name} must have rank at least {rank}, but got "
+                            f"shape={aval.shape}")
+        if not batching and aval.ndim != rank:
+            raise TypeError(f"Input {i} to {name} must have a rank of exactly {rank}, but got "
                             f"shape={aval.shape}")
         batches.append(aval.shape[: aval.ndim - rank])
         cores.append(aval.shape[aval.ndim - rank:])
@@ -255,7 +259,7 @@ def _batch_leading(prim: Any, multiple: bool) -> None:
 
 
 def _cholesky_rule(x: ShapedArray) -> ShapedArray:
-    _, (core,) = _split("cholesky", [x], [2])
+    _, (core,) = split_batch("cholesky", [x], [2])
     _check_dtypes("cholesky", [x])
     if core[0] != core[1]:
         raise ValueError(f"The input to cholesky must be a square matrix. Got shape {core}.")
@@ -304,7 +308,7 @@ _batch_leading(cholesky_p, multiple=False)
 def _triangular_solve_rule(a: ShapedArray, b: ShapedArray, *, left_side: bool, lower: bool,
                            transpose_a: bool, conjugate_a: bool,
                            unit_diagonal: bool) -> ShapedArray:
-    _, (a_core, b_core) = _split("triangular_solve", [a, b], [2, 2])
+    _, (a_core, b_core) = split_batch("triangular_solve", [a, b], [2, 2])
     _check_dtypes("triangular_solve", [a, b])
     if a_core[0] != a_core[1]:
         raise ValueError("The first input to triangular_solve must be a square matrix. Got "
@@ -420,7 +424,7 @@ batching_rules[triangular_solve_p] = _triangular_solve_batch
 
 
 def _lu_rule(x: ShapedArray) -> list[ShapedArray]:
-    batch, ((m, n),) = _split("lu", [x], [2])
+    batch, ((m, n),) = split_batch("lu", [x], [2])
     _check_dtypes("lu", [x])
     i32 = np.dtype(np.int32)
     return [ShapedArray(x.shape, x.dtype), ShapedArray((*batch, min(m, n)), i32),
@@ -476,7 +480,7 @@ _batch_leading(lu_p, multiple=True)
 
 
 def _lu_pivots_rule(pivots: ShapedArray, *, permutation_size: int) -> ShapedArray:
-    _split("lu_pivots_to_permutation", [pivots], [1])
+    split_batch("lu_pivots_to_permutation", [pivots], [1])
     if pivots.dtype != np.dtype(np.int32):
         raise TypeError(f"lu_pivots_to_permutation does not accept dtype {pivots.dtype.name} at "
                         "position 0. Accepted dtypes at position 0 are subtypes of int32.")
@@ -551,7 +555,7 @@ def _lu_solve(lu_: ArrayLike, permutation: ArrayLike, b: ArrayLike, trans: int) 
 
 def _qr_rule(x: ShapedArray, *, pivoting: bool, full_matrices: bool,
              use_magma: bool | None) -> list[ShapedArray]:
-    batch, ((m, n),) = _split("qr", [x], [2])
+    batch, ((m, n),) = split_batch("qr", [x], [2])
     _check_dtypes("qr", [x])
     k = m if full_matrices else min(m, n)
     outs = [ShapedArray((*batch, m, k), x.dtype), ShapedArray((*batch, k, n), x.dtype)]
@@ -665,7 +669,7 @@ _batch_leading(qr_p, multiple=True)
 
 def _eigh_rule(x: ShapedArray, *, lower: bool, sort_eigenvalues: bool,
                subset_by_index: tuple[int, int] | None, algorithm: Any) -> list[ShapedArray]:
-    batch, ((n, n2),) = _split("eigh", [x], [2])
+    batch, ((n, n2),) = split_batch("eigh", [x], [2])
     _check_dtypes("eigh", [x])
     if n != n2:
         raise ValueError("Argument to symmetric eigendecomposition must have shape [..., n, n], "
@@ -726,7 +730,7 @@ _batch_leading(eigh_p, multiple=True)
 
 def _svd_rule(x: ShapedArray, *, full_matrices: bool, compute_uv: bool,
               subset_by_index: tuple[int, int] | None, algorithm: Any) -> list[ShapedArray]:
-    batch, ((m, n),) = _split("svd", [x], [2])
+    batch, ((m, n),) = split_batch("svd", [x], [2])
     _check_dtypes("svd", [x])
     rank = min(m, n)
     if subset_by_index is not None:
@@ -822,7 +826,7 @@ _batch_leading(svd_p, multiple=True)
 
 def _tridiagonal_solve_rule(dl: ShapedArray, d: ShapedArray, du: ShapedArray, b: ShapedArray,
                             *, perturb_singular: bool) -> ShapedArray:
-    _split("tridiagonal_solve", [dl, d, du, b], [1, 1, 1, 2])
+    split_batch("tridiagonal_solve", [dl, d, du, b], [1, 1, 1, 2])
     _check_dtypes("tridiagonal_solve", [dl, d, du, b])
     if dl.shape != d.shape or dl.shape != du.shape:
         raise TypeError("tridiagonal_solve requires that all diagonal arguments have the same "

@@ -42,6 +42,7 @@ from refjax.primitives.decompositions import (
     _tril,
     cholesky,
     qr,
+    split_batch,
     triangular_solve,
 )
 from refjax.primitives.linalg import dot_general
@@ -74,24 +75,6 @@ _INEXACT: Final = "fc"
 _KIND_NAMES: Final = {"f": "floating", "c": "complexfloating"}
 
 
-def _split(name: str, avals: Sequence[ShapedArray], ranks: Sequence[int],
-           batching: bool = True) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
-    """The shared batch shape and each operand's core shape, with JAX's errors for bad ranks
-    (exact ranks without ``batching``)."""
-    batches, cores = [], []
-    for i, (aval, rank) in enumerate(zip(avals, ranks, strict=True)):
-        if aval.ndim < rank:
-            raise TypeError(f"Input {i} to {name} must have rank at least {rank}, but got "
-                            f"shape={aval.shape}")
-        if not batching and aval.ndim != rank:
-            raise TypeError(f"Input {i} to {name} must have a rank of exactly {rank}, but got "
-                            f"shape={aval.shape}")
-        batches.append(aval.shape[: aval.ndim - rank])
-        cores.append(aval.shape[aval.ndim - rank:])
-    if any(len(b) != len(batches[0]) for b in batches):
-        raise TypeError(f"All inputs to {name} must have the same number of batch dimensions, "
-                        f"but got {[len(b) for b in batches]} batch dimensions for the inputs.")
-    return tuple(batches[0]), [tuple(c) for c in cores]
 
 
 def _check_dtypes(name: str, avals: Sequence[ShapedArray], kinds: str = _INEXACT) -> DType:
@@ -115,7 +98,7 @@ def _weak(avals: Sequence[ShapedArray]) -> bool:
 
 
 def _geqrf_rule(a: ShapedArray) -> list[ShapedArray]:
-    batch, ((m, n),) = _split("geqrf", [a], [2])
+    batch, ((m, n),) = split_batch("geqrf", [a], [2])
     dtype = _check_dtypes("geqrf", [a])
     weak = _weak([a])
     return [ShapedArray(a.shape, dtype, weak), ShapedArray((*batch, min(m, n)), dtype, weak)]
@@ -138,7 +121,7 @@ def geqrf(a: ArrayLike) -> tuple[Array, Array]:
 
 
 def _hessenberg_rule(a: ShapedArray) -> list[ShapedArray]:
-    batch, ((n, n2),) = _split("hessenberg", [a], [2])
+    batch, ((n, n2),) = split_batch("hessenberg", [a], [2])
     if n != n2:
         raise ValueError("Argument to Hessenberg reduction must have shape [..., n, n], got "
                          f"shape {(n, n2)}")
@@ -166,7 +149,7 @@ def hessenberg(a: ArrayLike) -> list[Array]:
 
 
 def _householder_product_rule(a: ShapedArray, taus: ShapedArray) -> ShapedArray:
-    _, ((m, n), (k,)) = _split("householder_product", [a, taus], [2, 1])
+    _, ((m, n), (k,)) = split_batch("householder_product", [a, taus], [2, 1])
     if m < n:
         raise ValueError("The first argument to householder_product must have at least as "
                          f"many rows as columns, got shape {(m, n)}")
@@ -194,7 +177,7 @@ def householder_product(a: ArrayLike, taus: ArrayLike) -> Array:
 
 def _ormqr_rule(a: ShapedArray, taus: ShapedArray, c: ShapedArray, *, left: bool,
                 transpose: bool) -> ShapedArray:
-    _, ((m, n), _, c_core) = _split("ormqr", [a, taus, c], [2, 1, 2])
+    _, ((m, n), _, c_core) = split_batch("ormqr", [a, taus, c], [2, 1, 2])
     if left and c_core[0] != m:
         raise ValueError("ormqr with left=True expects c to have the same number of rows as "
                          f"the Householder matrix a. Got a shape {(m, n)} and c shape "
@@ -225,7 +208,7 @@ def ormqr(a: ArrayLike, taus: ArrayLike, c: ArrayLike, *, left: bool = True,
 
 def _schur_rule(x: ShapedArray, *, compute_schur_vectors: bool, sort_eig_vals: bool,
                 select_callable: Any) -> list[ShapedArray]:
-    _, ((n, n2),) = _split("schur", [x], [2])
+    _, ((n, n2),) = split_batch("schur", [x], [2])
     if n != n2:
         raise ValueError(f"The input to schur must be a square matrix. Got shape {(n, n2)}.")
     dtype = _check_dtypes("schur", [x])
@@ -252,7 +235,7 @@ def schur(x: ArrayLike, *, compute_schur_vectors: bool = True, sort_eig_vals: bo
 
 
 def _tridiagonal_rule(a: ShapedArray, *, lower: bool) -> list[ShapedArray]:
-    batch, ((n, n2),) = _split("tridiagonal", [a], [2])
+    batch, ((n, n2),) = split_batch("tridiagonal", [a], [2])
     if n != n2 or n2 == 0:
         raise ValueError(f"The input to tridiagonal must be a square matrix. Got shape "
                          f"{(n, n2)}.")
@@ -281,7 +264,7 @@ def tridiagonal(a: ArrayLike, *, lower: bool = True) -> list[Array]:
 
 def _symmetric_product_rule(a: ShapedArray, c: ShapedArray, *, alpha: float,
                             beta: float) -> ShapedArray:
-    _, (a_core, c_core) = _split("symmetric_product", [a, c], [2, 2])
+    _, (a_core, c_core) = split_batch("symmetric_product", [a, c], [2, 2])
     if a_core[0] != c_core[1] or c_core[0] != c_core[1]:
         raise ValueError("symmetric_update expects a rectangular matrix of shape (m, n) and a "
                          f"square matrix of shape (n, n). Got shapes {a_core} and {c_core}.")
@@ -309,7 +292,7 @@ def symmetric_product(a_matrix: ArrayLike, c_matrix: ArrayLike, *, alpha: float 
 
 
 def _cholesky_update_rule(r: ShapedArray, w: ShapedArray) -> ShapedArray:
-    _, (r_core, w_core) = _split("cholesky_update", [r, w], [2, 1], batching=False)
+    _, (r_core, w_core) = split_batch("cholesky_update", [r, w], [2, 1], batching=False)
     if r_core[0] != r_core[1] or w_core[0] != r_core[1]:
         raise ValueError("Rank-1 update to Cholesky decomposition takes a square matrix and a "
                          f"vector of the same size as input. Got shapes {r_core} and "

@@ -21,6 +21,7 @@ import refjax.scipy.stats as rst
 from tests.errors import raised
 from tests.numpy.helpers import assert_same
 from tests.oracle import enable_x64, jax, jnp, lazy
+from tests.scipy.test_stats import check_st
 
 jst: Any = lazy("jax.scipy.stats")
 scipy_stats: Any = lazy("scipy.stats")
@@ -28,15 +29,6 @@ scipy_stats: Any = lazy("scipy.stats")
 Fn = Callable[..., Any]
 
 
-def check_st(f: Fn, *args: Any, tol: float) -> None:
-    """``f(refjax.scipy.stats, *args)`` matches ``f(jax.scipy.stats, *args)`` (or both raise
-    the same class)."""
-    try:
-        theirs = f(jst, *args)
-    except Exception as err:  # any JAX error must be mirrored
-        raised(lambda: f(rst, *args), type(err))
-        return
-    assert_same(f(rst, *args), theirs, tol)
 
 
 def both_dtypes(f: Fn, *args: np.ndarray, tol32: float = 2e-5, tol64: float = 1e-12) -> None:
