@@ -9,18 +9,21 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,opencl,cuda]'
+	$(PY) -m pip install -q -e '.[test,opencl,cuda,examples]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# The seed's walkthrough (refjax beside real JAX), then a short training run on the digits.
 demo: $(STAMP)
-	$(PY) examples/demo.py
+	$(PY) examples/seed_walkthrough.py
+	$(PY) examples/mnist_mlp.py --epochs 5 --plot build/mnist_curve.png
 
 lint: $(STAMP)
 	$(PY) -m ruff check refjax tests examples benchmarks spec
 
 typecheck: $(STAMP)
 	$(PY) -m mypy --strict refjax spec
+	MYPYPATH=examples $(PY) -m mypy --strict examples/*.py
 
 # The whole suite runs twice: on the numpy backend (with tests/backends, which compiles every
 # generated CUDA kernel with NVRTC, and the spec, which runs every case on numpy, OpenCL and JAX),

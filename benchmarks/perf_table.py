@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "bench_mlp.py": ["128", "20"],
     "bench_matmul.py": ["20"],
     "bench_reductions.py": ["4096", "10"],
+    "bench_mnist_epoch.py": ["32", "10"],
 }
 
 
