@@ -15,6 +15,7 @@ from refjax import numpy as numpy
 from refjax import profiler as profiler
 from refjax import random as random
 from refjax import scipy as scipy
+from refjax import stages as stages
 from refjax import tree as tree
 from refjax import tree_util as tree_util
 from refjax.api import (
@@ -40,6 +41,7 @@ from refjax.api import (
 from refjax.backends.base import block_until_ready, default_backend, device_put, devices
 from refjax.callbacks import pure_callback
 from refjax.config import config, debug_infs, debug_nans, disable_jit, enable_x64
+from refjax.explainer import explain
 from refjax.interp.core import Array
 from refjax.primitives.custom_derivatives import custom_jvp, custom_vjp
 
@@ -62,6 +64,7 @@ __all__ = [
     "disable_jit",
     "enable_x64",
     "eval_shape",
+    "explain",
     "grad",
     "hessian",
     "jacfwd",

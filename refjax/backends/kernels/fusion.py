@@ -143,6 +143,23 @@ Step: TypeAlias = KernelStep | PrimitiveStep | ReshapeStep
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class Provenance:
+    """Where a plan's work comes from, for a reader (``refjax.graphviz`` draws it).
+
+    ``equations``: the jaxpr's equations in the order planned, a call's body inlined (once per
+    call, each time at new positions); an equation with a decomposition (``argmax``) stands for
+    the equations it was planned as. ``steps``: for each step of the plan, the positions of the
+    equations it computes (a value recomputed by several kernels counts in each; a kernel that
+    only copies a buffer into another layout has none). ``slots``: for each slot, the jaxpr
+    variables it holds (none for a kernel's temporary or a literal's constant).
+    """
+
+    equations: tuple[JaxprEqn, ...]
+    steps: tuple[tuple[int, ...], ...]
+    slots: tuple[tuple[Var, ...], ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Plan:
     """What an executable does: constants into slots, inputs into slots, steps, outputs."""
 
@@ -152,6 +169,7 @@ class Plan:
     steps: tuple[Step, ...]
     outputs: tuple[int, ...]
     fallbacks: tuple[str, ...] = ()  # planning failures worked around (a planner bug each)
+    provenance: Provenance | None = None  # which equations each step computes
 
     def kernels(self) -> list[Kernel]:
         """The kernels of the plan, in launch order."""
@@ -235,16 +253,32 @@ class _Planner:
         # transposes whose operand, a matmul's result, was computed transposed: aliases (by
         # id, holding the equation so the id stays its own; removed once planned)
         self.swapped: dict[int, JaxprEqn] = {}
+        # provenance (see :class:`Provenance`): the equations planned, each step's positions,
+        # each slot's variables; and for an expression the positions of the equations it
+        # computes since the last buffers (a decomposition's own: its ``owner``), by body
+        # position, or for a load (a view of a buffer: the same load may have other shapes) by
+        # the value itself
+        self.planned: list[JaxprEqn] = []
+        self.step_equations: list[tuple[int, ...]] = []
+        self.slot_vars: list[list[Var]] = []
+        self.origin: dict[int, frozenset[int]] = {}
+        self.view_origin: dict[Sym, frozenset[int]] = {}
+        self.owner: int | None = None
+        self.current = -1  # the position of the equation being planned
+        self.copied: set[Var] = set()  # its matmul operands, copied by a kernel of their own
 
     # -- slots and values ------------------------------------------------------------------
     def new_slot(self, aval: ShapedArray) -> int:
         """A fresh slot for a value of ``aval``."""
         self.slots.append(aval)
+        self.slot_vars.append([])
         return len(self.slots) - 1
 
     def bind_slot(self, var: Var, slot: int) -> None:
         """``var`` is the buffer in ``slot``; later uses load it."""
         self.slot_of[var] = slot
+        if var not in self.slot_vars[slot]:
+            self.slot_vars[slot].append(var)
         aval = self.slots[slot]
         self.sym[var] = self.b.load(slot, var.aval.shape, aval.dtype)
 
@@ -313,7 +347,7 @@ class _Planner:
         if source is None or self.slots[source].shape == s.shape:
             return source
         slot = self.new_slot(aval)
-        self.steps.append(ReshapeStep(source, slot))
+        self.add_step(ReshapeStep(source, slot), self.computes(s))
         return slot
 
     def materialise(self, atom: Atom) -> Sym:
@@ -391,15 +425,46 @@ class _Planner:
             tuple(self._param_dtype(p) for p in params), body,
             tuple(renumber[r] for r in roots), self.options.row_lanes,
         )
-        self._launch(kernel, inputs, params, written)
+        self._launch(kernel, inputs, params, written, syms)
         return slots
 
     def _launch(
-        self, kernel: Kernel, inputs: Sequence[int], params: Sequence[int], written: Sequence[int]
+        self, kernel: Kernel, inputs: Sequence[int], params: Sequence[int], written: Sequence[int],
+        computed: Sequence[Sym],
     ) -> None:
         step = KernelStep(coalesce(kernel), tuple(inputs),
                           tuple(self.param_values[p] for p in params), tuple(written))
+        body = [self.origin.get(i, frozenset()) for i in self.b.reached([s.id for s in computed])]
+        self.add_step(step, frozenset().union(*body, *map(self.computes, computed)))
+
+    def add_step(self, step: Step, equations: frozenset[int]) -> None:
+        """Append ``step``, computing the equations at the positions ``equations``."""
         self.steps.append(step)
+        self.step_equations.append(tuple(sorted(equations)))
+
+    def trace(self, out: Var, position: int, operands: Sequence[Atom]) -> None:
+        """``out``, still an expression, computes equation ``position`` and what its operands
+        still compute (not those in buffers)."""
+        s = self.sym[out]
+        buffered = [self.sym[a] for a in operands if isinstance(a, Var) and a in self.slot_of]
+        if out in self.slot_of or s in buffered:  # (a no-op on a buffer computes nothing)
+            return
+        inputs = [self.computes(self.sym[a]) for a in operands
+                  if isinstance(a, Var) and a not in self.slot_of and a not in self.copied]
+        self.attribute(s, frozenset({position}).union(*inputs))
+
+    def computes(self, s: Sym) -> frozenset[int]:
+        """The positions of the equations the value ``s`` computes."""
+        if isinstance(self.b.body[s.id], Load):
+            return self.view_origin.get(s, frozenset())
+        return self.origin.get(s.id, frozenset())
+
+    def attribute(self, s: Sym, positions: frozenset[int]) -> None:
+        """The value ``s`` computes (also) the equations at ``positions``."""
+        if isinstance(self.b.body[s.id], Load):
+            self.view_origin[s] = self.view_origin.get(s, frozenset()) | positions
+        else:
+            self.origin[s.id] = self.origin.get(s.id, frozenset()) | positions
 
     def _param_dtype(self, index: int) -> DType:
         dtype: DType = self.param_values[index].dtype
@@ -419,7 +484,7 @@ class _Planner:
             renumber[pending.prologue.id], pending.combine, pending.identity,
             tuple(renumber[x] for x in roots), self.options.column_lanes, self.options.row_lanes,
         )
-        self._launch(kernel, inputs, params, written)
+        self._launch(kernel, inputs, params, written, [pending.prologue, *syms])
         return slots
 
     # -- equations -------------------------------------------------------------------------
@@ -438,8 +503,10 @@ class _Planner:
         if not self.host:
             self._materialise_outputs(jaxpr.outvars)
         outputs = self._output_slots(jaxpr.outvars)
+        provenance = Provenance(tuple(self.planned), tuple(self.step_equations),
+                                tuple(tuple(v) for v in self.slot_vars))
         return Plan(tuple(self.slots), tuple(inputs), tuple(self.constants), tuple(self.steps),
-                    tuple(outputs), tuple(self.fallbacks))
+                    tuple(outputs), tuple(self.fallbacks), provenance)
 
     def _bind_consts(self, jaxpr: Jaxpr, consts: Sequence[object]) -> None:
         for var, const in zip(jaxpr.constvars, consts, strict=True):
@@ -502,6 +569,7 @@ class _Planner:
             (atom,), (out,) = eqn.invars, eqn.outvars
             assert isinstance(atom, Var) and atom not in self.slot_of
             self.define(out, self.sym[atom])
+            self.trace(out, self.position(eqn), [atom])
             self.remaining[atom] -= 1
             return
         if prim is ew.copy_p:
@@ -513,12 +581,31 @@ class _Planner:
         elif not self.host and prim in decompositions and all(
             is_kernel_dtype(a.dtype, self.options.fp64) for a in [*in_avals, *out_avals]
         ) and (closed := decompositions[prim](in_avals, eqn.params)) is not None:
+            position, owner = self.position(eqn), self.owner
+            self.owner = position  # its equations are this one's, in the provenance
             self._inline(eqn, closed)
+            self.owner = owner
+            for out in eqn.outvars:
+                self.trace(out, position, eqn.invars)
         else:
+            position = self.position(eqn)
             self._fuse_or_split(eqn, self._planner_of(eqn, in_avals, out_avals))
+            for out in eqn.outvars:
+                self.trace(out, position, eqn.invars)
+            self.copied.clear()
         for atom in eqn.invars:
             if isinstance(atom, Var):
                 self.remaining[atom] -= 1
+
+    def position(self, eqn: JaxprEqn) -> int:
+        """``eqn``'s position among the equations planned (inside a decomposition, its owner's);
+        it becomes the current one."""
+        if self.owner is None:
+            self.planned.append(eqn)
+            self.current = len(self.planned) - 1
+        else:
+            self.current = self.owner
+        return self.current
 
     def _planner_of(
         self, eqn: JaxprEqn, in_avals: Sequence[ShapedArray], out_avals: Sequence[ShapedArray]
@@ -616,6 +703,7 @@ class _Planner:
     ) -> Sym:
         """``reshape(transpose(x, dimensions))`` through a buffer holding the transpose."""
         permuted = lower.transpose(self.b, x, dimensions)
+        self.attribute(permuted, frozenset({self.current}))
         (slot,) = self.emit_map([permuted], [ShapedArray(permuted.shape, permuted.dtype)])
         return lower.reshape(self.b, self.b.load(slot, permuted.shape, permuted.dtype), out.shape)
 
@@ -696,7 +784,8 @@ class _Planner:
             for a in eqn.invars
         )
         outputs = tuple(self.new_slot(v.aval) for v in eqn.outvars)
-        self.steps.append(PrimitiveStep(eqn.primitive, eqn.params, inputs, outputs))
+        self.add_step(PrimitiveStep(eqn.primitive, eqn.params, inputs, outputs),
+                      frozenset({self.current}))
         for var, slot in zip(eqn.outvars, outputs, strict=True):
             self.bind_slot(var, slot)
 
@@ -771,7 +860,7 @@ class _Planner:
         if plain:  # the result (maybe converted) alone: stored straight from the registers
             kernel = MatmulKernel("matmul", *common, operands_, core.lhs, core.rhs, core.acc,
                                   body[renumber[roots[0]]].dtype, core.block)
-            self._launch(kernel, [core.lhs_slot, core.rhs_slot], [], written)
+            self._launch(kernel, [core.lhs_slot, core.rhs_slot], [], written, syms)
             return slots
         shifted = tuple(
             replace(e, buffer=e.buffer + 2) if isinstance(e, Load) else e for e in body
@@ -782,7 +871,7 @@ class _Planner:
             tuple(self._param_dtype(p) for p in params), shifted,
             tuple(renumber[x] for x in roots), syms[0].shape,
         )
-        self._launch(kernel, [core.lhs_slot, core.rhs_slot, *inputs], params, written)
+        self._launch(kernel, [core.lhs_slot, core.rhs_slot, *inputs], params, written, syms)
         return slots
 
     def _matmul_block(self, acc: DType, lhs: Affine, rhs: Affine) -> RegisterBlock | None:
@@ -802,15 +891,26 @@ class _Planner:
         permuted = lower.transpose(self.b, s, perm)
         try:
             view = lower.reshape(self.b, permuted, shape)
+            copied = False
         except NotAffine:  # copy it into (batch, rows, columns) order first
+            self._copies(atom, permuted)
             (slot,) = self.emit_map([permuted], [ShapedArray(permuted.shape, s.dtype)])
             view = self.b.load(slot, shape, s.dtype)
+            copied = True
         view = self.b.cast(view, acc)
         expr = self.b.body[view.id]
         if isinstance(expr, Load) and not expr.clamp:
             return expr.buffer, expr.index
+        if not copied:
+            self._copies(atom, view)
         (slot,) = self.emit_map([view], [ShapedArray(shape, acc)])
         return slot, dense_affine(shape)
+
+    def _copies(self, atom: Atom, copy: Sym) -> None:
+        """``copy``, a matmul operand in another layout, computes what ``atom`` still does."""
+        if isinstance(atom, Var) and atom not in self.slot_of:
+            self.attribute(copy, self.computes(self.sym[atom]))
+            self.copied.add(atom)
 
 
 def _plain_result(body: Sequence[Expr], root: int) -> bool:
