@@ -133,6 +133,28 @@ def run_all(lib: ModuleType, data: dict[str, NDArray[np.float32]]) -> dict[str, 
     return {name: (text, np.asarray(v)) for name, (text, v) in results.items()}
 
 
+# What each printed stage is, for a reader seeing it for the first time (one or two lines).
+NARRATION: Final[dict[str, str]] = {
+    "jit of the 10-step loop": (
+        "jit traces the Python loop once into a jaxpr: the loop is unrolled, one mul and one\n"
+        "sub per step; the backend compiles that program and later calls skip Python."),
+    "grad of x * sin(x)": (
+        "grad = linearize + transpose: the forward values (sin, cos), then the backward pass,\n"
+        "which sums the two paths of x with add_any (cos x * x + sin x)."),
+    "vmap of square": (
+        "vmap runs the function on a batch at once: the traced program has no loop, mul works\n"
+        "on the whole batch axis."),
+    "per-example gradients": (
+        "vmap(grad(loss)): the backward pass of one example's loss, batched; the dot_general\n"
+        "with a batch dimension gives one gradient row per example."),
+}
+CLOSING: Final = (
+    "\nEvery stage of a transformation can be printed: refjax.explain(f, *args) or\n"
+    "  python -m refjax explain module:function --args 'f32[3]' --transform grad\n"
+    "prints the traced, JVP, linearized, backward and batched jaxprs, the fusion plan and the\n"
+    "generated kernels; docs/tour/ walks through the source that makes each of them.")
+
+
 def numpy_answers(data: dict[str, NDArray[np.float32]]) -> dict[str, NDArray[Any]]:
     """The independent answers, in the order of ``run_all``."""
     return {
@@ -207,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     all_agree = True
     for name, (jaxpr, value) in ours.items():
         print(f"\n=== {name} " + "=" * max(0, 70 - len(name)))
+        print("\n".join("  " + line for line in NARRATION[name].splitlines()))
         their_jaxpr, their_value = theirs[name]
         if jaxpr and their_jaxpr:
             side_by_side(jaxpr, their_jaxpr, ("refjax", "jax"))
@@ -220,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         all_agree &= same
         print(f"  agree: {same}")
     print("\nAll snippets agree." if all_agree else "\nSome snippets DISAGREE.")
+    print(CLOSING)
     return 0 if all_agree else 1
 
 

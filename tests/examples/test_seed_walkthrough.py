@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import seed_walkthrough as ex
@@ -87,3 +89,17 @@ def test_main_reports_a_backend_that_cannot_start(
     monkeypatch.setattr(refjax, "devices", devices)
     assert ex.main(["--backend", "cuda"]) == 2
     assert "error: Unable to initialize backend 'cuda': no device" in capsys.readouterr().err
+
+
+def test_the_walkthrough_narrates_every_stage_and_points_onwards(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Every section has its narration, and the closing lines name tools that exist."""
+    assert set(ex.NARRATION) == set(ex.run_all(refjax, ex.inputs()))
+    assert ex.main(["--no-jax"]) == 0
+    out = capsys.readouterr().out
+    for text in ex.NARRATION.values():
+        assert text.splitlines()[0] in out
+    assert "python -m refjax explain" in out and "docs/tour/" in out
+    root = Path(__file__).resolve().parents[2]
+    assert (root / "docs" / "tour" / "README.md").is_file()
+    assert callable(refjax.explain)
