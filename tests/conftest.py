@@ -3,6 +3,7 @@ a check that no test leaves 64-bit mode on or entries in the global rule tables.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Iterator
@@ -49,6 +50,43 @@ os.environ.setdefault("REFJAX_AUTOTUNE", "0")
 def pytest_report_header() -> str:
     """Which backend refjax computes on in this run."""
     return f"refjax backend: {os.environ.get('REFJAX_BACKEND', 'numpy')}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Memory: real JAX keeps every program it compiled (tens of thousands over the suite), several
+# GB per xdist worker by the end. When a worker's resident memory passes the limit, JAX's
+# in-memory caches are dropped (its executables stay on disk, above, and load again quickly);
+# the next limit is a margin above what is left, so a worker whose other memory grew does not
+# clear after every test.
+
+RSS_LIMIT_MB = int(os.environ.get("REFJAX_TEST_RSS_LIMIT_MB", "2500"))
+RSS_MARGIN_MB = 1000
+_rss_limit = [RSS_LIMIT_MB]
+
+
+def _rss_mb() -> int:
+    """This process's resident memory in MB (0 where /proc is not there)."""
+    try:
+        with open(f"/proc/{os.getpid()}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0
+
+
+@pytest.fixture(autouse=True)
+def _bounded_memory() -> Iterator[None]:
+    """Drop JAX's compiled programs when this worker holds more memory than the limit."""
+    yield
+    if _rss_mb() <= _rss_limit[0]:
+        return
+    real = jax_if_imported()
+    if real is not None:
+        real.clear_caches()
+    gc.collect()
+    _rss_limit[0] = max(RSS_LIMIT_MB, _rss_mb() + RSS_MARGIN_MB)
 
 
 @pytest.fixture
