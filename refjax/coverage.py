@@ -96,9 +96,10 @@ def _relative(path: str | None) -> str | None:
     if path is None:
         return None
     try:
-        return Path(path).resolve().relative_to(ROOT).as_posix()
-    except ValueError:  # not refjax's own source
+        relative = Path(path).resolve().relative_to(ROOT).as_posix()
+    except ValueError:  # not in the repository
         return None
+    return relative if relative.startswith("refjax/") else None  # (not numpy's, in a venv)
 
 
 def definition(p: Primitive) -> Definition | None:
