@@ -30,3 +30,14 @@ def using_backend(name: str | None) -> Iterator[None]:
             os.environ.pop(BACKEND_ENV, None)
         else:
             os.environ[BACKEND_ENV] = old
+
+
+def backend_error(name: str | None) -> str | None:
+    """Why refjax's backend ``name`` (None: the default one) cannot start; None if it starts."""
+    import refjax
+
+    try:
+        refjax.devices(name)  # starts the backend
+    except RuntimeError as failure:
+        return str(failure)
+    return None

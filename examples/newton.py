@@ -31,7 +31,7 @@ from typing import Any, Final
 
 import numpy as np
 import scipy.optimize  # type: ignore[import-untyped]  # SciPy ships no type stubs
-from example_backend import BACKENDS, using_backend
+from example_backend import BACKENDS, backend_error, using_backend
 from numpy.typing import NDArray
 
 import refjax
@@ -192,9 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     1 if it does not; 2 if the backend cannot start.
     """
     args = parse_args(argv)
-    try:
-        refjax.devices(args.backend)  # starts the backend: a clear error if it cannot
-    except RuntimeError as failure:
+    if (failure := backend_error(args.backend)) is not None:
         print(f"error: {failure}", file=sys.stderr)
         return 2
     with using_backend(args.backend), x64():

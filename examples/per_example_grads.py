@@ -24,7 +24,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-from example_backend import BACKENDS, using_backend
+from example_backend import BACKENDS, backend_error, using_backend
 
 import refjax
 
@@ -187,9 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     1 if it does not; 2 if the backend cannot start.
     """
     args = parse_args(argv)
-    try:
-        refjax.devices(args.backend)  # starts the backend: a clear error if it cannot
-    except RuntimeError as failure:
+    if (failure := backend_error(args.backend)) is not None:
         print(f"error: {failure}", file=sys.stderr)
         return 2
     with using_backend(args.backend):
