@@ -292,6 +292,7 @@ def plot_history(history: History, path: str | Path, title: str = "") -> None:
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)  # (build/ in a fresh clone)
     fig.savefig(path, dpi=100)
     plt.close(fig)
 

@@ -251,7 +251,7 @@ def test_main_on_idx_files_with_plot(tmp_path: Path, capsys: pytest.CaptureFixtu
     """``--data DIR`` trains on IDX files, with a progress bar; ``--plot`` writes a PNG."""
     pytest.importorskip("matplotlib")
     pytest.importorskip("tqdm")
-    plot = tmp_path / "curve.png"
+    plot = tmp_path / "not-yet" / "curve.png"  # its folder is made (make demo's build/)
     args = ["--data", str(mnist_dir(tmp_path)), "--epochs", "2", "--batch-size", "8",
             "--backend", "numpy", "--plot", str(plot)]
     assert mnist_mlp.main(args) == 0
