@@ -49,9 +49,10 @@ from refjax.interp.core import (
     display_rules,
     pp_eqn,
     pp_param,
+    printed_names,
 )
 from refjax.primitives.linalg import dot_general_p
-from refjax.stages import backend_options, printed_names
+from refjax.stages import backend_options
 
 Backend: typing.TypeAlias = typing.Literal["opencl", "cuda"]
 

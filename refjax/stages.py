@@ -28,9 +28,7 @@ from refjax.interp.core import (
     JaxprEqn,
     ShapedArray,
     Var,
-    VarNames,
-    _shared_bodies,  # (the printer's own first step: bodies printed up front take names first)
-    pp_jaxpr,
+    printed_names,
 )
 from refjax.interp.core import (
     Literal as JaxprLiteral,
@@ -73,17 +71,6 @@ def backend_options(backend: BackendName) -> FusionOptions:
 def var_names(jaxpr: Jaxpr | ClosedJaxpr) -> dict[Var, str]:
     """The name ``str(jaxpr)`` gives each variable it prints (``a``, ``b``, ...)."""
     return printed_names(jaxpr).names
-
-
-def printed_names(jaxpr: Jaxpr | ClosedJaxpr) -> VarNames:
-    """The printer's names (nested jaxprs' too) after printing ``jaxpr`` as ``str`` does."""
-    if isinstance(jaxpr, ClosedJaxpr):
-        jaxpr = jaxpr.jaxpr
-    names = VarNames()
-    for _, body in _shared_bodies(jaxpr, names):
-        pp_jaxpr(body, 0, names)
-    pp_jaxpr(jaxpr, 0, names)
-    return names
 
 
 def _atom_name(atom: Atom, names: Mapping[Var, str]) -> str:

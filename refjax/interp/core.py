@@ -826,6 +826,18 @@ def pp_jaxpr(jaxpr: Jaxpr | ClosedJaxpr, indent: int = 0, names: VarNames | None
     return f"{head}{body}\n{pad}  in {outs} }}"
 
 
+def printed_names(jaxpr: Jaxpr | ClosedJaxpr) -> VarNames:
+    """The names ``str(jaxpr)`` gives its variables, nested jaxprs' too (the printer's own
+    order: the bodies printed up front first), for tools that name what the text names."""
+    if isinstance(jaxpr, ClosedJaxpr):
+        jaxpr = jaxpr.jaxpr
+    names = VarNames()
+    for _, body in _shared_bodies(jaxpr, names):
+        pp_jaxpr(body, 0, names)
+    pp_jaxpr(jaxpr, 0, names)
+    return names
+
+
 def _shared_bodies(top: Jaxpr, names: VarNames) -> list[tuple[str, Jaxpr]]:
     """The sub-jaxprs printed once, up front, as JAX 0.10's printer picks them: every jaxpr
     reachable from ``top`` (breadth first through every equation's params) that is reached more
