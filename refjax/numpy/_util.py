@@ -18,12 +18,8 @@ from refjax import dtypes, lax
 from refjax.dtypes import DType, DTypeLike
 from refjax.interp.core import Array, ArrayLike, Tracer
 from refjax.primitives.calls import library_jit
-from refjax.primitives.constants import (
-    check_python_int_range,
-    constant,
-    convert,
-    full_like_scalar,
-)
+from refjax.primitives.constants import as_array as as_array  # (jnp's modules take it here)
+from refjax.primitives.constants import convert, full_like_scalar
 
 _ARRAY_TYPES = (Array, np.ndarray, np.generic, bool, int, float, complex)
 
@@ -44,14 +40,6 @@ def check_arraylike(fun_name: str, *args: object) -> None:
                 f"got {type(arg)} at position {pos}."
             )
 
-
-def as_array(x: ArrayLike) -> Array:
-    """``x`` as a refjax Array of its own (canonical) dtype and weak type (``lax.asarray``)."""
-    if isinstance(x, Array):
-        return x
-    dtype, weak = dtypes.dtype_and_weak_type(x)
-    check_python_int_range(x)
-    return constant(np.asarray(x), dtype, weak)
 
 
 def ensure_arraylike(fun_name: str, *args: object) -> list[Array]:

@@ -37,7 +37,7 @@ from refjax.numpy.manipulation import (
     swapaxes,
 )
 from refjax.numpy.numeric import diff, iscomplexobj
-from refjax.numpy.reductions import _cumulative, cumsum
+from refjax.numpy.reductions import _cumulative, cumsum, cumulative_along
 from refjax.numpy.reductions import all as _all
 from refjax.numpy.reductions import any as _any
 from refjax.numpy.selection import clip, searchsorted, where
@@ -171,26 +171,9 @@ def cumulative_prod(
 ) -> Array:
     """Running products along ``axis`` (the array API's ``cumprod``), optionally starting
     with 1."""
-    (arr,) = ensure_arraylike("cumulative_prod", x)
-    if arr.ndim == 0:
-        raise ValueError(
-            "The input must be non-scalar to take a cumulative product, however a scalar value "
-            "or scalar array was given."
-        )
-    if axis is None:
-        axis = 0
-        if arr.ndim > 1:
-            raise ValueError(
-                f"The input array has rank {arr.ndim}, however axis was not set to an explicit "
-                "value. The axis argument is only optional for one-dimensional arrays."
-            )
-    axis = canonicalize_axis(axis, arr.ndim)
-    out = _cumulative("cumulative_prod", lax.cumprod, arr, axis, dtype)
-    if include_initial:
-        shape = tuple(1 if d == axis else n for d, n in enumerate(arr.shape))
-        ones = lax.broadcast_in_dim(constant(1, out.dtype), shape, ())
-        out = lax.concatenate([ones, out], axis)
-    return out
+    return cumulative_along(
+        "cumulative_prod", "product", x, axis, include_initial, 1,
+        lambda arr, ax: _cumulative("cumulative_prod", lax.cumprod, arr, ax, dtype))
 
 
 # ---------------------------------------------------------------------------------------------

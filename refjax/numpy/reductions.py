@@ -869,11 +869,21 @@ def cumulative_sum(
     include_initial: bool = False,
 ) -> Array:
     """Running sums along ``axis`` (the array API's cumsum), optionally starting with 0."""
-    (arr,) = ensure_arraylike("cumulative_sum", x)
+    return cumulative_along(
+        "cumulative_sum", "sum", x, axis, include_initial, 0,
+        lambda arr, ax: _cumsum_with_promotion(arr, axis=ax, dtype=dtype))
+
+
+def cumulative_along(name: str, noun: str, x: ArrayLike, axis: int | None,
+                     include_initial: bool, identity: int,
+                     scan: Callable[[Array, int], Array]) -> Array:
+    """The array API's ``cumulative_sum``/``cumulative_prod``: ``scan(arr, axis)`` along an
+    axis only a 1-D input may leave out, optionally after a slice of ``identity``."""
+    (arr,) = ensure_arraylike(name, x)
     if arr.ndim == 0:
         raise ValueError(
-            "The input must be non-scalar to take a cumulative sum, however a scalar value or "
-            "scalar array was given."
+            f"The input must be non-scalar to take a cumulative {noun}, however a scalar value "
+            "or scalar array was given."
         )
     if axis is None:
         axis = 0
@@ -883,11 +893,11 @@ def cumulative_sum(
                 "value. The axis argument is only optional for one-dimensional arrays."
             )
     axis = canonicalize_axis(axis, arr.ndim)
-    out = _cumsum_with_promotion(arr, axis=axis, dtype=dtype)
+    out = scan(arr, axis)
     if include_initial:
         shape = tuple(1 if d == axis else n for d, n in enumerate(arr.shape))
-        zeros = broadcast_to(constant(0, out.dtype), shape)
-        out = lax.concatenate([zeros, out], axis)
+        start = broadcast_to(constant(identity, out.dtype), shape)
+        out = lax.concatenate([start, out], axis)
     return out
 
 

@@ -17,7 +17,8 @@ from refjax.dtypes import DType
 from refjax.interp.core import Array, ArrayLike, ShapedArray, Tracer, concrete_array, get_aval
 from refjax.primitives.elementwise import convert_element_type_p
 
-__all__ = ["check_python_int_range", "constant", "convert", "full", "full_like_scalar"]
+__all__ = ["as_array", "check_python_int_range", "constant", "convert", "full",
+           "full_like_scalar"]
 
 
 def constant(value: object, dtype: DType, weak_type: bool = False) -> Array:
@@ -56,3 +57,13 @@ def check_python_int_range(x: object) -> None:
         info = np.iinfo(dtype)
         if not info.min <= x <= info.max:
             raise OverflowError(f"Python int {x} too large to convert to {dtype.name}")
+
+
+def as_array(x: ArrayLike) -> Array:
+    """``x`` as an Array of its own canonical dtype and weak type (``lax.asarray``): an Array
+    as it is, a Python or numpy value as a constant (a Python int out of range raises)."""
+    if isinstance(x, Array):
+        return x
+    dtype, weak = dtypes.dtype_and_weak_type(x)
+    check_python_int_range(x)
+    return constant(np.asarray(x), dtype, weak)

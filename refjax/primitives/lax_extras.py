@@ -83,7 +83,7 @@ from refjax.primitives.common import (
     naryop_rule,
     standard_primitive,
 )
-from refjax.primitives.constants import check_python_int_range, constant, convert
+from refjax.primitives.constants import as_array, constant, convert
 from refjax.primitives.gather_scatter import GatherDimensionNumbers, gather
 from refjax.primitives.linalg import PrecisionLike, dot_general
 from refjax.tree_util import PyTree, PyTreeDef
@@ -116,15 +116,6 @@ __all__ = [
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
-
-
-def _asarray(x: ArrayLike) -> Array:
-    """``x`` as an Array of its own canonical dtype and weak type (``lax.asarray``)."""
-    if isinstance(x, Array):
-        return x
-    dt, weak = dtypes.dtype_and_weak_type(x)
-    check_python_int_range(x)
-    return constant(np.asarray(x), dt, weak)
 
 
 def _canonical_shape(shape: object) -> tuple[int, ...]:
@@ -400,13 +391,13 @@ def broadcast_to_rank(x: ArrayLike, rank: int) -> Array:
     """``x`` with leading size-1 axes added until it has ``rank`` dimensions."""
     ndim = np.ndim(x)
     if ndim == rank:
-        return _asarray(x)
+        return as_array(x)
     return sh.broadcast(x, (1,) * (rank - ndim))
 
 
 def broadcast_like(arr: ArrayLike, like_arr: ArrayLike) -> Array:
     """``arr`` broadcast (numpy's rules) to the shape of ``like_arr``."""
-    operand = _asarray(arr)
+    operand = as_array(arr)
     shape = get_aval(like_arr).shape
     lead = len(shape) - operand.ndim
     if lead < 0 or not all(d in (1, s) for d, s in zip(operand.shape, shape[lead:], strict=True)):
@@ -439,7 +430,7 @@ def index_take(src: Array, idxs: Sequence[Array], axes: Sequence[int]) -> Array:
     modulo the axis sizes), the other axes kept whole."""
     indices = sh.concatenate([sh.expand_dims(i, (1,)) for i in idxs], 1)
     sizes = np.array([src.shape[ax] for ax in axes])
-    max_idx = sh.expand_dims(_asarray(sizes), tuple(range(indices.ndim - 1)))
+    max_idx = sh.expand_dims(as_array(sizes), tuple(range(indices.ndim - 1)))
     indices = indices % max_idx  # jnp's remainder, as JAX writes it
     slice_sizes = list(src.shape)
     for ax in axes:
@@ -691,7 +682,7 @@ def _reduce_jvp(
     reducer = _vmapped(lambda *args: call_jaxpr(jaxpr, args), len(non_axes) + 1)
 
     def reduce_tree(*xs: ArrayLike) -> list[ArrayLike]:
-        parts = [_asarray(x) for x in xs]
+        parts = [as_array(x) for x in xs]
         while parts[0].shape[0] > 1:
             size = parts[0].shape[0]
             n1 = (size + 1) // 2
@@ -742,7 +733,7 @@ def associative_scan(
     if not callable(fn):
         raise TypeError("lax.associative_scan: fn argument should be callable.")
     elems_flat, tree = tree_util.tree_flatten(elems)
-    elems_flat = [_asarray(e) for e in elems_flat]
+    elems_flat = [as_array(e) for e in elems_flat]
     if reverse:
         elems_flat = [sh.rev(e, (canonicalize_axis(axis, e.ndim),)) for e in elems_flat]
 
@@ -750,7 +741,7 @@ def associative_scan(
         a = tree_util.tree_unflatten(tree, a_flat)
         b = tree_util.tree_unflatten(tree, b_flat)
         c_flat, _ = tree_util.tree_flatten(fn(a, b))
-        return [_asarray(c) for c in c_flat]
+        return [as_array(c) for c in c_flat]
 
     axis = canonicalize_axis(axis, elems_flat[0].ndim)
     num_elems = int(elems_flat[0].shape[axis])

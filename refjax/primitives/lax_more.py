@@ -77,7 +77,7 @@ from refjax.primitives.common import (
     naryop_rule,
     standard_primitive,
 )
-from refjax.primitives.constants import constant, convert
+from refjax.primitives.constants import as_array, constant, convert
 from refjax.primitives.control_flow import while_loop
 from refjax.primitives.convolution import (
     ConvGeneralDilatedDimensionNumbers,
@@ -97,7 +97,6 @@ from refjax.primitives.gather_scatter import (
     gather,
     scatter_add,
 )
-from refjax.primitives.lax_extras import _asarray
 from refjax.primitives.linalg import (
     DotDimensionNumbers,
     Precision,
@@ -172,7 +171,7 @@ def conv_general_dilated_patches(
     """The patches ``conv_general_dilated`` would see, flattened into the output's feature
     dimension (ordered as input feature, then the filter's spatial dims): a grouped
     convolution with a one-hot kernel, as JAX builds it."""
-    lhs_array = _asarray(lhs)
+    lhs_array = as_array(lhs)
     filter_shape = tuple(filter_shape)
     dnums = conv_dimension_numbers(lhs_array.shape, (1, 1, *filter_shape), dimension_numbers)
     lhs_spec, rhs_spec, _ = dnums
@@ -210,7 +209,7 @@ def conv_general_dilated_local(
     """An unshared (locally connected) convolution: a separate kernel at each output position,
     ``rhs``'s spatial dims indexing output positions and its input-feature dim holding the
     flattened patch; the patches contracted with ``rhs`` by ``dot_general``."""
-    lhs_array = _asarray(lhs)
+    lhs_array = as_array(lhs)
     c_precision = canonicalize_precision(precision)
     if c_precision is None:
         lhs_precision = None
@@ -351,7 +350,7 @@ def rng_uniform(a: ArrayLike, b: ArrayLike, shape: Sequence[int]) -> Array:
 def random_gamma_grad(a: ArrayLike, x: ArrayLike) -> Array:
     """The derivative in ``a`` of a sample ``x`` of ``Gamma(a, 1)`` (implicitly, through its
     CDF ``P(a, x)``): ``-(dP/da) / (dP/dx)``; 0 at ``x = 0``, NaN outside ``x >= 0, a > 0``."""
-    args = [_asarray(a), _asarray(x)]
+    args = [as_array(a), as_array(x)]
     shape = broadcast_shapes("random_gamma_grad", *(v.shape for v in args))
     args = [v if v.shape == shape else sh.broadcast_in_dim(v, shape, tuple(range(v.ndim)))
             for v in args]
@@ -689,7 +688,7 @@ def ragged_dot_general(
     one gives a result per group, a batch one is an ordinary product."""
     if group_offset is not None:
         raise NotImplementedError("Unimplemented group_offset support.")
-    lhs_a, rhs_a, gs = _asarray(lhs), _asarray(rhs), _asarray(group_sizes)
+    lhs_a, rhs_a, gs = as_array(lhs), as_array(rhs), as_array(group_sizes)
     dnums = ragged_dot_dimension_numbers
     mode = _check_ragged(lhs_a.aval, rhs_a.aval, gs.aval, dnums)
     ragged = dnums.lhs_ragged_dimensions[0]
@@ -823,7 +822,7 @@ def scatter_apply(
     """``operand`` with the elementwise ``func`` applied at each place the scatter of an
     update of ``update_shape`` would write (once per update, so twice at a place two updates
     hit, as XLA applies it)."""
-    operand_a = _asarray(operand)
+    operand_a = as_array(operand)
     ones = sh.broadcast_in_dim(constant(1, np.dtype(np.int32)), tuple(update_shape), ())
     zeros = sh.broadcast_in_dim(constant(0, np.dtype(np.int32)), operand_a.shape, ())
     counts = scatter_add(zeros, scatter_indices, ones, dimension_numbers,
