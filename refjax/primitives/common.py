@@ -12,7 +12,7 @@ from typing import Final, Literal, TypeAlias, cast, overload
 
 import numpy as np
 
-from refjax import dtypes
+from refjax import dtypes, tree_util
 from refjax.dtypes import DType
 from refjax.interp.core import (
     AbstractEvalRule,
@@ -249,3 +249,22 @@ def check_shape(name: str, shape: Sequence[int], arg: str = "shape") -> tuple[in
     if any(d < 0 for d in dims):
         raise TypeError(f"{name} {arg} must have every element be nonnegative, got {dims}.")
     return tuple(int(d) for d in dims)
+
+
+def flatten_operands_and_inits(operands: tree_util.PyTree, init_values: tree_util.PyTree
+                               ) -> tuple[list[ArrayLike], list[ArrayLike], tree_util.PyTreeDef]:
+    """The leaves of a reduction's operands and of its initial values, which must have one
+    tree structure (JAX's errors for ``lax.reduce`` and ``lax.reduce_window``)."""
+    flat_operands, operand_tree = tree_util.tree_flatten(operands)
+    flat_inits, init_tree = tree_util.tree_flatten(init_values)
+    if operand_tree != init_tree:
+        raise ValueError(
+            "Operands must have the same tree structure as init_values: "
+            f"{operand_tree} vs. {init_tree}"
+        )
+    if len(flat_operands) != len(flat_inits):
+        raise ValueError(
+            "Must have same total number of operands as init_values:  "
+            f"{len(flat_operands)} vs. {len(flat_inits)}"
+        )
+    return flat_operands, flat_inits, operand_tree

@@ -80,6 +80,7 @@ from refjax.primitives.common import (
     INTEGER,
     check_dtype,
     check_shape,
+    flatten_operands_and_inits,
     naryop_rule,
     standard_primitive,
 )
@@ -598,18 +599,7 @@ def reduce(
     """``operands`` (a pytree of arrays of one shape) reduced over ``dimensions`` by
     ``computation(accumulated, element)``, starting from the scalar ``init_values`` (a pytree of
     the same structure): XLA's Reduce, which folds the elements in order."""
-    flat_operands, operand_tree = tree_util.tree_flatten(operands)
-    flat_inits, init_tree = tree_util.tree_flatten(init_values)
-    if operand_tree != init_tree:
-        raise ValueError(
-            "Operands must have the same tree structure as init_values: "
-            f"{operand_tree} vs. {init_tree}"
-        )
-    if len(flat_operands) != len(flat_inits):
-        raise ValueError(
-            "Must have same total number of operands as init_values:  "
-            f"{len(flat_operands)} vs. {len(flat_inits)}"
-        )
+    flat_operands, flat_inits, operand_tree = flatten_operands_and_inits(operands, init_values)
     dims = tuple(operator.index(d) for d in dimensions)
     monoid = _monoid_reducer(computation, flat_inits[0]) if len(flat_inits) == 1 else None
     if monoid is not None:
@@ -617,7 +607,7 @@ def reduce(
         out = monoid(flat_operands[0], dims)
         return convert(out, out.dtype, weak)
     avals = tuple(get_aval(x) for x in flat_inits)
-    closed, out_tree = _reduction_jaxpr(computation, avals, init_tree,
+    closed, out_tree = _reduction_jaxpr(computation, avals, operand_tree,
                                         bool(config.read("jax_enable_x64")))
     outs = reduce_p.bind_all(
         *flat_operands, *flat_inits, computation=computation, jaxpr=closed, dimensions=dims

@@ -58,7 +58,7 @@ from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2, deft
 from refjax.primitives import elementwise as ew
 from refjax.primitives import shape as sh
 from refjax.primitives import slicing as sl
-from refjax.primitives.common import standard_primitive
+from refjax.primitives.common import flatten_operands_and_inits, standard_primitive
 from refjax.primitives.convolution import (
     conv_general_vjp_lhs_padding,
     dilate_shape,
@@ -385,18 +385,7 @@ def _reduce_window(
     base_dilation: Sequence[int] | None = None,
     window_dilation: Sequence[int] | None = None,
 ) -> PyTree:
-    flat_operands, operand_tree = tree_flatten(operand)
-    flat_inits, init_tree = tree_flatten(init_value)
-    if operand_tree != init_tree:
-        raise ValueError(
-            "Operands must have the same tree structure as init_values: "
-            f"{operand_tree} vs. {init_tree}"
-        )
-    if len(flat_operands) != len(flat_inits):
-        raise ValueError(
-            "Must have same total number of operands as init_values:  "
-            f"{len(flat_operands)} vs. {len(flat_inits)}"
-        )
+    flat_operands, flat_inits, operand_tree = flatten_operands_and_inits(operand, init_value)
     if not flat_operands:
         raise ValueError("reduce_window must have at least one operand.")
     if isinstance(padding, str):
@@ -414,7 +403,7 @@ def _reduce_window(
     if monoid is not None:
         return monoid(flat_operands[0], window_dimensions, strides, pads, base, window)
     avals = tuple(get_aval(v) for v in flat_inits)
-    jaxpr, consts, out_tree = _reduction_jaxpr(computation, avals, init_tree)
+    jaxpr, consts, out_tree = _reduction_jaxpr(computation, avals, operand_tree)
     if operand_tree != out_tree:
         raise ValueError(
             "reduce_window output must have the same tree structure as the operands "
