@@ -287,8 +287,10 @@ class RefjaxAdapter(JaxLikeAdapter):
 # ---------------------------------------------------------------------------------------------
 # Real JAX
 
-# Params JAX prints as bare numbers (IntEnum members) but binds as its enum.
+# Params JAX prints as bare numbers (IntEnum members) or bare member names but binds as its
+# enum.
 _INT_ENUMS: Final = {("fft", "fft_type"): "FftType"}
+_NAMED_ENUMS: Final = {("rng_bit_generator", "algorithm"): "RandomAlgorithm"}
 # Params whose value is a primitive, printed by its name (``select_prim=ge``).
 _PRIMITIVE_PARAMS: Final = frozenset({("select_and_gather_add", "select_prim"),
                                       ("select_and_scatter_add", "select_prim")})
@@ -396,8 +398,6 @@ class JaxAdapter(JaxLikeAdapter):
         params = {k: self._param(name, k, v) for k, v in eqn.params}
         if name == "round":  # printed as the IntEnum's value
             params["rounding_method"] = self.lax.RoundingMethod(params["rounding_method"])
-        if name == "rng_bit_generator" and isinstance(params.get("algorithm"), str):
-            params["algorithm"] = self.lax.RandomAlgorithm[params["algorithm"]]
         if name == "broadcast_in_dim":
             params.setdefault("shape", eqn.outs[0].type.shape)
         if name == "reduce" and "computation" not in params:  # the jaxpr says what it computes
@@ -445,6 +445,8 @@ class JaxAdapter(JaxLikeAdapter):
             return self.classes[value.owner][value.member]
         if (prim, key) in _INT_ENUMS and isinstance(value, int):  # printed as a bare number
             return self.classes[_INT_ENUMS[prim, key]](value)
+        if (prim, key) in _NAMED_ENUMS and isinstance(value, str):  # printed as a bare name
+            return self.classes[_NAMED_ENUMS[prim, key]][value]
         if (prim, key) in _PRIMITIVE_PARAMS:
             return self.primitives[str(value)]
         if isinstance(value, Record):
