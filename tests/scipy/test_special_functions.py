@@ -25,6 +25,7 @@ from refjax.test_util import check_grads
 from tests.errors import raised
 from tests.numpy.helpers import assert_same
 from tests.oracle import enable_x64, jax, jnp, lazy
+from tests.scipy.test_special import check_sp
 
 jsp: Any = lazy("jax.scipy.special")
 scipy_special: Any = lazy("scipy.special")
@@ -33,17 +34,6 @@ F32_TOL = 2e-5
 F64_TOL = 1e-12
 
 Fn = Callable[..., Any]
-
-
-def check_sp(f: Fn, *args: Any, tol: float) -> None:
-    """``f(refjax.scipy.special, *args)`` matches ``f(jax.scipy.special, *args)`` in shape,
-    dtype, weak type and value (or both raise the same class)."""
-    try:
-        theirs = f(jsp, *args)
-    except Exception as err:  # any JAX error must be mirrored
-        raised(lambda: f(rsp, *args), type(err))
-        return
-    assert_same(f(rsp, *args), theirs, tol)
 
 
 def both_dtypes(f: Fn, *args: np.ndarray, tol32: float = F32_TOL, tol64: float = F64_TOL
