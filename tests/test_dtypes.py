@@ -16,7 +16,7 @@ import pytest
 
 import refjax
 from refjax import dtypes as rdt
-from refjax.numpy._util import constant
+from refjax.primitives.constants import constant
 from tests.oracle import jax, jnp, lazy
 
 jax_dtypes = lazy("jax._src.dtypes")

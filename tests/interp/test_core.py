@@ -18,6 +18,7 @@ import refjax
 import refjax.numpy as rnp
 from refjax import errors
 from refjax.interp.core import ShapedArray
+from refjax.primitives.constants import constant
 from tests.errors import raised
 from tests.oracle import jax, jnp, lazy
 
@@ -319,7 +320,7 @@ def test_array_repr_matches_jax(value: Any) -> None:
 
 
 def test_weak_array_repr_matches_jax() -> None:
-    ours = refjax.numpy._util.constant(1.0, np.dtype(np.float32), True)
+    ours = constant(1.0, np.dtype(np.float32), True)
     assert repr(ours) == repr(jnp.array(1.0)) == "Array(1., dtype=float32, weak_type=True)"
 
 

@@ -35,6 +35,7 @@ from refjax.interp.parser import (
 )
 from refjax.interp.typecheck import typecheck_jaxpr
 from refjax.primitives.common import standard_primitive
+from refjax.primitives.constants import constant
 from tests.primitives.records import OpRecord, all_records, case_args, flat, x64_for
 
 # ---------------------------------------------------------------------------------------------
@@ -272,7 +273,7 @@ def test_multi_line_with_params_one_per_line() -> None:
 
 def test_constvars_take_their_consts() -> None:
     text = "{ lambda a:f32[3] b:i32[]; c:f32[3]. let d:f32[3] = add c a in (d, b) }"
-    weak = refjax.numpy._util.constant(7, np.dtype(np.int32), True)
+    weak = constant(7, np.dtype(np.int32), True)
     closed = parse_jaxpr(text, [np.ones(3, F32), weak])
     assert closed.jaxpr.constvars[1].aval.weak_type
     out = eval_jaxpr(closed.jaxpr, closed.consts, np.arange(3, dtype=F32))
