@@ -15,6 +15,7 @@ from refjax import numpy as numpy
 from refjax import profiler as profiler
 from refjax import random as random
 from refjax import scipy as scipy
+from refjax import sharding as sharding
 from refjax import stages as stages
 from refjax import tree as tree
 from refjax import tree_util as tree_util
@@ -38,12 +39,24 @@ from refjax.api import (
     vjp,
     vmap,
 )
-from refjax.backends.base import block_until_ready, default_backend, device_put, devices
+from refjax.api_parallel import pmap, shard_map
+from refjax.backends.base import (
+    block_until_ready,
+    default_backend,
+    device_count,
+    device_put,
+    devices,
+    local_device_count,
+    local_devices,
+    process_count,
+    process_index,
+)
 from refjax.callbacks import pure_callback
 from refjax.config import config, debug_infs, debug_nans, disable_jit, enable_x64
 from refjax.explainer import explain
 from refjax.interp.core import Array
 from refjax.primitives.custom_derivatives import custom_jvp, custom_vjp
+from refjax.sharding import make_mesh
 
 __version__ = "0.1.0"
 
@@ -59,6 +72,7 @@ __all__ = [
     "debug_infs",
     "debug_nans",
     "default_backend",
+    "device_count",
     "device_put",
     "devices",
     "disable_jit",
@@ -74,9 +88,16 @@ __all__ = [
     "jvp",
     "linear_transpose",
     "linearize",
+    "local_device_count",
+    "local_devices",
     "make_jaxpr",
+    "make_mesh",
+    "process_count",
+    "pmap",
+    "process_index",
     "pure_callback",
     "remat",
+    "shard_map",
     "value_and_grad",
     "vjp",
     "vmap",

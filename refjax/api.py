@@ -6,6 +6,7 @@ on flat lists of arrays, and rebuilds the output pytree.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import operator
@@ -29,11 +30,14 @@ from refjax.api_util import (
 from refjax.backends.base import (
     ArrayImpl,
     Backend,
+    Device,
     deoptimized,
     get_backend,
     invalid_values,
+    result_device,
     to_buffer,
 )
+from refjax.interp.axes import extend_axis_env
 from refjax.interp.core import Array, ArrayLike, ShapedArray, as_array, get_aval
 from refjax.interp.staging import debug_info, hoist_consts, trace_to_jaxpr
 
@@ -66,9 +70,11 @@ def abstractify(x: ArrayLike | ShapeDtypeStruct) -> ShapedArray:
 def make_jaxpr(
     fun: Callable[..., Any],
     static_argnums: int | Sequence[int] = (),
+    axis_env: Sequence[tuple[Any, int]] | None = None,
     return_shape: bool = False,
 ) -> Callable[..., Any]:
-    """A function that returns the ClosedJaxpr of ``fun`` traced on its arguments' avals."""
+    """A function that returns the ClosedJaxpr of ``fun`` traced on its arguments' avals
+    (with the named axes of ``axis_env``, (name, size) pairs, bound for its collectives)."""
     if not callable(fun):
         raise TypeError("the first argument must be callable")  # JAX's text (functools.partial)
 
@@ -92,7 +98,10 @@ def make_jaxpr(
 
         names = arg_names(fun, dyn_args)
         debug = debug_info(fun, "make_jaxpr", names)
-        closed = trace_to_jaxpr(flat_fun, [abstractify(x) for x in flat], debug)
+        with contextlib.ExitStack() as axes:
+            for axis_name, size in axis_env or ():
+                axes.enter_context(extend_axis_env(axis_name, size))
+            closed = trace_to_jaxpr(flat_fun, [abstractify(x) for x in flat], debug)
         if return_shape:
             shapes = [ShapeDtypeStruct(a.shape, a.dtype, a.weak_type) for a in closed.out_avals]
             return closed, tree_util.tree_unflatten(out_tree[0], shapes)
@@ -186,23 +195,29 @@ def jvp(
         Zero.from_primal(p) if _dtype_of(t) == dtypes.float0 else as_array(t)
         for p, t in zip(flat_p, flat_t, strict=True)
     ]
-    outs: list[tuple[tree_util.PyTreeDef, Any]] = []
+    # The aux leaves leave the JVP trace as extra outputs (their primals are the aux), so an aux
+    # computed from the inputs is no leaked tracer.
+    outs: list[tuple[tree_util.PyTreeDef, tree_util.PyTreeDef | None, int]] = []
 
     def flat_fun(*ins: ArrayLike) -> list[ArrayLike]:
         out = fun(*tree_util.tree_unflatten(p_tree, list(ins)))
-        aux = None
+        aux_flat: list[ArrayLike] = []
+        aux_tree = None
         if has_aux:
             out, aux = out
+            aux_flat, aux_tree = tree_util.tree_flatten(aux)
         out_flat, out_tree = tree_util.tree_flatten(out)
-        outs.append((out_tree, aux))
-        return out_flat
+        outs.append((out_tree, aux_tree, len(out_flat)))
+        return [*out_flat, *aux_flat]
 
     primals_flat, tangents_flat = jvp_flat(flat_fun, flat_p, tangents_in)
-    out_tree, aux = outs[0]
-    primals_out = tree_util.tree_unflatten(out_tree, primals_flat)
-    tangents_out = tree_util.tree_unflatten(out_tree, [instantiate(t) for t in tangents_flat])
-    if has_aux:
-        return primals_out, tangents_out, aux
+    out_tree, aux_tree, n_out = outs[0]
+    primals_out = tree_util.tree_unflatten(out_tree, primals_flat[:n_out])
+    tangents_out = tree_util.tree_unflatten(
+        out_tree, [instantiate(t) for t in tangents_flat[:n_out]]
+    )
+    if aux_tree is not None:
+        return primals_out, tangents_out, tree_util.tree_unflatten(aux_tree, primals_flat[n_out:])
     return primals_out, tangents_out
 
 
@@ -1054,6 +1069,8 @@ def jit(
     static_argnames: str | Sequence[str] | None = None,
     donate_argnums: int | Sequence[int] | None = None,
     donate_argnames: str | Sequence[str] | None = None,
+    in_shardings: Any = None,
+    out_shardings: Any = None,
 ) -> Callable[..., Any]: ...
 
 
@@ -1066,6 +1083,8 @@ def jit(
     static_argnames: str | Sequence[str] | None = None,
     donate_argnums: int | Sequence[int] | None = None,
     donate_argnames: str | Sequence[str] | None = None,
+    in_shardings: Any = None,
+    out_shardings: Any = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]: ...
 
 
@@ -1077,6 +1096,8 @@ def jit(
     static_argnames: str | Sequence[str] | None = None,
     donate_argnums: int | Sequence[int] | None = None,
     donate_argnames: str | Sequence[str] | None = None,
+    in_shardings: Any = None,
+    out_shardings: Any = None,
 ) -> Callable[..., Any]:
     """``fun`` traced once per signature to a jaxpr and run by the backend's compiler.
 
@@ -1087,14 +1108,22 @@ def jit(
     the static arguments' values, the backend and the flags tracing reads (x64, threefry); the
     cache belongs to ``fun`` (and the static argument numbers and names), so every ``jit`` of
     one function shares it. ``donate_argnums`` and ``donate_argnames`` are checked and
-    otherwise ignored: refjax never reuses input buffers.
+    otherwise ignored: refjax never reuses input buffers. ``in_shardings`` place the
+    arguments and ``out_shardings`` the results (a ``Device``, ``SingleDeviceSharding`` or
+    ``NamedSharding`` per leaf, or one for all), as ``device_put`` does.
     """
     if isinstance(fun, _NotSpecified):
         return functools.partial(
             jit, static_argnums=static_argnums, static_argnames=static_argnames,
             donate_argnums=donate_argnums, donate_argnames=donate_argnames,
+            in_shardings=in_shardings, out_shardings=out_shardings,
         )
-    return _jit(fun, static_argnums, static_argnames, donate_argnums, donate_argnames)
+    jitted = _jit(fun, static_argnums, static_argnames, donate_argnums, donate_argnames)
+    if in_shardings is None and out_shardings is None:
+        return jitted
+    from refjax.api_parallel import with_shardings
+
+    return with_shardings(jitted, in_shardings, out_shardings)
 
 
 def _jit(
@@ -1105,6 +1134,7 @@ def _jit(
     donate_argnames: str | Sequence[str] | None,
 ) -> Callable[..., Any]:
     from refjax.config import config
+    from refjax.interp.axes import axis_frames
     from refjax.interp.core import EVAL_TRACE, current_trace
     from refjax.primitives.calls import jit_p
 
@@ -1146,8 +1176,9 @@ def _jit(
         return _JitEntry(closed, out_trees[0])
 
     def run(entry: _JitEntry, flat: Sequence[Any], avals: Sequence[ShapedArray],
-            backend: Backend) -> Any:
-        """The entry's outputs on ``flat``: run by the backend, or bound under a trace."""
+            backend: Backend, device: Device | None = None) -> Any:
+        """The entry's outputs on ``flat`` (on ``device``, where committed inputs are): run by
+        the backend, or bound under a trace."""
         if current_trace() is not EVAL_TRACE:
             return entry.rebuild(
                 jit_p.bind_all(*entry.consts, *flat, jaxpr=entry.hoisted, name=name)
@@ -1161,7 +1192,7 @@ def _jit(
             for x, av in zip(flat, avals, strict=True)
         ]
         outs: list[Array] = [
-            ArrayImpl(av, b, backend)
+            ArrayImpl(av, b, backend, device)
             for av, b in zip(entry.out_avals, exe.run(bufs), strict=True)
         ]
         if flags["jax_debug_nans"] or flags["jax_debug_infs"]:
@@ -1201,6 +1232,9 @@ def _jit(
                     _check_jit_arg(name, x, names[i] if i < len(names) else f"args[{i}]")
                 raise
         key: tuple[Any, ...] = (avals, backend, x64, flags["jax_threefry_partitionable"])
+        frames = axis_frames()  # a body traced under vmap(axis_name=) depends on the axis sizes
+        if frames:
+            key += (frames,)
         flat_tree = _leaf_args_tree(len(flat))
         if statics or (in_tree is not flat_tree and in_tree != flat_tree):
             key += (in_tree, statics)
@@ -1209,7 +1243,12 @@ def _jit(
             names = arg_names(fun, dyn_args) + list(dyn_kwargs)
             entry = trace(in_tree, avals, args, kwargs, static_pos, names)
             shared.put(key, entry)
-        return run(entry, flat, avals, backend)
+        try:
+            device = result_device(flat, name)
+        except ValueError:  # again, naming the arguments
+            device = result_device(flat, getattr(fun, "__qualname__", name),
+                                   arg_names(fun, dyn_args) + list(dyn_kwargs))
+        return run(entry, flat, avals, backend, device)
 
     @functools.wraps(fun)
     def jitted(*args: Any, **kwargs: Any) -> Any:
@@ -1227,6 +1266,8 @@ def _jit(
         transfer = False  # whether an argument must be copied to the backend
         for x in args:
             if type(x) is ArrayImpl:
+                if x._device is not None:  # committed: the general path places the results
+                    return general(args, kwargs)
                 avals.append(x._aval)
                 if x.backend is backend:
                     bufs.append(x.buffer)

@@ -40,6 +40,13 @@ def _share_jax_compilations() -> None:
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
 
 
+# Real JAX sees 4 CPU devices, as refjax's numpy backend with REFJAX_NUM_CPU_DEVICES=4
+# (tests/parallel compares their devices); XLA reads the flag when its CPU client starts, so it is
+# set before JAX is first imported.
+_FLAG = "--xla_force_host_platform_device_count"
+if _FLAG not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_FLAG}=4".strip()
+
 _share_jax_compilations()
 
 # Kernels get the backend's default matmul blocks: timing candidates on a busy machine would make

@@ -22,6 +22,8 @@ NO_JVP = {
     "zeta": "no JVP rule in JAX either (jax.scipy.special.zeta has a custom JVP)",
     "rng_bit_generator": "unsigned-integer key and bits: tangents are always symbolic zeros",
     "rng_uniform": "no JVP rule in JAX either (random values)",
+    "axis_index": "no operands: nothing to differentiate",
+    **dict.fromkeys(["pmax", "pmin"], "no JVP rule in JAX either (collectives)"),
     **dict.fromkeys(["cholesky_update", "geqrf", "hessenberg", "householder_product", "ormqr",
                      "schur", "symmetric_product", "tridiagonal"],
                     "no JVP rule in JAX either (lax.linalg's LAPACK reductions)"),

@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
@@ -35,6 +35,9 @@ from refjax.interp.core import (
 )
 from refjax.primitives.calls import jit_p
 
+if TYPE_CHECKING:
+    from refjax.backends.sharding import NamedSharding
+
 Buffer = Any  # a backend's own array type: numpy.ndarray, a pyopencl or cupy array
 
 _FLAGS: Final = config._values  # the live flag values (read on every eager primitive)
@@ -42,13 +45,58 @@ _FLAGS: Final = config._values  # the live flag values (read on every eager prim
 
 @dataclass(frozen=True, slots=True)
 class Device:
-    """One device of a backend (``refjax.devices()``)."""
+    """One device of a backend (``refjax.devices()``): its platform, id and process, and the
+    name of the refjax backend that holds its buffers (the platform, unless said otherwise)."""
 
     platform: str
     id: int = 0
+    backend_name: str = ""
+    process_index: int = 0
+
+    @property
+    def backend(self) -> str:
+        """The name of the refjax backend of this device."""
+        return self.backend_name or self.platform
+
+    @property
+    def device_kind(self) -> str:
+        """The kind of device (JAX's ``device_kind``)."""
+        return self.platform
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(platform={self.platform!r}, id={self.id})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class CpuDevice(Device):
+    """A (virtual) CPU device of the numpy backend, printed as JAX prints its CPU devices."""
+
+    def __repr__(self) -> str:
+        return f"CpuDevice(id={self.id})"
+
+    def __str__(self) -> str:
+        return f"cpu:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class SingleDeviceSharding:
+    """The placement of an array held whole by one device (``jax.sharding``'s)."""
+
+    device: Device
+    memory_kind: str = "device"
+
+    @property
+    def device_set(self) -> set[Device]:
+        """The devices holding the array: this one."""
+        return {self.device}
+
+    @property
+    def is_fully_replicated(self) -> bool:
+        """Whether every device holds the whole array: true, with one device."""
+        return True
+
+    def __repr__(self) -> str:
+        return f"SingleDeviceSharding(device={self.device!r}, memory_kind={self.memory_kind})"
 
 
 class Backend(abc.ABC):
@@ -83,8 +131,13 @@ class Backend(abc.ABC):
         """Compute one primitive on buffers; results have exactly ``out_avals``."""
 
     def devices(self) -> list[Device]:
-        """This backend's devices."""
+        """This backend's devices in this process (those it holds buffers for)."""
         return [Device(self.name)]
+
+    def global_devices(self) -> list[Device]:
+        """This backend's devices over every process (``refjax.distributed``); by default the
+        ones of this process."""
+        return self.devices()
 
     def prepare(
         self, prim: Primitive, params: Params, out_avals: Sequence[ShapedArray]
@@ -120,6 +173,11 @@ class Backend(abc.ABC):
     def block_until_ready(self, buffer: Buffer) -> None:  # noqa: B027  # synchronous by default
         """Wait until ``buffer`` has been computed."""
 
+    def copy_to(self, buffer: Buffer, device: Device) -> Buffer:
+        """``buffer``'s contents on ``device``: by default the same buffer (the backend's devices
+        share one memory, as the numpy backend's virtual CPU devices do)."""
+        return buffer
+
 
 def _check_sizes(closed: ClosedJaxpr) -> None:
     """ValueError if a value ``closed`` computes has more bytes than an int64 counts."""
@@ -129,14 +187,19 @@ def _check_sizes(closed: ClosedJaxpr) -> None:
 
 
 class ArrayImpl(Array):
-    """A concrete array: an aval, a buffer and the backend that owns the buffer."""
+    """A concrete array: an aval, a buffer, the backend that owns the buffer, and the device it
+    was committed to (``device_put(x, device)``, or computed from committed arrays), else None:
+    an uncommitted array lives on the backend's first device and may move (as JAX's)."""
 
-    __slots__ = ("_aval", "buffer", "backend")
+    __slots__ = ("_aval", "buffer", "backend", "_device")
 
-    def __init__(self, aval: ShapedArray, buffer: Buffer, backend: Backend) -> None:
+    def __init__(
+        self, aval: ShapedArray, buffer: Buffer, backend: Backend, device: Device | None = None
+    ) -> None:
         self._aval = aval
         self.buffer = buffer
         self.backend = backend
+        self._device = device
 
     @property
     def aval(self) -> ShapedArray:
@@ -165,12 +228,22 @@ class ArrayImpl(Array):
 
     def devices(self) -> set[Device]:
         """The devices holding this array."""
-        return set(self.backend.devices()[:1])
+        return {self.device}
 
     @property
     def device(self) -> Device:
         """The device holding this array."""
-        return self.backend.devices()[0]
+        return self._device if self._device is not None else self.backend.devices()[0]
+
+    @property
+    def committed(self) -> bool:
+        """Whether the array was placed on its device explicitly (JAX's ``committed``)."""
+        return self._device is not None
+
+    @property
+    def sharding(self) -> SingleDeviceSharding:
+        """How the array is placed: whole, on one device."""
+        return SingleDeviceSharding(self.device)
 
     def __repr__(self) -> str:
         prefix = "Array("
@@ -203,7 +276,8 @@ class ArrayImpl(Array):
 
     def copy(self) -> ArrayImpl:
         """A copy of this array."""
-        return ArrayImpl(self._aval, self.backend.from_numpy(self._concrete_value()), self.backend)
+        return ArrayImpl(self._aval, self.backend.from_numpy(self._concrete_value()), self.backend,
+                         self._device)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,26 +351,126 @@ def default_backend() -> str:
     return get_backend().name
 
 
+# ---------------------------------------------------------------------------------------------
+# Processes (``refjax.distributed``): which one this is, and how many devices each holds
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessLayout:
+    """The processes running together: this one's index, and per process how many devices of
+    the numpy backend it holds (``()``: a single process, not distributed)."""
+
+    index: int = 0
+    device_counts: tuple[int, ...] = ()
+
+    @property
+    def count(self) -> int:
+        """How many processes run together."""
+        return max(1, len(self.device_counts))
+
+
+_LAYOUT: list[ProcessLayout] = [ProcessLayout()]
+
+
+def process_layout() -> ProcessLayout:
+    """The processes running together (one, unless ``refjax.distributed`` is initialized)."""
+    return _LAYOUT[0]
+
+
+def set_process_layout(layout: ProcessLayout) -> None:
+    """Make ``layout`` the processes' layout: JAX's RuntimeError if a backend exists already
+    (its devices would be those of a single process)."""
+    if _INSTANCES and layout != _LAYOUT[0]:
+        raise RuntimeError("refjax.distributed.initialize() must be called before any refjax "
+                           "calls that might initialise a backend. This includes any "
+                           "computation, but also calls to refjax.devices, refjax.device_put, "
+                           "and others.")
+    _LAYOUT[0] = layout
+
+
 def devices(backend: str | None = None) -> list[Device]:
-    """The devices of ``backend`` (the default one if None)."""
-    return get_backend(backend).devices()
+    """The devices of ``backend`` (the default one if None), over every process."""
+    return get_backend(backend).global_devices()
+
+
+def local_devices(process_index: int | None = None, backend: str | None = None) -> list[Device]:
+    """The devices of ``backend`` that process ``process_index`` (this one if None) holds."""
+    index = _LAYOUT[0].index if process_index is None else process_index
+    return [d for d in devices(backend) if d.process_index == index]
+
+
+def device_count(backend: str | None = None) -> int:
+    """How many devices ``backend`` has, over every process."""
+    return len(devices(backend))
+
+
+def local_device_count(backend: str | None = None) -> int:
+    """How many devices ``backend`` has in this process."""
+    return len(local_devices(backend=backend))
+
+
+def process_index(backend: str | None = None) -> int:
+    """This process's index among the processes of a multi-process run (0: a single one)."""
+    return _LAYOUT[0].index
+
+
+def process_count(backend: str | None = None) -> int:
+    """How many processes run together (1 unless ``refjax.distributed`` is initialized)."""
+    return _LAYOUT[0].count
 
 
 def _device_backend(device: Device | str | None) -> Backend:
     if isinstance(device, Device):
-        return get_backend(device.platform)
+        return get_backend(device.backend)
     return get_backend(device)
 
 
-def device_put(x: ArrayLike, device: Device | str | None = None) -> ArrayImpl:
-    """``x`` as a concrete array on ``device`` (the default backend if None)."""
+def device_put(
+    x: ArrayLike, device: Device | SingleDeviceSharding | NamedSharding | str | None = None
+) -> ArrayImpl:
+    """``x`` as a concrete array on ``device``, committed to it; with no device, on the default
+    backend (an array already there stays as it is, committed or not). A ``NamedSharding``
+    places it over the devices of a mesh (``backends.sharding``)."""
+    if not isinstance(device, (Device, SingleDeviceSharding, str, type(None))):
+        from refjax.backends.sharding import put_sharded
+
+        return put_sharded(x, device)
+    if isinstance(device, SingleDeviceSharding):
+        device = device.device
     backend = _device_backend(device)
     if isinstance(x, Tracer):
         raise TypeError("device_put of a traced value: device_put needs a concrete array")
     aval = get_aval(x)
+    placed = device if isinstance(device, Device) else None
     if isinstance(x, ArrayImpl) and x.backend is backend:
-        return x
-    return ArrayImpl(aval, backend.from_numpy(_host_value(x, aval)), backend)
+        if placed is None or placed == x._device:
+            return x
+        return ArrayImpl(aval, backend.copy_to(x.buffer, placed), backend, placed)
+    return ArrayImpl(aval, backend.from_numpy(_host_value(x, aval)), backend, placed)
+
+
+def result_device(args: Sequence[object], label: str, names: Sequence[str] = ()) -> Device | None:
+    """The device a computation on ``args`` runs on: that of its committed arrays (None if there
+    is none); JAX's ValueError for committed arrays on two devices. ``names`` name the args."""
+    found: tuple[int, ArrayImpl] | None = None
+    for i, x in enumerate(args):
+        if type(x) is not ArrayImpl or x._device is None:
+            continue
+        if found is None:
+            found = (i, x)
+        elif x._device != found[1]._device:
+            j, y = found
+            raise ValueError(
+                "Received incompatible devices for jitted computation. Got "
+                f"{_described(j, y, label, names)} and {_described(i, x, label, names)}")
+    return None if found is None else found[1]._device
+
+
+def _described(i: int, x: ArrayImpl, label: str, names: Sequence[str]) -> str:
+    name = names[i] if i < len(names) else f"args[{i}]"
+    device = x.device
+    return (f"argument {name} of {label} with shape {x.aval.str_short()} and with device ids "
+            f"[{device.id}] on platform {device.platform.upper()}")
 
 
 def _host_value(x: ArrayLike | Literal, aval: ShapedArray) -> NDArray:
@@ -329,10 +503,11 @@ def apply_primitive(prim: Primitive, args: Sequence[ArrayLike], params: Params) 
     for aval in out_avals:
         check_size(aval)
     backend = _pick_backend(args)
+    device = result_device(args, prim.name, _OPERAND_NAMES.get(len(args), ()))
     buffers = [to_buffer(a, av, backend) for a, av in zip(args, avals, strict=True)]
     outs = backend.execute(prim, buffers, params, out_avals)
     results: list[Array] = [
-        ArrayImpl(av, b, backend) for av, b in zip(out_avals, outs, strict=True)
+        ArrayImpl(av, b, backend, device) for av, b in zip(out_avals, outs, strict=True)
     ]
     if _FLAGS["jax_debug_nans"] or _FLAGS["jax_debug_infs"]:
         kind = invalid_values(results)
@@ -344,6 +519,10 @@ def apply_primitive(prim: Primitive, args: Sequence[ArrayLike], params: Params) 
             print(_INVALID_NOTE)
             raise FloatingPointError(f"invalid value ({kind}) encountered in {prim.name}")
     return results
+
+
+# how JAX names a primitive's operands in its error for incompatible devices (lax's parameters)
+_OPERAND_NAMES: Final = {1: ("x",), 2: ("x", "y")}
 
 
 # what JAX prints before running a function de-optimized (it says "nan" for infinities too)

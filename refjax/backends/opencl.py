@@ -9,6 +9,14 @@ on disk (``refjax.backends.kernels.cache``).
 The device is the first GPU found, else the first device of the first platform; set
 ``PYOPENCL_CTX`` to choose another (pyopencl's convention). pyopencl is imported only when the
 backend is first used, so ``import refjax`` works without it.
+
+Devices (``refjax.devices("opencl")``): the devices of the backend's context, by default the one
+chosen device. ``REFJAX_OPENCL_DEVICES=all`` puts every device of its platform in the context;
+``REFJAX_OPENCL_SUB_DEVICES=1`` partitions a PoCL CPU device into sub-devices of one compute unit
+each (``create_sub_devices``, equally: a 2-core CPU gives 2 devices). Both are opt-in: kernels
+are built for every device of the context, and a sub-device computes on one core. Arrays
+remember the device they were put on; kernels run on the first device of the context (running
+one shard per device comes with ``pmap``/``shard_map``).
 """
 
 from __future__ import annotations
@@ -47,7 +55,7 @@ class OpenCLBackend(KernelBackend):
 
         self.cl: Any = cl
         self.cl_array: Any = pyopencl.array
-        self.context = _context(cl)
+        self.context, self.cl_devices = _context(cl)
         self.device = self.context.devices[0]
         self.queue = cl.CommandQueue(self.context)
         fp64 = "cl_khr_fp64" in self.device.extensions
@@ -132,8 +140,8 @@ class OpenCLBackend(KernelBackend):
         self.queue.finish()
 
     def devices(self) -> list[Device]:
-        """This backend's device."""
-        return [Device(self.name)]
+        """This backend's devices: the chosen device, or its platform's devices or sub-devices."""
+        return [Device(self.name, i) for i in range(len(self.cl_devices))]
 
     # -- kernels ---------------------------------------------------------------------------
     def load_kernel(self, rendered: Rendered) -> object:
@@ -193,17 +201,34 @@ def _source_payload(request: Request) -> bytes:
     return request.source.encode() + b"\0" + "\0".join(request.options).encode()
 
 
-def _context(cl: Any) -> Any:
-    """PYOPENCL_CTX's choice, else the first GPU, else the first device."""
+def _context(cl: Any) -> tuple[Any, list[Any]]:
+    """PYOPENCL_CTX's choice, else the first GPU, else the first device; with its platform's
+    other devices (``REFJAX_OPENCL_DEVICES=all``) or as PoCL CPU sub-devices
+    (``REFJAX_OPENCL_SUB_DEVICES=1``). Returns the context and the devices it offers (PoCL
+    reports one device for a context of sub-devices)."""
     import os
 
     if os.environ.get("PYOPENCL_CTX"):
-        return cl.create_some_context(interactive=False)
-    devices = [d for p in cl.get_platforms() for d in p.get_devices()]
-    if not devices:
-        raise RuntimeError("refjax opencl backend: no OpenCL device found")
-    gpus = [d for d in devices if d.type & cl.device_type.GPU]
-    return cl.Context([(gpus or devices)[0]])
+        chosen = cl.create_some_context(interactive=False).devices[0]
+    else:
+        devices = [d for p in cl.get_platforms() for d in p.get_devices()]
+        if not devices:
+            raise RuntimeError("refjax opencl backend: no OpenCL device found")
+        gpus = [d for d in devices if d.type & cl.device_type.GPU]
+        chosen = (gpus or devices)[0]
+    if os.environ.get("REFJAX_OPENCL_SUB_DEVICES") == "1" and _is_pocl_cpu(cl, chosen):
+        subs = chosen.create_sub_devices([cl.device_partition_property.EQUALLY, 1])
+        return cl.Context(subs), list(subs)
+    if os.environ.get("REFJAX_OPENCL_DEVICES") == "all":
+        others = [d for d in chosen.platform.get_devices() if d != chosen]
+        return cl.Context([chosen, *others]), [chosen, *others]
+    return cl.Context([chosen]), [chosen]
+
+
+def _is_pocl_cpu(cl: Any, device: Any) -> bool:
+    """Whether ``device`` is a CPU of PoCL (which partitions it by compute units)."""
+    return bool(device.type & cl.device_type.CPU) and (
+        "Portable Computing Language" in device.platform.name)
 
 
 def _fingerprint(cl: Any, device: Any) -> str:

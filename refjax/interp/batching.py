@@ -8,12 +8,14 @@ where the batch axis of each output is. Rules keep the batch axis where it is wh
 
 from __future__ import annotations
 
+import contextvars
 import functools
 from collections.abc import Callable, Sequence
 from typing import Final, TypeAlias
 
 from refjax.errors import missing_rule_message
 from refjax.interp.ad_util import add_any, add_any_p
+from refjax.interp.axes import AxisFrame, AxisName, extend_axis_env, uses_axis
 from refjax.interp.core import (
     Array,
     ArrayLike,
@@ -58,8 +60,22 @@ def batching_rule(prim: Primitive) -> BatchingRule:
 
 
 def batch_size(args: Sequence[ArrayLike], dims: Sequence[BatchDim]) -> int:
-    """The size of the batch axis, read off the first batched operand."""
-    return next(get_aval(a).shape[d] for a, d in zip(args, dims, strict=True) if d is not None)
+    """The size of the batch axis, read off the first batched operand (the size of the axis
+    being batched when none is: a rule run because its jaxpr uses the axis's name)."""
+    sizes = (get_aval(a).shape[d] for a, d in zip(args, dims, strict=True) if d is not None)
+    size = next(sizes, None)
+    return batch_axis().size if size is None else size
+
+
+# The axis of the batch trace whose rule is running: a rule that batches a jaxpr (a ``jit`` body,
+# a ``cond`` branch) batches it along the same named axis, and a collective's rule reads the
+# axis's name and size (JAX passes its ``axis_data`` to such rules).
+_batch_axis: contextvars.ContextVar[AxisFrame] = contextvars.ContextVar("refjax_batch_axis")
+
+
+def batch_axis() -> AxisFrame:
+    """The axis (name, or None if unnamed, and size) being batched by the running rule."""
+    return _batch_axis.get()
 
 
 def moveaxis(x: ArrayLike, src: int, dst: int) -> Array:
@@ -209,7 +225,7 @@ class BatchTrace(Trace):
 
     __slots__ = ("axis_size", "axis_name")
 
-    def __init__(self, parent: Trace | None, axis_size: int, axis_name: object = None) -> None:
+    def __init__(self, parent: Trace | None, axis_size: int, axis_name: AxisName = None) -> None:
         super().__init__(parent)
         self.axis_size = axis_size
         self.axis_name = axis_name
@@ -229,9 +245,15 @@ class BatchTrace(Trace):
         vals = [v for v, _ in pairs]
         dims = [d for _, d in pairs]
         with set_current_trace(self.parent or self):
-            if all(d is None for d in dims):
+            if all(d is None for d in dims) and not (
+                self.axis_name is not None and uses_axis(prim, params, self.axis_name)
+            ):
                 return prim.bind_all(*vals, **params)
-            outs, out_dims = batching_rule(prim)(vals, dims, **params)
+            token = _batch_axis.set(AxisFrame(self.axis_name, self.axis_size))
+            try:
+                outs, out_dims = batching_rule(prim)(vals, dims, **params)
+            finally:
+                _batch_axis.reset(token)
         return [self.wrap(o, d) for o, d in zip(outs, out_dims, strict=True)]
 
     def wrap(self, val: object, dim: BatchDim) -> Array:
@@ -251,17 +273,21 @@ def vmap_flat(
     args: Sequence[ArrayLike],
     in_dims: Sequence[BatchDim],
     size: int,
-    axis_name: object = None,
+    axis_name: AxisName = None,
 ) -> list[tuple[ArrayLike, BatchDim]]:
     """``fun`` on batches of ``size``: ``args`` mapped along ``in_dims`` (None: unmapped);
-    each output with its batch dim (None for an output that does not depend on the batch)."""
+    each output with its batch dim (None for an output that does not depend on the batch).
+    A named axis is bound (``interp.axes``) while ``fun`` runs, for its collectives."""
     trace = BatchTrace(current_trace(), size, axis_name)
     with new_trace(trace):
         ins = [
             x if d is None else BatchTracer(trace, x, d % get_aval(x).ndim)
             for x, d in zip(args, in_dims, strict=True)
         ]
-        return [trace.lift(o) for o in fun(*ins)]
+        if axis_name is None:
+            return [trace.lift(o) for o in fun(*ins)]
+        with extend_axis_env(axis_name, size):
+            return [trace.lift(o) for o in fun(*ins)]
 
 
 def vmap_leading(fun: Callable[..., PyTree], *args: PyTree, size: int | None = None) -> PyTree:
@@ -291,14 +317,27 @@ def batch_jaxpr(closed: ClosedJaxpr, dims: tuple[BatchDim, ...], size: int) -> C
     return jaxpr
 
 
-@functools.lru_cache(maxsize=1024)
 def batch_jaxpr_dims(
     closed: ClosedJaxpr, dims: tuple[BatchDim, ...], size: int, force: tuple[bool, ...]
 ) -> tuple[ClosedJaxpr, list[BatchDim]]:
     """``closed`` batched along ``dims``; outputs batched at 0, or unbatched (None) if not forced.
 
-    Returns the jaxpr and each output's batch dim.
+    Returns the jaxpr and each output's batch dim. Inside a batching rule, the jaxpr is batched
+    along the rule's axis, under its name (its collectives act over the batch).
     """
+    frame = _batch_axis.get(None)
+    name = frame.name if frame is not None and frame.size == size else None
+    return _batch_jaxpr_dims(closed, dims, size, force, name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _batch_jaxpr_dims(
+    closed: ClosedJaxpr,
+    dims: tuple[BatchDim, ...],
+    size: int,
+    force: tuple[bool, ...],
+    axis_name: AxisName,
+) -> tuple[ClosedJaxpr, list[BatchDim]]:
     out_dims: list[BatchDim] = []
     avals = []
     for aval, d in zip(closed.in_avals, dims, strict=True):
@@ -308,7 +347,7 @@ def batch_jaxpr_dims(
         avals.append(aval.update(shape=tuple(shape)))
 
     def fn(*vals: ArrayLike) -> list[ArrayLike]:
-        pairs = vmap_flat(lambda *ins: call_jaxpr(closed, ins), vals, dims, size)
+        pairs = vmap_flat(lambda *ins: call_jaxpr(closed, ins), vals, dims, size, axis_name)
         out_dims.extend(
             None if d is None and not f else 0 for (_, d), f in zip(pairs, force, strict=True)
         )

@@ -8,6 +8,7 @@ solves (``jax.lax.linalg``).
 from __future__ import annotations
 
 from refjax.lax import linalg as linalg
+from refjax.lax.parallel import *  # noqa: F403
 from refjax.primitives.control_flow import *  # noqa: F403
 from refjax.primitives.convolution import *  # noqa: F403
 from refjax.primitives.elementwise import *  # noqa: F403

@@ -19,7 +19,7 @@ import numpy as np
 
 from refjax import tree_util
 from refjax.config import config
-from refjax.interp.batching import BatchDim, batch_jaxpr, batch_size, batching_rules
+from refjax.interp.batching import BatchDim, batch_jaxpr_dims, batch_size, batching_rules
 from refjax.interp.core import (
     EVAL_TRACE,
     Array,
@@ -114,16 +114,18 @@ jvp_rules[jit_p] = _jit_jvp
 
 
 # ---------------------------------------------------------------------------------------------
-# Batching: batch the body with every output's batch axis at the front.
+# Batching: batch the body with every batched output's batch axis at the front; an output that
+# does not depend on the batch stays unbatched, as in JAX (so vmap's out_axes=None accepts it).
 
 
 def _jit_batch(
     args: Sequence[ArrayLike], dims: Sequence[BatchDim], *, jaxpr: ClosedJaxpr, name: str
 ) -> tuple[list[Array], list[BatchDim]]:
     size = batch_size(args, dims)
-    batched = batch_jaxpr(jaxpr, tuple(dims), size)
+    force = (False,) * len(jaxpr.out_avals)
+    batched, out_dims = batch_jaxpr_dims(jaxpr, tuple(dims), size, force)
     outs = jit_p.bind_all(*args, jaxpr=batched, name=name)
-    return outs, [0] * len(outs)
+    return outs, out_dims
 
 
 batching_rules[jit_p] = _jit_batch

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from refjax.backends.numpy_impls import (  # noqa: F401  # imported to register implementations
     calls,
+    collectives,
     control_flow,
     convolution,
     decompositions,
@@ -19,6 +20,7 @@ from refjax.backends.numpy_impls import (  # noqa: F401  # imported to register 
     program,
     reductions,
     shape,
+    shard_map,
     solves,
     special,
     transcendental,
