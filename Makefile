@@ -4,12 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck unit unit-numpy unit-opencl perf array-api clean
+.PHONY: demo test lint typecheck unit unit-numpy unit-opencl test-mpi perf array-api clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,opencl,cuda,examples]'
+	$(PY) -m pip install -q -e '.[test,opencl,cuda,examples,mpi]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -28,15 +28,22 @@ typecheck: $(STAMP)
 # The whole suite runs twice: on the numpy backend (with tests/backends, which compiles every
 # generated CUDA kernel with NVRTC, and the spec, which runs every case on numpy, OpenCL and JAX),
 # then on the OpenCL backend (PoCL), leaving out those two, which choose their backends themselves.
+# Both leave out tests/parallel/mpi, which `test-mpi` runs once, after them.
 unit: unit-numpy unit-opencl
 
 unit-numpy: $(STAMP)
-	REFJAX_REQUIRE_NVRTC=1 $(PY) -m pytest -n 2
+	REFJAX_REQUIRE_NVRTC=1 $(PY) -m pytest -n 2 --ignore=tests/parallel/mpi
 
 unit-opencl: $(STAMP)
-	REFJAX_BACKEND=opencl $(PY) -m pytest -n 2 --ignore=tests/backends --ignore=tests/test_spec.py --ignore=tests/fuzz
+	REFJAX_BACKEND=opencl $(PY) -m pytest -n 2 --ignore=tests/backends --ignore=tests/test_spec.py --ignore=tests/fuzz \
+		--ignore=tests/parallel/mpi
 
-test: lint typecheck unit
+# Collectives across processes: tests/parallel/mpi start `mpirun -n 2` (the venv's, from the
+# 'mpi' extra) themselves; here a missing MPI is a failure, not a skip.
+test-mpi: $(STAMP)
+	REFJAX_REQUIRE_MPI=1 $(PY) -m pytest -n 0 tests/parallel/mpi
+
+test: lint typecheck unit test-mpi
 
 # Runs every benchmark once (a few minutes) and rewrites docs/performance.md; not part of `test`.
 perf: $(STAMP)

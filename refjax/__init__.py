@@ -6,6 +6,7 @@ from refjax import backends as backends
 from refjax import checkpoint_policies as checkpoint_policies
 from refjax import custom_derivatives as custom_derivatives
 from refjax import debug as debug
+from refjax import distributed as distributed
 from refjax import dtypes as dtypes
 from refjax import errors as errors
 from refjax import experimental as experimental
@@ -53,6 +54,7 @@ from refjax.backends.base import (
 )
 from refjax.callbacks import pure_callback
 from refjax.config import config, debug_infs, debug_nans, disable_jit, enable_x64
+from refjax.distributed import make_array_from_process_local_data
 from refjax.explainer import explain
 from refjax.interp.core import Array
 from refjax.primitives.custom_derivatives import custom_jvp, custom_vjp
@@ -90,6 +92,7 @@ __all__ = [
     "linearize",
     "local_device_count",
     "local_devices",
+    "make_array_from_process_local_data",
     "make_jaxpr",
     "make_mesh",
     "process_count",

@@ -6,6 +6,11 @@ which runs one shard per device (``backends.spmd``) or is transformed by ``grad`
 ``jit`` like any primitive. ``pmap(f, axis_name)`` is, as in JAX 0.10, a ``shard_map`` over a
 one-axis mesh of the first ``n`` devices, with each mapped argument's axis moved to the front and
 split one slice per device. At the top level the results carry their ``NamedSharding``.
+
+Across processes (``refjax.distributed``), ``pmap`` maps over the devices of every process, as
+JAX's: each process passes its local slices (the leading axis: as many as it has devices taking
+part), collectives act over all of them (over MPI between processes), and each process gets the
+results of its own slices.
 """
 
 from __future__ import annotations
@@ -18,7 +23,14 @@ import numpy as np
 
 from refjax import tree_util
 from refjax.api_util import check_callable
-from refjax.backends.base import ArrayImpl, Device, SingleDeviceSharding, device_put
+from refjax.backends.base import (
+    ArrayImpl,
+    Device,
+    SingleDeviceSharding,
+    device_put,
+    local_devices,
+    process_count,
+)
 from refjax.backends.base import devices as backend_devices
 from refjax.backends.sharding import NamedSharding, ShardedArray
 from refjax.interp.batching import moveaxis
@@ -177,6 +189,13 @@ def _pmap_devices(size: int, devices: Sequence[Device] | None,
                              "number of local devices passed to pmap. Got axis_size="
                              f"{size}, num_local_devices={len(devices)}.")
         return list(devices)
+    if process_count() > 1:  # size slices on each process: the first size devices of each
+        local = local_devices(backend=backend)
+        if size > len(local):
+            raise ValueError(f"compiling computation that requires {size} local devices, but "
+                             f"only {len(local)} are available in this process")
+        return [d for p in range(process_count())
+                for d in local_devices(p, backend)[:size]]
     available = backend_devices(backend)
     if size > len(available):
         raise ValueError(f"compiling computation that requires {size} logical devices, but "
@@ -216,6 +235,7 @@ def pmap(
         size = _mapped_size(fun, (tuple(dyn), {}), flat, dims, axis_size)
         devs = _pmap_devices(size, devices, backend)
         mesh = Mesh(np.array(devs, dtype=object), (name,))
+        across = len(devs) > size  # the local slices of a pmap over several processes
         moved = [x if d is None else moveaxis(x, d, 0) for x, d in zip(flat, dims, strict=True)]
         in_specs = [PartitionSpec() if d is None else PartitionSpec(name) for d in dims]
         outs: list[Any] = []
@@ -232,7 +252,8 @@ def pmap(
             return [x if od is None else sh.expand_dims(x, (0,))
                     for x, od in zip(out_flat, o_dims, strict=True)]
 
-        flat_out = _pmap_shard_map(body, mesh, moved, in_specs, outs, name)
+        flat_out = (_pmap_processes(body, mesh, size, moved, in_specs, outs, name) if across
+                    else _pmap_shard_map(body, mesh, moved, in_specs, outs, name))
         out_tree, o_dims = outs[0]
         results = [r if od is None else moveaxis(r, 0, od) for r, od in zip(flat_out, o_dims,
                                                                               strict=True)]
@@ -253,6 +274,31 @@ def _pmap_shard_map(body: Callable[..., Any], mesh: Mesh, moved: list[Any],
         results = [_placed(r, NamedSharding(mesh, s)) for r, s in zip(results, out_specs,
                                                                       strict=True)]
     return results
+
+
+def _pmap_processes(body: Callable[..., Any], mesh: Mesh, size: int, moved: list[Any],
+                    in_specs: list[PartitionSpec], outs: list[Any], name: Any) -> list[Any]:
+    """The pmap body run on this process's ``size`` slices, collectives over every process's
+    (``mesh``: the devices of all); the results of the local slices, stacked."""
+    from refjax.backends.spmd import mesh_shards, run_body
+
+    if current_trace() is not EVAL_TRACE:
+        raise NotImplementedError("pmap across processes under a transformation (jit, grad, "
+                                  "vmap) of the pmap: apply it inside the pmapped function")
+    shards = mesh_shards(mesh)
+    local = Mesh(np.array(shards.owned_devices, dtype=object), (name,))
+    values = [x if isinstance(x, Array) else device_put(x) for x in moved]
+    jaxpr = trace_body(body, mesh, [shard_aval(local, s, get_aval(x))
+                                    for s, x in zip(in_specs, values, strict=True)])
+    out_specs = [PartitionSpec() if od is None else PartitionSpec(name) for od in outs[0][1]]
+    blocks: list[list[ArrayLike]] = [[device_put(np.asarray(x)[j:j + 1] if spec else x, d)
+               for x, spec in zip(values, in_specs, strict=True)]
+              for j, d in enumerate(shards.owned_devices)]
+    results = run_body(jaxpr, shards, blocks)
+    joined = [np.concatenate([np.asarray(r[i]) for r in results]) if spec
+              else np.asarray(results[0][i]) for i, spec in enumerate(out_specs)]
+    return [_placed(device_put(v), NamedSharding(local, s)) for v, s in zip(joined, out_specs,
+                                                                             strict=True)]
 
 
 # ---------------------------------------------------------------------------------------------

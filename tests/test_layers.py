@@ -24,8 +24,8 @@ LAYERS: Final[dict[str, int]] = {
     **dict.fromkeys(["backends", "numpy", "random", "nn", "callbacks", "debug", "experimental",
                      "sharding"], 3),
     "scipy": 3,
-    **dict.fromkeys(["api", "api_parallel", "api_util", "stages", "explainer", "__main__",
-                     "graphviz"], 4),
+    **dict.fromkeys(["api", "api_parallel", "api_util", "distributed", "stages", "explainer",
+                     "__main__", "graphviz"], 4),
     # "" is the package root, refjax itself
     **dict.fromkeys(["", "coverage", "test_util", "custom_derivatives"], 5),
 }

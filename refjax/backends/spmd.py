@@ -14,6 +14,11 @@ whose body uses mesh axes (a ``cond``/``scan``/``while`` with collectives inside
 from the shards' stacked operands by ``vmap`` over the mesh axes, the collectives' reference
 semantics. Outputs are joined from the shards' blocks; one replicated over an axis is taken from
 the shards at index 0 along it.
+
+Across processes (``refjax.distributed``), each process runs only the shards of its own devices
+(:attr:`Shards.owned`): a collective whose group spans processes is exchanged over MPI
+(``backends.mpi``), and the other steps that need every shard (a ``vmap``-computed equation,
+joining outputs) first gather the shards' values from the processes.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from typing import Any, Final, TypeAlias
 
 import numpy as np
 
-from refjax.backends.base import Device, device_put
+from refjax.backends import mpi
+from refjax.backends.base import Device, device_put, process_index
 from refjax.backends.sharding import NamedSharding, block_index
 from refjax.interp.axes import AxisName, uses_axis
 from refjax.interp.batching import vmap_flat
@@ -49,11 +55,33 @@ Coords: TypeAlias = dict[AxisName, int]  # a shard's index along each bound mesh
 @dataclass(frozen=True, slots=True)
 class Shards:
     """The shards running together: their axes (name, size), outermost first, and per shard
-    (in row-major order over the axes) its coordinates and device."""
+    (in row-major order over the axes) its coordinates and device; ``owned``: the shards this
+    process runs (those on its devices; every one in a single process)."""
 
     axes: tuple[tuple[AxisName, int], ...]
     coords: tuple[Coords, ...]
     devices: tuple[Device, ...]
+    owned: tuple[int, ...]
+
+    @property
+    def everywhere(self) -> bool:
+        """Whether this process runs every shard."""
+        return len(self.owned) == len(self.coords)
+
+    @property
+    def owned_devices(self) -> list[Device]:
+        """The device of each shard this process runs."""
+        return [self.devices[s] for s in self.owned]
+
+    def gather(self, values: list[Any]) -> list[Any]:
+        """Every shard's value, from this process's ``values`` (one per owned shard): gathered
+        from the other processes when they run some of the shards."""
+        if self.everywhere:
+            return values
+        found: dict[int, Any] = {}
+        for part in mpi.allgather(dict(zip(self.owned, values, strict=True))):
+            found.update(part)
+        return [found[s] for s in range(len(self.coords))]
 
     @property
     def sizes(self) -> dict[AxisName, int]:
@@ -81,7 +109,13 @@ def mesh_shards(mesh: Mesh) -> Shards:
     for pos in itertools.product(*(range(s) for _, s in axes)):
         coords.append(dict(zip(mesh.axis_names, pos, strict=True)))
         devices.append(mesh.devices[pos])
-    return Shards(axes, tuple(coords), tuple(devices))
+    return Shards(axes, tuple(coords), tuple(devices), _owned(devices))
+
+
+def _owned(devices: Sequence[Device]) -> tuple[int, ...]:
+    """The shards on this process's devices."""
+    me = process_index()
+    return tuple(s for s, d in enumerate(devices) if d.process_index == me)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,7 +237,7 @@ def _run_eqn(eqn: JaxprEqn, shards: Shards, names: list[AxisName], ins: PerShard
         return _exchange(eqn, shards, ins)
     if prim is co.axis_index_p and used:
         return [[_on(np.int32(_rank(shards, s, co.names_of(params["axis_name"]))), d)]
-                for s, d in enumerate(shards.devices)]
+                for s, d in zip(shards.owned, shards.owned_devices, strict=True)]
     if prim is shard_map_p:
         return _nested(eqn, shards, ins)
     if prim is jit_p and used:
@@ -211,7 +245,7 @@ def _run_eqn(eqn: JaxprEqn, shards: Shards, names: list[AxisName], ins: PerShard
     if used:
         return _by_vmap(eqn, shards, ins)
     return [list[ArrayLike](prim.bind_all(*[_on(x, d) for x in xs], **params))
-            for xs, d in zip(ins, shards.devices, strict=True)]
+            for xs, d in zip(ins, shards.owned_devices, strict=True)]
 
 
 def _on(x: ArrayLike, device: Device) -> Array:
@@ -231,10 +265,22 @@ def _exchange(eqn: JaxprEqn, shards: Shards, ins: PerShard) -> PerShard:
     if params.get("axis_index_groups") is not None:
         raise NotImplementedError("axis_index_groups in a collective under shard_map or pmap")
     outs: PerShard = [[] for _ in ins]
+    where = {s: k for k, s in enumerate(shards.owned)}  # a shard's place in ins
+    host = EXCHANGES[eqn.primitive]
     for group in shards.groups(_collective_names(eqn)):
-        results = EXCHANGES[eqn.primitive]([np.asarray(ins[s][0]) for s in group], **params)
-        for s, r in zip(group, results, strict=True):
-            outs[s] = [_on(np.asarray(r), shards.devices[s])]
+        mine = {k: s for k, s in enumerate(group) if s in where}
+        if not mine:
+            continue
+        if len(mine) == len(group):
+            results = dict(enumerate(host([np.asarray(ins[where[s]][0]) for s in group],
+                                          **params)))
+        else:  # the group spans processes: over MPI
+            owners = [shards.devices[s].process_index for s in group]
+            results = mpi.exchange(eqn.primitive, params, owners,
+                                   {k: np.asarray(ins[where[s]][0]) for k, s in mine.items()},
+                                   host)
+        for k, s in mine.items():
+            outs[where[s]] = [_on(np.asarray(results[k]), shards.devices[s])]
     return outs
 
 
@@ -243,6 +289,8 @@ def _nested(eqn: JaxprEqn, shards: Shards, ins: PerShard) -> PerShard:
     params = eqn.params
     mesh: Mesh = params["mesh"]
     inner = mesh_shards(mesh)
+    if not (shards.everywhere and inner.everywhere):
+        raise NotImplementedError("a nested shard_map (or pmap) across processes")
     coords, devices = [], []
     blocks: PerShard = []
     for s, xs in enumerate(ins):
@@ -252,7 +300,8 @@ def _nested(eqn: JaxprEqn, shards: Shards, ins: PerShard) -> PerShard:
             coords.append({**shards.coords[s], **c})
             devices.append(d)
             blocks.append([_on(p[k], d) for p in parts])
-    both = Shards(shards.axes + inner.axes, tuple(coords), tuple(devices))
+    both = Shards(shards.axes + inner.axes, tuple(coords), tuple(devices),
+                  tuple(range(len(coords))))
     results = run_body(params["jaxpr"], both, blocks)
     n = len(inner.coords)
     out_avals = [v.aval for v in eqn.outvars]
@@ -266,6 +315,7 @@ def _by_vmap(eqn: JaxprEqn, shards: Shards, ins: PerShard) -> PerShard:
     """An equation whose body uses the mesh axes, computed by ``vmap`` over them."""
     sizes = [s for _, s in shards.axes]
     literal = [isinstance(a, Literal) for a in eqn.invars]
+    ins = shards.gather(ins)
     stacked = [None if lit else np.stack([np.asarray(xs[i]) for xs in ins]).reshape(
         *sizes, *np.shape(ins[0][i])) for i, lit in enumerate(literal)]
 
@@ -282,16 +332,20 @@ def _by_vmap(eqn: JaxprEqn, shards: Shards, ins: PerShard) -> PerShard:
                                                                         strict=True))]
     outs = over(0, *values)
     flat = [np.asarray(o).reshape(len(ins), *np.shape(o)[len(sizes):]) for o in outs]
-    return [[_on(o[s], d) for o in flat] for s, d in enumerate(shards.devices)]
+    return [[_on(o[s], d) for o in flat] for s, d in zip(shards.owned, shards.owned_devices,
+                                                         strict=True)]
 
 
 def run_shard_map(args: Sequence[ArrayLike], jaxpr: ClosedJaxpr, mesh: Mesh,
                   in_specs: Specs, out_specs: Specs) -> list[NDArray]:
-    """``shard_map_p`` on concrete arguments: the joined outputs, as host arrays."""
+    """``shard_map_p`` on concrete arguments: the joined outputs, as host arrays. Across
+    processes every process holds the whole arguments, runs its own devices' shards, and gets
+    the whole outputs (gathered from the processes)."""
     shards = mesh_shards(mesh)
     parts = [split(np.asarray(x), mesh, spec) for x, spec in zip(args, in_specs, strict=True)]
-    blocks: PerShard = [[_on(p[k], d) for p in parts] for k, d in enumerate(shards.devices)]
-    results = run_body(jaxpr, shards, blocks)
+    blocks: PerShard = [[_on(p[k], shards.devices[k]) for p in parts] for k in shards.owned]
+    results = shards.gather([[np.asarray(r) for r in rs]
+                             for rs in run_body(jaxpr, shards, blocks)])
     shapes = [unshard.shape for unshard in _global_avals(jaxpr, mesh, out_specs)]
     return [join([np.asarray(r[i]) for r in results], mesh, spec, shape)
             for i, (spec, shape) in enumerate(zip(out_specs, shapes, strict=True))]
