@@ -173,6 +173,11 @@ class Backend(abc.ABC):
     def block_until_ready(self, buffer: Buffer) -> None:  # noqa: B027  # synchronous by default
         """Wait until ``buffer`` has been computed."""
 
+    def from_numpy_on(self, value: NDArray, device: Device | None) -> Buffer:
+        """A host array copied into a buffer on ``device`` (None: the first device): by default
+        ``from_numpy`` (the backend's devices share one memory)."""
+        return self.from_numpy(value)
+
     def copy_to(self, buffer: Buffer, device: Device) -> Buffer:
         """``buffer``'s contents on ``device``: by default the same buffer (the backend's devices
         share one memory, as the numpy backend's virtual CPU devices do)."""
@@ -276,8 +281,9 @@ class ArrayImpl(Array):
 
     def copy(self) -> ArrayImpl:
         """A copy of this array."""
-        return ArrayImpl(self._aval, self.backend.from_numpy(self._concrete_value()), self.backend,
-                         self._device)
+        return ArrayImpl(self._aval, self.backend.from_numpy_on(self._concrete_value(),
+                                                                self._device),
+                         self.backend, self._device)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -446,7 +452,7 @@ def device_put(
         if placed is None or placed == x._device:
             return x
         return ArrayImpl(aval, backend.copy_to(x.buffer, placed), backend, placed)
-    return ArrayImpl(aval, backend.from_numpy(_host_value(x, aval)), backend, placed)
+    return ArrayImpl(aval, backend.from_numpy_on(_host_value(x, aval), placed), backend, placed)
 
 
 def result_device(args: Sequence[object], label: str, names: Sequence[str] = ()) -> Device | None:

@@ -13,22 +13,25 @@ backend is first used, so ``import refjax`` works without it.
 Devices (``refjax.devices("opencl")``): the devices of the backend's context, by default the one
 chosen device. ``REFJAX_OPENCL_DEVICES=all`` puts every device of its platform in the context;
 ``REFJAX_OPENCL_SUB_DEVICES=1`` partitions a PoCL CPU device into sub-devices of one compute unit
-each (``create_sub_devices``, equally: a 2-core CPU gives 2 devices). Both are opt-in: kernels
-are built for every device of the context, and a sub-device computes on one core. Arrays
-remember the device they were put on; kernels run on the first device of the context (running
-one shard per device comes with ``pmap``/``shard_map``).
+each (``create_sub_devices``, equally: a 2-core CPU gives 2 devices). Both are opt-in and make a
+:class:`MultiDeviceOpenCLBackend`: one command queue and memory pool per device, a buffer on the
+queue of the device it was put on (``device_put(x, device)``, ``copy_to``), and every primitive
+or compiled executable enqueued on the queue of its operands' device (so ``pmap``/``shard_map``
+run each shard on its own device, the devices working at the same time). Programs are built for
+every device of the context, and the kernel cache's key names all of them.
 """
 
 from __future__ import annotations
 
+import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from refjax.backends.base import Buffer, Device, register_backend
+from refjax.backends.base import Buffer, Device, Executable, register_backend
 from refjax.backends.kernels.autotune import CANDIDATES, DOT_CANDIDATES, MatmulTuner
 from refjax.backends.kernels.backend import KernelBackend, dense
 from refjax.backends.kernels.cache import KernelCache, Request
@@ -36,10 +39,11 @@ from refjax.backends.kernels.dialects import OPENCL, SPECIAL_IN_DOUBLE
 from refjax.backends.kernels.fusion import FusionOptions
 from refjax.backends.kernels.render import Grid, Rendered
 from refjax.dtypes import DType
-from refjax.interp.core import NDArray
+from refjax.interp.core import ClosedJaxpr, NDArray, Params, Primitive, ShapedArray
 
 _SOURCE = b"source\n"
 _BINARY = b"binary\n"
+_BINARIES = b"binaries\n"  # one binary per device of a context of several
 
 
 class OpenCLBackend(KernelBackend):
@@ -47,6 +51,15 @@ class OpenCLBackend(KernelBackend):
 
     name = "opencl"
     dialect = OPENCL
+
+    def __new__(cls) -> OpenCLBackend:
+        """A :class:`MultiDeviceOpenCLBackend` where the environment asks for several devices."""
+        import os
+
+        several = (os.environ.get("REFJAX_OPENCL_SUB_DEVICES") == "1"
+                   or os.environ.get("REFJAX_OPENCL_DEVICES") == "all")
+        return super().__new__(MultiDeviceOpenCLBackend if cls is OpenCLBackend and several
+                               else cls)
 
     def __init__(self) -> None:
         import pyopencl as cl
@@ -57,8 +70,10 @@ class OpenCLBackend(KernelBackend):
         self.cl_array: Any = pyopencl.array
         self.context, self.cl_devices = _context(cl)
         self.device = self.context.devices[0]
-        self.queue = cl.CommandQueue(self.context)
-        fp64 = "cl_khr_fp64" in self.device.extensions
+        # one in-order queue per device (the first device's is the default ``queue``)
+        self.queues: list[Any] = [cl.CommandQueue(self.context, d) for d in self.cl_devices]
+        self.queue = self.queues[0]
+        fp64 = all("cl_khr_fp64" in d.extensions for d in self.context.devices)
         is_cpu = bool(self.device.type & cl.device_type.CPU)
         # A CPU wants each work item to hold a block of outputs in (vector) registers, with no
         # local memory or barriers (the tuner's default block); a GPU wants local-memory tiles.
@@ -68,7 +83,7 @@ class OpenCLBackend(KernelBackend):
         # other each fetched every line, 0.6 of copy bandwidth -> 0.8), and any other
         # reduction's rows 8 elements at a time (a GPU: local-memory trees)
         lanes = 16 if is_cpu else 1
-        fingerprint = _fingerprint(cl, self.device)
+        fingerprint = "||".join(_fingerprint(cl, d) for d in self.context.devices)
         super().__init__(
             FusionOptions(fp64=fp64, matmul_block=block,
                           matmul_dot_block=DOT_CANDIDATES[0] if is_cpu else None,
@@ -79,7 +94,10 @@ class OpenCLBackend(KernelBackend):
         if fp64:  # PoCL's float tanh is 1 ulp off near +-1 (tanh(20) < 1), and its float erfc is
             # a few ulp off (numpy and JAX round erf/erfc/lgamma correctly, mostly): use double
             self.dialect = replace(OPENCL, promote_float32=SPECIAL_IN_DOUBLE | {"tanh"})
-        self.allocator = pyopencl.tools.MemoryPool(pyopencl.tools.ImmediateAllocator(self.queue))
+        # a pool per device: a freed buffer is reused by the queue that used it, in order
+        self.allocators: list[Any] = [
+            pyopencl.tools.MemoryPool(pyopencl.tools.ImmediateAllocator(q)) for q in self.queues]
+        self.allocator = self.allocators[0]
         units = int(self.device.max_compute_units)
         # PoCL runs a work group's items as a vectorised loop: a full grid (one iteration of the
         # grid-stride loop per item) is several times faster there than a few long-running items.
@@ -171,8 +189,10 @@ class OpenCLBackend(KernelBackend):
         kernel = self.cl.Kernel(program, request.name)
         if not self._keep_binaries:
             return _SOURCE + _source_payload(request), kernel
-        binary: bytes = program.get_info(self.cl.program_info.BINARIES)[0]
-        return _BINARY + binary, kernel
+        binaries: list[bytes] = program.get_info(self.cl.program_info.BINARIES)
+        if len(binaries) == 1:
+            return _BINARY + binaries[0], kernel
+        return _BINARIES + b"".join(struct.pack("<Q", len(b)) + b for b in binaries), kernel
 
     def _build_source(self, source: str, options: Sequence[str]) -> Any:
         """The program built from ``source``; RuntimeError with the log and source if not."""
@@ -191,9 +211,165 @@ class OpenCLBackend(KernelBackend):
         elif payload.startswith(_BINARY):
             binary = payload[len(_BINARY) :]
             program = self.cl.Program(self.context, [self.device], [binary]).build()
+        elif payload.startswith(_BINARIES):
+            binaries = _unpack(payload[len(_BINARIES) :])
+            devices = list(self.context.devices)
+            if len(binaries) != len(devices):
+                raise ValueError("the entry holds binaries for another set of devices")
+            program = self.cl.Program(self.context, devices, binaries).build()
         else:
             raise ValueError("the entry holds neither a source nor a binary")
         return self.cl.Kernel(program, request.name)
+
+
+class MultiDeviceOpenCLBackend(OpenCLBackend):
+    """The OpenCL backend over several devices of one context (opted in by the environment).
+
+    Each device has its own in-order command queue and memory pool; a buffer belongs to the
+    queue of its device. A computation (an eager primitive, a compiled executable) runs on the
+    queue of its operands' device, the first operand not on the first device deciding (so JAX's
+    committed device, since committed operands on two devices are refused before), else the
+    enclosing computation's device (a loop body's): ``queue`` and ``allocator`` are, while it
+    runs, that device's, in the thread running it. An operand on another device (an uncommitted
+    array, a literal) is read once its queue has finished, and the computation is waited for
+    before it returns, so that neither queue reuses a buffer the other still reads.
+    ``launch_counts`` counts the kernels enqueued on each device.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        super().__init__()
+        self._index = {id(q): i for i, q in enumerate(self.queues)}
+        self.launch_counts = [0] * len(self.queues)
+
+    @property
+    def queue(self) -> Any:
+        """The queue of the device computing in this thread (the first device's outside)."""
+        return self.queues[getattr(self._local, "device", 0)]
+
+    @queue.setter
+    def queue(self, value: Any) -> None:  # the base class sets the first device's queue
+        pass
+
+    @property
+    def allocator(self) -> Any:
+        """The memory pool of the device computing in this thread."""
+        return self.allocators[getattr(self._local, "device", 0)]
+
+    @allocator.setter
+    def allocator(self, value: Any) -> None:
+        pass
+
+    def device_index(self, buffer: Buffer) -> int | None:
+        """The index of the device holding ``buffer`` (None for a host array: float0)."""
+        queue = getattr(buffer, "queue", None)
+        return None if queue is None else self._index.get(id(queue))
+
+    def _run_on(self, buffers: Sequence[Buffer], run: Callable[[], list[Buffer]]) -> list[Buffer]:
+        """``run()`` with ``buffers``' device as this thread's computing device."""
+        local = self._local
+        outer: int = getattr(local, "device", 0)
+        places = [self.device_index(b) for b in buffers]
+        # the first operand off the first device decides; else the enclosing computation's
+        chosen = next((i for i in places if i), outer)
+        foreign = {i for i in places if i is not None and i != chosen}
+        for i in foreign:  # written on another queue: wait for it there
+            self.queues[i].finish()
+        local.device = chosen
+        try:
+            result: list[Buffer] = run()
+        finally:
+            local.device = outer
+        if foreign:
+            self.queues[chosen].finish()
+        return result
+
+    def execute(
+        self,
+        prim: Primitive,
+        buffers: Sequence[Buffer],
+        params: Params,
+        out_avals: Sequence[ShapedArray],
+    ) -> list[Buffer]:
+        """One primitive, on the queue of its operands' device."""
+        return self._run_on(
+            buffers, lambda: OpenCLBackend.execute(self, prim, buffers, params, out_avals))
+
+    def build_executable(self, closed: ClosedJaxpr) -> Executable:
+        """``closed`` compiled once for every device; each run on its operands' device."""
+        return _OnOperandsDevice(self, super().build_executable(closed))
+
+    def launch(
+        self, kernel: object, grid: Grid, buffers: Sequence[Buffer], scalars: Sequence[np.generic]
+    ) -> None:
+        """Enqueue a kernel on the computing device's queue, counting it."""
+        self.launch_counts[getattr(self._local, "device", 0)] += 1
+        super().launch(kernel, grid, buffers, scalars)
+
+    def to_numpy(self, buffer: Buffer) -> NDArray:
+        """Copy a device buffer to the host, through the queue of its device."""
+        if isinstance(buffer, np.ndarray):
+            return buffer
+        result: NDArray = buffer.get()
+        return result
+
+    def block_until_ready(self, buffer: Buffer) -> None:
+        """Wait for every kernel enqueued on ``buffer``'s device."""
+        queue = getattr(buffer, "queue", None)
+        (queue or self.queues[0]).finish()
+
+    def from_numpy_on(self, value: NDArray, device: Device | None) -> Buffer:
+        """Copy a host array to ``device``'s memory (the first device's if None)."""
+        if value.dtype.itemsize == 0:
+            return value
+        i = 0 if device is None else device.id
+        return self.cl_array.to_device(self.queues[i], dense(value), allocator=self.allocators[i])
+
+    def copy_to(self, buffer: Buffer, device: Device) -> Buffer:
+        """``buffer``'s contents on ``device``: the buffer itself if it is there, else a copy made
+        on ``device``'s queue once ``buffer``'s has written it (and waited for, so that the
+        source may be freed)."""
+        here = self.device_index(buffer)
+        if here is None or here == device.id:
+            return buffer
+        self.queues[here].finish()
+        queue = self.queues[device.id]
+        out = self.cl_array.empty(queue, buffer.shape, buffer.dtype,
+                                  allocator=self.allocators[device.id])
+        if out.nbytes:
+            self.cl.enqueue_copy(queue, out.data, buffer.base_data, src_offset=buffer.offset,
+                                 byte_count=out.nbytes)
+            queue.finish()
+        return out
+
+
+class _OnOperandsDevice(Executable):
+    """An executable of a multi-device OpenCL backend, run on its operands' device."""
+
+    __slots__ = ("backend", "inner")
+
+    def __init__(self, backend: MultiDeviceOpenCLBackend, inner: Executable) -> None:
+        self.backend = backend
+        self.inner = inner
+
+    def run(self, buffers: Sequence[Buffer]) -> list[Buffer]:
+        inner = self.inner
+        return self.backend._run_on(buffers, lambda: inner.run(buffers))
+
+    def __getattr__(self, name: str) -> Any:  # the plan, kernels, ... of the compiled one
+        if name.startswith("_") or name in self.__slots__:  # not set yet (a copy, a pickle)
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+
+def _unpack(data: bytes) -> list[bytes]:
+    """The binaries packed one after another, each after its length (8 bytes, little-endian)."""
+    out, at = [], 0
+    while at < len(data):
+        (n,) = struct.unpack_from("<Q", data, at)
+        out.append(data[at + 8 : at + 8 + n])
+        at += 8 + n
+    return out
 
 
 def _source_payload(request: Request) -> bytes:
