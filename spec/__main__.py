@@ -1,4 +1,4 @@
-"""``python -m spec run --adapter refjax|jax [--backend B] [--only TOPIC]``."""
+"""``python -m spec run|show|list|mutate ...``: the runner's command line (spec/README.md)."""
 
 from __future__ import annotations
 

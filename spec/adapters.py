@@ -19,12 +19,19 @@ import os
 import pkgutil
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 import numpy as np
 
 from spec import jaxpr_text
 from spec.format import (
+    FLOAT0,
+    LEAF,
+    AxisDict,
+    AxisTree,
+    CustomJvpProgram,
+    CustomVjpProgram,
     DType,
     EnumMember,
     EvalShape,
@@ -34,9 +41,11 @@ from spec.format import (
     Jit,
     Jvp,
     Linearize,
+    NumpyProgram,
     Param,
     PrimitiveProgram,
     Program,
+    RandomProgram,
     Record,
     Transform,
     Value,
@@ -64,6 +73,37 @@ class Adapter(Protocol):
         name (or a base class's) and message against the case.
         """
         ...
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an adapter can run; None means everything. The runner skips (never fails) a case
+    that needs more, and never asks the adapter for it.
+
+    - ``transforms``: names from ``eval`` (a program with no transformation), ``jit``,
+      ``eval_shape``, ``vmap``, ``grad``, ``jvp``, ``vjp``, ``linearize``; a case needs every
+      name in its stack (``eval`` if the stack is empty).
+    - ``dtypes``: numpy dtype names; a case needs those of its inputs, consts, tangents,
+      cotangents and expected outputs.
+    - ``primitives``: a case needs those it is about and those in its program.
+    - ``x64``: whether cases with ``jax_enable_x64`` on can run.
+
+    An adapter declares them as a ``capabilities`` attribute; without one it supports everything.
+    """
+
+    transforms: frozenset[str] | None = None
+    dtypes: frozenset[str] | None = None
+    primitives: frozenset[str] | None = None
+    x64: bool = True
+
+
+EVERYTHING: Final = Capabilities()
+
+
+def capabilities_of(adapter: object) -> Capabilities:
+    """An adapter's declared capabilities (everything if it declares none)."""
+    caps = getattr(adapter, "capabilities", None)
+    return caps if isinstance(caps, Capabilities) else EVERYTHING
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,6 +139,53 @@ def _only(out: tuple[Any, ...]) -> Any:
     return out[0] if len(out) == 1 else out
 
 
+def _split_aux(f: Fn) -> Callable[..., tuple[Any, Any]]:
+    """``f`` as ``has_aux`` functions want it: (its outputs but the last, its last output)."""
+
+    def g(*args: Any) -> tuple[Any, Any]:
+        out = f(*args)
+        return tuple(out[:-1]), out[-1]
+
+    return g
+
+
+def _python_axes(axes: AxisTree) -> Any:
+    """An axis tree as JAX's APIs take it: tuples and dicts."""
+    if isinstance(axes, tuple):
+        return tuple(_python_axes(a) for a in axes)
+    if isinstance(axes, AxisDict):
+        return {k: _python_axes(v) for k, v in axes.items}
+    return axes
+
+
+def _unflatten(structure: AxisTree, leaves: list[Any]) -> Any:
+    """Fill ``structure``'s leaves from the front of ``leaves`` (dict keys sorted)."""
+    if isinstance(structure, tuple):
+        return tuple(_unflatten(s, leaves) for s in structure)
+    if isinstance(structure, AxisDict):
+        return {k: _unflatten(s, leaves) for k, s in sorted(structure.items)}
+    assert structure == LEAF, structure
+    return leaves.pop(0)
+
+
+def _flatten(structure: AxisTree, tree: Any) -> list[Any]:
+    """The leaves of ``tree`` in ``structure``'s order."""
+    if isinstance(structure, tuple):
+        return [x for s, t in zip(structure, tree, strict=True) for x in _flatten(s, t)]
+    if isinstance(structure, AxisDict):
+        return [x for k, s in sorted(structure.items) for x in _flatten(s, tree[k])]
+    return [tree]
+
+
+def _static(value: Param) -> Any:
+    """A param as a Python keyword argument: tuples, numpy dtypes, scalars."""
+    if isinstance(value, tuple):
+        return tuple(_static(v) for v in value)
+    if isinstance(value, DType):
+        return np.dtype(value.name)
+    return value
+
+
 class JaxLikeAdapter(abc.ABC):
     """An adapter for a library whose ``api`` module has JAX's transformation functions."""
 
@@ -116,6 +203,8 @@ class JaxLikeAdapter(abc.ABC):
     # -- values ----------------------------------------------------------------------------
     def to_input(self, value: Value) -> Any:
         """A case value as an argument: a numpy array, a weak scalar, or a ShapeDtypeStruct."""
+        if value.dtype == FLOAT0:
+            return np.zeros(value.shape, self.api.dtypes.float0)
         if value.data is None:
             dtype = np.dtype(value.dtype)
             return self.api.ShapeDtypeStruct(value.shape, dtype, weak_type=value.weak_type)
@@ -137,6 +226,8 @@ class JaxLikeAdapter(abc.ABC):
         if isinstance(out, self.api.ShapeDtypeStruct):
             return Value(np.dtype(out.dtype).name, tuple(out.shape), weak, None)
         array = np.asarray(out)
+        if array.dtype.names == (FLOAT0,):
+            return Value.float0(tuple(array.shape))
         return Value(array.dtype.name, tuple(array.shape), weak, array)
 
     # -- transforms ------------------------------------------------------------------------
@@ -148,9 +239,15 @@ class JaxLikeAdapter(abc.ABC):
         if isinstance(t, EvalShape):
             return lambda *args: tuple(api.eval_shape(f, *args))
         if isinstance(t, Vmap):
-            return api.vmap(f, in_axes=t.in_axes, out_axes=t.out_axes)  # type: ignore[no-any-return]
+            return self._vmap(t, f)
         if isinstance(t, Grad):
-            grad = api.grad(lambda *a: _only(f(*a)), argnums=t.argnums)
+            if t.has_aux:
+                grad_aux = api.grad(
+                    lambda *a: (f(*a)[0], f(*a)[1:]), argnums=t.argnums, has_aux=True,
+                    allow_int=t.allow_int,
+                )
+                return lambda *args: (lambda g: (*g[0], *g[1]))(grad_aux(*args))
+            grad = api.grad(lambda *a: _only(f(*a)), argnums=t.argnums, allow_int=t.allow_int)
             return lambda *args: tuple(grad(*args))
         if isinstance(t, Jvp):
             return functools.partial(self._jvp, t, f)
@@ -158,29 +255,104 @@ class JaxLikeAdapter(abc.ABC):
             return functools.partial(self._linearize, t, f)
         return functools.partial(self._vjp, t, f)
 
+    def _vmap(self, t: Vmap, f: Fn) -> Fn:
+        in_axes = _python_axes(t.in_axes)
+        out_axes = _python_axes(t.out_axes)
+        kwargs = {} if t.axis_size is None else {"axis_size": t.axis_size}
+        if t.in_tree is None:
+            return self.api.vmap(f, in_axes=in_axes, out_axes=out_axes, **kwargs)  # type: ignore[no-any-return]  # the library's vmap
+        structure = t.in_tree
+        mapped = self.api.vmap(
+            lambda *trees: f(*_flatten(structure, trees)),
+            in_axes=in_axes,
+            out_axes=out_axes,
+            **kwargs,
+        )
+        return lambda *flat: tuple(mapped(*_unflatten(structure, list(flat))))
+
     def _jvp(self, t: Jvp, f: Fn, *args: Any) -> tuple[Any, ...]:
         g = _restrict(f, args, t.argnums)
         primals = [args[i] for i in t.argnums]
         tangents = [self.to_input(v) for v in t.tangents]
+        if t.has_aux:
+            outs, tangents_out, aux = self.api.jvp(_split_aux(g), primals, tangents, has_aux=True)
+            return (*outs, *tangents_out, aux)
         outs, tangents_out = self.api.jvp(g, primals, tangents)
         return (*outs, *tangents_out)
 
     def _linearize(self, t: Linearize, f: Fn, *args: Any) -> tuple[Any, ...]:
         g = _restrict(f, args, t.argnums)
+        tangents = [self.to_input(v) for v in t.tangents]
+        if t.has_aux:
+            outs, f_jvp, aux = self.api.linearize(
+                _split_aux(g), *[args[i] for i in t.argnums], has_aux=True
+            )
+            return (*outs, *f_jvp(*tangents), aux)
         outs, f_jvp = self.api.linearize(g, *[args[i] for i in t.argnums])
-        return (*outs, *f_jvp(*[self.to_input(v) for v in t.tangents]))
+        return (*outs, *f_jvp(*tangents))
 
     def _vjp(self, t: Vjp, f: Fn, *args: Any) -> tuple[Any, ...]:
         g = _restrict(f, args, t.argnums)
-        outs, pullback = self.api.vjp(g, *[args[i] for i in t.argnums])
         cotangents = tuple(self.to_input(v) for v in t.cotangents)
+        if t.has_aux:
+            outs, pullback, aux = self.api.vjp(
+                _split_aux(g), *[args[i] for i in t.argnums], has_aux=True
+            )
+            return (*outs, *pullback(cotangents), aux)
+        outs, pullback = self.api.vjp(g, *[args[i] for i in t.argnums])
         return (*outs, *pullback(cotangents))
+
+    # -- programs the library's API states (custom derivatives, random) ------------------------
+    def api_program_function(self, program: Program) -> Fn | None:
+        """custom_jvp, custom_vjp and random programs through the library's own API (their
+        jaxprs through ``program_function``); None for the other kinds."""
+        if isinstance(program, CustomJvpProgram):
+            return self._custom_jvp(program)
+        if isinstance(program, CustomVjpProgram):
+            return self._custom_vjp(program)
+        if isinstance(program, RandomProgram):
+            fn = getattr(self.api.random, program.function)
+            params = {k: _static(v) for k, v in program.params}
+            return lambda *args: (fn(*args, **params),)
+        return None
+
+    def _custom_jvp(self, program: CustomJvpProgram) -> Fn:
+        primal = self.program_function(JaxprProgram(program.primal))
+        rule = self.program_function(JaxprProgram(program.jvp))
+        nondiff = program.nondiff_argnums
+        f = self.api.custom_jvp(lambda *xs: tuple(primal(*xs)), nondiff_argnums=nondiff)
+
+        def jvp(*args: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+            *fixed, primals, tangents = args
+            outs = rule(*fixed, *primals, *tangents)
+            n = len(outs) // 2
+            return tuple(outs[:n]), tuple(outs[n:])
+
+        f.defjvp(jvp)
+        return lambda *args: tuple(f(*args))
+
+    def _custom_vjp(self, program: CustomVjpProgram) -> Fn:
+        primal = self.program_function(JaxprProgram(program.primal))
+        fwd = self.program_function(JaxprProgram(program.fwd))
+        bwd = self.program_function(JaxprProgram(program.bwd))
+        n_out = len(jaxpr_text.read_jaxpr(program.primal).outs)
+        f = self.api.custom_vjp(lambda *xs: tuple(primal(*xs)))
+
+        def forward(*xs: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+            outs = fwd(*xs)
+            return tuple(outs[:n_out]), tuple(outs[n_out:])
+
+        def backward(res: tuple[Any, ...], cts: tuple[Any, ...]) -> tuple[Any, ...]:
+            return tuple(bwd(*res, *cts))
+
+        f.defvjp(forward, backward)
+        return lambda *args: tuple(f(*args))
 
     def evaluate(
         self, program: Program, transforms: Sequence[Transform], inputs: Sequence[Value]
     ) -> list[Value]:
         """Build the program's function, wrap it in the transforms, call it, convert back."""
-        f = self.program_function(program)
+        f = self.api_program_function(program) or self.program_function(program)
         for t in reversed(transforms):
             f = self.transform(t, f)
         outs = f(*[self.to_input(v) for v in inputs])
@@ -208,6 +380,8 @@ def _classes_in(package: str) -> dict[str, type]:
 
 class RefjaxAdapter(JaxLikeAdapter):
     """refjax on one backend: ``backend`` if given, else ``REFJAX_BACKEND`` (else numpy)."""
+
+    capabilities = EVERYTHING
 
     def __init__(self, backend: str | None = None) -> None:
         import refjax
@@ -251,6 +425,7 @@ class RefjaxAdapter(JaxLikeAdapter):
             return lambda *args: tuple(eval_jaxpr(closed.jaxpr, closed.consts, *args))
         if isinstance(program, PrimitiveProgram):
             return self._primitive(program)
+        assert isinstance(program, NumpyProgram), program  # the others: api_program_function
         fn = getattr(self.api.numpy, program.function)
         return lambda *args: (fn(*args),)
 
@@ -311,6 +486,7 @@ class JaxAdapter(JaxLikeAdapter):
     ``lax.switch``/``while_loop``/``scan`` and ``jit`` calls through ``jax.jit``."""
 
     name = "jax"
+    capabilities = EVERYTHING
 
     def __init__(self) -> None:
         self.api = importlib.import_module("jax")
@@ -347,6 +523,7 @@ class JaxAdapter(JaxLikeAdapter):
             if prim.multiple_results:
                 return lambda *args: tuple(prim.bind(*args, **params))
             return lambda *args: (prim.bind(*args, **params),)
+        assert isinstance(program, NumpyProgram), program  # the others: api_program_function
         fn = getattr(importlib.import_module("jax.numpy"), program.function)
         return lambda *args: (fn(*args),)
 

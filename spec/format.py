@@ -40,7 +40,12 @@ DTYPE_NAMES: Final = (
     "float64",
     "complex64",
     "complex128",
+    "float0",
 )
+# float0: the dtype of the tangents and gradients of integer and boolean inputs. A float0 value
+# has a shape and no payload (every float0 array is the same zero): its JSON ``data`` is ``[]``
+# and its data here a boolean array of zeros of its shape, so that comparisons need no case.
+FLOAT0: Final = "float0"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -58,9 +63,17 @@ class Value:
 
     @staticmethod
     def of(array: npt.ArrayLike, weak_type: bool = False) -> Value:
-        """The value of a numpy array (or scalar), with the given weak type."""
+        """The value of a numpy array (or scalar), with the given weak type (a float0 array,
+        numpy's ``[('float0', 'V')]``, gives a float0 value)."""
         arr = np.asarray(array)
+        if arr.dtype.names == (FLOAT0,):
+            return Value(FLOAT0, tuple(arr.shape), False, np.zeros(arr.shape, bool))
         return Value(arr.dtype.name, tuple(arr.shape), weak_type, arr)
+
+    @staticmethod
+    def float0(shape: tuple[int, ...]) -> Value:
+        """The float0 value of a shape (the tangent of an integer array)."""
+        return Value(FLOAT0, shape, False, np.zeros(shape, bool))
 
     def type_str(self) -> str:
         """``float32[2,3]`` (``~`` marks a weak type: ``~float32[]``)."""
@@ -79,7 +92,10 @@ class Value:
             "weak_type": self.weak_type,
         }
         if self.data is not None:
-            out["data"] = encode_data(np.asarray(self.data, dtype=self.dtype))
+            if self.dtype == FLOAT0:
+                out["data"] = []
+            else:
+                out["data"] = encode_data(np.asarray(self.data, dtype=self.dtype))
         return out
 
     @staticmethod
@@ -88,7 +104,10 @@ class Value:
         shape = tuple(int(d) for d in obj["shape"])
         dtype = str(obj["dtype"])
         data = obj.get("data")
-        array = None if data is None else decode_data(data, dtype, shape)
+        if dtype == FLOAT0:
+            array = None if data is None else np.zeros(shape, bool)
+        else:
+            array = None if data is None else decode_data(data, dtype, shape)
         return Value(dtype, shape, bool(obj.get("weak_type", False)), array)
 
 
@@ -204,7 +223,53 @@ class NumpyProgram:
     function: str
 
 
-Program: TypeAlias = JaxprProgram | PrimitiveProgram | NumpyProgram
+@dataclass(frozen=True)
+class CustomJvpProgram:
+    """``jax.custom_jvp``: a primal function and its JVP rule, each a closed jaxpr's text.
+
+    ``primal`` maps the inputs ``xs`` to the outputs ``ys``; ``jvp`` maps ``(*xs, *txs)`` (one
+    tangent per input) to ``(*ys, *tys)``. Under differentiation the rule is used, not the
+    derivative of ``primal``; a tangent nobody asked for reaches the rule as zeros.
+    ``nondiff_argnums``: inputs passed to the rule without tangents (its invars are then
+    ``(*nondiff, *diff, *diff_tangents)``, as ``jax.custom_jvp`` calls ``rule(*nondiff,
+    primals, tangents)``).
+    """
+
+    primal: str
+    jvp: str
+    nondiff_argnums: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class CustomVjpProgram:
+    """``jax.custom_vjp``: a primal function, a forward pass and a backward pass, as jaxpr text.
+
+    ``primal``: ``xs -> ys``; ``fwd``: ``xs -> (*ys, *residuals)``; ``bwd``:
+    ``(*residuals, *cts_of_ys) -> cts_of_xs`` (one per input). The number of residuals is
+    ``len(bwd's invars) - len(ys)``.
+    """
+
+    primal: str
+    fwd: str
+    bwd: str
+
+
+@dataclass(frozen=True)
+class RandomProgram:
+    """A function of the ``jax.random`` API applied to the inputs, with keyword params.
+
+    Keys are raw ``uint32[2]`` key data (``jax.random.PRNGKey``'s); ``params`` are the static
+    keyword arguments (``shape``, ``dtype``, ``minval``...), typed as params are.
+    """
+
+    function: str
+    params: tuple[tuple[str, Param], ...] = ()
+
+
+Program: TypeAlias = (
+    JaxprProgram | PrimitiveProgram | NumpyProgram | CustomJvpProgram | CustomVjpProgram
+    | RandomProgram
+)
 
 
 def param_to_json(value: Param) -> Json:
@@ -257,6 +322,16 @@ def program_to_json(program: Program) -> Json:
     if isinstance(program, PrimitiveProgram):
         params = {k: param_to_json(v) for k, v in program.params}
         return {"primitive": program.name, "params": params}
+    if isinstance(program, CustomJvpProgram):
+        rule: dict[str, Json] = {"primal": program.primal, "jvp": program.jvp}
+        if program.nondiff_argnums:
+            rule["nondiff_argnums"] = list(program.nondiff_argnums)
+        return {"custom_jvp": rule}
+    if isinstance(program, CustomVjpProgram):
+        return {"custom_vjp": {"primal": program.primal, "fwd": program.fwd, "bwd": program.bwd}}
+    if isinstance(program, RandomProgram):
+        params = {k: param_to_json(v) for k, v in program.params}
+        return {"random": program.function, "params": params}
     return {"numpy": program.function}
 
 
@@ -268,6 +343,16 @@ def program_from_json(obj: Json) -> Program:
     if "primitive" in obj:
         params = tuple((str(k), param_from_json(v)) for k, v in obj["params"].items())
         return PrimitiveProgram(str(obj["primitive"]), params)
+    if "custom_jvp" in obj:
+        rule = obj["custom_jvp"]
+        nondiff = tuple(int(i) for i in rule.get("nondiff_argnums", []))
+        return CustomJvpProgram(str(rule["primal"]), str(rule["jvp"]), nondiff)
+    if "custom_vjp" in obj:
+        rule = obj["custom_vjp"]
+        return CustomVjpProgram(str(rule["primal"]), str(rule["fwd"]), str(rule["bwd"]))
+    if "random" in obj:
+        params = tuple((str(k), param_from_json(v)) for k, v in obj.get("params", {}).items())
+        return RandomProgram(str(obj["random"]), params)
     return NumpyProgram(str(obj["numpy"]))
 
 
@@ -286,51 +371,102 @@ class EvalShape:
 
 
 @dataclass(frozen=True)
-class Vmap:
-    """``vmap(f, in_axes, out_axes)``: in_axes has one entry (int or None) per input."""
+class AxisDict:
+    """A dict node of a pytree (of axes, or of an argument's structure), keys in order."""
 
-    in_axes: tuple[int | None, ...]
-    out_axes: int = 0
+    items: tuple[tuple[str, AxisTree], ...]
+
+    def get(self, key: str) -> AxisTree:
+        """The subtree at ``key``."""
+        return dict(self.items)[key]
+
+
+# An axis spec: an int (negative counts from the end), None (not mapped), or a pytree of them:
+# a tuple, or a dict (AxisDict). An argument's structure is such a tree too, with LEAF at the
+# leaves (one flat input each).
+AxisTree: TypeAlias = "int | str | tuple[AxisTree, ...] | AxisDict | None"
+LEAF: Final = "*"
+
+
+def tree_leaves(structure: AxisTree) -> int:
+    """How many arrays an argument structure holds (LEAF: one)."""
+    if isinstance(structure, tuple):
+        return sum(tree_leaves(s) for s in structure)
+    if isinstance(structure, AxisDict):
+        return sum(tree_leaves(s) for _, s in sorted(structure.items))
+    return 1
+
+
+@dataclass(frozen=True)
+class Vmap:
+    """``vmap(f, in_axes, out_axes, axis_size=...)``.
+
+    ``in_axes``: one entry per argument (an int, negative allowed, None, or a pytree prefix of
+    the argument), or one int/None for every argument. ``out_axes``: an int/None for every
+    output, or one entry per output. ``in_tree`` (optional): the structure of each argument,
+    a tree with LEAF at its leaves; the flat inputs fill the leaves in order (dict keys
+    sorted, as JAX flattens dicts). Without it every argument is one array.
+    """
+
+    in_axes: int | tuple[AxisTree, ...] | None
+    out_axes: int | tuple[AxisTree, ...] | None = 0
+    in_tree: tuple[AxisTree, ...] | None = None
+    axis_size: int | None = None
 
 
 @dataclass(frozen=True)
 class Grad:
-    """``grad(f, argnums)`` of a one-output f: the gradients with respect to ``argnums``."""
+    """``grad(f, argnums, has_aux, allow_int)``: the gradients with respect to ``argnums``.
+
+    f has one output, or with ``has_aux`` two or more: the first is differentiated, the others
+    are returned unchanged after the gradients. With ``allow_int`` an integer input's
+    gradient is a float0 zero.
+    """
 
     argnums: tuple[int, ...] = (0,)
+    has_aux: bool = False
+    allow_int: bool = False
 
 
 @dataclass(frozen=True)
 class Jvp:
     """``jvp`` of f in the inputs ``argnums`` (the rest held fixed) along ``tangents``.
 
-    Outputs: f's outputs, then their tangents.
+    Outputs: f's outputs, then their tangents. With ``has_aux`` f's last output is auxiliary:
+    outputs are the others, their tangents, then the auxiliary output. An integer input's
+    tangent is a float0 value.
     """
 
     argnums: tuple[int, ...]
     tangents: tuple[Value, ...]
+    has_aux: bool = False
 
 
 @dataclass(frozen=True)
 class Linearize:
     """``linearize`` of f in ``argnums``, its linear map applied to ``tangents``.
 
-    Outputs: f's outputs, then the linear map's.
+    Outputs: f's outputs, then the linear map's. With ``has_aux`` f's last output is auxiliary,
+    as for :class:`Jvp`: the other outputs, the linear map's, then the auxiliary output.
     """
 
     argnums: tuple[int, ...]
     tangents: tuple[Value, ...]
+    has_aux: bool = False
 
 
 @dataclass(frozen=True)
 class Vjp:
     """``vjp`` of f in ``argnums``, its pullback applied to ``cotangents`` (one per output).
 
-    Outputs: f's outputs, then one cotangent per input in ``argnums``.
+    Outputs: f's outputs, then one cotangent per input in ``argnums``. With ``has_aux`` f's
+    last output is auxiliary and gets no cotangent: outputs are the others, the input
+    cotangents, then the auxiliary output.
     """
 
     argnums: tuple[int, ...]
     cotangents: tuple[Value, ...]
+    has_aux: bool = False
 
 
 Transform: TypeAlias = Jit | EvalShape | Vmap | Grad | Jvp | Linearize | Vjp
@@ -352,17 +488,67 @@ def transform_to_json(t: Transform) -> Json:
     if isinstance(t, EvalShape):
         return "eval_shape"
     if isinstance(t, Vmap):
-        return {"vmap": {"in_axes": list(t.in_axes), "out_axes": t.out_axes}}
+        vmap: dict[str, Json] = {
+            "in_axes": axes_to_json(t.in_axes),
+            "out_axes": axes_to_json(t.out_axes),
+        }
+        if t.in_tree is not None:
+            vmap["in_tree"] = axes_to_json(t.in_tree)
+        if t.axis_size is not None:
+            vmap["axis_size"] = t.axis_size
+        return {"vmap": vmap}
     if isinstance(t, Grad):
-        return {"grad": {"argnums": list(t.argnums)}}
+        grad: dict[str, Json] = {"argnums": list(t.argnums)}
+        if t.has_aux:
+            grad["has_aux"] = True
+        if t.allow_int:
+            grad["allow_int"] = True
+        return {"grad": grad}
     if isinstance(t, Jvp):
         tangents = [v.to_json() for v in t.tangents]
-        return {"jvp": {"argnums": list(t.argnums), "tangents": tangents}}
+        jvp: dict[str, Json] = {"argnums": list(t.argnums), "tangents": tangents}
+        if t.has_aux:
+            jvp["has_aux"] = True
+        return {"jvp": jvp}
     if isinstance(t, Linearize):
         tangents = [v.to_json() for v in t.tangents]
-        return {"linearize": {"argnums": list(t.argnums), "tangents": tangents}}
+        lin: dict[str, Json] = {"argnums": list(t.argnums), "tangents": tangents}
+        if t.has_aux:
+            lin["has_aux"] = True
+        return {"linearize": lin}
     cotangents = [v.to_json() for v in t.cotangents]
-    return {"vjp": {"argnums": list(t.argnums), "cotangents": cotangents}}
+    vjp: dict[str, Json] = {"argnums": list(t.argnums), "cotangents": cotangents}
+    if t.has_aux:
+        vjp["has_aux"] = True
+    return {"vjp": vjp}
+
+
+def axes_to_json(axes: AxisTree) -> Json:
+    """An axis tree as JSON: ints, null, LEAF as themselves; tuples as lists; dicts as
+    objects (in their order)."""
+    if isinstance(axes, tuple):
+        return [axes_to_json(a) for a in axes]
+    if isinstance(axes, AxisDict):
+        return {k: axes_to_json(v) for k, v in axes.items}
+    return axes
+
+
+def axes_from_json(obj: Json) -> AxisTree:
+    """The inverse of ``axes_to_json``."""
+    if isinstance(obj, list):
+        return tuple(axes_from_json(a) for a in obj)
+    if isinstance(obj, dict):
+        return AxisDict(tuple((str(k), axes_from_json(v)) for k, v in obj.items()))
+    if obj is None or obj == LEAF:
+        return obj  # type: ignore[no-any-return]  # None or the leaf marker
+    return int(obj)
+
+
+def _top_axes(obj: Json) -> int | tuple[AxisTree, ...] | None:
+    axes = axes_from_json(obj)
+    if isinstance(axes, (AxisDict, str)):
+        raise ValueError(f"vmap axes must be an int, null or a list: {obj!r}")
+    return axes
 
 
 def transform_from_json(obj: Json) -> Transform:
@@ -377,17 +563,27 @@ def transform_from_json(obj: Json) -> Transform:
     argnums = tuple(int(a) for a in args.get("argnums", [0]))
     if name == "jit":
         return Jit()
+    has_aux = bool(args.get("has_aux", False))
     if name == "vmap":
-        axes = tuple(None if a is None else int(a) for a in args["in_axes"])
-        return Vmap(axes, int(args.get("out_axes", 0)))
+        tree = args.get("in_tree")
+        in_tree = None if tree is None else _top_axes(tree)
+        if in_tree is not None and not isinstance(in_tree, tuple):
+            raise ValueError(f"vmap in_tree must be a list: {tree!r}")
+        size = args.get("axis_size")
+        return Vmap(
+            _top_axes(args["in_axes"]),
+            _top_axes(args.get("out_axes", 0)),
+            in_tree,
+            None if size is None else int(size),
+        )
     if name == "grad":
-        return Grad(argnums)
+        return Grad(argnums, has_aux, bool(args.get("allow_int", False)))
     if name == "jvp":
-        return Jvp(argnums, tuple(Value.from_json(v) for v in args["tangents"]))
+        return Jvp(argnums, tuple(Value.from_json(v) for v in args["tangents"]), has_aux)
     if name == "linearize":
-        return Linearize(argnums, tuple(Value.from_json(v) for v in args["tangents"]))
+        return Linearize(argnums, tuple(Value.from_json(v) for v in args["tangents"]), has_aux)
     if name == "vjp":
-        return Vjp(argnums, tuple(Value.from_json(v) for v in args["cotangents"]))
+        return Vjp(argnums, tuple(Value.from_json(v) for v in args["cotangents"]), has_aux)
     raise ValueError(f"unknown transform {name!r}")
 
 
@@ -421,17 +617,46 @@ class Check:
     kind: CheckKind
     rtol: float = 0.0
     atol: float = 0.0
+    # where rtol/atol were set from units in the last place: rtol = ulps * eps(dtype) and
+    # atol = ulps * eps(dtype) * scale (informative: the comparison reads rtol and atol only)
+    ulps: int | None = None
 
     def to_json(self) -> Json:
-        """``{"kind", "rtol", "atol"}`` (tolerances only where they apply)."""
+        """``{"kind", "rtol", "atol"[, "ulps"]}`` (tolerances only where they apply)."""
         if self.kind in ("exact", "aval"):
             return {"kind": self.kind}
-        return {"kind": self.kind, "rtol": self.rtol, "atol": self.atol}
+        out: dict[str, Json] = {"kind": self.kind, "rtol": self.rtol, "atol": self.atol}
+        if self.ulps is not None:
+            out["ulps"] = self.ulps
+        return out
 
     @staticmethod
     def from_json(obj: Json) -> Check:
         """The inverse of ``to_json``."""
-        return Check(obj["kind"], float(obj.get("rtol", 0.0)), float(obj.get("atol", 0.0)))
+        ulps = obj.get("ulps")
+        return Check(
+            obj["kind"],
+            float(obj.get("rtol", 0.0)),
+            float(obj.get("atol", 0.0)),
+            None if ulps is None else int(ulps),
+        )
+
+
+def derivative_outputs(transforms: Sequence[Transform], n_outputs: int) -> list[int]:
+    """The positions of the derivative outputs (tangents, cotangents, gradients) among a
+    case's ``n_outputs`` outputs, by its outermost differentiating transform; [] if none."""
+    for t in transforms:
+        if isinstance(t, Grad):  # the gradients, then (has_aux) the auxiliary outputs
+            return list(range(min(len(t.argnums), n_outputs)))
+        if isinstance(t, Vjp):  # f's outputs, the cotangents, then (has_aux) the auxiliary one
+            end = n_outputs - 1 if t.has_aux else n_outputs
+            return list(range(end - len(t.argnums), end))
+        if isinstance(t, (Jvp, Linearize)) and t.has_aux:  # outputs, tangents, the aux one
+            m = (n_outputs - 1) // 2
+            return list(range(m, 2 * m))
+        if isinstance(t, (Jvp, Linearize)):
+            return list(range(n_outputs // 2, n_outputs))
+    return []
 
 
 @dataclass(frozen=True)
@@ -449,6 +674,8 @@ class Case:
     x64: bool = False  # jax_enable_x64 on while the case runs
     notes: str = ""
     topic: str = field(default="", compare=False)
+    # marks such as ``jax-specific:weak-type``: what a runner may relax or skip (README.md)
+    tags: tuple[str, ...] = ()
 
     def to_json(self) -> Json:
         """The case as a JSON object (keys in the order README.md documents)."""
@@ -470,6 +697,8 @@ class Case:
         out["provenance"] = self.provenance
         if self.notes:
             out["notes"] = self.notes
+        if self.tags:
+            out["tags"] = list(self.tags)
         return out
 
     @staticmethod
@@ -494,6 +723,7 @@ class Case:
             x64=bool(obj.get("x64", False)),
             notes=str(obj.get("notes", "")),
             topic=topic,
+            tags=tuple(str(t) for t in obj.get("tags", ())),
         )
 
 
