@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck unit unit-numpy unit-opencl test-mpi perf array-api clean
+.PHONY: demo test test-slow lint typecheck unit unit-numpy unit-opencl test-mpi perf array-api clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ test-mpi: $(STAMP)
 	REFJAX_REQUIRE_MPI=1 $(PY) -m pytest -n 0 tests/parallel/mpi
 
 test: lint typecheck unit test-mpi
+
+# The long sweeps `make test` leaves out (marked slow: every spec case on real JAX, ...), by hand.
+test-slow: $(STAMP)
+	$(PY) -m pytest -n 2 -m slow
 
 # Runs every benchmark once (a few minutes) and rewrites docs/performance.md; not part of `test`.
 perf: $(STAMP)

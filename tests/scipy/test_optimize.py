@@ -129,22 +129,31 @@ def test_quadratic_minimum_is_the_linear_solution(method: str) -> None:
         np.testing.assert_allclose(np.asarray(result.hess_inv), np.linalg.inv(A), atol=1e-2)
 
 
-def test_args_and_options_match_jax() -> None:
+# Each option is a whole minimization on both sides: two run in make test, the rest under
+# -m slow (make test-slow).
+_OPTIONS: list[tuple[str, dict[str, float] | None]] = [
+    ("bfgs", {"maxiter": 3}), (LBFGS, {"maxcor": 2}), ("bfgs", None), ("bfgs", {"gtol": 1e-2}),
+    ("bfgs", {"norm": 2}), ("bfgs", {"line_search_maxiter": 2}), (LBFGS, {"maxiter": 2}),
+    (LBFGS, {"maxfun": 4}), (LBFGS, {"ftol": 1e-3}),
+]
+
+
+@pytest.mark.parametrize(
+    "method, options",
+    [*_OPTIONS[:2], *(pytest.param(*mo, marks=pytest.mark.slow) for mo in _OPTIONS[2:])],
+)
+def test_args_and_options_match_jax(method: str, options: dict[str, float] | None) -> None:
     with enable_x64():
-        x0 = np.array([1.0, 1.0, 1.0])
-        for options in (None, {"maxiter": 3}, {"gtol": 1e-2}, {"norm": 2},
-                        {"line_search_maxiter": 2}):
-            ours = ropt.minimize(quadratic_args(rnp), x0, (A, B), method="bfgs",
-                                 options=options)
-            theirs = jopt.minimize(quadratic_args(jnp), x0, (A, B), method="bfgs",
+        if method == "bfgs":
+            x0 = np.array([1.0, 1.0, 1.0])
+            ours = ropt.minimize(quadratic_args(rnp), x0, (A, B), method=method, options=options)
+            theirs = jopt.minimize(quadratic_args(jnp), x0, (A, B), method=method,
                                    options=options)
-            assert_results_match(ours, theirs, exact_counts=True, rtol=1e-7, atol=1e-9)
-        for options in ({"maxiter": 2}, {"maxcor": 2}, {"maxfun": 4}, {"ftol": 1e-3}):
-            ours = ropt.minimize(rosen(rnp), np.array([1.2, 1.2]), method=LBFGS,
-                                 options=options)
-            theirs = jopt.minimize(rosen(jnp), np.array([1.2, 1.2]), method=LBFGS,
+        else:
+            ours = ropt.minimize(rosen(rnp), np.array([1.2, 1.2]), method=method, options=options)
+            theirs = jopt.minimize(rosen(jnp), np.array([1.2, 1.2]), method=method,
                                    options=options)
-            assert_results_match(ours, theirs, exact_counts=True, rtol=1e-7, atol=1e-9)
+        assert_results_match(ours, theirs, exact_counts=True, rtol=1e-7, atol=1e-9)
 
 
 def test_jit_matches_eager_and_jax() -> None:

@@ -113,15 +113,21 @@ def test_hyp1f1_matches_jax() -> None:
     both_dtypes(lambda m, u, v, w: m.hyp1f1(u, v, w), a, b, x, tol32=1e-4, tol64=1e-10)
 
 
-def test_hyp2f1_matches_jax() -> None:
+# hyp2f1 has many regimes and each takes seconds on JAX: the first c (every regime of x) runs
+# in make test, the rest under -m slow (make test-slow).
+_HYP2F1_C_X = [(3.0, [-0.5, 0.0, 0.3, 0.95, 1.0, 1.5]), (0.0, [0.5]), (-2.0, [0.5]),
+               (2.5, [0.5, 0.95]), (3.5, [0.97])]
+
+
+@pytest.mark.parametrize(
+    "c, x",
+    [_HYP2F1_C_X[0], *(pytest.param(*cx, marks=pytest.mark.slow) for cx in _HYP2F1_C_X[1:])],
+)
+def test_hyp2f1_matches_jax(c: float, x: list[float]) -> None:
     a = np.array([-3.0, 0.0, 0.5, 2.0])[:, None, None]
     b = np.array([-2.0, 1.5])[:, None]
-    c_x = [(3.0, np.array([-0.5, 0.0, 0.3, 0.95, 1.0, 1.5])),
-           (0.0, np.array([0.5])), (-2.0, np.array([0.5])),
-           (2.5, np.array([0.5, 0.95])), (3.5, np.array([0.97]))]
-    for c, x in c_x:
-        both_dtypes(lambda m, u, v, w, y: m.hyp2f1(u, v, w, y), a, b, np.array(c), x,
-                    tol32=1e-4, tol64=1e-9)
+    both_dtypes(lambda m, u, v, w, y: m.hyp2f1(u, v, w, y), a, b, np.array(c), np.array(x),
+                tol32=1e-4, tol64=1e-9)
 
 
 def test_hyp2f1_special_parameters_match_jax() -> None:
