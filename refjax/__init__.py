@@ -40,7 +40,7 @@ from refjax.api import (
     vjp,
     vmap,
 )
-from refjax.api_parallel import pmap, shard_map
+from refjax.api_parallel import pmap, shard_map, typeof
 from refjax.backends.base import (
     block_until_ready,
     default_backend,
@@ -101,6 +101,7 @@ __all__ = [
     "pure_callback",
     "remat",
     "shard_map",
+    "typeof",
     "value_and_grad",
     "vjp",
     "vmap",

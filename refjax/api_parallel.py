@@ -34,7 +34,15 @@ from refjax.backends.base import (
 from refjax.backends.base import devices as backend_devices
 from refjax.backends.sharding import NamedSharding, ShardedArray
 from refjax.interp.batching import moveaxis
-from refjax.interp.core import EVAL_TRACE, Array, ArrayLike, Tracer, current_trace, get_aval
+from refjax.interp.core import (
+    EVAL_TRACE,
+    Array,
+    ArrayLike,
+    ShapedArray,
+    Tracer,
+    current_trace,
+    get_aval,
+)
 from refjax.primitives import shape as sh
 from refjax.primitives.shard_map import (
     Mesh,
@@ -45,9 +53,16 @@ from refjax.primitives.shard_map import (
     split_count,
     trace_body,
     unshard_aval,
+    vary_outputs,
 )
 
-__all__ = ["pmap", "shard_map"]
+__all__ = ["pmap", "shard_map", "typeof"]
+
+
+def typeof(x: Any) -> ShapedArray:
+    """The abstract value of ``x`` (``jax.typeof``): inside a ``shard_map`` body with
+    ``check_vma``, its ``.mat.varying`` are the mesh axes the value varies over."""
+    return get_aval(x)
 
 
 def _is_spec(x: Any) -> bool:
@@ -110,21 +125,35 @@ def shard_map_flat(
         out = fun(*tree_util.tree_unflatten(in_tree, list(leaves)))
         out_flat, out_tree = tree_util.tree_flatten(out)
         out_trees.append((out, out_tree))
-        return out_flat
+        if not check_vma:
+            return out_flat
+        specs_out = _spec_leaves("out_specs", out_specs, out)
+        for spec, x in zip(specs_out, out_flat, strict=True):
+            _check_spec(fun_name, mesh, spec, unshard_aval(mesh, spec, get_aval(x)),
+                        "out_specs")
+        check_replication(fun_name, mesh, [get_aval(x) for x in out_flat], specs_out,
+                          _spec_paths(out_specs, out))
+        return vary_outputs(out_flat, specs_out)
 
-    jaxpr = trace_body(body, mesh, [shard_aval(mesh, s, a) for s, a in zip(specs, avals,
-                                                                          strict=True)])
+    jaxpr = trace_body(body, mesh, [shard_aval(mesh, s, a, check_vma)
+                                    for s, a in zip(specs, avals, strict=True)], check_vma)
     out, out_tree = out_trees[0]
     outs_specs = _spec_leaves("out_specs", out_specs, out)
     for spec, aval in zip(outs_specs, jaxpr.out_avals, strict=True):
         _check_spec(fun_name, mesh, spec, unshard_aval(mesh, spec, aval), "out_specs")
-    if check_vma:
-        check_replication(fun_name, mesh, jaxpr, tuple(specs), tuple(outs_specs))
     results = bind_shard_map(flat, jaxpr, mesh, specs, outs_specs, check_vma)
     if current_trace() is EVAL_TRACE:
         results = [_placed(r, NamedSharding(mesh, s)) for r, s in zip(results, outs_specs,
                                                                       strict=True)]
     return tree_util.tree_unflatten(out_tree, results)
+
+
+def _spec_paths(specs: Any, tree: Any) -> list[str]:
+    """For each leaf of ``tree``, the key path (``[0]``) of its spec in ``specs``, a prefix."""
+    keyed, _ = tree_util.tree_flatten_with_path(specs, is_leaf=_is_spec)
+    paths = tree_util.tree_unflatten(tree_util.tree_structure(specs, is_leaf=_is_spec),
+                                     [tree_util.keystr(k) for k, _ in keyed])
+    return [str(p) for p in tree_util.broadcast_prefix(paths, tree)]
 
 
 def _placed(x: Array, sharding: NamedSharding) -> Array:

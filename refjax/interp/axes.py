@@ -13,11 +13,21 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from refjax.interp.core import ClosedJaxpr, Jaxpr, Params, ParamValue, Primitive
+from refjax.interp.core import (
+    ClosedJaxpr,
+    Jaxpr,
+    Params,
+    ParamValue,
+    Primitive,
+    ShapedArray,
+    has_jaxpr_param,
+    ordered_axes,
+    vma_rules,
+)
 
 AxisName: TypeAlias = Hashable
 
@@ -110,3 +120,48 @@ def _param_uses_axis(value: ParamValue, name: AxisName) -> bool:
 def jaxpr_uses_axis(jaxpr: Jaxpr, name: AxisName) -> bool:
     """Whether an equation of ``jaxpr`` (or of a jaxpr nested in one) acts over ``name``."""
     return any(uses_axis(eqn.primitive, eqn.params, name) for eqn in jaxpr.eqns)
+
+
+# ---------------------------------------------------------------------------------------------
+# Varying manual axes (JAX 0.10's ``vma``): inside a ``shard_map`` body traced with
+# ``check_vma=True``, an aval says which of the mesh's axes its value varies over. Values that
+# meet in one primitive are first cast to the union of their axes by ``pvary`` (a no-op cast from
+# invariant to varying, as JAX inserts it); the rules of ``pvary`` live with the collectives.
+
+pvary_p = Primitive("pvary")
+
+_vma_axes: contextvars.ContextVar[frozenset[AxisName]] = contextvars.ContextVar(
+    "refjax_vma_axes", default=frozenset()
+)
+
+
+class track_vma:  # noqa: N801  # a context manager, as ``extend_axis_env``
+    """``with track_vma(names):`` types values by the manual axes ``names`` they vary over."""
+
+    __slots__ = ("names", "token")
+
+    def __init__(self, names: Iterable[AxisName]) -> None:
+        self.names = frozenset(names)
+
+    def __enter__(self) -> None:
+        self.token = _vma_axes.set(_vma_axes.get() | self.names)
+
+    def __exit__(self, *exc: object) -> None:
+        _vma_axes.reset(self.token)
+
+
+def vma_axes() -> frozenset[AxisName]:
+    """The manual axes whose varying values are typed now (empty outside ``shard_map``)."""
+    return _vma_axes.get()
+
+
+def join_vma(prim: Primitive, avals: Sequence[ShapedArray],
+             params: Params) -> list[tuple[AxisName, ...]]:
+    """For each operand of ``prim``, the axes ``pvary`` must add so that all vary over the same
+    axes (JAX's ``auto_insert_reshard``); empty where nothing is to add. Primitives with their
+    own vma rule (collectives) and higher-order ones (their bodies are typed) take operands as
+    they are."""
+    if prim in vma_rules or has_jaxpr_param(params):
+        return [()] * len(avals)
+    union = frozenset().union(*(a.vma for a in avals))
+    return [ordered_axes(union - a.vma) for a in avals]

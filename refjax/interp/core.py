@@ -17,7 +17,7 @@ import collections
 import contextvars
 import enum
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeAlias, TypeVar
 
@@ -64,6 +64,9 @@ class ShapedArray:
     shape: tuple[int, ...]
     dtype: DType
     weak_type: bool = False
+    # The manual mesh axes the value varies over inside a ``shard_map`` body (JAX 0.10's
+    # ``typeof(x).mat.varying``); empty everywhere else.
+    vma: frozenset[Hashable] = frozenset()
 
     @property
     def ndim(self) -> int:
@@ -78,28 +81,70 @@ class ShapedArray:
     def str_short(self, short_dtypes: bool = False) -> str:
         """JAX's short form: ``float32[3,4]``, or ``f32[3,4]`` with short dtype names."""
         name = dtypes.short_name(self.dtype) if short_dtypes else _dtype_name(self.dtype)
-        return f"{name}[{','.join(map(str, self.shape))}]"
+        return f"{name}[{','.join(map(str, self.shape))}]{vma_text(self.vma)}"
+
+    @property
+    def mat(self) -> ManualAxisType:
+        """JAX's manual axis type: the axes the value varies over (``.varying``)."""
+        return ManualAxisType(self.vma)
+
+    manual_axis_type = mat
 
     def update(
         self,
         shape: tuple[int, ...] | None = None,
         dtype: DType | None = None,
         weak_type: bool | None = None,
+        vma: frozenset[Hashable] | None = None,
     ) -> ShapedArray:
         """A copy with some fields replaced."""
         return ShapedArray(
             self.shape if shape is None else shape,
             self.dtype if dtype is None else dtype,
             self.weak_type if weak_type is None else weak_type,
+            self.vma if vma is None else vma,
         )
 
     def strip_weak_type(self) -> ShapedArray:
         """The same aval, strongly typed."""
-        return self if not self.weak_type else ShapedArray(self.shape, self.dtype, False)
+        return self if not self.weak_type else ShapedArray(self.shape, self.dtype, False,
+                                                           self.vma)
 
     def __repr__(self) -> str:
         weak = ", weak_type=True" if self.weak_type else ""
-        return f"ShapedArray({self.dtype.name}[{','.join(map(str, self.shape))}]{weak})"
+        return (f"ShapedArray({self.dtype.name}[{','.join(map(str, self.shape))}]"
+                f"{vma_text(self.vma)}{weak})")
+
+
+@dataclass(frozen=True, slots=True)
+class ManualAxisType:
+    """JAX's ``core.ManualAxisType`` as far as refjax tracks it: the varying axes (refjax has
+    no unreduced or reduced values)."""
+
+    varying: frozenset[Hashable] = frozenset()
+    unreduced: frozenset[Hashable] = frozenset()
+    reduced: frozenset[Hashable] = frozenset()
+
+
+# The order in which ``{V:(a,b)}`` lists axis names: the mesh's, set while a ``shard_map``
+# body is traced or printed (names it does not hold follow, by their text).
+vma_order: contextvars.ContextVar[tuple[Hashable, ...]] = contextvars.ContextVar(
+    "refjax_vma_order", default=())
+
+
+def ordered_axes(names: Iterable[Hashable]) -> tuple[Hashable, ...]:
+    """``names`` in the mesh's order (see ``vma_order``)."""
+    order = vma_order.get()
+    rank = {n: i for i, n in enumerate(order)}
+    return tuple(sorted(names, key=lambda n: (rank.get(n, len(order)), str(n))))
+
+
+def vma_text(vma: frozenset[Hashable]) -> str:
+    """JAX's suffix for a varying value: ``{V:a}``, ``{V:(a,b)}``; empty when invariant."""
+    if not vma:
+        return ""
+    names = ",".join(str(n) for n in ordered_axes(vma))
+    return "{V:" + (names if len(vma) == 1 else f"({names})") + "}"
 
 
 def _dtype_name(dtype: DType) -> str:
@@ -402,7 +447,37 @@ def abstract_eval(
         rule = abstract_eval_rules[prim]
     except KeyError:
         raise NotImplementedError(missing_rule_message(prim.name, "abstract_eval")) from None
-    return list(rule(*avals, **params))
+    outs = list(rule(*avals, **params))
+    if any(a.vma for a in avals) or prim in vma_sources:  # inside shard_map only
+        outs = _with_vma(prim, avals, params, outs)
+    return outs
+
+
+# rule(avals, params) -> the vma of each output, for primitives that change it (collectives,
+# ``pvary``); any other primitive's outputs vary over the union of its inputs' axes (a
+# higher-order primitive's outputs keep the vma its bodies gave them).
+VmaRule: TypeAlias = Callable[[Sequence[ShapedArray], Params], Sequence[frozenset[Hashable]]]
+vma_rules: dict[Primitive, VmaRule] = {}
+vma_sources: set[Primitive] = set()  # those whose rule runs on invariant operands too (pvary)
+
+
+def _with_vma(prim: Primitive, avals: Sequence[ShapedArray], params: Params,
+              outs: list[ShapedArray]) -> list[ShapedArray]:
+    rule = vma_rules.get(prim)
+    if rule is not None:
+        vmas = list(rule(avals, params))
+    elif has_jaxpr_param(params):
+        return outs
+    else:
+        vmas = [frozenset().union(*(a.vma for a in avals))] * len(outs)
+    return [o if o.vma == v else o.update(vma=v) for o, v in zip(outs, vmas, strict=True)]
+
+
+def has_jaxpr_param(params: Params) -> bool:
+    """Whether a param holds a jaxpr (a higher-order primitive's body)."""
+    return any(isinstance(v, (Jaxpr, ClosedJaxpr)) or (
+        isinstance(v, tuple) and any(isinstance(w, (Jaxpr, ClosedJaxpr)) for w in v))
+        for v in params.values())
 
 
 _MAX_BYTES: Final = 2**63 - 1
@@ -924,6 +999,17 @@ parser fills such hidden params back in (``parser.register_hidden_params``)."""
 
 def pp_eqn(eqn: JaxprEqn, names: VarNames, indent: int, read: set[Var] | None = None) -> str:
     """One equation; results not in ``read`` (when given) print as ``_``, as JAX's do."""
+    axis_names = getattr(eqn.params.get("mesh"), "axis_names", None)
+    if axis_names is None:
+        return _pp_eqn(eqn, names, indent, read)
+    token = vma_order.set(tuple(axis_names))  # a shard_map body's vma in its mesh's order
+    try:
+        return _pp_eqn(eqn, names, indent, read)
+    finally:
+        vma_order.reset(token)
+
+
+def _pp_eqn(eqn: JaxprEqn, names: VarNames, indent: int, read: set[Var] | None) -> str:
     lhs = " ".join(names.binder(v, read is not None and v not in read) for v in eqn.outvars)
     rhs = " ".join(names.atom(a) for a in eqn.invars)
     name = eqn.primitive.name

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from refjax.errors import origin_message
+from refjax.interp.axes import join_vma, pvary_p
 from refjax.interp.core import (
     Array,
     ArrayLike,
@@ -107,10 +108,25 @@ class StagingTrace(Trace):
         self, prim: Primitive, args: Sequence[ArrayLike], params: Params
     ) -> list[Array]:
         atoms = [self.to_atom(a) for a in args]
+        if len(atoms) > 1 and any(a.aval.vma for a in atoms):  # inside shard_map only
+            atoms = self._pvary(prim, atoms, params)
         out_avals = abstract_eval(prim, [a.aval for a in atoms], params)
         outvars = tuple(Var(aval) for aval in out_avals)
         self.eqns.append(JaxprEqn(prim, tuple(atoms), outvars, dict(params)))
         return [StagingTracer(self, v) for v in outvars]
+
+    def _pvary(self, prim: Primitive, atoms: list[Atom], params: Params) -> list[Atom]:
+        """The operands cast (``pvary``) to vary over the same mesh axes, as JAX does."""
+        casts = join_vma(prim, [a.aval for a in atoms], params)
+        out: list[Atom] = []
+        for atom, axes in zip(atoms, casts, strict=True):
+            if axes:
+                cast = {"axes": axes}
+                var = Var(abstract_eval(pvary_p, [atom.aval], cast)[0])
+                self.eqns.append(JaxprEqn(pvary_p, (atom,), (var,), cast))
+                atom = var
+            out.append(atom)
+        return out
 
     def to_closed_jaxpr(self, outs: Sequence[ArrayLike]) -> ClosedJaxpr:
         """The jaxpr recorded so far, returning ``outs``."""

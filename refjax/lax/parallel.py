@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from refjax import dtypes, tree_util
-from refjax.interp.axes import AxisName
+from refjax.interp.axes import AxisName, check_axis_names, pvary_p, vma_axes
 from refjax.interp.axes import axis_size as bound_axis_size
-from refjax.interp.core import Array, ArrayLike, Tracer, get_aval
+from refjax.interp.core import Array, ArrayLike, Tracer, get_aval, ordered_axes
 from refjax.primitives import elementwise as ew
 from refjax.primitives import reductions as rd
 from refjax.primitives import shape as sh
@@ -109,8 +109,39 @@ def psum(x: PyTree, axis_name: AxisNames, *,
         size = _size(axes, groups)
         outs = [_scaled(v, size, tuple(a for a in axes if isinstance(a, int))) for v in leaves]
     else:
-        outs = [psum_p.bind(v, axes=axes, axis_index_groups=groups) for v in leaves]
+        outs = [psum_p.bind(_varying(v, axes, "jax.lax.psum"), axes=axes,
+                            axis_index_groups=groups) for v in leaves]
     return tree_util.tree_unflatten(tree, outs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Varying and invariant values inside shard_map (check_vma=True)
+
+
+def _state(x: ArrayLike, axes: Sequence[AxisName], api: str) -> str:
+    """Whether ``x`` varies over all of ``axes`` ('varying') or over none ('invarying');
+    JAX's ValueError for a mixture."""
+    aval = get_aval(x)
+    states = {"varying" if a in aval.vma else "invarying" for a in axes}
+    if len(states) > 1:
+        raise ValueError(f"{api} can only accept axis_name which corresponds to one of varying, "
+                         "unreduced, reduced or invarying state of the input. Got input type: "
+                         f"{aval.str_short()}, axes: {tuple(axes)} and input state: "
+                         "{'varying', 'invarying'}")
+    (state,) = states
+    return state
+
+
+def _varying(x: ArrayLike, axes: Sequence[AxisName], api: str) -> ArrayLike:
+    """Inside a ``shard_map`` body with ``check_vma``: ``x`` cast (``pvary``) to vary over the
+    mesh axes among ``axes``, as JAX's collectives take their operands; else ``x``."""
+    tracked = vma_axes()
+    if not tracked or not isinstance(x, Tracer):
+        return x
+    if api == "jax.lax.psum" and _state(x, axes, api) == "varying":
+        return x
+    missing = ordered_axes(a for a in axes if a in tracked and a not in get_aval(x).vma)
+    return pvary_p.bind(x, axes=missing) if missing else x
 
 
 def _is_bool(x: ArrayLike) -> bool:
@@ -154,7 +185,8 @@ def _extremum(prim_bind: Any, x: PyTree, axis_name: AxisNames,
     axes = names_of(axis_name)
     _check_named_only(axes, axis_index_groups)  # type: ignore[arg-type]  # checked as given
     groups = _groups(axis_index_groups)
-    return tree_util.tree_map(lambda v: prim_bind(v, axes=axes, axis_index_groups=groups), x)
+    return tree_util.tree_map(lambda v: prim_bind(_varying(v, axes, "pmax"), axes=axes,
+                                                  axis_index_groups=groups), x)
 
 
 def pmax(x: PyTree, axis_name: AxisNames, *,
@@ -192,7 +224,8 @@ def all_gather(x: PyTree, axis_name: AxisNames, *,
     def gather(leaf: ArrayLike) -> Array:
         ndim = get_aval(leaf).ndim
         return all_gather_p.bind(
-            leaf, all_gather_dimension=canonicalize_axis(axis, ndim if tiled else ndim + 1),
+            _varying(leaf, names, "all_gather"),
+            all_gather_dimension=canonicalize_axis(axis, ndim if tiled else ndim + 1),
             axis_name=names, axis_index_groups=groups, axis_size=size, tiled=tiled)
 
     return tree_util.tree_map(gather, x)
@@ -209,8 +242,8 @@ def psum_scatter(x: PyTree, axis_name: AxisNames, *, scatter_dimension: int = 0,
     size = _size(names, groups)
     return tree_util.tree_map(
         lambda leaf: reduce_scatter_p.bind(
-            leaf, scatter_dimension=scatter_dimension, axis_name=names,
-            axis_index_groups=groups, axis_size=size, tiled=tiled), x)
+            _varying(leaf, names, "psum_scatter"), scatter_dimension=scatter_dimension,
+            axis_name=names, axis_index_groups=groups, axis_size=size, tiled=tiled), x)
 
 
 def ppermute(x: PyTree, axis_name: AxisNames, perm: Sequence[tuple[int, int]]) -> PyTree:
@@ -218,7 +251,8 @@ def ppermute(x: PyTree, axis_name: AxisNames, perm: Sequence[tuple[int, int]]) -
     pair sends to receives zeros."""
     names = names_of(axis_name)
     pairs = tuple((int(s), int(t)) for s, t in perm)
-    return tree_util.tree_map(lambda v: ppermute_p.bind(v, axis_name=names, perm=pairs), x)
+    return tree_util.tree_map(lambda v: ppermute_p.bind(_varying(v, names, "ppermute"),
+                                                        axis_name=names, perm=pairs), x)
 
 
 def pshuffle(x: PyTree, axis_name: AxisNames, perm: Sequence[int]) -> PyTree:
@@ -255,6 +289,7 @@ def all_to_all(x: PyTree, axis_name: AxisNames, split_axis: int, concat_axis: in
             elif concat < split:
                 leaf = sh.expand_dims(leaf, (concat,))
                 split += 1
+        leaf = _varying(leaf, names_of(axis_name), "all_to_all")
         out = all_to_all_p.bind(leaf, split_axis=split, concat_axis=concat,
                                 axis_name=axis_name, axis_index_groups=groups, tiled=tiled)
         if not tiled and split != concat:
@@ -294,15 +329,30 @@ def axis_size(axis_name: AxisNames) -> int:
 
 def pcast(x: PyTree, axis_name: AxisNames, *, to: str) -> PyTree:
     """Cast ``x`` between replicated (invarying), varying, reduced and unreduced over
-    ``axis_name``: JAX 0.10's casts, which exist only inside ``shard_map`` (not yet here)."""
+    ``axis_name``: JAX 0.10's casts. Inside a ``shard_map`` body refjax tracks varying values
+    only, so the one cast it has is invarying -> varying (``pvary``)."""
     if isinstance(axis_name, (set, frozenset)):
         raise TypeError(f"axis_name={axis_name!r} must be a tuple or a str. Got {axis_name!r}")
+    axes = axis_name if isinstance(axis_name, tuple) else (axis_name,)
     if not axis_name:
         return x
     allowed = {"unreduced", "reduced", "varying"}
     if to not in allowed:
         raise ValueError(f"Got unexpected `to` value. Allowed `to` values are: {allowed}")
-    if to == "unreduced":  # outside shard_map every value is invarying
-        raise ValueError(f"Unsupported pcast from=invarying, to={to!r}")
-    name = "pvary" if to == "varying" else "preduced"
-    raise ValueError(f"{name} should be called under jax.shard_map.")
+
+    def cast(leaf: ArrayLike) -> ArrayLike:
+        tracked = vma_axes()
+        source = _state(leaf, axes, "jax.lax.pcast") if tracked else "invarying"
+        if (source, to) == ("invarying", "varying"):
+            if not tracked:
+                if isinstance(leaf, Tracer):
+                    check_axis_names(axes, "pvary")
+                raise ValueError("pvary should be called under jax.shard_map.")
+            return pvary_p.bind(leaf, axes=ordered_axes(axes))
+        if (source, to) == ("invarying", "reduced"):
+            if not tracked:
+                raise ValueError("preduced should be called under jax.shard_map.")
+            raise NotImplementedError("pcast(to='reduced'): refjax tracks varying values only")
+        raise ValueError(f"Unsupported pcast from={source}, to={to!r}")
+
+    return tree_util.tree_map(cast, x)

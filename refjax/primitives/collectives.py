@@ -24,9 +24,27 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from refjax import dtypes
-from refjax.interp.axes import AxisName, axis_names_rules, axis_size, check_axis_names
+from refjax.interp.axes import (
+    AxisName,
+    axis_frames,
+    axis_names_rules,
+    axis_size,
+    check_axis_names,
+    pvary_p,
+    vma_axes,
+)
 from refjax.interp.batching import BatchDim, batch_axis, batching_rules, bdim_at, moveaxis
-from refjax.interp.core import Array, ArrayLike, Primitive, ShapedArray, get_aval
+from refjax.interp.core import (
+    Array,
+    ArrayLike,
+    Params,
+    Primitive,
+    ShapedArray,
+    abstract_eval_rules,
+    get_aval,
+    vma_rules,
+    vma_sources,
+)
 from refjax.interp.transpose import Cotangent, UndefinedPrimal, deflinear2
 from refjax.primitives import elementwise as ew
 from refjax.primitives import reductions as rd
@@ -439,3 +457,60 @@ def _axis_index_batch(
 
 batching_rules[axis_index_p] = _axis_index_batch
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Varying manual axes (``vma``) inside shard_map: a reduction makes its result invariant over
+# the axes it reduces; gathers, scatters and permutations leave a value varying over their axes
+# (their operand was cast there first); ``axis_index`` varies over its axes.
+
+
+def _vma_minus_axes(avals: Sequence[ShapedArray], params: Params) -> list[frozenset[AxisName]]:
+    return [avals[0].vma - frozenset(named_axes(params["axes"]))]
+
+
+def _vma_plus_names(avals: Sequence[ShapedArray], params: Params) -> list[frozenset[AxisName]]:
+    names = frozenset(names_of(params["axis_name"]))
+    return [frozenset().union(*(a.vma for a in avals)) | names]
+
+
+for _prim in (psum_p, pmax_p, pmin_p):
+    vma_rules[_prim] = _vma_minus_axes
+for _prim in (all_gather_p, reduce_scatter_p, ppermute_p, all_to_all_p):
+    vma_rules[_prim] = _vma_plus_names
+vma_sources.update((pvary_p, axis_index_p))
+vma_rules[axis_index_p] = lambda avals, params: [frozenset(names_of(params["axis_name"]))
+                                                 & vma_axes()]
+
+
+# ---------------------------------------------------------------------------------------------
+# pvary: the no-op cast of a value invariant over ``axes`` to one varying over them (JAX 0.10's
+# ``pcast(x, axes, to='varying')``, inserted where an invariant value meets a varying one)
+
+
+def _pvary_rule(aval: ShapedArray, *, axes: tuple[AxisName, ...]) -> ShapedArray:
+    if axis_frames():  # (a shard run by the lock-step runner binds no names: a no-op there)
+        check_axis_names(axes, "pvary")
+    return aval  # (a value already varying over ``axes``: ``pcast`` rejects it first)
+
+
+abstract_eval_rules[pvary_p] = lambda aval, **params: [_pvary_rule(aval, **params)]
+vma_rules[pvary_p] = lambda avals, params: [avals[0].vma | frozenset(params["axes"])]
+
+
+def _pvary_transpose(ct: Array, x: UndefinedPrimal, *,
+                     axes: tuple[AxisName, ...]) -> list[Cotangent]:
+    """The cotangent as it is: refjax's shard_map transpose divides a replicated output's
+    cotangent among the devices and sums the cotangent of a replicated input over the axes
+    (JAX's ``check_vma=False`` scheme), so the no-op cast transposes to a no-op; JAX 0.10
+    instead transposes ``pvary`` to ``psum_invariant`` and leaves the boundary alone."""
+    return [ct]
+
+
+def _pvary_batch(args: Sequence[ArrayLike], dims: Sequence[BatchDim], *,
+                 axes: tuple[AxisName, ...]) -> BatchResult:
+    return [pvary_p.bind(args[0], axes=axes)], [dims[0]]
+
+
+deflinear2(pvary_p, _pvary_transpose)
+batching_rules[pvary_p] = _pvary_batch

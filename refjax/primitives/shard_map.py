@@ -12,37 +12,34 @@ JAX's transpose does. ``pmap`` (``api_parallel``) is a ``shard_map`` over a one-
 JAX 0.10. Running the primitive (one shard per device, collectives exchanged between them) is
 the backends' ``spmd`` module; ``vmap(axis_name=)`` over the mesh axes computes the same values.
 
-``check_vma`` infers which mesh axes each value varies over (an input varies over the axes its
-spec names; collectives that reduce over an axis make a value invariant over it; ``axis_index``,
-``ppermute``, ``psum_scatter``, ``all_to_all`` and ``all_gather`` -- JAX's ``to='varying'`` --
-make it varying), and rejects an output whose ``out_specs`` claims replication over an axis it
-varies over, with JAX's error.
+``check_vma`` types the body's values by the mesh axes they vary over (``ShapedArray.vma``:
+an input varies over the axes its spec names; every abstract eval propagates it, and ``pvary``
+casts are inserted where values meet), and rejects an output whose ``out_specs`` claims
+replication over an axis it varies over, with JAX's error.
 """
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
-from typing import Any, Final
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from refjax.interp.axes import AxisName, extend_axis_env, uses_axis
+from refjax.interp.axes import AxisName, extend_axis_env, pvary_p, track_vma
 from refjax.interp.batching import BatchDim, batch_jaxpr_dims, batch_size, batching_rules, moveaxis
 from refjax.interp.core import (
     Array,
     ArrayLike,
     ClosedJaxpr,
-    Jaxpr,
     JaxprEqn,
-    Literal,
-    Primitive,
     ShapedArray,
-    Var,
     call_jaxpr,
     get_aval,
+    ordered_axes,
     set_current_trace,
+    vma_order,
 )
 from refjax.interp.jvp import (
     Tangent,
@@ -63,7 +60,7 @@ from refjax.interp.transpose import Cotangent, UndefinedPrimal, transpose_jaxpr,
 from refjax.primitives import collectives as co
 from refjax.primitives import elementwise as ew
 from refjax.primitives import shape as sh
-from refjax.primitives.calls import _split_call, jit_p
+from refjax.primitives.calls import _split_call
 from refjax.primitives.common import standard_primitive
 from refjax.primitives.constants import full_like_scalar
 
@@ -218,18 +215,22 @@ def split_count(mesh: Mesh, names: Sequence[AxisName]) -> int:
     return math.prod(mesh.shape[n] for n in names)
 
 
-def shard_aval(mesh: Mesh, spec: PartitionSpec, aval: ShapedArray) -> ShapedArray:
-    """One device's block of a global array of ``aval`` split as ``spec`` says."""
+def shard_aval(mesh: Mesh, spec: PartitionSpec, aval: ShapedArray,
+               check_vma: bool = False) -> ShapedArray:
+    """One device's block of a global array of ``aval`` split as ``spec`` says (with
+    ``check_vma``, typed as varying over the axes ``spec`` names)."""
     dims = spec.dim_axes(aval.ndim)
+    vma = aval.vma | frozenset(spec.mentioned()) if check_vma else aval.vma
     return aval.update(shape=tuple(s // split_count(mesh, n)
-                                   for s, n in zip(aval.shape, dims, strict=True)))
+                                   for s, n in zip(aval.shape, dims, strict=True)), vma=vma)
 
 
 def unshard_aval(mesh: Mesh, spec: PartitionSpec, aval: ShapedArray) -> ShapedArray:
     """The global array joined from blocks of ``aval`` laid out as ``spec`` says."""
     dims = spec.dim_axes(aval.ndim)
     return aval.update(shape=tuple(s * split_count(mesh, n)
-                                   for s, n in zip(aval.shape, dims, strict=True)))
+                                   for s, n in zip(aval.shape, dims, strict=True)),
+                       vma=aval.vma - frozenset(mesh.axis_names))
 
 
 def unmentioned(mesh: Mesh, spec: PartitionSpec) -> tuple[AxisName, ...]:
@@ -266,10 +267,25 @@ def bind_shard_map(args: Sequence[ArrayLike], jaxpr: ClosedJaxpr, mesh: Mesh,
 
 
 def trace_body(fn: Callable[..., Sequence[ArrayLike]], mesh: Mesh,
-               avals: Sequence[ShapedArray]) -> ClosedJaxpr:
-    """``fn`` traced on blocks of ``avals`` with the mesh axes bound."""
-    with axis_frames(mesh):
-        return trace_to_jaxpr(fn, avals)
+               avals: Sequence[ShapedArray], check_vma: bool = False) -> ClosedJaxpr:
+    """``fn`` traced on blocks of ``avals`` with the mesh axes bound (with ``check_vma``,
+    values typed by the mesh axes they vary over)."""
+    token = vma_order.set(mesh.axis_names)
+    try:
+        with axis_frames(mesh), track_vma(mesh.axis_names if check_vma else ()):
+            return trace_to_jaxpr(fn, avals)
+    finally:
+        vma_order.reset(token)
+
+
+def vary_outputs(outs: Sequence[ArrayLike], specs: Sequence[PartitionSpec]) -> list[ArrayLike]:
+    """Each output cast (``pvary``) to vary over every axis its spec names, as JAX's
+    ``shard_map`` does before it checks them."""
+    cast = []
+    for x, spec in zip(outs, specs, strict=True):
+        missing = ordered_axes(frozenset(spec.mentioned()) - get_aval(x).vma)
+        cast.append(pvary_p.bind(x, axes=missing) if missing else x)
+    return cast
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,8 +371,7 @@ def _shard_map_transpose(
                 else co.psum_p.bind(c, axes=unmentioned(mesh, spec), axis_index_groups=None)
                 for c, spec in zip(in_cts, ct_specs, strict=True)]
 
-    body_avals = [*(shard_aval(mesh, s, get_aval(a)) for s, a in zip(def_specs, defined,
-                                                                     strict=True)),
+    body_avals = [*(a for a, u in zip(jaxpr.in_avals, undefined, strict=True) if not u),
                   *jaxpr.out_avals]
     wrapped = trace_body(body, mesh, body_avals)
     outs = iter(bind_shard_map([*defined, *map(instantiate, cts)], wrapped, mesh,
@@ -449,65 +464,34 @@ dce_rules[shard_map_p] = _shard_map_dce
 
 
 # ---------------------------------------------------------------------------------------------
-# Varying manual axes: which mesh axes each value of a body differs over (``check_vma``)
+# Varying manual axes: with ``check_vma`` the body's avals say which mesh axes each value
+# varies over (``ShapedArray.vma``, propagated by every abstract eval); an output whose
+# ``out_specs`` claims replication over an axis it varies over is JAX's error.
 
 Vma = frozenset[AxisName]
-_REDUCING: Final = {co.psum_p, co.pmax_p, co.pmin_p}
-_VARYING: Final = {co.all_gather_p, co.reduce_scatter_p, co.ppermute_p, co.all_to_all_p,
-                   co.axis_index_p}
 
 
-def infer_vma(jaxpr: Jaxpr, ins: Sequence[Vma], axes: frozenset[AxisName]) -> list[Vma]:
-    """For each output of ``jaxpr``, the axes among ``axes`` it varies over, given its inputs'."""
-    env: dict[Var, Vma] = dict(zip(jaxpr.invars, ins, strict=True))
-
-    def read(atom: Var | Literal) -> Vma:
-        return frozenset() if isinstance(atom, Literal) else env.get(atom, frozenset())
-
-    for eqn in jaxpr.eqns:
-        vin = frozenset().union(*(read(a) for a in eqn.invars))
-        prim, params = eqn.primitive, eqn.params
-        if prim in _REDUCING:
-            outs = [vin - frozenset(params["axes"])]
-        elif prim in _VARYING:
-            outs = [vin | (frozenset(co.names_of(params["axis_name"])) & axes)]
-        elif prim is jit_p:
-            outs = infer_vma(params["jaxpr"].jaxpr, [read(a) for a in eqn.invars], axes)
-        elif prim is shard_map_p:
-            outs = [vin] * len(eqn.outvars)
-        else:
-            used = frozenset(n for n in axes if _uses(prim, params, n))
-            outs = [vin | used] * len(eqn.outvars)
-        for v, vma in zip(eqn.outvars, outs, strict=True):
-            env[v] = vma
-    return [read(v) for v in jaxpr.outvars]
-
-
-def _uses(prim: Primitive, params: Any, name: Hashable) -> bool:
-    return uses_axis(prim, params, name)
-
-
-def check_replication(fun_name: str, mesh: Mesh, jaxpr: ClosedJaxpr, in_specs: Specs,
-                      out_specs: Specs) -> None:
-    """JAX's ValueError for an output whose spec says replicated over an axis it varies over."""
-    axes = frozenset(mesh.axis_names)
-    ins = [frozenset(s.mentioned()) for s in in_specs]
-    outs = infer_vma(jaxpr.jaxpr, ins, axes)
-    bad = [(spec, vma) for spec, vma in zip(out_specs, outs, strict=True)
-           if vma - frozenset(spec.mentioned())]
+def check_replication(fun_name: str, mesh: Mesh, outs: Sequence[ShapedArray],
+                      out_specs: Sequence[PartitionSpec], paths: Sequence[str]) -> None:
+    """JAX's ValueError for an output whose spec says replicated over an axis it varies over;
+    ``paths`` name each output's spec (``[0]``, or ``''`` for a single spec)."""
+    bad = [(path, spec, aval.vma) for path, spec, aval in zip(paths, out_specs, outs,
+                                                               strict=True)
+           if aval.vma - frozenset(spec.mentioned())]
     if not bad:
         return
-    lines = [f"shard_map applied to the function '{fun_name}' was given out_specs which require "
-             "replication which can't be statically inferred given the mesh:\n\n"
-             f"The mesh given has shape {mesh.axis_sizes} with corresponding axis names "
-             f"{mesh.axis_names}.\n\n"]
-    for spec, vma in bad:
-        lines.append(_replication_line(mesh, spec, vma))
-    lines.append("Check if these output values are meant to be replicated over those mesh axes. "
-                 "If not, consider revising the corresponding out_specs entries. If so, consider "
-                 "disabling the check by passing the check_vma=False argument to "
-                 "`jax.shard_map`.")
-    raise ValueError("".join(lines))
+    msgs = [f"* out_specs{path} is {_replication_line(mesh, spec, vma)}"
+            for path, spec, vma in bad]
+    if len(msgs) == 1:
+        msgs = [msgs[0][2:]]  # no bullet for one
+    raise ValueError(
+        f"shard_map applied to the function '{fun_name}' was given out_specs which require "
+        "replication which can't be statically inferred given the mesh:\n\n"
+        f"The mesh given has shape {mesh.axis_sizes} with corresponding axis names "
+        f"{mesh.axis_names}.\n\n" + "\n\n".join(msgs) + "\n\n"
+        "Check if these output values are meant to be replicated over those mesh axes. If not, "
+        "consider revising the corresponding out_specs entries. If so, consider disabling the "
+        "check by passing the check_vma=False argument to `jax.shard_map`.")
 
 
 def _replication_line(mesh: Mesh, spec: PartitionSpec, vma: Vma) -> str:
@@ -515,13 +499,12 @@ def _replication_line(mesh: Mesh, spec: PartitionSpec, vma: Vma) -> str:
     named = spec.mentioned()
     replicated = [n for n in mesh.axis_names if n not in named]
     if len(replicated) == 1:  # (that one axis is the one it varies over)
-        return (f"out_specs is {spec} which implies that the corresponding output value is "
+        return (f"{spec} which implies that the corresponding output value is "
                 f"replicated across mesh axis {replicated[0]!r}, but could not infer "
-                "replication over any axes\n\n")
+                "replication over any axes")
     only = ",".join(str(n) for n in mesh.axis_names if n in named)
     diff = ",".join(str(n) for n in mesh.axis_names if n in vma and n not in named)
     got = ",".join(str(n) for n in mesh.axis_names if n in vma)
-    return (f"out_specs is {spec} which implies that the corresponding output value is only "
+    return (f"{spec} which implies that the corresponding output value is only "
             f"varying across mesh axes {{{only}}} and not {{{diff}}}, but it was inferred to be "
-            f"possibly varying over {{{got}}}\n\n")
-
+            f"possibly varying over {{{got}}}")

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from refjax.backends.numpy_impls.table import register
+from refjax.interp.axes import pvary_p
 from refjax.interp.core import NDArray, Primitive
 from refjax.primitives import collectives as co
 
@@ -47,3 +48,6 @@ def _unmapped(prim: Primitive) -> None:
 for _prim in (co.all_gather_p, co.reduce_scatter_p, co.ppermute_p, co.all_to_all_p,
               co.axis_index_p):
     _unmapped(_prim)
+
+
+register(pvary_p)(lambda x, *, axes: x)  # a no-op cast (a shard of a shard_map runs it)
