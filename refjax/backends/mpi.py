@@ -9,10 +9,10 @@ shards of its own devices; a collective whose group of shards spans processes co
 
 - each process holding one shard of the group (one device per process, or a mesh axis across
   processes): the MPI collective itself, over a communicator of the group's processes ranked in
-  the group's order -- ``psum``/``pmax``/``pmin`` are ``Allreduce`` (SUM/MAX/MIN),
-  ``all_gather`` is ``Allgather``, ``psum_scatter`` is ``Reduce_scatter_block``, ``ppermute`` is
-  ``Sendrecv`` (``Isend``/``Recv`` where a shard only sends or only receives), ``all_to_all`` is
-  ``Alltoall``;
+  the group's order -- ``psum``/``psum_invariant``/``pmax``/``pmin`` are ``Allreduce``
+  (SUM/MAX/MIN), ``all_gather`` is ``Allgather``, ``psum_scatter`` is ``Reduce_scatter_block``,
+  ``ppermute`` is ``Sendrecv`` (``Isend``/``Recv`` where a shard only sends or only receives),
+  ``all_to_all`` is ``Alltoall``;
 - a process holding several shards of the group (several local devices): the group's operands
   are gathered into every member with MPI's ``Allgather`` and the host function of
   ``spmd.EXCHANGES`` computes each shard's result, so the arithmetic (the summation order of
@@ -215,6 +215,7 @@ def _all_to_all(comm: Any, x: NDArray, n: int, k: int, params: dict[str, Any]) -
 
 _COLLECTIVES: Final[dict[Primitive, Callable[..., NDArray]]] = {
     co.psum_p: _allreduce("SUM"),
+    co.psum_invariant_p: _allreduce("SUM"),
     co.pmax_p: _allreduce("MAX"),
     co.pmin_p: _allreduce("MIN"),
     co.all_gather_p: _all_gather,

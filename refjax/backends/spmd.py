@@ -34,7 +34,7 @@ from refjax.backends import mpi
 from refjax.backends.base import Device, device_put, process_index
 from refjax.backends.sharding import NamedSharding, block_index
 from refjax.interp.axes import AxisName, uses_axis
-from refjax.interp.batching import vmap_flat
+from refjax.interp.batching import bdim_at, vmap_flat
 from refjax.interp.core import (
     Array,
     ArrayLike,
@@ -189,6 +189,7 @@ def _all_to_all(xs: list[NDArray], *, split_axis: int, concat_axis: int,
 
 EXCHANGES: Final[dict[Primitive, Exchange]] = {
     co.psum_p: _allreduce(np.sum),
+    co.psum_invariant_p: _allreduce(np.sum),
     co.pmax_p: _allreduce(np.max),
     co.pmin_p: _allreduce(np.min),
     co.all_gather_p: _all_gather,
@@ -325,8 +326,8 @@ def _by_vmap(eqn: JaxprEqn, shards: Shards, ins: PerShard) -> PerShard:
         name, size = shards.axes[level]
         dims = [None if lit else 0 for lit in literal]
         pairs = vmap_flat(lambda *v: over(level + 1, *v), list(vals), dims, size, name)
-        return [np.broadcast_to(np.asarray(v), (size, *np.shape(v))) if d is None
-                else np.moveaxis(np.asarray(v), d, 0) for v, d in pairs]
+        # (arrays, not numpy: an inner level's values are the outer vmap's tracers)
+        return [bdim_at(v, d, size, 0) for v, d in pairs]
 
     values = [ins[0][i] if lit else x for i, (lit, x) in enumerate(zip(literal, stacked,
                                                                         strict=True))]

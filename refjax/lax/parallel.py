@@ -36,6 +36,7 @@ from refjax.primitives.collectives import (
     pmax_p,
     pmin_p,
     ppermute_p,
+    psum_invariant,
     psum_p,
     reduce_scatter_p,
 )
@@ -109,9 +110,20 @@ def psum(x: PyTree, axis_name: AxisNames, *,
         size = _size(axes, groups)
         outs = [_scaled(v, size, tuple(a for a in axes if isinstance(a, int))) for v in leaves]
     else:
-        outs = [psum_p.bind(_varying(v, axes, "jax.lax.psum"), axes=axes,
-                            axis_index_groups=groups) for v in leaves]
+        outs = [_psum_leaf(v, axes, groups) for v in leaves]
     return tree_util.tree_unflatten(tree, outs)
+
+
+def _psum_leaf(x: ArrayLike, axes: tuple[AxisName, ...], groups: Groups) -> Array:
+    """``psum`` of one traced leaf: ``psum_invariant`` inside a ``check_vma`` shard_map body
+    over its mesh axes (its operand cast to vary over them first), as JAX 0.10 binds it."""
+    tracked = vma_axes()
+    if tracked and isinstance(x, Tracer) and all(a in tracked for a in axes):
+        if groups is not None:
+            raise NotImplementedError
+        _state(x, axes, "jax.lax.psum")
+        return psum_invariant(x, axes)
+    return psum_p.bind(_varying(x, axes, "jax.lax.psum"), axes=axes, axis_index_groups=groups)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from refjax.interp.core import (
     ShapedArray,
     abstract_eval_rules,
     get_aval,
+    ordered_axes,
     vma_rules,
     vma_sources,
 )
@@ -500,11 +501,9 @@ vma_rules[pvary_p] = lambda avals, params: [avals[0].vma | frozenset(params["axe
 
 def _pvary_transpose(ct: Array, x: UndefinedPrimal, *,
                      axes: tuple[AxisName, ...]) -> list[Cotangent]:
-    """The cotangent as it is: refjax's shard_map transpose divides a replicated output's
-    cotangent among the devices and sums the cotangent of a replicated input over the axes
-    (JAX's ``check_vma=False`` scheme), so the no-op cast transposes to a no-op; JAX 0.10
-    instead transposes ``pvary`` to ``psum_invariant`` and leaves the boundary alone."""
-    return [ct]
+    """The sum over ``axes`` (``psum_invariant``), as JAX 0.10: a value invariant over them
+    was used on every device, so its cotangent gathers every device's part."""
+    return [psum_invariant(ct, axes)]
 
 
 def _pvary_batch(args: Sequence[ArrayLike], dims: Sequence[BatchDim], *,
@@ -514,3 +513,60 @@ def _pvary_batch(args: Sequence[ArrayLike], dims: Sequence[BatchDim], *,
 
 deflinear2(pvary_p, _pvary_transpose)
 batching_rules[pvary_p] = _pvary_batch
+
+
+# ---------------------------------------------------------------------------------------------
+# psum_invariant: ``psum`` of a value varying over ``axes`` inside a ``check_vma`` shard_map body
+# (JAX 0.10 binds it there instead of ``psum``); its result is invariant over ``axes``, and it
+# transposes to ``pvary`` (and ``pvary`` to it).
+
+
+def _psum_invariant_rule(aval: ShapedArray, *, axes: tuple[AxisName, ...]) -> ShapedArray:
+    check_axis_names(axes, "psum")
+    if aval.vma and not set(axes) & aval.vma:  # (a shard run alone has no vma: not checked)
+        raise ValueError(
+            "psum is a variant->invariant collective. This means that the axis names mentioned "
+            "in `axes` passed to `psum` must be present in `jax.typeof(inp).mat.varying`. Got "
+            f"axes={axes} and jax.typeof(inp).mat.varying={aval.vma}")
+    if any(isinstance(a, int) for a in axes):
+        raise ValueError(f"psum_invariant does not accept integer axes. Got {axes}")
+    return ShapedArray(aval.shape, aval.dtype)
+
+
+psum_invariant_p = standard_primitive("psum_invariant", _psum_invariant_rule)
+axis_names_rules[psum_invariant_p] = lambda params: tuple(params["axes"])
+vma_rules[psum_invariant_p] = _vma_minus_axes
+
+
+def psum_invariant(x: ArrayLike, axes: Sequence[AxisName]) -> Array:
+    """``psum_invariant`` of ``x`` over ``axes``, ``x`` first cast (``pvary``) to vary over
+    those of them it is invariant over (JAX's ``auto_pcast``): the cast sums ``n`` equal
+    copies."""
+    axes = tuple(axes)
+    missing = ordered_axes(frozenset(axes) - get_aval(x).vma)
+    if missing:
+        x = pvary_p.bind(x, axes=missing)
+    return psum_invariant_p.bind(x, axes=axes)
+
+
+def _psum_invariant_transpose(ct: Array, x: UndefinedPrimal, *,
+                              axes: tuple[AxisName, ...]) -> list[Cotangent]:
+    return [pvary_p.bind(ct, axes=axes)]
+
+
+def _psum_invariant_batch(args: Sequence[ArrayLike], dims: Sequence[BatchDim], *,
+                          axes: tuple[AxisName, ...]) -> BatchResult:
+    (x,), (d,) = args, dims
+    frame = batch_axis()
+    if frame.name not in axes:
+        return [psum_invariant_p.bind(x, axes=axes)], [d]
+    rest = tuple(a for a in axes if a != frame.name)
+    if rest:
+        x = psum_invariant_p.bind(x, axes=rest)
+    if d is None:
+        return [ew.mul(full_like_scalar(x, frame.size), x)], [None]
+    return [rd.reduce_sum(x, (d,))], [None]
+
+
+deflinear2(psum_invariant_p, _psum_invariant_transpose)
+batching_rules[psum_invariant_p] = _psum_invariant_batch

@@ -398,6 +398,18 @@ dce_rules[cond_p] = _cond_dce
 # while_loop
 
 
+def _carry_types(
+    outs: Sequence[ShapedArray], carry: Sequence[ShapedArray]
+) -> list[ShapedArray] | None:
+    """The body's output types if they are the carry's (weak types aside), else None. The
+    varying mesh axes (vma) count only where the carry has some: a shard of a ``shard_map``
+    runs a body typed inside it on plain values, whose types carry none."""
+    if not any(a.vma for a in carry):
+        outs = [a.update(vma=frozenset()) if a.vma else a for a in outs]
+    same = [a.strip_weak_type() for a in outs] == [a.strip_weak_type() for a in carry]
+    return list(outs) if same else None
+
+
 def _while_abstract_eval(
     *avals: ShapedArray,
     cond_jaxpr: ClosedJaxpr,
@@ -405,10 +417,10 @@ def _while_abstract_eval(
     cond_nconsts: int,
     body_nconsts: int,
 ) -> list[ShapedArray]:
-    carry = avals[cond_nconsts + body_nconsts :]
-    if [a.strip_weak_type() for a in body_jaxpr.out_avals] != [a.strip_weak_type() for a in carry]:
+    outs = _carry_types(body_jaxpr.out_avals, avals[cond_nconsts + body_nconsts :])
+    if outs is None:
         raise TypeError("while_loop body must map the carry to the same types")
-    return list(body_jaxpr.out_avals)
+    return outs
 
 
 while_p = standard_primitive("while", _while_abstract_eval, multiple_results=True)

@@ -926,10 +926,11 @@ _JAX_PLATFORM: dict[str, str] = {"numpy": "cpu", "opencl": "cpu", "cuda": "cuda"
 
 
 def _current_platform() -> str:
-    """The platform of the default backend (where a new constant lives)."""
+    """The refjax backend (``numpy``, ``opencl``, ``cuda``) a new constant lives on: its
+    device's backend, not its JAX platform name (``cpu`` for numpy's devices)."""
     probe = concrete_array(np.int32(0), ShapedArray((), np.dtype(np.int32)))
     device = getattr(probe, "device", None)
-    return str(getattr(device, "platform", "numpy"))
+    return str(getattr(device, "backend", "numpy"))
 
 
 def platform_dependent(*args: Any, default: Callable[..., Any] | None = None,

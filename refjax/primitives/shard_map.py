@@ -6,11 +6,13 @@ not name replicates the array over that axis). ``shard_map_p`` holds the per-sha
 closed jaxpr traced with the mesh's axis names bound (``interp.axes``), so its collectives act
 over mesh axes. Its meaning, which every rule below follows: each device gets its block of every
 input, runs the body, and the outputs' blocks are joined back; an output replicated over an axis
-is taken from any one device (they are equal), which makes the transpose divide its cotangent by
-the axis size and sum (``psum``) the input cotangents over the axes their spec leaves out, as
-JAX's transpose does. ``pmap`` (``api_parallel``) is a ``shard_map`` over a one-axis mesh, as in
-JAX 0.10. Running the primitive (one shard per device, collectives exchanged between them) is
-the backends' ``spmd`` module; ``vmap(axis_name=)`` over the mesh axes computes the same values.
+is taken from any one device (they are equal). Without ``check_vma`` that makes the transpose
+divide its cotangent by the axis size and sum (``psum``) the input cotangents over the axes
+their spec leaves out, as JAX's does; with it, the body's ``pvary``/``psum_invariant`` transpose
+into each other and the boundary is left alone (JAX 0.10's scheme). ``pmap`` (``api_parallel``)
+is a ``shard_map`` over a one-axis mesh, as in JAX 0.10. Running the primitive (one shard per
+device, collectives exchanged between them) is the backends' ``spmd`` module;
+``vmap(axis_name=)`` over the mesh axes computes the same values.
 
 ``check_vma`` types the body's values by the mesh axes they vary over (``ShapedArray.vma``:
 an input varies over the axes its spec names; every abstract eval propagates it, and ``pvary``
@@ -339,8 +341,8 @@ batching_rules[shard_map_p] = _shard_map_batch
 
 
 # ---------------------------------------------------------------------------------------------
-# Transpose: replicated output cotangents divided among the devices, the body transposed, and
-# input cotangents summed over the axes their inputs were replicated over.
+# Transpose: the body transposed; without check_vma, replicated output cotangents divided among
+# the devices and input cotangents summed over the axes their inputs were replicated over.
 
 
 def _is_float(aval: ShapedArray) -> bool:
@@ -357,29 +359,46 @@ def _shard_map_transpose(
     ct_specs = tuple(s for s, u in zip(in_specs, undefined, strict=True) if u)
     with axis_frames(mesh):
         t_body = transpose_jaxpr(jaxpr, undefined)
-    n_def = len(defined)
 
-    def body(*ins: ArrayLike) -> list[ArrayLike]:
+    n_ct = len(out_specs)
+
+    def body(*ins: ArrayLike) -> list[ArrayLike]:  # (output cotangents first, as JAX's)
+        if check_vma:  # the body's pvary/psum_invariant transpose into each other
+            return _vma_cts(call_jaxpr(t_body, [*ins[n_ct:], *ins[:n_ct]]), ct_specs)
         out_cts = []
-        for ct, spec in zip(ins[n_def:], out_specs, strict=True):
+        for ct, spec in zip(ins[:n_ct], out_specs, strict=True):
             n = split_count(mesh, unmentioned(mesh, spec))
             aval = get_aval(ct)
             out_cts.append(ew.div(ct, full_like_scalar(ct, n)) if n > 1 and _is_float(aval)
                            else ct)
-        in_cts = call_jaxpr(t_body, [*ins[:n_def], *out_cts])
+        in_cts = call_jaxpr(t_body, [*ins[n_ct:], *out_cts])
         return [c if not _is_float(get_aval(c)) or not unmentioned(mesh, spec)
                 else co.psum_p.bind(c, axes=unmentioned(mesh, spec), axis_index_groups=None)
                 for c, spec in zip(in_cts, ct_specs, strict=True)]
 
-    body_avals = [*(a for a, u in zip(jaxpr.in_avals, undefined, strict=True) if not u),
-                  *jaxpr.out_avals]
-    wrapped = trace_body(body, mesh, body_avals)
-    outs = iter(bind_shard_map([*defined, *map(instantiate, cts)], wrapped, mesh,
-                               def_specs + out_specs, ct_specs, check_vma))
+    body_avals = [*jaxpr.out_avals,
+                  *(a for a, u in zip(jaxpr.in_avals, undefined, strict=True) if not u)]
+    wrapped = trace_body(body, mesh, body_avals, check_vma)
+    outs = iter(bind_shard_map([*map(instantiate, cts), *defined], wrapped, mesh,
+                               out_specs + def_specs, ct_specs, check_vma))
     return [next(outs) if u else None for u in undefined]
 
 
 transpose_rules[shard_map_p] = _shard_map_transpose
+
+
+def _vma_cts(cts: Sequence[ArrayLike], specs: Specs) -> list[ArrayLike]:
+    """Input cotangents typed as their inputs: one varying over an axis its spec replicates
+    over is summed there (``psum_invariant``), one invariant over an axis its spec names is
+    cast there (``pvary``)."""
+    out: list[ArrayLike] = []
+    for c, spec in zip(cts, specs, strict=True):
+        vma, named = get_aval(c).vma, frozenset(spec.mentioned())
+        extra = ordered_axes(vma - named)
+        if extra and _is_float(get_aval(c)):
+            c = co.psum_invariant_p.bind(c, axes=extra)
+        out.append(c)
+    return vary_outputs(out, specs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -399,33 +418,44 @@ def _shard_map_partial_eval(
     known_specs = tuple(s for s, u in zip(in_specs, unknowns, strict=True) if not u)
     n_known = len(out_unknowns) - sum(out_unknowns)
     known_out_specs = tuple(s for s, u in zip(out_specs, out_unknowns, strict=True) if not u)
-    every = PartitionSpec(mesh.axis_names)
     n_res = len(known.out_avals) - n_known
+    # Each residual of the known body leaves it stacked over every mesh axis (one block per
+    # device) or, with check_vma, split over the axes it varies over (JAX's ``nospec``), a
+    # scalar one as shape (1,).
+    res_out = known.out_avals[n_known:]
+    if check_vma:
+        stacked_res = [not a.shape for a in res_out]
+        res_out_specs = tuple(_vma_spec(a.vma) for a in res_out)
+    else:
+        stacked_res = [True] * n_res
+        res_out_specs = (PartitionSpec(mesh.axis_names),) * n_res
 
     def known_body(*ins: ArrayLike) -> list[ArrayLike]:
-        outs = call_jaxpr(known, ins)
-        return [*outs[:n_known], *(sh.expand_dims(r, (0,)) for r in outs[n_known:])]
+        outs = call_jaxpr(known, ins)  # (residuals first, as JAX's)
+        return [*(sh.expand_dims(r, (0,)) if s else r
+                  for r, s in zip(outs[n_known:], stacked_res, strict=True)), *outs[:n_known]]
 
-    known_wrapped = trace_body(known_body, mesh, known.in_avals)
+    known_wrapped = trace_body(known_body, mesh, known.in_avals, check_vma)
     with set_current_trace(trace.parent or trace):
-        known_outs = bind_shard_map(known_args, known_wrapped, mesh, known_specs,
-                                    known_out_specs + (every,) * n_res, check_vma)
+        res_outs = bind_shard_map(known_args, known_wrapped, mesh, known_specs,
+                                  res_out_specs + known_out_specs, check_vma)
+    known_outs = res_outs[n_res:]
     pools: dict[str, tuple[Sequence[ArrayLike], Specs]] = {
         "in": (known_args, known_specs), "out": (known_outs, known_out_specs),
-        "res": (known_outs[n_known:], (every,) * n_res)}
+        "res": (res_outs[:n_res], res_out_specs)}
     residuals = [pools[where][0][i] for where, i in sources]
     res_specs = tuple(pools[where][1][i] for where, i in sources)
-    stacked = [where == "res" for where, _ in sources]
+    stacked = [where == "res" and stacked_res[i] for where, i in sources]
     n_r = len(residuals)
 
     def unknown_body(*ins: ArrayLike) -> list[ArrayLike]:
         res = [sh.squeeze(r, (0,)) if s else r for r, s in zip(ins[:n_r], stacked, strict=True)]
         return list(call_jaxpr(unknown, [*res, *ins[n_r:]]))
 
-    res_avals = [shard_aval(mesh, s, get_aval(r)) for s, r in zip(res_specs, residuals,
-                                                                   strict=True)]
+    res_avals = [shard_aval(mesh, s, get_aval(r), check_vma)
+                 for s, r in zip(res_specs, residuals, strict=True)]
     unknown_avals = [*res_avals, *unknown.in_avals[n_r:]]
-    unknown_wrapped = trace_body(unknown_body, mesh, unknown_avals)
+    unknown_wrapped = trace_body(unknown_body, mesh, unknown_avals, check_vma)
     unknown_specs = tuple(s for s, u in zip(in_specs, unknowns, strict=True) if u)
     unknown_out_specs = tuple(s for s, u in zip(out_specs, out_unknowns, strict=True) if u)
     params = {"jaxpr": unknown_wrapped, "mesh": mesh, "in_specs": res_specs + unknown_specs,
@@ -437,6 +467,15 @@ def _shard_map_partial_eval(
 
 
 partial_eval_rules[shard_map_p] = _shard_map_partial_eval
+
+
+def _vma_spec(vma: frozenset[AxisName]) -> PartitionSpec:
+    """A residual's spec under ``check_vma``: its leading dimension split over the axes it
+    varies over (JAX's ``nospec``)."""
+    names = ordered_axes(vma)
+    if not names:
+        return PartitionSpec()
+    return PartitionSpec(names[0] if len(names) == 1 else names)
 
 
 def _shard_map_dce(used_outputs: list[bool], eqn: JaxprEqn) -> tuple[list[bool],

@@ -45,8 +45,8 @@ def _unmapped(prim: Primitive) -> None:
     register(prim)(impl)
 
 
-for _prim in (co.all_gather_p, co.reduce_scatter_p, co.ppermute_p, co.all_to_all_p,
-              co.axis_index_p):
+for _prim in (co.psum_invariant_p, co.all_gather_p, co.reduce_scatter_p, co.ppermute_p,
+              co.all_to_all_p, co.axis_index_p):
     _unmapped(_prim)
 
 
