@@ -204,13 +204,8 @@ def _all_gather_batch(
     params = dict(axis_name=axis_name, axis_index_groups=axis_index_groups,
                   axis_size=axis_size, tiled=tiled)
     dim = all_gather_dimension
-    if frame.name not in axis_name:
-        if d is not None:
-            if d <= dim:
-                dim += 1
-            elif not tiled:
-                d += 1
-        return [all_gather_p.bind(x, all_gather_dimension=dim, **params)], [d]
+    if frame.name not in axis_name:  # an untiled gather adds its dimension
+        return _over_other_axes(all_gather_p, "all_gather_dimension", x, d, dim, +1, params)
     if axis_index_groups is not None:
         raise NotImplementedError("axis_index_groups not supported in vmap")
     if len(axis_name) > 1:
@@ -220,6 +215,21 @@ def _all_gather_batch(
 
 
 batching_rules[all_gather_p] = _all_gather_batch
+
+
+def _over_other_axes(
+    prim: Primitive, dim_param: str, x: ArrayLike, d: BatchDim, dim: int, untiled_shift: int,
+    params: Params,
+) -> BatchResult:
+    """A gather or scatter over axes other than the one being vmapped: the collective itself,
+    its dimension moved past a batch axis before it; an untiled result gains (``+1``) or loses
+    (``-1``) that dimension, which moves a batch axis after it by as much."""
+    if d is not None:
+        if d <= dim:
+            dim += 1
+        elif not params["tiled"]:
+            d += untiled_shift
+    return [prim.bind(x, **{dim_param: dim}, **params)], [d]
 
 
 def _reduce_scatter_rule(
@@ -260,13 +270,8 @@ def _reduce_scatter_batch(
     params = dict(axis_name=axis_name, axis_index_groups=axis_index_groups,
                   axis_size=axis_size, tiled=tiled)
     dim = scatter_dimension
-    if frame.name not in axis_name:
-        if d is not None:
-            if d <= dim:
-                dim += 1
-            elif not tiled:
-                d += 1
-        return [reduce_scatter_p.bind(x, scatter_dimension=dim, **params)], [d]
+    if frame.name not in axis_name:  # an untiled scatter removes its dimension
+        return _over_other_axes(reduce_scatter_p, "scatter_dimension", x, d, dim, -1, params)
     if axis_index_groups is not None:
         raise NotImplementedError("axis_index_groups not supported in vmap")
     if len(axis_name) > 1:

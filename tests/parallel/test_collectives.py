@@ -345,3 +345,34 @@ def test_collectives_in_control_flow_and_derivatives_inside_vmap_match_jax() -> 
     ours, theirs = _control_flow(refjax, refjax.lax), _control_flow(jax, jax.lax)
     for o, t in zip(ours, theirs, strict=True):
         assert_same(o, _tree_leaves(t)[0], tol=1e-5)
+
+
+@pytest.mark.parametrize("tiled", [False, True])
+@pytest.mark.parametrize("which", ["psum_scatter", "all_gather"])
+def test_gather_and_scatter_over_an_outer_axis_keep_the_inner_batch_axis(
+    which: str, tiled: bool
+) -> None:
+    """A collective over an enclosing vmap's axis inside a vmap batched *after* its dimension:
+    an untiled scatter removes that dimension and an untiled gather adds one, moving the inner
+    batch axis (JAX 0.10's own rule fails here with an IndexError; the reference is a loop)."""
+    x = np.arange(2 * 2 * 5 * 3 * 4, dtype=np.float32).reshape(2, 2, 5, 3, 4)
+
+    def op(v: Any) -> Any:
+        if which == "psum_scatter":
+            return refjax.lax.psum_scatter(v, "j", scatter_dimension=0, tiled=tiled)
+        return refjax.lax.all_gather(v, "j", axis=0, tiled=tiled)
+
+    inner = refjax.vmap(op, in_axes=2, out_axes=0)
+    ours = np.asarray(refjax.vmap(inner, axis_name="j")(x))
+    rows = []
+    for j in range(2):
+        per_i = []
+        for i in range(3):
+            slices = [x[k][:, :, i, :] for k in range(2)]  # each j's (2, 5, 4) slice at i
+            if which == "psum_scatter":
+                total = slices[0] + slices[1]
+                per_i.append(total[j:j + 1].reshape(1, 5, 4) if tiled else total[j])
+            else:
+                per_i.append(np.concatenate(slices) if tiled else np.stack(slices))
+        rows.append(np.stack(per_i))
+    np.testing.assert_array_equal(ours, np.stack(rows))
