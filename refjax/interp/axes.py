@@ -18,13 +18,11 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from refjax.interp.core import (
-    ClosedJaxpr,
     Jaxpr,
     Params,
-    ParamValue,
     Primitive,
     ShapedArray,
-    has_jaxpr_param,
+    jaxprs_in_params,
     ordered_axes,
     vma_rules,
 )
@@ -103,17 +101,7 @@ def uses_axis(prim: Primitive, params: Params, name: AxisName) -> bool:
     rule = axis_names_rules.get(prim)
     if rule is not None:
         return name in rule(params)
-    return any(_param_uses_axis(v, name) for v in params.values())
-
-
-def _param_uses_axis(value: ParamValue, name: AxisName) -> bool:
-    if isinstance(value, ClosedJaxpr):
-        return jaxpr_uses_axis(value.jaxpr, name)
-    if isinstance(value, Jaxpr):
-        return jaxpr_uses_axis(value, name)
-    if isinstance(value, tuple):
-        return any(_param_uses_axis(v, name) for v in value)
-    return False
+    return any(jaxpr_uses_axis(j, name) for j in jaxprs_in_params(params))
 
 
 @functools.lru_cache(maxsize=512)
@@ -161,7 +149,7 @@ def join_vma(prim: Primitive, avals: Sequence[ShapedArray],
     axes (JAX's ``auto_insert_reshard``); empty where nothing is to add. Primitives with their
     own vma rule (collectives) and higher-order ones (their bodies are typed) take operands as
     they are."""
-    if prim in vma_rules or has_jaxpr_param(params):
+    if prim in vma_rules or jaxprs_in_params(params):
         return [()] * len(avals)
     union = frozenset().union(*(a.vma for a in avals))
     return [ordered_axes(union - a.vma) for a in avals]

@@ -466,18 +466,13 @@ def _with_vma(prim: Primitive, avals: Sequence[ShapedArray], params: Params,
     rule = vma_rules.get(prim)
     if rule is not None:
         vmas = list(rule(avals, params))
-    elif has_jaxpr_param(params):
+    elif jaxprs_in_params(params):
         return outs
     else:
         vmas = [frozenset().union(*(a.vma for a in avals))] * len(outs)
     return [o if o.vma == v else o.update(vma=v) for o, v in zip(outs, vmas, strict=True)]
 
 
-def has_jaxpr_param(params: Params) -> bool:
-    """Whether a param holds a jaxpr (a higher-order primitive's body)."""
-    return any(isinstance(v, (Jaxpr, ClosedJaxpr)) or (
-        isinstance(v, tuple) and any(isinstance(w, (Jaxpr, ClosedJaxpr)) for w in v))
-        for v in params.values())
 
 
 _MAX_BYTES: Final = 2**63 - 1
@@ -930,7 +925,7 @@ def _shared_bodies(top: Jaxpr, names: VarNames) -> list[tuple[str, Jaxpr]]:
         counts[key] = counts.get(key, 0) + (2 if jaxpr is not top and len(jaxpr.eqns) > 10
                                             else 1)
         for eqn in jaxpr.eqns:
-            subs = _jaxprs_in_params(eqn.params)
+            subs = jaxprs_in_params(eqn.params)
             queue.extend(subs)
             name = eqn.params.get("name")
             if name is not None:
@@ -951,7 +946,7 @@ def _shared_bodies(top: Jaxpr, names: VarNames) -> list[tuple[str, Jaxpr]]:
     return out
 
 
-def _jaxprs_in_params(params: Params) -> list[Jaxpr]:
+def jaxprs_in_params(params: Params) -> list[Jaxpr]:
     """The jaxprs among an equation's params (alone or in tuples), in the params' order."""
     out: list[Jaxpr] = []
     for value in params.values():
