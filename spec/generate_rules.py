@@ -45,22 +45,21 @@ from scipy import special as sps  # type: ignore[import-untyped]  # scipy has no
 from spec.format import Check, EvalShape, JaxprProgram, Jvp, NDArray, Transform, Value, Vjp, Vmap
 from spec.generate import (
     Draft,
+    NpFn,
     _normal_like,
     _stop,
     flat,
     is_wide,
+    jax,
     jax_program,
+    jnp,
+    lax,
     primitive_program,
     seed_of,
     set_x64,
     threefry2x32_np,
 )
 
-jax: Any = importlib.import_module("jax")
-jnp: Any = importlib.import_module("jax.numpy")
-lax: Any = importlib.import_module("jax.lax")
-
-NpFn = Callable[..., tuple[NDArray, ...]]
 TOPIC: Final = "rules"
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 _FD: Final = (

@@ -28,7 +28,6 @@ JAX (:func:`finish_more`).
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -72,6 +71,7 @@ from spec.generate import (
     Base,
     Draft,
     Log,
+    NpFn,
     _basis,
     _case,
     _check_for,
@@ -83,18 +83,16 @@ from spec.generate import (
     _without_fd_noise,
     base_drafts,
     has_derivative,
+    jax,
     jax_program,
+    jnp,
+    lax,
     seed_of,
     set_x64,
     threefry2x32_np,
 )
 from spec.runner import compare
 
-jax: Any = importlib.import_module("jax")
-jnp: Any = importlib.import_module("jax.numpy")
-lax: Any = importlib.import_module("jax.lax")
-
-NpFn = Callable[..., tuple[NDArray, ...]]
 # d(args, argnums, tangents): the tangents of a function's outputs
 Deriv = Callable[[Sequence[NDArray], Sequence[int], Sequence[NDArray]], tuple[NDArray, ...]]
 # a draft's input: an array (or numpy scalar), or a Value (weak types, float0)
