@@ -48,7 +48,6 @@ from spec.format import (
     CustomJvpProgram,
     CustomVjpProgram,
     DType,
-    Error,
     EvalShape,
     Grad,
     Jit,
@@ -56,7 +55,6 @@ from spec.format import (
     Linearize,
     NDArray,
     NumpyProgram,
-    Outputs,
     Param,
     Program,
     RandomProgram,
@@ -73,15 +71,11 @@ from spec.generate import (
     Log,
     NpFn,
     _basis,
-    _case,
-    _check_for,
     _directional,
-    _error_regex,
-    _finish_derivative,
-    _round_trip,
     _upcast,
     _without_fd_noise,
     base_drafts,
+    finish,
     has_derivative,
     jax,
     jax_program,
@@ -91,7 +85,6 @@ from spec.generate import (
     set_x64,
     threefry2x32_np,
 )
-from spec.runner import compare
 
 # d(args, argnums, tangents): the tangents of a function's outputs
 Deriv = Callable[[Sequence[NDArray], Sequence[int], Sequence[NDArray]], tuple[NDArray, ...]]
@@ -315,43 +308,7 @@ def _expected(draft: Draft, types: Sequence[Value]) -> tuple[Value, ...]:
 def finish_more(draft: Draft, adapter: JaxAdapter, log: Log) -> Case | None:
     """``generate.finish`` with expected values from :func:`meaning` (new vmap axes, has_aux,
     allow_int, float0, custom rules): the case, or None if JAX disagrees."""
-    draft = _round_trip(draft)
-    adapter.configure(x64=draft.x64)
-    set_x64(draft.x64)
-    try:
-        jax_outs = adapter.evaluate(draft.program, draft.transforms, draft.inputs)
-    except Exception as err:
-        if draft.ref is not None:
-            log.dropped.append(f"{draft.id}: JAX raised {type(err).__name__}: {err}"[:300])
-            return None
-        return _case(draft, Error(type(err).__name__, _error_regex(str(err))), Check("exact"))
-    if draft.ref is None:
-        log.dropped.append(f"{draft.id}: expected an error, JAX returned")
-        return None
-    types = tuple(o.abstract() for o in jax_outs)
-    try:
-        values = types if draft.check == Check("aval") else _expected(draft, types)
-    except Exception as err:
-        log.dropped.append(f"{draft.id}: reference failed: {type(err).__name__}: {err}"[:300])
-        return None
-    check = _check_for(draft, values)
-    if draft.check is None and has_derivative(draft.transforms):
-        return _finish_derivative(draft, values, jax_outs, check, log)  # ulps, sensitivity
-    case = _case(draft, Outputs(values), check)
-    problem = compare(case, jax_outs)
-    for factor in (10, 100):
-        if problem is None or check.kind in ("exact", "aval"):
-            break
-        case = replace(case, check=Check(check.kind, check.rtol * factor, check.atol * factor))
-        problem = compare(case, jax_outs)
-        if problem is None:
-            note = f"tolerance x{factor}: the reference and XLA differ by more than the default"
-            case = replace(case, notes=f"{case.notes} {note}".strip())
-            log.widened.append(draft.id)
-    if problem is not None:
-        log.dropped.append(f"{draft.id}: JAX disagrees: {problem}")
-        return None
-    return case
+    return finish(draft, adapter, log, _expected)
 
 
 _PROV: Final = ("expected values: its numpy twin, transformations by their definitions (loops "
