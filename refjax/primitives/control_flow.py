@@ -718,10 +718,11 @@ def _scan_abstract_eval(
     if any(x.shape[:1] != (length,) for x in xs):
         raise TypeError(f"scan xs must have leading axis of size {length}")
     outs = jaxpr.out_avals
-    if [a.strip_weak_type() for a in outs[:num_carry]] != [a.strip_weak_type() for a in carry]:
+    carry_out = _carry_types(outs[:num_carry], carry)
+    if carry_out is None:
         raise TypeError("scan body must map the carry to the same types")
     ys = [a.update(shape=(length, *a.shape)) for a in outs[num_carry:]]
-    return [*outs[:num_carry], *ys]
+    return [*carry_out, *ys]
 
 
 scan_p = standard_primitive("scan", _scan_abstract_eval, multiple_results=True)
